@@ -1,0 +1,154 @@
+/* GEMM dispatch: the BLAS library when one was found (it threads itself), else the builtin kernel spread
+ * over the pool, either one batch item per thread or one stripe of C per thread. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "native.h"
+
+static bool use_blas;
+
+bool ft_gemm_select(const char *which) {
+  if (strcmp(which, "blas") == 0) {
+    if (!ft_blas_sgemm()) return false;
+    use_blas = true;
+    return true;
+  }
+  if (!ft_builtin_select(strcmp(which, "builtin") == 0 ? NULL : which)) return false;
+  use_blas = false;
+  return true;
+}
+
+const char *ft_gemm_name(void) { return use_blas ? ft_blas_name() : "builtin"; }
+
+static const float *item_a(const ft_gemm_args *g, int i) { return g->a + (size_t)i * g->strideA; }
+static const float *item_b(const ft_gemm_args *g, int i) { return g->b + (size_t)i * g->strideB; }
+static float *item_c(const ft_gemm_args *g, int i) { return g->c + (size_t)i * g->strideC; }
+
+/* k == 0 or alpha == 0: C = beta * C, where beta == 0 must clear NaN garbage rather than multiply it. */
+static void scale_c(const ft_gemm_args *g) {
+  for (int i = 0; i < g->batch; i++) {
+    float *c = item_c(g, i);
+    for (int r = 0; r < g->m; r++, c += g->ldc)
+      for (int j = 0; j < g->n; j++) c[j] = g->beta == 0.0f ? 0.0f : g->beta * c[j];
+  }
+}
+
+static void blas_gemm(ft_cblas_sgemm sgemm, const ft_gemm_args *g) {
+  for (int i = 0; i < g->batch; i++)
+    sgemm(FT_ROW_MAJOR, g->transA ? FT_TRANS : FT_NO_TRANS, g->transB ? FT_TRANS : FT_NO_TRANS, g->m, g->n, g->k,
+          g->alpha, item_a(g, i), g->lda, item_b(g, i), g->ldb, g->beta, item_c(g, i), g->ldc);
+}
+
+static void builtin_item(const ft_gemm_args *g, int i) {
+  ft_builtin_sgemm(g->transA, g->transB, g->m, g->n, g->k, g->alpha, item_a(g, i), g->lda, item_b(g, i), g->ldb,
+                   g->beta, item_c(g, i), g->ldc);
+}
+
+static void batch_part(void *ctx, int part, int nparts) {
+  const ft_gemm_args *g = ctx;
+  size_t begin, end;
+  ft_split((size_t)g->batch, 1, part, nparts, &begin, &end);
+  for (size_t i = begin; i < end; i++) builtin_item(g, (int)i);
+}
+
+typedef struct {
+  const ft_gemm_args *g;
+  int item;
+  bool split_rows; /* stripes of rows of C, else of columns */
+} stripe_job;
+
+static void stripe_part(void *ctx, int part, int nparts) {
+  const stripe_job *s = ctx;
+  const ft_gemm_args *g = s->g;
+  const float *a = item_a(g, s->item), *b = item_b(g, s->item);
+  float *c = item_c(g, s->item);
+  size_t begin, end;
+  if (s->split_rows) {
+    ft_split((size_t)g->m, (size_t)ft_builtin_mr(), part, nparts, &begin, &end);
+    a += begin * (g->transA ? 1 : (size_t)g->lda);
+    c += begin * (size_t)g->ldc;
+    if (end > begin)
+      ft_builtin_sgemm(g->transA, g->transB, (int)(end - begin), g->n, g->k, g->alpha, a, g->lda, b, g->ldb,
+                       g->beta, c, g->ldc);
+  } else {
+    ft_split((size_t)g->n, (size_t)ft_builtin_nr(), part, nparts, &begin, &end);
+    b += begin * (g->transB ? (size_t)g->ldb : 1);
+    c += begin;
+    if (end > begin)
+      ft_builtin_sgemm(g->transA, g->transB, g->m, (int)(end - begin), g->k, g->alpha, a, g->lda, b, g->ldb,
+                       g->beta, c, g->ldc);
+  }
+}
+
+/* Below about 2 MFLOP per thread, waking a thread costs more than it saves. */
+static int useful_threads(double flops, size_t max_parts) {
+  double by_work = floor(flops / 2e6);
+  int t = ft_threads();
+  if (by_work < t) t = by_work < 1 ? 1 : (int)by_work;
+  return (size_t)t > max_parts ? (int)max_parts : t;
+}
+
+void ft_gemm(const ft_gemm_args *g) {
+  if (g->m == 0 || g->n == 0 || g->batch == 0) return;
+  if (g->k == 0 || g->alpha == 0.0f) {
+    scale_c(g);
+    return;
+  }
+  if (use_blas) {
+    blas_gemm(ft_blas_sgemm(), g);
+    return;
+  }
+  const double flops = 2.0 * g->m * g->n * g->k;
+  /* Items may only run concurrently when their C matrices do not overlap. */
+  const bool disjoint = g->strideC >= (size_t)(g->m - 1) * g->ldc + g->n;
+  if (g->batch > 1 && disjoint && g->batch >= ft_threads()) {
+    ft_parallel(batch_part, (void *)g, useful_threads(flops * g->batch, (size_t)g->batch));
+    return;
+  }
+  const bool split_rows = g->m > g->n;
+  const size_t align = split_rows ? (size_t)ft_builtin_mr() : (size_t)ft_builtin_nr();
+  const size_t units = ((split_rows ? g->m : g->n) + align - 1) / align;
+  for (int i = 0; i < g->batch; i++) {
+    stripe_job s = {g, i, split_rows};
+    ft_parallel(stripe_part, &s, useful_threads(flops, units));
+  }
+}
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int compare_doubles(const void *x, const void *y) {
+  double a = *(const double *)x, b = *(const double *)y;
+  return (a > b) - (a < b);
+}
+
+/* The bench's yardstick: median GFLOP/s of cblas_sgemm over `reps` timed runs with no JS in between.
+ * Returns -1 when no BLAS library was found. */
+double ft_blas_gflops(bool transA, bool transB, int m, int n, int k, int batch, int reps) {
+  ft_cblas_sgemm sgemm = ft_blas_sgemm();
+  if (!sgemm || reps < 1 || batch < 1) return -1;
+  const size_t sa = (size_t)m * k, sb = (size_t)k * n, sc = (size_t)m * n;
+  float *a = malloc(sizeof(float) * (sa + sb + sc) * batch);
+  double *times = malloc(sizeof(double) * reps);
+  if (!a || !times) abort();
+  float *b = a + sa * batch, *c = b + sb * batch;
+  for (size_t i = 0; i < (sa + sb + sc) * batch; i++) a[i] = (float)rand() / (float)RAND_MAX - 0.5f;
+  ft_gemm_args g = {transA, transB, m, n, k, 1.0f, 0.0f, a, b, c, transA ? m : k, transB ? k : n, n,
+                    batch, sa, sb, sc};
+  blas_gemm(sgemm, &g); /* warm-up: threads started, pages touched */
+  for (int r = 0; r < reps; r++) {
+    double t = now();
+    blas_gemm(sgemm, &g);
+    times[r] = now() - t;
+  }
+  qsort(times, reps, sizeof(double), compare_doubles);
+  double median = reps % 2 ? times[reps / 2] : 0.5 * (times[reps / 2 - 1] + times[reps / 2]);
+  free(a);
+  free(times);
+  return 2.0 * m * n * k * batch / median * 1e-9;
+}

@@ -1,0 +1,330 @@
+/* Row-wise and elementwise kernels. Each one is a function over a range of rows (or elements) that run()
+ * spreads across the pool once the tensor is big enough to pay for waking threads. Reductions accumulate
+ * in double: it costs little next to the exp/erf calls and keeps results close to the float64 reference. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "native.h"
+
+/* Elements per thread below which a kernel stays on the calling thread (waking a worker costs ~10 us). */
+#define MIN_WORK_PER_THREAD 16384
+
+typedef void (*range_fn)(const void *args, size_t begin, size_t end, int part);
+typedef struct {
+  range_fn fn;
+  const void *args;
+  size_t count, align;
+} range_job;
+
+static void range_part(void *ctx, int part, int nparts) {
+  const range_job *j = ctx;
+  size_t begin, end;
+  ft_split(j->count, j->align, part, nparts, &begin, &end);
+  if (end > begin) j->fn(j->args, begin, end, part);
+}
+
+static int parts_for(size_t work, size_t count) {
+  size_t parts = work / MIN_WORK_PER_THREAD, threads = (size_t)ft_threads();
+  if (parts > threads) parts = threads;
+  if (parts > count) parts = count;
+  return parts < 1 ? 1 : (int)parts;
+}
+
+static void run(range_fn fn, const void *args, size_t count, size_t align, int nparts) {
+  range_job j = {fn, args, count, align};
+  ft_parallel(range_part, &j, nparts);
+}
+
+static void run_rows(range_fn fn, const void *args, size_t rows, size_t cols) {
+  run(fn, args, rows, 1, parts_for(rows * cols, rows));
+}
+
+/* Elementwise kernels split on 16-float boundaries so two threads never write the same cache line. */
+static void run_elements(range_fn fn, const void *args, size_t n) { run(fn, args, n, 16, parts_for(n, n)); }
+
+static float row_max(const float *x, size_t cols) {
+  float mx = -INFINITY;
+  for (size_t j = 0; j < cols; j++) mx = x[j] > mx ? x[j] : mx;
+  return mx;
+}
+
+/* ---- softmax ---- */
+
+typedef struct {
+  const float *x, *dy;
+  float *y;
+  size_t cols;
+} softmax_args;
+
+static void softmax_fwd_rows(const void *args, size_t begin, size_t end, int part) {
+  const softmax_args *s = args;
+  for (size_t r = begin; r < end; r++) {
+    const float *x = s->x + r * s->cols;
+    float *y = s->y + r * s->cols;
+    const float mx = row_max(x, s->cols);
+    double sum = 0.0;
+    for (size_t j = 0; j < s->cols; j++) {
+      y[j] = expf(x[j] - mx);
+      sum += y[j];
+    }
+    const float inv = (float)(1.0 / sum);
+    for (size_t j = 0; j < s->cols; j++) y[j] *= inv;
+  }
+}
+
+void ft_softmax_forward(const float *x, float *y, size_t rows, size_t cols) {
+  softmax_args s = {x, NULL, y, cols};
+  run_rows(softmax_fwd_rows, &s, rows, cols);
+}
+
+/* x holds y here, y holds dx. */
+static void softmax_bwd_rows(const void *args, size_t begin, size_t end, int part) {
+  const softmax_args *s = args;
+  for (size_t r = begin; r < end; r++) {
+    const float *y = s->x + r * s->cols, *dy = s->dy + r * s->cols;
+    float *dx = s->y + r * s->cols;
+    double dot = 0.0;
+    for (size_t j = 0; j < s->cols; j++) dot += (double)dy[j] * y[j];
+    const float d = (float)dot;
+    for (size_t j = 0; j < s->cols; j++) dx[j] = y[j] * (dy[j] - d);
+  }
+}
+
+void ft_softmax_backward(const float *y, const float *dy, float *dx, size_t rows, size_t cols) {
+  softmax_args s = {y, dy, dx, cols};
+  run_rows(softmax_bwd_rows, &s, rows, cols);
+}
+
+/* ---- layer norm ---- */
+
+typedef struct {
+  const float *x, *w, *b, *dy, *mean, *rstd;
+  float *y, *out_mean, *out_rstd, *dx;
+  double *partials; /* backward: per part, cols sums for dw then cols for db */
+  size_t cols;
+  float eps;
+} layernorm_args;
+
+static void layernorm_fwd_rows(const void *args, size_t begin, size_t end, int part) {
+  const layernorm_args *l = args;
+  const size_t cols = l->cols;
+  for (size_t r = begin; r < end; r++) {
+    const float *x = l->x + r * cols;
+    float *y = l->y + r * cols;
+    double sum = 0.0, sq = 0.0;
+    for (size_t j = 0; j < cols; j++) sum += x[j];
+    const double mean = sum / (double)cols;
+    for (size_t j = 0; j < cols; j++) sq += (x[j] - mean) * (x[j] - mean);
+    const float mu = (float)mean, rs = (float)(1.0 / sqrt(sq / (double)cols + l->eps));
+    for (size_t j = 0; j < cols; j++) {
+      float v = (x[j] - mu) * rs;
+      if (l->w) v *= l->w[j];
+      if (l->b) v += l->b[j];
+      y[j] = v;
+    }
+    l->out_mean[r] = mu;
+    l->out_rstd[r] = rs;
+  }
+}
+
+void ft_layernorm_forward(const float *x, const float *w, const float *b, float *y, float *mean, float *rstd,
+                          size_t rows, size_t cols, float eps) {
+  layernorm_args l = {.x = x, .w = w, .b = b, .y = y, .out_mean = mean, .out_rstd = rstd, .cols = cols, .eps = eps};
+  run_rows(layernorm_fwd_rows, &l, rows, cols);
+}
+
+/* dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * w. The first pass also accumulates the
+ * parameter gradients, so dx may alias dy. */
+static void layernorm_bwd_rows(const void *args, size_t begin, size_t end, int part) {
+  const layernorm_args *l = args;
+  const size_t cols = l->cols;
+  double *dw = l->partials + (size_t)part * 2 * cols, *db = dw + cols;
+  for (size_t r = begin; r < end; r++) {
+    const float *x = l->x + r * cols, *dy = l->dy + r * cols;
+    const float mu = l->mean[r], rs = l->rstd[r];
+    double sum_g = 0.0, sum_gx = 0.0;
+    for (size_t j = 0; j < cols; j++) {
+      const float xhat = (x[j] - mu) * rs, g = l->w ? dy[j] * l->w[j] : dy[j];
+      sum_g += g;
+      sum_gx += (double)g * xhat;
+      dw[j] += (double)dy[j] * xhat;
+      db[j] += dy[j];
+    }
+    if (!l->dx) continue;
+    float *dx = l->dx + r * cols;
+    const float mg = (float)(sum_g / (double)cols), mgx = (float)(sum_gx / (double)cols);
+    for (size_t j = 0; j < cols; j++) {
+      const float xhat = (x[j] - mu) * rs, g = l->w ? dy[j] * l->w[j] : dy[j];
+      dx[j] = rs * (g - mg - xhat * mgx);
+    }
+  }
+}
+
+void ft_layernorm_backward(const float *dy, const float *x, const float *w, const float *mean, const float *rstd,
+                           float *dx, float *dw, float *db, size_t rows, size_t cols) {
+  const int parts = parts_for(rows * cols, rows);
+  double *partials = calloc((size_t)parts * 2 * cols + 1, sizeof(double));
+  if (!partials) abort();
+  layernorm_args l = {.x = x, .w = w, .dy = dy, .mean = mean, .rstd = rstd, .dx = dx, .partials = partials,
+                      .cols = cols};
+  run(layernorm_bwd_rows, &l, rows, 1, parts);
+  for (size_t j = 0; j < cols; j++) {
+    double sw = 0.0, sb = 0.0;
+    for (int p = 0; p < parts; p++) {
+      sw += partials[(size_t)p * 2 * cols + j];
+      sb += partials[(size_t)p * 2 * cols + cols + j];
+    }
+    if (dw) dw[j] += (float)sw;
+    if (db) db[j] += (float)sb;
+  }
+  free(partials);
+}
+
+/* ---- GELU ---- */
+
+typedef struct {
+  const float *x, *dy;
+  float *out;
+} gelu_args;
+
+#define SQRT_2_OVER_PI 0.7978845608028654
+#define INV_SQRT_2PI 0.3989422804014327
+#define GELU_C 0.044715f
+
+/* Exact form in double, through erfc: 0.5 * (1 + erf(x/sqrt2)) == 0.5 * erfc(-x/sqrt2), and erfc keeps
+ * its relative accuracy in the negative tail where 1 + erf cancels. */
+static void gelu_erf_fwd(const void *args, size_t begin, size_t end, int part) {
+  const gelu_args *a = args;
+  for (size_t i = begin; i < end; i++) {
+    const double x = a->x[i];
+    a->out[i] = (float)(0.5 * x * erfc(-x * M_SQRT1_2));
+  }
+}
+
+static void gelu_erf_bwd(const void *args, size_t begin, size_t end, int part) {
+  const gelu_args *a = args;
+  for (size_t i = begin; i < end; i++) {
+    const double x = a->x[i];
+    const double cdf = 0.5 * erfc(-x * M_SQRT1_2), pdf = INV_SQRT_2PI * exp(-0.5 * x * x);
+    a->out[i] = (float)(a->dy[i] * (cdf + x * pdf));
+  }
+}
+
+/* Tanh form as x * sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3): the same function as
+ * 0.5 x (1 + tanh u), with one expf instead of tanhf and no cancellation in 1 + tanh u. */
+static void gelu_tanh_fwd(const void *args, size_t begin, size_t end, int part) {
+  const gelu_args *a = args;
+  for (size_t i = begin; i < end; i++) {
+    const float x = a->x[i], u = (float)SQRT_2_OVER_PI * (x + GELU_C * x * x * x);
+    a->out[i] = x / (1.0f + expf(-2.0f * u));
+  }
+}
+
+/* d/dx = s + 2 x s (1 - s) u' with s = sigmoid(2u); 1 - s is computed as e * s to stay exact when s ~ 1. */
+static void gelu_tanh_bwd(const void *args, size_t begin, size_t end, int part) {
+  const gelu_args *a = args;
+  for (size_t i = begin; i < end; i++) {
+    const float x = a->x[i], u = (float)SQRT_2_OVER_PI * (x + GELU_C * x * x * x);
+    const float e = expf(-2.0f * u), s = 1.0f / (1.0f + e);
+    const float du = (float)SQRT_2_OVER_PI * (1.0f + 3.0f * GELU_C * x * x);
+    /* e * s * s overflows to inf * 0 = NaN for very negative x, where the true value is 0 */
+    const float ss = isinf(e) ? 0.0f : e * s * s;
+    a->out[i] = a->dy[i] * (s + 2.0f * x * ss * du);
+  }
+}
+
+void ft_gelu_forward(const float *x, float *y, size_t n, bool approximate) {
+  gelu_args a = {x, NULL, y};
+  run_elements(approximate ? gelu_tanh_fwd : gelu_erf_fwd, &a, n);
+}
+
+void ft_gelu_backward(const float *x, const float *dy, float *dx, size_t n, bool approximate) {
+  gelu_args a = {x, dy, dx};
+  run_elements(approximate ? gelu_tanh_bwd : gelu_erf_bwd, &a, n);
+}
+
+/* ---- AdamW ---- */
+
+typedef struct {
+  float *p, *m, *v;
+  const float *g;
+  float decay, lerp_weight, beta2, one_minus_beta2, step_size, bias_correction2_sqrt, eps;
+} adamw_args;
+
+/* torch.optim.AdamW's single-tensor path, operation for operation in float32 with float32 scalars. */
+static void adamw_range(const void *args, size_t begin, size_t end, int part) {
+  const adamw_args *a = args;
+  const float w = a->lerp_weight;
+  for (size_t i = begin; i < end; i++) {
+    const float g = a->g[i];
+    float m = a->m[i];
+    /* torch's lerp picks the form by weight for accuracy */
+    m = w < 0.5f ? m + w * (g - m) : g - (g - m) * (1.0f - w);
+    const float v = a->v[i] * a->beta2 + a->one_minus_beta2 * g * g;
+    const float denom = sqrtf(v) / a->bias_correction2_sqrt + a->eps;
+    a->p[i] = a->p[i] * a->decay + -a->step_size * m / denom;
+    a->m[i] = m;
+    a->v[i] = v;
+  }
+}
+
+void ft_adamw_step(float *p, const float *g, float *m, float *v, size_t n, double lr, double beta1, double beta2,
+                   double eps, double weight_decay, double step) {
+  const double bias_correction1 = 1.0 - pow(beta1, step), bias_correction2 = 1.0 - pow(beta2, step);
+  adamw_args a = {p, m, v, g, (float)(1.0 - lr * weight_decay), (float)(1.0 - beta1), (float)beta2,
+                  (float)(1.0 - beta2), (float)(lr / bias_correction1), (float)sqrt(bias_correction2), (float)eps};
+  run_elements(adamw_range, &a, n);
+}
+
+/* ---- cross-entropy ---- */
+
+typedef struct {
+  const float *x, *lse_in, *scale;
+  const int32_t *t;
+  float *losses, *lse, *dx;
+  size_t cols;
+  int32_t ignore;
+} xent_args;
+
+static void xent_fwd_rows(const void *args, size_t begin, size_t end, int part) {
+  const xent_args *a = args;
+  for (size_t r = begin; r < end; r++) {
+    const float *x = a->x + r * a->cols;
+    const float mx = row_max(x, a->cols);
+    double sum = 0.0;
+    for (size_t j = 0; j < a->cols; j++) sum += expf(x[j] - mx);
+    const double lse = mx + log(sum);
+    const int32_t t = a->t[r];
+    a->lse[r] = (float)lse;
+    a->losses[r] = t == a->ignore ? 0.0f : (float)(lse - x[t]);
+  }
+}
+
+void ft_cross_entropy_forward(const float *logits, const int32_t *targets, size_t rows, size_t cols,
+                              int32_t ignore_index, float *losses, float *lse) {
+  xent_args a = {.x = logits, .t = targets, .losses = losses, .lse = lse, .cols = cols, .ignore = ignore_index};
+  run_rows(xent_fwd_rows, &a, rows, cols);
+}
+
+static void xent_bwd_rows(const void *args, size_t begin, size_t end, int part) {
+  const xent_args *a = args;
+  for (size_t r = begin; r < end; r++) {
+    const float *x = a->x + r * a->cols;
+    float *dx = a->dx + r * a->cols;
+    const int32_t t = a->t[r];
+    if (t == a->ignore) {
+      for (size_t j = 0; j < a->cols; j++) dx[j] = 0.0f;
+      continue;
+    }
+    const float s = a->scale[r], lse = a->lse_in[r], xt = x[t]; /* read before dx may overwrite x */
+    for (size_t j = 0; j < a->cols; j++) dx[j] = s * expf(x[j] - lse);
+    dx[t] = s * (expf(xt - lse) - 1.0f);
+  }
+}
+
+void ft_cross_entropy_backward(const float *logits, const int32_t *targets, const float *lse, const float *scale,
+                               size_t rows, size_t cols, int32_t ignore_index, float *dlogits) {
+  xent_args a = {.x = logits, .lse_in = lse, .scale = scale, .t = targets, .dx = dlogits, .cols = cols,
+                 .ignore = ignore_index};
+  run_rows(xent_bwd_rows, &a, rows, cols);
+}

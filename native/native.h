@@ -1,0 +1,72 @@
+/* Internal interfaces shared by the native backend's C files. Matrices are row-major; "trans" means the
+ * stored matrix is the transpose of the operand. Sizes are int because that is what CBLAS takes. */
+#ifndef FINETUNE_NATIVE_H
+#define FINETUNE_NATIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* threads.c: a persistent pool. fn(ctx, part, nparts) is called once for every part in [0, nparts);
+ * the caller runs part 0 itself and returns when all parts are done. */
+typedef void (*ft_task)(void *ctx, int part, int nparts);
+int ft_threads(void);
+void ft_set_threads(int n);
+void ft_parallel(ft_task fn, void *ctx, int nparts);
+/* [*begin, *end) is part `part` of [0, n) split into `nparts` nearly equal pieces, each a multiple of
+ * `align` except the last. */
+void ft_split(size_t n, size_t align, int part, int nparts, size_t *begin, size_t *end);
+
+/* blas.c: an optimised CBLAS found with dlopen at load time, or none. */
+typedef void (*ft_cblas_sgemm)(int order, int transA, int transB, int m, int n, int k, float alpha,
+                               const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
+enum { FT_ROW_MAJOR = 101, FT_NO_TRANS = 111, FT_TRANS = 112 };
+void ft_blas_load(void);
+ft_cblas_sgemm ft_blas_sgemm(void); /* NULL when no library was found */
+const char *ft_blas_name(void);
+void ft_blas_set_threads(int n);
+
+/* gemm.c: C = alpha * op(A) op(B) + beta * C for `batch` matrices, through the BLAS or the builtin GEMM. */
+typedef struct {
+  bool transA, transB;
+  int m, n, k;
+  float alpha, beta;
+  const float *a, *b;
+  float *c;
+  int lda, ldb, ldc;
+  int batch;
+  size_t strideA, strideB, strideC;
+} ft_gemm_args;
+void ft_gemm(const ft_gemm_args *g);
+/* Selects the GEMM: "blas", "builtin" (the best builtin kernel), or a builtin kernel by name. */
+bool ft_gemm_select(const char *which);
+const char *ft_gemm_name(void);
+double ft_blas_gflops(bool transA, bool transB, int m, int n, int k, int batch, int reps);
+
+/* gemm_fallback.c: the builtin GEMM on one thread, and its micro-kernels ("generic", "avx2", "avx512"). */
+int ft_builtin_kernels(const char **names, int max);
+bool ft_builtin_select(const char *name); /* NULL selects the best one for this CPU */
+const char *ft_builtin_name(void);
+void ft_builtin_sgemm(bool transA, bool transB, int m, int n, int k, float alpha, const float *a, int lda,
+                      const float *b, int ldb, float beta, float *c, int ldc);
+/* Multiples that thread splits should respect so tiles are not cut. */
+int ft_builtin_mr(void);
+int ft_builtin_nr(void);
+
+/* kernels.c: row-wise and elementwise kernels (see src/backend/backend.ts for the contracts). */
+void ft_softmax_forward(const float *x, float *y, size_t rows, size_t cols);
+void ft_softmax_backward(const float *y, const float *dy, float *dx, size_t rows, size_t cols);
+void ft_layernorm_forward(const float *x, const float *w, const float *b, float *y, float *mean, float *rstd,
+                          size_t rows, size_t cols, float eps);
+void ft_layernorm_backward(const float *dy, const float *x, const float *w, const float *mean, const float *rstd,
+                           float *dx, float *dw, float *db, size_t rows, size_t cols);
+void ft_gelu_forward(const float *x, float *y, size_t n, bool approximate);
+void ft_gelu_backward(const float *x, const float *dy, float *dx, size_t n, bool approximate);
+void ft_adamw_step(float *p, const float *g, float *m, float *v, size_t n, double lr, double beta1, double beta2,
+                   double eps, double weight_decay, double step);
+void ft_cross_entropy_forward(const float *logits, const int32_t *targets, size_t rows, size_t cols,
+                              int32_t ignore_index, float *losses, float *lse);
+void ft_cross_entropy_backward(const float *logits, const int32_t *targets, const float *lse, const float *scale,
+                               size_t rows, size_t cols, int32_t ignore_index, float *dlogits);
+
+#endif

@@ -1,0 +1,50 @@
+// The contract every model family implements, and that PEFT methods and the trainer rely on.
+import type { NestedArray, Tensor } from "../tensor/index.js";
+
+/** Tensors, or plain nested number arrays from outside scripts. */
+export type TensorLike = Tensor | NestedArray;
+
+/** One layer's key/value pair, each [batch, numKvHeads, pastLength, headDim]. */
+export interface LayerPast {
+  key: Tensor;
+  value: Tensor;
+}
+
+export interface ModelInput {
+  /** [batch, seq] token ids; exactly one of inputIds / inputsEmbeds. */
+  inputIds?: TensorLike;
+  /** [batch, seq, hidden]: replaces the word-embedding lookup (prompt tuning, P-tuning). The model
+   *  still adds its own position information (and DistilBERT/BERT still apply embedding LayerNorm). */
+  inputsEmbeds?: Tensor;
+  /** [batch, pastLength + seq], 1 = attend. Covers past keys too when pastKeyValues is given. */
+  attentionMask?: TensorLike;
+  /** Classifiers: [batch] class ids. Causal LMs: [batch, seq] with -100 where no loss is taken. */
+  labels?: TensorLike;
+  tokenTypeIds?: TensorLike;
+  /** Per layer, keys/values that come before this input: a generation cache, or prefix tuning's
+   *  virtual tokens. Positions of the input start at pastLength. Prefix keys are used as given (not
+   *  rotated by RoPE). */
+  pastKeyValues?: LayerPast[];
+  /** Return the updated per-layer key/values (generation). */
+  useCache?: boolean;
+}
+
+export interface ModelOutput {
+  logits: Tensor;
+  loss?: Tensor;
+  lastHiddenState?: Tensor;
+  /** BERT's pooler output. */
+  poolerOutput?: Tensor;
+  pastKeyValues?: LayerPast[];
+}
+
+/** Facts PEFT needs about a model, named as in PEFT's model config lookups. */
+export interface PeftModelFacts {
+  modelType: string;
+  numLayers: number;
+  numAttentionHeads: number;
+  numKeyValueHeads: number;
+  hiddenSize: number;
+  headDim: number;
+  vocabSize: number;
+}

@@ -1,0 +1,7 @@
+export { Module } from "./module.js";
+export type { LoadResult } from "./module.js";
+export { Linear, Conv1D, Embedding, LayerNorm, RMSNorm, Dropout, Activation, ReLU, Tanh, SiLU, GELU } from "./layers.js";
+export { ModuleList, Sequential, ModuleDict } from "./containers.js";
+export { LSTM } from "./lstm.js";
+export type { LSTMOptions } from "./lstm.js";
+export * as init from "./init.js";

@@ -1,0 +1,24 @@
+// Weight initialisers, matching torch.nn.init and Hugging Face's _init_weights.
+import { Tensor, defaultGenerator } from "../tensor/index.js";
+
+export function normal_(t: Tensor, mean = 0, std = 1): Tensor {
+  for (let i = 0; i < t.numel; i++) t.data[i] = mean + std * defaultGenerator.normal();
+  return t;
+}
+
+export function uniform_(t: Tensor, low: number, high: number): Tensor {
+  for (let i = 0; i < t.numel; i++) t.data[i] = low + (high - low) * defaultGenerator.random();
+  return t;
+}
+
+export function constant_(t: Tensor, value: number): Tensor {
+  t.data.fill(value);
+  return t;
+}
+
+/** torch.nn.Linear's default: kaiming_uniform(a=√5) on the weight, i.e. U(±1/√fanIn). */
+export function linearDefault_(weight: Tensor, bias: Tensor | null, fanIn: number): void {
+  const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
+  uniform_(weight, -bound, bound);
+  if (bias) uniform_(bias, -bound, bound);
+}

@@ -1,0 +1,115 @@
+// Reverse-mode autograd. An op records a node only when grad mode is on and some input requires a
+// gradient; otherwise its backward closure (and every activation it captured) is garbage at once.
+// Backward walks the nodes in reverse topological order and drops each closure after use, so memory
+// falls as the pass proceeds, as PyTorch's does without retain_graph.
+import type { FloatArray } from "../backend/backend.js";
+import { GradNode, Tensor, TensorData, floatLike, installBackward } from "./tensor.js";
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs fn without recording the graph, like `with torch.no_grad():`. */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    const r = fn();
+    if (r instanceof Promise) throw new TypeError("noGrad() takes a synchronous function; await outside it");
+    return r;
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+export function enableGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = true;
+  try { return fn(); } finally { gradEnabled = prev; }
+}
+
+export type BackwardFn = (grad: FloatArray, needs: boolean[]) => (FloatArray | null)[];
+
+/** Wraps an op's output: attaches `backward` when any input needs a gradient. */
+export function result(data: TensorData, shape: readonly number[], name: string, inputs: Tensor[], backward: BackwardFn): Tensor {
+  const out = new Tensor(data, shape);
+  if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
+    out.requiresGrad = true;
+    out.gradFn = { name, inputs, backward } satisfies GradNode;
+  }
+  return out;
+}
+
+function topoOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<number>();
+  const stack: [Tensor, number][] = [[root, 0]];
+  seen.add(root.id);
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const [t, i] = top;
+    const inputs = t.gradFn?.inputs ?? [];
+    if (i < inputs.length) {
+      top[1]++;
+      const child = inputs[i];
+      if (child.gradFn && !seen.has(child.id)) { seen.add(child.id); stack.push([child, 0]); }
+    } else {
+      stack.pop();
+      order.push(t);
+    }
+  }
+  return order;
+}
+
+function add(dst: FloatArray, src: FloatArray): void {
+  for (let i = 0; i < dst.length; i++) dst[i] += src[i];
+}
+
+function runBackward(root: Tensor, grad?: Tensor): void {
+  if (!root.requiresGrad) throw new Error("backward(): tensor does not require grad (is every parameter frozen?)");
+  if (!grad && root.numel !== 1) throw new Error(`backward(): gradient must be given for a non-scalar output of shape [${root.shape}]`);
+  const grads = new Map<number, FloatArray>();
+  const seed = floatLike(root.f, root.numel);
+  if (grad) seed.set(grad.f); else seed.fill(1);
+  if (!root.gradFn) { accumulateLeaf(root, seed); return; }
+  grads.set(root.id, seed);
+  // A buffer handed to one consumer must not be handed to a second one that may add into it.
+  const owned = new Set<FloatArray>();
+  const take = (g: FloatArray): FloatArray => {
+    if (owned.has(g)) return g.slice();
+    owned.add(g);
+    return g;
+  };
+  const order = topoOrder(root);
+  for (let k = order.length - 1; k >= 0; k--) {
+    const t = order[k];
+    const node = t.gradFn!;
+    const g = grads.get(t.id);
+    grads.delete(t.id);
+    if (!g) continue;
+    if (!node.backward) throw new Error(`backward(): the graph through ${node.name} was already freed by an earlier backward()`);
+    const needs = node.inputs.map((x) => x.requiresGrad);
+    const inGrads = node.backward(g, needs);
+    node.backward = null;
+    node.inputs.forEach((x, i) => {
+      const gi = inGrads[i];
+      if (!gi || !needs[i]) return;
+      if (x.gradFn) {
+        const prev = grads.get(x.id);
+        if (prev) add(prev, gi); else grads.set(x.id, take(gi));
+      } else {
+        accumulateLeaf(x, take(gi));
+      }
+    });
+    node.inputs = [];
+  }
+}
+
+function accumulateLeaf(x: Tensor, g: FloatArray): void {
+  if (x.grad) add(x.grad.f, g);
+  else x.grad = new Tensor(g, x.shape);
+}
+
+installBackward(runBackward);

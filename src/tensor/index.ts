@@ -1,0 +1,16 @@
+// The tensor engine's public surface.
+import "./autograd.js";
+import "./methods.js";
+
+export {
+  Tensor, tensor, zeros, ones, full, zerosLike, onesLike, arange, randn, rand, randint, asTensor, numelOf,
+} from "./tensor.js";
+export type { DType, TensorData, NestedArray, GradNode } from "./tensor.js";
+export { noGrad, enableGrad, isGradEnabled, result } from "./autograd.js";
+export { Generator, defaultGenerator, manualSeed } from "./random.js";
+export type { GeneratorState } from "./random.js";
+export * from "./ops/elementwise.js";
+export * from "./ops/shape.js";
+export * from "./ops/reduce.js";
+export * from "./ops/matmul.js";
+export * from "./ops/nn.js";

@@ -1,0 +1,111 @@
+// Matrix products on the backend's GEMM. Transposed operands go to GEMM as flags, never as copies, and
+// backward skips the product for any operand that needs no gradient: a frozen weight costs no dW GEMM.
+import type { FloatArray } from "../../backend/backend.js";
+import { backendFor } from "../../backend/index.js";
+import { result } from "../autograd.js";
+import { Tensor, floatLike } from "../tensor.js";
+
+interface MatmulOptions {
+  transA?: boolean;
+  transB?: boolean;
+}
+
+/** op(a) @ op(b). a: [...batch, m, k]; b: [k, n] (shared by every batch) or [...batch, k, n].
+ *  With trans flags the last two dims of that operand are read transposed. */
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  const transA = opts.transA ?? false, transB = opts.transB ?? false;
+  if (a.ndim < 2 || b.ndim < 2) throw new RangeError(`matmul needs 2-d or batched operands, got [${a.shape}] and [${b.shape}]`);
+  const [ar, ac] = a.shape.slice(-2), [br, bc] = b.shape.slice(-2);
+  const m = transA ? ac : ar, k = transA ? ar : ac;
+  const kb = transB ? bc : br, n = transB ? br : bc;
+  if (k !== kb) throw new RangeError(`matmul: inner dims differ: [${a.shape}]${transA ? "ᵀ" : ""} @ [${b.shape}]${transB ? "ᵀ" : ""}`);
+  const batchShape = a.shape.slice(0, -2);
+  const batch = batchShape.reduce((p, v) => p * v, 1);
+  const sharedB = b.ndim === 2;
+  if (!sharedB && (b.ndim !== a.ndim || b.shape.slice(0, -2).some((v, i) => v !== batchShape[i])))
+    throw new RangeError(`matmul: batch dims of [${a.shape}] and [${b.shape}] differ`);
+  const A = a.f, B = b.f;
+  const out = floatLike(A, batch * m * n);
+  const be = backendFor(A, B);
+  const lda = ac, ldb = bc;
+  // A shared, untransposed B with untransposed A is one tall GEMM over all batch rows.
+  const tall = sharedB && !transA;
+  if (tall) {
+    be.gemm({ transA, transB, m: batch * m, n, k, alpha: 1, a: A, aOffset: 0, lda, b: B, bOffset: 0, ldb, beta: 0, c: out, cOffset: 0, ldc: n });
+  } else {
+    be.gemmBatched({ transA, transB, m, n, k, alpha: 1, a: A, aOffset: 0, lda, b: B, bOffset: 0, ldb, beta: 0, c: out, cOffset: 0, ldc: n,
+      batch, strideA: m * k, strideB: sharedB ? 0 : k * n, strideC: m * n });
+  }
+  return result(out, [...batchShape, m, n], "matmul", [a, b], (g, needs) => {
+    const bg = backendFor(A, B, g);
+    let gA: FloatArray | null = null, gB: FloatArray | null = null;
+    if (needs[0]) {
+      gA = floatLike(g, a.numel);
+      // d op(A) = dC op(B)ᵀ; stored A is op(A)ᵀ when transA, so dA = op(B) dCᵀ.
+      const args = transA
+        ? { transA: transB, transB: true, m: k, n: m, k: n, a: B, lda: ldb, b: g, ldb: n }
+        : { transA: false, transB: !transB, m, n: k, k: n, a: g, lda: n, b: B, ldb: ldb };
+      const common = { alpha: 1, aOffset: 0, bOffset: 0, beta: 0, c: gA, cOffset: 0, ldc: lda };
+      if (tall) bg.gemm({ ...args, ...common, m: batch * m });
+      else bg.gemmBatched({ ...args, ...common, batch, strideA: transA ? (sharedB ? 0 : k * n) : m * n,
+        strideB: transA ? m * n : (sharedB ? 0 : k * n), strideC: m * k });
+    }
+    if (needs[1]) {
+      gB = floatLike(g, b.numel);
+      // d op(B) = op(A)ᵀ dC; stored B is op(B)ᵀ when transB, so dB = dCᵀ op(A).
+      const args = transB
+        ? { transA: true, transB: transA, m: n, n: k, k: m, a: g, lda: n, b: A, ldb: lda }
+        : { transA: !transA, transB: false, m: k, n, k: m, a: A, lda, b: g, ldb: n };
+      const common = { alpha: 1, aOffset: 0, bOffset: 0, c: gB, cOffset: 0, ldc: ldb };
+      if (tall) bg.gemm({ ...args, ...common, beta: 0, k: batch * m });
+      else if (sharedB) {
+        // Every batch adds into the one shared gradient.
+        for (let t = 0; t < batch; t++) {
+          const offA = t * m * k, offG = t * m * n;
+          bg.gemm({ ...args, ...common, beta: t === 0 ? 0 : 1,
+            aOffset: transB ? offG : offA, bOffset: transB ? offA : offG });
+        }
+      } else {
+        bg.gemmBatched({ ...args, ...common, beta: 0, batch, strideA: transB ? m * n : m * k, strideB: transB ? m * k : m * n, strideC: k * n });
+      }
+    }
+    return [gA, gB];
+  });
+}
+
+/** y = x Wᵀ + b for a torch Linear weight [out, in]; with `weightInOut` the weight is [in, out]
+ *  (GPT-2's Conv1D) and y = x W + b. The bias is fused into the GEMM's output. */
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, weightInOut = false): Tensor {
+  const [wr, wc] = weight.shape;
+  const inF = weightInOut ? wr : wc, outF = weightInOut ? wc : wr;
+  if (x.shape[x.ndim - 1] !== inF) throw new RangeError(`linear: input [${x.shape}] does not match weight [${weight.shape}]`);
+  const rows = x.numel / inF;
+  const X = x.f, W = weight.f, Bv = bias?.f ?? null;
+  const out = floatLike(X, rows * outF);
+  if (Bv) for (let r = 0; r < rows; r++) out.set(Bv, r * outF);
+  const be = backendFor(X, W);
+  be.gemm({ transA: false, transB: !weightInOut, m: rows, n: outF, k: inF, alpha: 1, a: X, aOffset: 0, lda: inF,
+    b: W, bOffset: 0, ldb: wc, beta: Bv ? 1 : 0, c: out, cOffset: 0, ldc: outF });
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return result(out, [...x.shape.slice(0, -1), outF], "linear", inputs, (g, needs) => {
+    const bg = backendFor(X, W, g);
+    let gx: FloatArray | null = null, gw: FloatArray | null = null, gb: FloatArray | null = null;
+    if (needs[0]) {
+      gx = floatLike(g, x.numel);
+      bg.gemm({ transA: false, transB: weightInOut, m: rows, n: inF, k: outF, alpha: 1, a: g, aOffset: 0, lda: outF,
+        b: W, bOffset: 0, ldb: wc, beta: 0, c: gx, cOffset: 0, ldc: inF });
+    }
+    if (needs[1]) {
+      gw = floatLike(g, weight.numel);
+      if (weightInOut) bg.gemm({ transA: true, transB: false, m: inF, n: outF, k: rows, alpha: 1, a: X, aOffset: 0, lda: inF,
+        b: g, bOffset: 0, ldb: outF, beta: 0, c: gw, cOffset: 0, ldc: outF });
+      else bg.gemm({ transA: true, transB: false, m: outF, n: inF, k: rows, alpha: 1, a: g, aOffset: 0, lda: outF,
+        b: X, bOffset: 0, ldb: inF, beta: 0, c: gw, cOffset: 0, ldc: inF });
+    }
+    if (bias && needs[2]) {
+      gb = floatLike(g, outF);
+      for (let r = 0; r < rows; r++) for (let j = 0; j < outF; j++) gb[j] += g[r * outF + j];
+    }
+    return [gx, gw, gb];
+  });
+}

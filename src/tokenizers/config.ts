@@ -1,0 +1,84 @@
+// tokenizer_config.json / special_tokens_map.json: special-token roles and the HF defaults that fill
+// in for roles a config leaves out (the bert and gpt2 configs on the Hub name no special token at all).
+import { readFile } from "node:fs/promises";
+
+export const SPECIAL_ROLES = ["bos", "eos", "unk", "sep", "pad", "cls", "mask"] as const;
+export type SpecialRole = (typeof SPECIAL_ROLES)[number];
+export type SpecialTokens = Partial<Record<SpecialRole, string>>;
+
+export type JsonObject = Record<string, unknown>;
+
+/** The parsed object, or undefined when the file does not exist. */
+export async function readJsonObject(file: string): Promise<JsonObject | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${file}: not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new Error(`${file}: expected a JSON object`);
+  }
+  return value as JsonObject;
+}
+
+/** A token given as a string or as a serialized AddedToken `{content: ...}`; null means "none". */
+export function tokenContent(value: unknown, where: string): string | null {
+  if (value === null) return null;
+  if (typeof value === "string") return value;
+  if (typeof value === "object" && typeof (value as JsonObject).content === "string") {
+    return (value as { content: string }).content;
+  }
+  throw new Error(`${where}: expected a token string or {"content": ...}, got ${JSON.stringify(value)}`);
+}
+
+/**
+ * Roles from the sources in priority order. A role a source sets to null stays unset: gpt2 configs
+ * say `"pad_token": null` on purpose.
+ */
+export function resolveSpecialTokens(sources: { values: JsonObject; where: string }[]): SpecialTokens {
+  const out: SpecialTokens = {};
+  for (const role of SPECIAL_ROLES) {
+    const key = `${role}_token`;
+    const source = sources.find((s) => key in s.values && s.values[key] !== undefined);
+    const content = source ? tokenContent(source.values[key], `${source.where}: ${key}`) : null;
+    if (content !== null) out[role] = content;
+  }
+  return out;
+}
+
+/** The tokens of `additional_special_tokens`, if the config lists any. */
+export function additionalSpecialTokens(config: JsonObject, where: string): string[] {
+  const list = config.additional_special_tokens;
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) throw new Error(`${where}: additional_special_tokens must be an array`);
+  return list.map((t) => tokenContent(t, `${where}: additional_special_tokens`)).filter((t) => t !== null);
+}
+
+/**
+ * What HF's tokenizer classes assume when a config names nothing: BertTokenizer's [CLS]/[SEP]/...,
+ * GPT2Tokenizer's <|endoftext|> for bos/eos/unk. Only tokens the vocabulary really has are used.
+ */
+export function defaultSpecialTokens(modelType: string, vocab: Map<string, number>, unkToken?: string | null): SpecialTokens {
+  const candidates: SpecialTokens =
+    modelType === "WordPiece"
+      ? { unk: "[UNK]", sep: "[SEP]", pad: "[PAD]", cls: "[CLS]", mask: "[MASK]" }
+      : { bos: "<|endoftext|>", eos: "<|endoftext|>", unk: "<|endoftext|>" };
+  if (unkToken) candidates.unk = unkToken;
+  return Object.fromEntries(Object.entries(candidates).filter(([, token]) => vocab.has(token))) as SpecialTokens;
+}
+
+/** Model inputs by tokenizer class, as the HF classes declare them in `model_input_names`. */
+export function defaultModelInputNames(config: JsonObject, modelType: string): string[] {
+  if (Array.isArray(config.model_input_names)) return config.model_input_names.map(String);
+  const cls = typeof config.tokenizer_class === "string" ? config.tokenizer_class : undefined;
+  const withTypeIds = cls !== undefined ? /^(Bert|Electra|Funnel|MobileBert|Layout|Squeeze)/.test(cls) : modelType === "WordPiece";
+  return withTypeIds ? ["input_ids", "token_type_ids", "attention_mask"] : ["input_ids", "attention_mask"];
+}
