@@ -124,11 +124,11 @@ void ft_builtin_sgemm(bool transA, bool transB, int m, int n, int k, float alpha
   const size_t rsa = transA ? 1 : (size_t)lda, csa = transA ? (size_t)lda : 1;
   const size_t rsb = transB ? 1 : (size_t)ldb, csb = transB ? (size_t)ldb : 1; /* B(p, j) = b[p*rsb + j*csb] */
   const int kc_max = k < KC ? k : KC, nc_max = n < NC ? n : NC;
-  const size_t a_size = round_up((size_t)(m < mc_max ? m : mc_max), MR) * kc_max;
+  const size_t a_size = round_up(round_up((size_t)(m < mc_max ? m : mc_max), MR) * kc_max, 16); /* 64 bytes */
   const size_t b_size = round_up((size_t)nc_max, NR) * kc_max;
   float *apack = aligned_alloc(64, round_up((a_size + b_size) * sizeof(float), 64));
   if (!apack) abort(); /* as good as any other way to report running out of memory mid-kernel */
-  float *bpack = apack + round_up(a_size, 16);
+  float *bpack = apack + a_size;
 
   for (int jc = 0; jc < n; jc += NC) {
     const int nc = n - jc < NC ? n - jc : NC;

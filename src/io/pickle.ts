@@ -58,7 +58,7 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): unknown {
   };
   const line = (): string => {
     const end = data.indexOf(0x0a, pos);
-    if (end < 0) fail(`unterminated line at byte ${pos}`);
+    if (end < 0) fail(`truncated at byte ${pos} (unterminated GLOBAL line)`);
     return text(end - pos + 1).slice(0, -1);
   };
   const pop = (): unknown => {

@@ -197,6 +197,8 @@ function torchHooks(zip: ZipReader, prefix: string, path: string) {
       span += 1;
       for (let d = 0; d < shape.length; d++) span += (shape[d]! - 1) * strides[d]!;
     }
+    // Only overlapping strides (expand: stride 0) make a view bigger than its data; cap what such a view may allocate.
+    if (numel * itemSize(dtype) > zip.fileSize) fail(`tensor [${shape.join(", ")}] would expand to more bytes than the whole file; refusing`);
     const available = storage.entry.size / itemSize(dtype);
     if (!Number.isSafeInteger(span) || span > available) {
       fail(`tensor [${shape.join(", ")}] with offset ${offset} and stride [${strides.join(", ")}] reaches past its storage of ${available} elements`);

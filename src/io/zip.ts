@@ -26,7 +26,7 @@ export class ZipReader {
   private constructor(
     readonly path: string,
     private readonly fh: FileHandle,
-    private readonly fileSize: number,
+    readonly fileSize: number,
     readonly entries: Map<string, ZipEntry>,
   ) {}
 

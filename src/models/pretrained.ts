@@ -2,17 +2,41 @@
 // the facts PEFT needs. Loading and saving in Hugging Face layout live in ./loading.ts.
 import { Module } from "../nn/index.js";
 import type { Embedding } from "../nn/index.js";
+import { initMissingParameters } from "./init-weights.js";
+import { loadPretrained, savePretrained } from "./loading.js";
+import type { FromPretrainedOptions } from "./loading.js";
 import type { ModelInput, ModelOutput, PeftModelFacts } from "./outputs.js";
 
 export interface BaseConfig {
   modelType: string;
   /** The original config.json object, kept so savePretrained writes back every field we do not model. */
   raw: Record<string, unknown>;
+  /** Std of the normal init for weights a checkpoint lacks (HF initializer_range); 0.02 when absent. */
+  initializerRange?: number;
+}
+
+/** A concrete model class: builds from its config and parses its config.json. */
+export interface PretrainedClass<M extends PreTrainedModel = PreTrainedModel, C extends BaseConfig = BaseConfig> {
+  new (config: C): M;
+  readonly name: string;
+  parseConfig(raw: Record<string, unknown>, file: string): C;
 }
 
 export abstract class PreTrainedModel<C extends BaseConfig = BaseConfig> extends Module {
   constructor(readonly config: C) {
     super();
+  }
+
+  /** Loads config.json and weights from a local directory or hub id, like transformers' from_pretrained. */
+  static fromPretrained<M extends PreTrainedModel, C extends BaseConfig>(
+    this: PretrainedClass<M, C>, pathOrId: string, opts?: FromPretrainedOptions,
+  ): Promise<M> {
+    return loadPretrained(this, pathOrId, opts);
+  }
+
+  /** Writes config.json and model.safetensors that transformers can load. */
+  savePretrained(dir: string): Promise<void> {
+    return savePretrained(this, dir);
   }
 
   abstract forward(input: ModelInput): ModelOutput;
@@ -33,5 +57,20 @@ export abstract class PreTrainedModel<C extends BaseConfig = BaseConfig> extends
   /** Keys that alias another parameter and are not written by savePretrained (GPT-2's lm_head). */
   tiedKeys(): string[] {
     return [];
+  }
+
+  /** Checkpoint keys dropped without a warning (transformers' _keys_to_ignore_on_load_unexpected). */
+  ignoredCheckpointKeys(): RegExp[] {
+    return [];
+  }
+
+  /** config.json content, with Hugging Face field names, for savePretrained. */
+  configDict(): Record<string, unknown> {
+    return { ...this.config.raw };
+  }
+
+  /** Initialises parameters of `module` the checkpoint did not provide, as the model's _init_weights. */
+  initMissingWeights(module: Module, names: ReadonlySet<string>): void {
+    initMissingParameters(module, names, this.config.initializerRange ?? 0.02);
   }
 }

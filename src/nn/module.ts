@@ -137,6 +137,46 @@ export class Module {
     return { missingKeys, unexpectedKeys };
   }
 
+  /** A deep copy with fresh parameter and buffer storage (copy.deepcopy of a torch module).
+   *  Tensors shared within the module (tied weights) stay shared in the copy. */
+  clone(): this {
+    const copies = new Map<unknown, unknown>();
+    const copyTensor = (t: Tensor): Tensor => {
+      let c = copies.get(t) as Tensor | undefined;
+      if (!c) {
+        c = t.clone();
+        c.requiresGrad = t.requiresGrad;
+        copies.set(t, c);
+      }
+      return c;
+    };
+    const copyModule = (m: Module): Module => {
+      const existing = copies.get(m);
+      if (existing) return existing as Module;
+      const c = Object.create(Object.getPrototypeOf(m)) as Module;
+      copies.set(m, c);
+      Object.assign(c, m);
+      const w = c as unknown as { params: Map<string, Tensor | null>; buffers: Map<string, Tensor>; modules: Map<string, Module>; nonPersistent: Set<string> };
+      w.params = new Map([...m.params].map(([k, v]) => [k, v && copyTensor(v)]));
+      w.buffers = new Map([...m.buffers].map(([k, v]) => [k, copyTensor(v)]));
+      w.modules = new Map([...m.modules].map(([k, v]) => [k, copyModule(v)]));
+      w.nonPersistent = new Set(m.nonPersistent);
+      // Properties may hold registered objects directly or inside arrays, maps and plain records.
+      const remap = (v: unknown): unknown => {
+        if (v instanceof Tensor || v instanceof Module) return copies.get(v) ?? v;
+        if (Array.isArray(v)) return v.map(remap);
+        if (v instanceof Map) return new Map([...v].map(([k, x]) => [k, remap(x)]));
+        if (v && Object.getPrototypeOf(v) === Object.prototype)
+          return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, remap(x)]));
+        return v;
+      };
+      const self = c as unknown as Record<string, unknown>;
+      for (const key of Object.keys(self)) if (!["params", "buffers", "modules", "nonPersistent"].includes(key)) self[key] = remap(self[key]);
+      return c;
+    };
+    return copyModule(this) as this;
+  }
+
   train(mode = true): this {
     for (const [, m] of this.namedModules()) m.training = mode;
     return this;

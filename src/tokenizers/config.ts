@@ -40,15 +40,15 @@ export function tokenContent(value: unknown, where: string): string | null {
 }
 
 /**
- * Roles from the sources in priority order. A role a source sets to null stays unset: gpt2 configs
- * say `"pad_token": null` on purpose.
+ * Roles from the sources in priority order, then `defaults` for roles no source mentions. A role a
+ * source sets to null stays unset: gpt2 configs say `"pad_token": null` on purpose.
  */
-export function resolveSpecialTokens(sources: { values: JsonObject; where: string }[]): SpecialTokens {
+export function resolveSpecialTokens(sources: { values: JsonObject; where: string }[], defaults: SpecialTokens = {}): SpecialTokens {
   const out: SpecialTokens = {};
   for (const role of SPECIAL_ROLES) {
     const key = `${role}_token`;
-    const source = sources.find((s) => key in s.values && s.values[key] !== undefined);
-    const content = source ? tokenContent(source.values[key], `${source.where}: ${key}`) : null;
+    const source = sources.find((s) => s.values[key] !== undefined);
+    const content = source ? tokenContent(source.values[key], `${source.where}: ${key}`) : (defaults[role] ?? null);
     if (content !== null) out[role] = content;
   }
   return out;

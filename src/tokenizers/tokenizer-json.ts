@@ -2,6 +2,8 @@
 // binding. Going through JSON (instead of the binding's builder functions) gives one code path for
 // every source: the node binding has no ByteLevel decoder builder and no way to set a BPE model's
 // options field by field, while the JSON form covers everything the Rust side can deserialize.
+import tokenizers from "tokenizers";
+import type { Tokenizer } from "tokenizers";
 
 export interface AddedTokenJson {
   id: number;
@@ -73,6 +75,15 @@ function inferModelType(model: ModelJson, file: string): string {
     `${file}: the "model" object has no "type", and its keys (${Object.keys(model).join(", ")}) ` +
       "match neither WordPiece (continuing_subword_prefix + max_input_chars_per_word) nor BPE (merges)",
   );
+}
+
+/** The Rust tokenizer for `doc`; `source` names the file(s) it came from in the error. */
+export function tokenizerFromJson(doc: TokenizerJson, source: string): Tokenizer {
+  try {
+    return tokenizers.Tokenizer.fromString(JSON.stringify(doc));
+  } catch (e) {
+    throw new Error(`${source}: the tokenizers library rejected it: ${(e as Error).message}`);
+  }
 }
 
 /** token -> id of the model's own vocabulary (added tokens not included). */

@@ -1,0 +1,136 @@
+// GEMM throughput through the Backend interface versus cblas_sgemm timed from C in the same process, on
+// GPT-2-small shapes: each forward GEMM C = A·B (m x k times k x n, layout "nn") plus the two backward
+// GEMMs it implies, dA = dC·Bᵀ ("nt", m x n times (k x n)ᵀ) and dB = Aᵀ·dC ("tn", (m x k)ᵀ times m x n),
+// reported with their own m, k, n; and the batched attention scores Q·Kᵀ (96 heads x 128 tokens, head 64).
+//   node --import tsx bench/gemm.ts [--json] [--builtin[=kernel]] [--reps N] [--threads N]
+// --builtin measures the builtin GEMM instead of the BLAS library (openblasGflops stays the library's).
+import { pathToFileURL } from "node:url";
+import type { Backend } from "../src/backend/backend.js";
+import { loadNativeBackend, nativeBlasSgemmGflops, nativeInfo, useBuiltinGemm } from "../src/backend/native.js";
+
+export interface GemmBenchOptions {
+  reps?: number;
+  threads?: number;
+  /** true or a kernel name: time the builtin GEMM. */
+  builtin?: boolean | string;
+}
+
+export interface GemmBenchRow {
+  layout: "nn" | "nt" | "tn";
+  m: number;
+  k: number;
+  n: number;
+  batch: number;
+  gflops: number;
+  openblasGflops: number | null;
+  ratio: number | null;
+}
+
+interface Case {
+  layout: GemmBenchRow["layout"];
+  m: number;
+  k: number;
+  n: number;
+  batch: number;
+}
+
+const FORWARD: [number, number, number][] = [[1024, 768, 768], [1024, 768, 3072], [1024, 3072, 768]];
+
+function cases(): Case[] {
+  const out: Case[] = [];
+  for (const [m, k, n] of FORWARD) {
+    out.push({ layout: "nn", m, k, n, batch: 1 });
+    out.push({ layout: "nt", m, k: n, n: k, batch: 1 });
+    out.push({ layout: "tn", m: k, k: m, n, batch: 1 });
+  }
+  out.push({ layout: "nt", m: 128, k: 64, n: 128, batch: 96 });
+  return out;
+}
+
+function random(n: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = Math.random() - 0.5;
+  return a;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
+
+function measure(backend: Backend, c: Case, reps: number): number {
+  const transA = c.layout === "tn", transB = c.layout === "nt";
+  const sizeA = c.m * c.k, sizeB = c.k * c.n, sizeC = c.m * c.n;
+  const g = {
+    transA, transB, m: c.m, n: c.n, k: c.k, alpha: 1, beta: 0,
+    a: random(sizeA * c.batch), aOffset: 0, lda: transA ? c.m : c.k,
+    b: random(sizeB * c.batch), bOffset: 0, ldb: transB ? c.k : c.n,
+    c: new Float32Array(sizeC * c.batch), cOffset: 0, ldc: c.n,
+    batch: c.batch, strideA: sizeA, strideB: sizeB, strideC: sizeC,
+  };
+  const run = () => (c.batch === 1 ? backend.gemm(g) : backend.gemmBatched(g));
+  run();
+  run();
+  const times: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t = process.hrtime.bigint();
+    run();
+    times.push(Number(process.hrtime.bigint() - t) * 1e-9);
+  }
+  return (2 * c.m * c.n * c.k * c.batch) / median(times) / 1e9;
+}
+
+const round = (x: number) => Math.round(x * 10) / 10;
+
+export async function runGemmBench(opts: GemmBenchOptions = {}): Promise<{ gemm: GemmBenchRow[]; blas: string; threads: number }> {
+  const reps = opts.reps ?? 15;
+  const backend = loadNativeBackend();
+  if (opts.threads) backend.setThreads(opts.threads);
+  const before = nativeInfo();
+  if (opts.builtin) useBuiltinGemm(opts.builtin);
+  try {
+    const rows = cases().map((c): GemmBenchRow => {
+      const gflops = measure(backend, c, reps);
+      const blas = nativeBlasSgemmGflops(c.m, c.k, c.n, c.batch, reps, c.layout === "tn", c.layout === "nt");
+      return {
+        ...c, gflops: round(gflops), openblasGflops: blas === null ? null : round(blas),
+        ratio: blas === null ? null : Math.round((gflops / blas) * 1000) / 1000,
+      };
+    });
+    const info = nativeInfo();
+    return { gemm: rows, blas: info.blas === "builtin" ? `builtin (${info.builtinKernel})` : info.blas, threads: info.threads };
+  } finally {
+    if (opts.builtin) {
+      useBuiltinGemm(before.builtinKernel);
+      if (before.blas !== "builtin") useBuiltinGemm(false);
+    }
+  }
+}
+
+function parseArgs(argv: string[]): GemmBenchOptions & { json: boolean } {
+  const opts: GemmBenchOptions & { json: boolean } = { json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, value] = argv[i].split("=", 2);
+    if (flag === "--json") opts.json = true;
+    else if (flag === "--builtin") opts.builtin = value ?? true;
+    else if (flag === "--reps") opts.reps = Number(value ?? argv[++i]);
+    else if (flag === "--threads") opts.threads = Number(value ?? argv[++i]);
+    else throw new Error(`bench/gemm.ts: unknown argument ${argv[i]}`);
+  }
+  return opts;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { json, ...opts } = parseArgs(process.argv.slice(2));
+  const result = await runGemmBench(opts);
+  if (json) {
+    console.log(JSON.stringify(result));
+  } else {
+    console.log(`GEMM via ${result.blas}, ${result.threads} threads (GFLOP/s; openblas = cblas_sgemm from C)`);
+    for (const r of result.gemm) {
+      console.log(`${r.layout} ${r.batch > 1 ? `${r.batch}x ` : ""}${r.m}x${r.k}x${r.n}`.padEnd(24) +
+        `${r.gflops.toFixed(1).padStart(8)} ${String(r.openblasGflops ?? "-").padStart(8)}  ratio ${r.ratio ?? "-"}`);
+    }
+  }
+}

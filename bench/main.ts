@@ -1,0 +1,18 @@
+// `npm run bench -- <suite> [--json] [...]`: runs one benchmark suite (all when none is named).
+// Each suite prints a human table, or with --json one JSON object as its last line.
+const suites: Record<string, () => Promise<{ main(argv: string[]): Promise<unknown> }>> = {
+  gemm: () => import("./gemm.js"),
+  inference: () => import("./inference.js"),
+};
+
+const [name, ...rest] = process.argv.slice(2);
+const chosen = name && !name.startsWith("-") ? [name] : Object.keys(suites);
+const argv = name && !name.startsWith("-") ? rest : process.argv.slice(2);
+for (const s of chosen) {
+  const load = suites[s];
+  if (!load) {
+    console.error(`unknown bench suite "${s}"; choose from ${Object.keys(suites).join(", ")}`);
+    process.exit(2);
+  }
+  await (await load()).main(argv);
+}

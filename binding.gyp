@@ -1,0 +1,22 @@
+{
+  "targets": [
+    {
+      "target_name": "finetune_native",
+      "sources": [
+        "native/addon.c",
+        "native/blas.c",
+        "native/gemm.c",
+        "native/gemm_fallback.c",
+        "native/kernels.c",
+        "native/threads.c"
+      ],
+      "cflags": ["-std=gnu11", "-O3", "-fPIC", "-pthread"],
+      "ldflags": ["-pthread"],
+      "libraries": ["-ldl", "-lm"],
+      "xcode_settings": {
+        "GCC_OPTIMIZATION_LEVEL": "3",
+        "OTHER_CFLAGS": ["-std=gnu11", "-pthread"]
+      }
+    }
+  ]
+}

@@ -1,0 +1,381 @@
+/* N-API glue: unpacks arguments, checks every typed array against the extent the kernel will touch (a
+ * wrong offset must throw, not scribble over the heap), and calls the kernel on the JS thread. */
+#include <node_api.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "native.h"
+
+#define MAX_ARGS 20
+#define MAX_DIM 2147483647.0 /* CBLAS takes int */
+#define MAX_INDEX 9007199254740991.0 /* Number.MAX_SAFE_INTEGER */
+
+typedef struct {
+  napi_env env;
+  const char *fn;
+  napi_value argv[MAX_ARGS];
+  bool failed;
+} call;
+
+static void fail(call *c, bool type_error, const char *fmt, ...) {
+  if (c->failed) return;
+  c->failed = true;
+  char msg[320];
+  int len = snprintf(msg, sizeof msg, "native backend: %s: ", c->fn);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg + len, sizeof msg - (size_t)len, fmt, ap);
+  va_end(ap);
+  if (type_error) napi_throw_type_error(c->env, NULL, msg);
+  else napi_throw_range_error(c->env, NULL, msg);
+}
+
+static bool begin(napi_env env, napi_callback_info info, call *c, const char *fn, size_t expected) {
+  size_t argc = MAX_ARGS;
+  c->env = env;
+  c->fn = fn;
+  c->failed = false;
+  if (napi_get_cb_info(env, info, &argc, c->argv, NULL, NULL) != napi_ok) return false;
+  if (argc < expected) fail(c, true, "expected %zu arguments, got %zu", expected, argc);
+  return !c->failed;
+}
+
+static double number(call *c, size_t i, const char *name) {
+  double v = 0;
+  if (!c->failed && napi_get_value_double(c->env, c->argv[i], &v) != napi_ok) fail(c, true, "%s must be a number", name);
+  return v;
+}
+
+/* A non-negative integer no larger than max. */
+static double count(call *c, size_t i, const char *name, double max) {
+  double v = number(c, i, name);
+  if (!c->failed && !(v >= 0 && v <= max && v == (double)(long long)v))
+    fail(c, false, "%s must be an integer in [0, %.0f], got %g", name, max, v);
+  return v;
+}
+
+static bool flag(call *c, size_t i) {
+  napi_value b;
+  bool v = false;
+  if (!c->failed && napi_coerce_to_bool(c->env, c->argv[i], &b) == napi_ok) napi_get_value_bool(c->env, b, &v);
+  return v;
+}
+
+static const char *array_kind(napi_typedarray_type t) {
+  switch (t) {
+    case napi_float32_array: return "Float32Array";
+    case napi_float64_array: return "Float64Array";
+    case napi_int32_array: return "Int32Array";
+    default: return "another typed array";
+  }
+}
+
+/* The data of argument i, which must be a typed array of `want` with at least `need` elements.
+ * With `nullable`, null and undefined give NULL. */
+static void *typed(call *c, size_t i, const char *name, napi_typedarray_type want, double need, bool nullable) {
+  if (c->failed) return NULL;
+  napi_valuetype vt;
+  napi_typeof(c->env, c->argv[i], &vt);
+  if (nullable && (vt == napi_null || vt == napi_undefined)) return NULL;
+  bool is_typed = false;
+  napi_is_typedarray(c->env, c->argv[i], &is_typed);
+  napi_typedarray_type t = napi_int8_array;
+  size_t length = 0;
+  void *data = NULL;
+  if (is_typed) napi_get_typedarray_info(c->env, c->argv[i], &t, &length, &data, NULL, NULL);
+  if (!is_typed || t != want) {
+    const char *got = is_typed ? array_kind(t) : "not a typed array";
+    if (want == napi_float32_array)
+      fail(c, true, "%s must be a Float32Array, got %s (float64 tensors run on the TypeScript backend)", name, got);
+    else fail(c, true, "%s must be a %s, got %s", name, array_kind(want), got);
+    return NULL;
+  }
+  if (need > (double)length) {
+    fail(c, false, "%s has %zu elements, the kernel needs %.0f", name, length, need);
+    return NULL;
+  }
+  return data;
+}
+
+static float *f32(call *c, size_t i, const char *name, double need) {
+  return typed(c, i, name, napi_float32_array, need, false);
+}
+static float *f32_or_null(call *c, size_t i, const char *name, double need) {
+  return typed(c, i, name, napi_float32_array, need, true);
+}
+
+static napi_value undefined(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+/* gemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc,
+ *      batch, strideA, strideB, strideC) */
+typedef struct {
+  const char *name, *offset_name, *ld_name, *stride_name;
+  size_t arg, ld_arg, stride_arg; /* the offset follows the array */
+} operand;
+static const operand OPERAND_A = {"a", "aOffset", "lda", "strideA", 6, 8, 17};
+static const operand OPERAND_B = {"b", "bOffset", "ldb", "strideB", 9, 11, 18};
+static const operand OPERAND_C = {"c", "cOffset", "ldc", "strideC", 13, 15, 19};
+
+/* The stored matrix (rows x cols, leading dimension ld) of an operand, checked for every batch item. */
+static float *matrix(call *c, const operand *o, double rows, double cols, double batch, int *ld, size_t *stride) {
+  const double off = count(c, o->arg + 1, o->offset_name, MAX_INDEX);
+  const double ldv = count(c, o->ld_arg, o->ld_name, MAX_DIM);
+  const double stridev = count(c, o->stride_arg, o->stride_name, MAX_INDEX);
+  const double min_ld = cols > 1 ? cols : 1;
+  if (!c->failed && ldv < min_ld)
+    fail(c, false, "%s is stored %.0f x %.0f, so %s must be at least %.0f, got %.0f", o->name, rows, cols,
+         o->ld_name, min_ld, ldv);
+  const double need = rows == 0 || cols == 0 || batch == 0 ? 0 : off + (batch - 1) * stridev + (rows - 1) * ldv + cols;
+  float *p = f32(c, o->arg, o->name, need);
+  *ld = (int)ldv;
+  *stride = (size_t)stridev;
+  return p ? p + (size_t)off : NULL;
+}
+
+static napi_value js_gemm(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "gemm", 20)) return NULL;
+  ft_gemm_args g;
+  g.transA = flag(&c, 0);
+  g.transB = flag(&c, 1);
+  const double m = count(&c, 2, "m", MAX_DIM), n = count(&c, 3, "n", MAX_DIM), k = count(&c, 4, "k", MAX_DIM);
+  g.alpha = (float)number(&c, 5, "alpha");
+  g.beta = (float)number(&c, 12, "beta");
+  const double batch = count(&c, 16, "batch", MAX_DIM);
+  g.a = matrix(&c, &OPERAND_A, g.transA ? k : m, g.transA ? m : k, batch, &g.lda, &g.strideA);
+  g.b = matrix(&c, &OPERAND_B, g.transB ? n : k, g.transB ? k : n, batch, &g.ldb, &g.strideB);
+  g.c = matrix(&c, &OPERAND_C, m, n, batch, &g.ldc, &g.strideC);
+  if (c.failed) return NULL;
+  g.m = (int)m, g.n = (int)n, g.k = (int)k, g.batch = (int)batch;
+  ft_gemm(&g);
+  return undefined(env);
+}
+
+/* Row kernels: (rows, cols) are validated first so the arrays can be checked against rows * cols. */
+static napi_value js_softmax_forward(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "softmaxForward", 4)) return NULL;
+  double rows = count(&c, 2, "rows", MAX_INDEX), cols = count(&c, 3, "cols", MAX_INDEX);
+  const float *x = f32(&c, 0, "x", rows * cols);
+  float *y = f32(&c, 1, "y", rows * cols);
+  if (c.failed) return NULL;
+  ft_softmax_forward(x, y, (size_t)rows, (size_t)cols);
+  return undefined(env);
+}
+
+static napi_value js_softmax_backward(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "softmaxBackward", 5)) return NULL;
+  double rows = count(&c, 3, "rows", MAX_INDEX), cols = count(&c, 4, "cols", MAX_INDEX);
+  const float *y = f32(&c, 0, "y", rows * cols), *dy = f32(&c, 1, "dy", rows * cols);
+  float *dx = f32(&c, 2, "dx", rows * cols);
+  if (c.failed) return NULL;
+  ft_softmax_backward(y, dy, dx, (size_t)rows, (size_t)cols);
+  return undefined(env);
+}
+
+static napi_value js_layernorm_forward(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "layerNormForward", 9)) return NULL;
+  double rows = count(&c, 6, "rows", MAX_INDEX), cols = count(&c, 7, "cols", MAX_INDEX);
+  float eps = (float)number(&c, 8, "eps");
+  const float *x = f32(&c, 0, "x", rows * cols);
+  const float *w = f32_or_null(&c, 1, "weight", cols), *b = f32_or_null(&c, 2, "bias", cols);
+  float *y = f32(&c, 3, "y", rows * cols), *mean = f32(&c, 4, "mean", rows), *rstd = f32(&c, 5, "rstd", rows);
+  if (c.failed) return NULL;
+  ft_layernorm_forward(x, w, b, y, mean, rstd, (size_t)rows, (size_t)cols, eps);
+  return undefined(env);
+}
+
+static napi_value js_layernorm_backward(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "layerNormBackward", 10)) return NULL;
+  double rows = count(&c, 8, "rows", MAX_INDEX), cols = count(&c, 9, "cols", MAX_INDEX);
+  const float *dy = f32(&c, 0, "dy", rows * cols), *x = f32(&c, 1, "x", rows * cols);
+  const float *w = f32_or_null(&c, 2, "weight", cols);
+  const float *mean = f32(&c, 3, "mean", rows), *rstd = f32(&c, 4, "rstd", rows);
+  float *dx = f32_or_null(&c, 5, "dx", rows * cols);
+  float *dw = f32_or_null(&c, 6, "dWeight", cols), *db = f32_or_null(&c, 7, "dBias", cols);
+  if (c.failed) return NULL;
+  ft_layernorm_backward(dy, x, w, mean, rstd, dx, dw, db, (size_t)rows, (size_t)cols);
+  return undefined(env);
+}
+
+static napi_value js_gelu_forward(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "geluForward", 4)) return NULL;
+  double n = count(&c, 2, "n", MAX_INDEX);
+  const float *x = f32(&c, 0, "x", n);
+  float *y = f32(&c, 1, "y", n);
+  bool approximate = flag(&c, 3);
+  if (c.failed) return NULL;
+  ft_gelu_forward(x, y, (size_t)n, approximate);
+  return undefined(env);
+}
+
+static napi_value js_gelu_backward(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "geluBackward", 5)) return NULL;
+  double n = count(&c, 3, "n", MAX_INDEX);
+  const float *x = f32(&c, 0, "x", n), *dy = f32(&c, 1, "dy", n);
+  float *dx = f32(&c, 2, "dx", n);
+  bool approximate = flag(&c, 4);
+  if (c.failed) return NULL;
+  ft_gelu_backward(x, dy, dx, (size_t)n, approximate);
+  return undefined(env);
+}
+
+static napi_value js_adamw_step(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "adamwStep", 11)) return NULL;
+  double n = count(&c, 4, "n", MAX_INDEX);
+  float *p = f32(&c, 0, "p", n), *m = f32(&c, 2, "m", n), *v = f32(&c, 3, "v", n);
+  const float *g = f32(&c, 1, "g", n);
+  double lr = number(&c, 5, "lr"), beta1 = number(&c, 6, "beta1"), beta2 = number(&c, 7, "beta2");
+  double eps = number(&c, 8, "eps"), wd = number(&c, 9, "weightDecay"), step = number(&c, 10, "step");
+  if (!c.failed && !(step >= 1)) fail(&c, false, "step counts from 1, got %g", step);
+  if (c.failed) return NULL;
+  ft_adamw_step(p, g, m, v, (size_t)n, lr, beta1, beta2, eps, wd, step);
+  return undefined(env);
+}
+
+/* Every target must be a column index or ignoreIndex: one bad label would read outside the row. */
+static bool targets_ok(call *c, const int32_t *t, double rows, double cols, int32_t ignore) {
+  for (size_t r = 0; !c->failed && r < (size_t)rows; r++)
+    if (t[r] != ignore && (t[r] < 0 || t[r] >= cols))
+      fail(c, false, "targets[%zu] = %d is neither a class in [0, %.0f) nor ignoreIndex %d", r, t[r], cols, ignore);
+  return !c->failed;
+}
+
+static napi_value js_xent_forward(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "crossEntropyForward", 7)) return NULL;
+  double rows = count(&c, 2, "rows", MAX_INDEX), cols = count(&c, 3, "cols", MAX_INDEX);
+  int32_t ignore = (int32_t)number(&c, 4, "ignoreIndex");
+  const float *x = f32(&c, 0, "logits", rows * cols);
+  const int32_t *t = typed(&c, 1, "targets", napi_int32_array, rows, false);
+  float *losses = f32(&c, 5, "losses", rows), *lse = f32(&c, 6, "lse", rows);
+  if (c.failed || !targets_ok(&c, t, rows, cols, ignore)) return NULL;
+  ft_cross_entropy_forward(x, t, (size_t)rows, (size_t)cols, ignore, losses, lse);
+  return undefined(env);
+}
+
+static napi_value js_xent_backward(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "crossEntropyBackward", 8)) return NULL;
+  double rows = count(&c, 4, "rows", MAX_INDEX), cols = count(&c, 5, "cols", MAX_INDEX);
+  int32_t ignore = (int32_t)number(&c, 6, "ignoreIndex");
+  const float *x = f32(&c, 0, "logits", rows * cols);
+  const int32_t *t = typed(&c, 1, "targets", napi_int32_array, rows, false);
+  const float *lse = f32(&c, 2, "lse", rows), *scale = f32(&c, 3, "rowScale", rows);
+  float *dx = f32(&c, 7, "dLogits", rows * cols);
+  if (c.failed || !targets_ok(&c, t, rows, cols, ignore)) return NULL;
+  ft_cross_entropy_backward(x, t, lse, scale, (size_t)rows, (size_t)cols, ignore, dx);
+  return undefined(env);
+}
+
+static napi_value js_set_threads(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "setThreads", 1)) return NULL;
+  double n = count(&c, 0, "threads", 256);
+  if (!c.failed && n < 1) fail(&c, false, "threads must be at least 1");
+  if (c.failed) return NULL;
+  ft_set_threads((int)n);
+  return undefined(env);
+}
+
+/* selectGemm("blas" | "builtin" | "generic" | "avx2" | "avx512") -> whether it is available here. */
+static napi_value js_select_gemm(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "selectGemm", 1)) return NULL;
+  char which[32] = "";
+  size_t len;
+  if (napi_get_value_string_utf8(env, c.argv[0], which, sizeof which, &len) != napi_ok) {
+    fail(&c, true, "expected a string");
+    return NULL;
+  }
+  napi_value ok;
+  napi_get_boolean(env, ft_gemm_select(which), &ok);
+  return ok;
+}
+
+static napi_value string(napi_env env, const char *s) {
+  napi_value v;
+  napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v);
+  return v;
+}
+
+/* info() -> { blas, builtinKernel, builtinKernels, threads } */
+static napi_value js_info(napi_env env, napi_callback_info info) {
+  const char *names[8];
+  int count = ft_builtin_kernels(names, 8);
+  napi_value o, list, threads;
+  napi_create_object(env, &o);
+  napi_create_array_with_length(env, (size_t)count, &list);
+  for (int i = 0; i < count; i++) napi_set_element(env, list, (uint32_t)i, string(env, names[i]));
+  napi_create_int32(env, ft_threads(), &threads);
+  napi_set_named_property(env, o, "blas", string(env, ft_gemm_name()));
+  napi_set_named_property(env, o, "builtinKernel", string(env, ft_builtin_name()));
+  napi_set_named_property(env, o, "builtinKernels", list);
+  napi_set_named_property(env, o, "threads", threads);
+  return o;
+}
+
+/* blasSgemmGflops(transA, transB, m, n, k, batch, reps) -> median GFLOP/s, or null without a BLAS. */
+static napi_value js_blas_gflops(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "blasSgemmGflops", 7)) return NULL;
+  bool ta = flag(&c, 0), tb = flag(&c, 1);
+  double m = count(&c, 2, "m", 65536), n = count(&c, 3, "n", 65536), k = count(&c, 4, "k", 65536);
+  double batch = count(&c, 5, "batch", 65536), reps = count(&c, 6, "reps", 100000);
+  if (c.failed) return NULL;
+  double gflops = ft_blas_gflops(ta, tb, (int)m, (int)n, (int)k, (int)batch, (int)reps);
+  napi_value v;
+  if (gflops < 0) napi_get_null(env, &v);
+  else napi_create_double(env, gflops, &v);
+  return v;
+}
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void init_once(void) {
+  ft_blas_load();
+  ft_builtin_select(NULL);
+  if (!ft_gemm_select("blas")) ft_gemm_select("builtin");
+  ft_threads();
+}
+
+NAPI_MODULE_INIT() {
+  pthread_once(&once, init_once);
+  static const struct {
+    const char *name;
+    napi_callback fn;
+  } fns[] = {
+    {"gemm", js_gemm},
+    {"softmaxForward", js_softmax_forward},
+    {"softmaxBackward", js_softmax_backward},
+    {"layerNormForward", js_layernorm_forward},
+    {"layerNormBackward", js_layernorm_backward},
+    {"geluForward", js_gelu_forward},
+    {"geluBackward", js_gelu_backward},
+    {"adamwStep", js_adamw_step},
+    {"crossEntropyForward", js_xent_forward},
+    {"crossEntropyBackward", js_xent_backward},
+    {"setThreads", js_set_threads},
+    {"selectGemm", js_select_gemm},
+    {"info", js_info},
+    {"blasSgemmGflops", js_blas_gflops},
+  };
+  for (size_t i = 0; i < sizeof fns / sizeof *fns; i++) {
+    napi_value f;
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f);
+    napi_set_named_property(env, exports, fns[i].name, f);
+  }
+  return exports;
+}

@@ -1,0 +1,115 @@
+// The native backend: a thin wrapper over the N-API addon built from native/ (see binding.gyp). Arguments go
+// to C positionally, with no per-call objects; the addon checks array types and extents and throws a
+// TypeError for Float64Array (float64 work belongs to the TypeScript backend).
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import type { Backend, FloatArray } from "./backend.js";
+
+export interface NativeInfo {
+  /** The BLAS library GEMM goes through, or "builtin". */
+  blas: string;
+  /** The builtin GEMM's micro-kernel, used when blas is "builtin". */
+  builtinKernel: string;
+  /** The builtin micro-kernels this CPU can run, best first. */
+  builtinKernels: string[];
+  threads: number;
+}
+
+interface Addon {
+  gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: FloatArray, aOffset: number, lda: number, b: FloatArray, bOffset: number, ldb: number,
+    beta: number, c: FloatArray, cOffset: number, ldc: number,
+    batch: number, strideA: number, strideB: number, strideC: number): void;
+  softmaxForward(x: FloatArray, y: FloatArray, rows: number, cols: number): void;
+  softmaxBackward(y: FloatArray, dy: FloatArray, dx: FloatArray, rows: number, cols: number): void;
+  layerNormForward(x: FloatArray, weight: FloatArray | null, bias: FloatArray | null, y: FloatArray,
+    mean: FloatArray, rstd: FloatArray, rows: number, cols: number, eps: number): void;
+  layerNormBackward(dy: FloatArray, x: FloatArray, weight: FloatArray | null, mean: FloatArray, rstd: FloatArray,
+    dx: FloatArray | null, dWeight: FloatArray | null, dBias: FloatArray | null, rows: number, cols: number): void;
+  geluForward(x: FloatArray, y: FloatArray, n: number, approximate: boolean): void;
+  geluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, n: number, approximate: boolean): void;
+  adamwStep(p: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, n: number, lr: number, beta1: number,
+    beta2: number, eps: number, weightDecay: number, step: number): void;
+  crossEntropyForward(logits: FloatArray, targets: Int32Array, rows: number, cols: number, ignoreIndex: number,
+    losses: FloatArray, lse: FloatArray): void;
+  crossEntropyBackward(logits: FloatArray, targets: Int32Array, lse: FloatArray, rowScale: FloatArray,
+    rows: number, cols: number, ignoreIndex: number, dLogits: FloatArray): void;
+  setThreads(n: number): void;
+  selectGemm(which: string): boolean;
+  info(): NativeInfo;
+  blasSgemmGflops(transA: boolean, transB: boolean, m: number, n: number, k: number, batch: number,
+    reps: number): number | null;
+}
+
+// src/backend/native.ts and dist/backend/native.js are both two levels below the package root.
+const addonPath = fileURLToPath(new URL("../../build/Release/finetune_native.node", import.meta.url));
+let addon: Addon | undefined;
+
+function loadAddon(): Addon {
+  if (addon) return addon;
+  if (!existsSync(addonPath)) {
+    throw new Error(`finetune-ts: the native addon is not built (no ${addonPath}). Build it with ` +
+      "`node scripts/build-native.mjs` in a checkout or `npm rebuild finetune-ts` in a project; " +
+      "it needs a C compiler, make and python3.");
+  }
+  try {
+    addon = createRequire(import.meta.url)(addonPath) as Addon;
+  } catch (e) {
+    throw new Error(`finetune-ts: the native addon at ${addonPath} failed to load: ${(e as Error).message}. ` +
+      "Rebuild it with `node scripts/build-native.mjs` (it may have been built for another Node or platform).",
+      { cause: e });
+  }
+  const wanted = process.env.FINETUNE_BLAS;
+  if (wanted && wanted !== "builtin" && addon.info().blas === "builtin") {
+    process.emitWarning(`FINETUNE_BLAS=${wanted} could not be loaded (or has no cblas_sgemm); ` +
+      "using the builtin GEMM.");
+  }
+  return addon;
+}
+
+export function loadNativeBackend(): Backend {
+  const a = loadAddon();
+  return {
+    name: "native",
+    get blas() {
+      return a.info().blas;
+    },
+    threads: () => a.info().threads,
+    setThreads: (n) => a.setThreads(n),
+    gemm: (g) => a.gemm(g.transA, g.transB, g.m, g.n, g.k, g.alpha, g.a, g.aOffset, g.lda, g.b, g.bOffset, g.ldb,
+      g.beta, g.c, g.cOffset, g.ldc, 1, 0, 0, 0),
+    gemmBatched: (g) => a.gemm(g.transA, g.transB, g.m, g.n, g.k, g.alpha, g.a, g.aOffset, g.lda, g.b, g.bOffset,
+      g.ldb, g.beta, g.c, g.cOffset, g.ldc, g.batch, g.strideA, g.strideB, g.strideC),
+    softmaxForward: a.softmaxForward,
+    softmaxBackward: a.softmaxBackward,
+    layerNormForward: a.layerNormForward,
+    layerNormBackward: a.layerNormBackward,
+    geluForward: a.geluForward,
+    geluBackward: a.geluBackward,
+    adamwStep: a.adamwStep,
+    crossEntropyForward: a.crossEntropyForward,
+    crossEntropyBackward: a.crossEntropyBackward,
+  };
+}
+
+export function nativeInfo(): NativeInfo {
+  return loadAddon().info();
+}
+
+/** Routes GEMM through the builtin kernels (true: the best this CPU supports, or one by name) or back to
+ *  the BLAS library (false). Process-wide. Throws if the choice is not available on this machine. */
+export function useBuiltinGemm(builtin: boolean | string): void {
+  const which = builtin === true ? "builtin" : builtin === false ? "blas" : builtin;
+  if (!loadAddon().selectGemm(which)) {
+    throw new Error(`finetune-ts: GEMM "${which}" is not available on this machine (builtin kernels here: ` +
+      `${nativeInfo().builtinKernels.join(", ")}; "blas" needs a BLAS library, see FINETUNE_BLAS)`);
+  }
+}
+
+/** Median GFLOP/s of cblas_sgemm timed in C with no JS in between, on random matrices: the yardstick for
+ *  bench/gemm.ts. null when no BLAS library was found. */
+export function nativeBlasSgemmGflops(m: number, k: number, n: number, batch: number, reps: number,
+  transA = false, transB = false): number | null {
+  return loadAddon().blasSgemmGflops(transA, transB, m, n, k, batch, reps);
+}

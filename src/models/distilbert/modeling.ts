@@ -1,0 +1,206 @@
+// DistilBERT (transformers' modeling_distilbert, eager attention), with past keys/values per layer so
+// prefix tuning works on it too (an extension: HF PEFT refuses DistilBERT prefix tuning).
+import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList } from "../../nn/index.js";
+import { Tensor, add, embedding, relu, reshape, slice } from "../../tensor/index.js";
+import { encoderSelfAttention, paddingMask, type AdditiveMask } from "../attention.js";
+import { ACTIVATIONS } from "../config.js";
+import { prepareEncoderInputs } from "../encoder.js";
+import { classificationLoss } from "../heads.js";
+import type { LayerPast, ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
+import { PreTrainedModel } from "../pretrained.js";
+import { distilBertConfigDict, parseDistilBertConfig, type DistilBertConfig } from "./config.js";
+
+/** DistilBERT hard-codes this eps in every LayerNorm. */
+const LN_EPS = 1e-12;
+
+class Embeddings extends Module {
+  readonly wordEmbeddings: Embedding;
+  readonly positionEmbeddings: Embedding;
+  readonly layerNorm: LayerNorm;
+  readonly dropout: Dropout;
+
+  constructor(readonly config: DistilBertConfig) {
+    super();
+    this.wordEmbeddings = this.addModule("word_embeddings", new Embedding(config.vocabSize, config.dim, config.padTokenId ?? undefined));
+    this.positionEmbeddings = this.addModule("position_embeddings", new Embedding(config.maxPositionEmbeddings, config.dim));
+    if (config.sinusoidalPosEmbds) fillSinusoidal(this.positionEmbeddings.weight);
+    this.layerNorm = this.addModule("LayerNorm", new LayerNorm(config.dim, LN_EPS));
+    this.dropout = this.addModule("dropout", new Dropout(config.dropout));
+  }
+
+  /** inputsEmbeds replaces the word lookup; positions and LayerNorm apply either way. */
+  forward(inputIds: Tensor | null, inputsEmbeds: Tensor | null, positionIds: Tensor): Tensor {
+    const words = inputsEmbeds ?? this.wordEmbeddings.forward(inputIds!);
+    const positions = embedding(this.positionEmbeddings.weight, positionIds);
+    return this.dropout.forward(this.layerNorm.forward(add(words, positions)));
+  }
+}
+
+/** create_sinusoidal_embeddings: fixed, not trained. */
+export function fillSinusoidal(weight: Tensor): void {
+  const [nPos, dim] = weight.shape;
+  for (let pos = 0; pos < nPos; pos++) {
+    for (let j = 0; j < dim; j++) {
+      const angle = pos / Math.pow(10000, (2 * Math.floor(j / 2)) / dim);
+      weight.data[pos * dim + j] = j % 2 === 0 ? Math.sin(angle) : Math.cos(angle);
+    }
+  }
+  weight.requiresGrad = false;
+}
+
+class MultiHeadSelfAttention extends Module {
+  readonly qLin: Linear;
+  readonly kLin: Linear;
+  readonly vLin: Linear;
+  readonly outLin: Linear;
+
+  constructor(readonly config: DistilBertConfig) {
+    super();
+    const d = config.dim;
+    this.qLin = this.addModule("q_lin", new Linear(d, d));
+    this.kLin = this.addModule("k_lin", new Linear(d, d));
+    this.vLin = this.addModule("v_lin", new Linear(d, d));
+    this.outLin = this.addModule("out_lin", new Linear(d, d));
+  }
+
+  forward(x: Tensor, mask: AdditiveMask, past?: LayerPast): Tensor {
+    const ctx = encoderSelfAttention(this.qLin.forward(x), this.kLin.forward(x), this.vLin.forward(x), {
+      heads: this.config.nHeads, past, mask, scaleQuery: true, dropoutP: this.config.attentionDropout, training: this.training,
+    });
+    return this.outLin.forward(ctx);
+  }
+}
+
+class FFN extends Module {
+  readonly lin1: Linear;
+  readonly lin2: Linear;
+  readonly dropout: Dropout;
+
+  constructor(readonly config: DistilBertConfig) {
+    super();
+    this.lin1 = this.addModule("lin1", new Linear(config.dim, config.hiddenDim));
+    this.lin2 = this.addModule("lin2", new Linear(config.hiddenDim, config.dim));
+    this.dropout = this.addModule("dropout", new Dropout(config.dropout));
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.dropout.forward(this.lin2.forward(ACTIVATIONS[this.config.activation](this.lin1.forward(x))));
+  }
+}
+
+class TransformerBlock extends Module {
+  readonly attention: MultiHeadSelfAttention;
+  readonly saLayerNorm: LayerNorm;
+  readonly ffn: FFN;
+  readonly outputLayerNorm: LayerNorm;
+
+  constructor(config: DistilBertConfig) {
+    super();
+    this.attention = this.addModule("attention", new MultiHeadSelfAttention(config));
+    this.saLayerNorm = this.addModule("sa_layer_norm", new LayerNorm(config.dim, LN_EPS));
+    this.ffn = this.addModule("ffn", new FFN(config));
+    this.outputLayerNorm = this.addModule("output_layer_norm", new LayerNorm(config.dim, LN_EPS));
+  }
+
+  forward(x: Tensor, mask: AdditiveMask, past?: LayerPast): Tensor {
+    const sa = this.saLayerNorm.forward(add(this.attention.forward(x, mask, past), x));
+    return this.outputLayerNorm.forward(add(this.ffn.forward(sa), sa));
+  }
+}
+
+class Transformer extends Module {
+  readonly layer: ModuleList<TransformerBlock>;
+
+  constructor(config: DistilBertConfig) {
+    super();
+    this.layer = this.addModule("layer", new ModuleList(Array.from({ length: config.nLayers }, () => new TransformerBlock(config))));
+  }
+}
+
+abstract class DistilBertPreTrainedModel extends PreTrainedModel<DistilBertConfig> {
+  static parseConfig = parseDistilBertConfig;
+  readonly baseModelPrefix = "distilbert";
+
+  override configDict(): Record<string, unknown> {
+    return distilBertConfigDict(this.config);
+  }
+
+  override initMissingWeights(module: Module, names: ReadonlySet<string>): void {
+    if (this.config.sinusoidalPosEmbds && module === this.getPositionEmbeddings()) fillSinusoidal(this.getPositionEmbeddings().weight);
+    else super.initMissingWeights(module, names);
+  }
+
+  peftFacts(): PeftModelFacts {
+    const c = this.config;
+    return { modelType: "distilbert", numLayers: c.nLayers, numAttentionHeads: c.nHeads, numKeyValueHeads: c.nHeads,
+      hiddenSize: c.dim, headDim: c.dim / c.nHeads, vocabSize: c.vocabSize };
+  }
+
+  protected abstract getPositionEmbeddings(): Embedding;
+}
+
+export class DistilBertModel extends DistilBertPreTrainedModel {
+  readonly embeddings: Embeddings;
+  readonly transformer: Transformer;
+
+  constructor(config: DistilBertConfig) {
+    super(config);
+    this.embeddings = this.addModule("embeddings", new Embeddings(config));
+    this.transformer = this.addModule("transformer", new Transformer(config));
+  }
+
+  /** No head: logits is the last hidden state [batch, seq, dim]. */
+  forward(input: ModelInput): ModelOutput {
+    const c = this.config;
+    const x = prepareEncoderInputs(input, c.nLayers, c.maxPositionEmbeddings);
+    let h = this.embeddings.forward(x.inputIds, x.inputsEmbeds, x.positionIds);
+    const mask = paddingMask(x.attentionMask, "fill");
+    this.transformer.layer.items.forEach((block, i) => { h = block.forward(h, mask, x.past[i]); });
+    return { logits: h, lastHiddenState: h };
+  }
+
+  getInputEmbeddings(): Embedding {
+    return this.embeddings.wordEmbeddings;
+  }
+
+  protected getPositionEmbeddings(): Embedding {
+    return this.embeddings.positionEmbeddings;
+  }
+}
+
+export class DistilBertForSequenceClassification extends DistilBertPreTrainedModel {
+  readonly distilbert: DistilBertModel;
+  readonly preClassifier: Linear;
+  readonly classifier: Linear;
+  readonly dropout: Dropout;
+
+  constructor(config: DistilBertConfig) {
+    super(config);
+    this.distilbert = this.addModule("distilbert", new DistilBertModel(config));
+    this.preClassifier = this.addModule("pre_classifier", new Linear(config.dim, config.dim));
+    this.classifier = this.addModule("classifier", new Linear(config.dim, config.numLabels));
+    this.dropout = this.addModule("dropout", new Dropout(config.seqClassifDropout));
+  }
+
+  /** Classifies from position 0 (the first virtual token under prompt tuning). */
+  forward(input: ModelInput): ModelOutput {
+    const out = this.distilbert.forward(input);
+    const h = out.lastHiddenState!;
+    const first = reshape(slice(h, 1, 0, 1), [h.shape[0], h.shape[2]]);
+    const logits = this.classifier.forward(this.dropout.forward(relu(this.preClassifier.forward(first))));
+    const loss = input.labels === undefined ? undefined : classificationLoss(logits, input.labels, this.config);
+    return { logits, loss, lastHiddenState: h };
+  }
+
+  override classifierModules(): string[] {
+    return ["pre_classifier", "classifier"];
+  }
+
+  getInputEmbeddings(): Embedding {
+    return this.distilbert.getInputEmbeddings();
+  }
+
+  protected getPositionEmbeddings(): Embedding {
+    return this.distilbert.embeddings.positionEmbeddings;
+  }
+}

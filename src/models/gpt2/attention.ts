@@ -1,0 +1,63 @@
+// GPT-2 causal self-attention: one Conv1D projects to q | k | v, cached keys/values come first, and
+// the causal + padding mask reproduces transformers' torch.where(causal, w, min) + (1 - mask)·min.
+import { Conv1D, Dropout, Module } from "../../nn/index.js";
+import { Tensor, cat, permute, reshape, slice } from "../../tensor/index.js";
+import { FLOAT32_MIN, attend, mergeHeads } from "../attention.js";
+import type { AdditiveMask } from "../attention.js";
+import type { LayerPast } from "../outputs.js";
+import type { GPT2Config } from "./config.js";
+import { checkLayerPast } from "../generation.js";
+
+/** The additive mask [batch, queries, past + queries]. A key both after the query and padded gets
+ *  min + min = -inf in float32, as in transformers; every other masked entry rounds to min. */
+export function gpt2AttentionMask(padding: Tensor | null, batch: number, queries: number, past: number): AdditiveMask {
+  const keys = past + queries;
+  const data = new Float32Array(batch * queries * keys);
+  const m = padding?.data;
+  for (let b = 0; b < batch; b++) for (let q = 0; q < queries; q++) {
+    const o = (b * queries + q) * keys;
+    for (let k = 0; k < keys; k++) {
+      const padded = m !== undefined && m[b * keys + k] === 0;
+      const future = k > past + q;
+      data[o + k] = future && padded ? -Infinity : future || padded ? FLOAT32_MIN : 0;
+    }
+  }
+  return { data, batch, rows: queries, keys };
+}
+
+export class GPT2Attention extends Module {
+  readonly c_attn: Conv1D;
+  readonly c_proj: Conv1D;
+  readonly attn_dropout: Dropout;
+  readonly resid_dropout: Dropout;
+  private readonly divisor: number;
+
+  constructor(private readonly config: GPT2Config, layerIdx: number) {
+    super();
+    const e = config.nEmbd;
+    this.c_attn = this.addModule("c_attn", new Conv1D(3 * e, e));
+    this.c_proj = this.addModule("c_proj", new Conv1D(e, e));
+    this.attn_dropout = this.addModule("attn_dropout", new Dropout(config.attnPdrop));
+    this.resid_dropout = this.addModule("resid_dropout", new Dropout(config.residPdrop));
+    const byDim = config.scaleAttnWeights ? Math.fround(Math.sqrt(config.headDim)) : 1;
+    this.divisor = config.scaleAttnByInverseLayerIdx ? byDim * (layerIdx + 1) : byDim;
+  }
+
+  /** x [batch, seq, embd] -> output and this layer's keys/values including the past. */
+  forward(x: Tensor, mask: AdditiveMask, past: LayerPast | undefined): { output: Tensor; present: LayerPast } {
+    const [batch, seq] = x.shape;
+    const { nHead, headDim } = this.config;
+    // [batch, seq, 3, heads, headDim] -> [3, batch, heads, seq, headDim]: q, k, v are contiguous blocks.
+    const qkv = permute(reshape(this.c_attn.forward(x), [batch, seq, 3, nHead, headDim]), [2, 0, 3, 1, 4]);
+    const part = (i: number) => reshape(slice(qkv, 0, i, i + 1), [batch, nHead, seq, headDim]);
+    let key = part(1), value = part(2);
+    if (past) {
+      checkLayerPast(past, key);
+      key = cat([past.key, key], 2);
+      value = cat([past.value, value], 2);
+    }
+    const ctx = attend(part(0), key, value, mask, { divisor: this.divisor, dropoutP: this.config.attnPdrop, training: this.training });
+    const output = this.resid_dropout.forward(this.c_proj.forward(mergeHeads(ctx)));
+    return { output, present: { key, value } };
+  }
+}

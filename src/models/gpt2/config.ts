@@ -1,0 +1,53 @@
+// GPT-2's config.json (transformers GPT2Config), typed and checked.
+import {
+  ACTIVATION_NAMES, LIMITS, checkDivisible, checkModelType, parseLabels, parseSchema,
+} from "../config.js";
+import type { ActivationName, FromSchema, LabelConfig, RawConfig } from "../config.js";
+
+const prob = (key: string) => ({ key, kind: "float", default: 0.1, min: 0, below: 1 }) as const;
+const tokenId = (key: string, def: number | null) => ({ key, kind: "int", default: def, nullable: true, min: 0 }) as const;
+
+export const GPT2_SCHEMA = {
+  vocabSize: { key: "vocab_size", kind: "int", default: 50257, min: 1, max: LIMITS.vocab },
+  nPositions: { key: "n_positions", kind: "int", default: 1024, min: 1, max: LIMITS.positions },
+  nEmbd: { key: "n_embd", kind: "int", default: 768, min: 1, max: LIMITS.hidden },
+  nLayer: { key: "n_layer", kind: "int", default: 12, min: 1, max: LIMITS.layers },
+  nHead: { key: "n_head", kind: "int", default: 12, min: 1, max: LIMITS.heads },
+  /** null means 4 * n_embd. */
+  nInner: { key: "n_inner", kind: "int", default: null, nullable: true, min: 1, max: LIMITS.ffn },
+  activationFunction: { key: "activation_function", kind: "string", default: "gelu_new", oneOf: ACTIVATION_NAMES },
+  residPdrop: prob("resid_pdrop"),
+  embdPdrop: prob("embd_pdrop"),
+  attnPdrop: prob("attn_pdrop"),
+  layerNormEpsilon: { key: "layer_norm_epsilon", kind: "float", default: 1e-5, min: 0 },
+  initializerRange: { key: "initializer_range", kind: "float", default: 0.02, min: 0 },
+  scaleAttnWeights: { key: "scale_attn_weights", kind: "bool", default: true },
+  scaleAttnByInverseLayerIdx: { key: "scale_attn_by_inverse_layer_idx", kind: "bool", default: false },
+  tieWordEmbeddings: { key: "tie_word_embeddings", kind: "bool", default: true },
+  bosTokenId: tokenId("bos_token_id", 50256),
+  eosTokenId: tokenId("eos_token_id", 50256),
+  padTokenId: tokenId("pad_token_id", null),
+} as const;
+
+export type GPT2Config = FromSchema<typeof GPT2_SCHEMA> & LabelConfig & {
+  readonly modelType: "gpt2";
+  readonly raw: RawConfig;
+  readonly activationFunction: ActivationName;
+  /** n_inner resolved. */
+  readonly innerSize: number;
+  readonly headDim: number;
+};
+
+export function parseGPT2Config(raw: RawConfig, file: string): GPT2Config {
+  checkModelType(raw, file, "gpt2");
+  const s = parseSchema(raw, file, GPT2_SCHEMA);
+  checkDivisible(file, "n_embd", s.nEmbd, "n_head", s.nHead);
+  return {
+    ...s,
+    ...parseLabels(raw, file),
+    modelType: "gpt2",
+    raw,
+    innerSize: s.nInner ?? 4 * s.nEmbd,
+    headDim: s.nEmbd / s.nHead,
+  };
+}

@@ -1,0 +1,89 @@
+// Rotary position embeddings as transformers' Llama computes them: inv_freq = 1 / theta^(2i/d), the same
+// frequencies for both halves of a head, rotate_half(x) = cat(-x2, x1), cos/sin tables in float32.
+import { Tensor, result } from "../../tensor/index.js";
+import { floatLike } from "../../tensor/tensor.js";
+import type { RopeScaling } from "./config.js";
+
+const f32 = Math.fround;
+
+/** inv_freq [headDim / 2], rounded through float32 at each step as torch computes it. */
+export function ropeInverseFrequencies(headDim: number, theta: number, scaling: RopeScaling | null): Float32Array {
+  const half = headDim / 2;
+  const inv = new Float32Array(half);
+  for (let i = 0; i < half; i++) inv[i] = f32(1 / f32(Math.pow(theta, f32((2 * i) / headDim))));
+  if (scaling?.type === "linear") for (let i = 0; i < half; i++) inv[i] = f32(inv[i] / scaling.factor);
+  if (scaling?.type === "llama3") applyLlama3Scaling(inv, scaling);
+  return inv;
+}
+
+function applyLlama3Scaling(inv: Float32Array, s: Extract<RopeScaling, { type: "llama3" }>): void {
+  const lowFreqWavelen = s.originalMaxPositionEmbeddings / s.lowFreqFactor;
+  const highFreqWavelen = s.originalMaxPositionEmbeddings / s.highFreqFactor;
+  for (let i = 0; i < inv.length; i++) {
+    const wavelen = (2 * Math.PI) / inv[i];
+    if (wavelen > lowFreqWavelen) inv[i] = f32(inv[i] / s.factor);
+    else if (wavelen >= highFreqWavelen) {
+      const smooth = (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
+      inv[i] = f32((1 - smooth) * (inv[i] / s.factor) + smooth * inv[i]);
+    }
+  }
+}
+
+/** cos and sin of position * inv_freq for each (row, position), [rows, len, headDim]; rows are batch
+ *  entries when positions differ per sequence (left-padded generation), else 1. */
+export interface RopeTable {
+  cos: Float32Array;
+  sin: Float32Array;
+  rows: number;
+  len: number;
+  headDim: number;
+}
+
+export function ropeTable(invFreq: Float32Array, positions: ArrayLike<number>, rows: number, len: number): RopeTable {
+  const half = invFreq.length, headDim = 2 * half;
+  const cos = new Float32Array(rows * len * headDim), sin = new Float32Array(rows * len * headDim);
+  for (let p = 0; p < rows * len; p++) {
+    const pos = positions[p];
+    for (let i = 0; i < half; i++) {
+      const angle = f32(invFreq[i] * pos);
+      const c = f32(Math.cos(angle)), s = f32(Math.sin(angle));
+      const o = p * headDim + i;
+      cos[o] = c; cos[o + half] = c;
+      sin[o] = s; sin[o + half] = s;
+    }
+  }
+  return { cos, sin, rows, len, headDim };
+}
+
+/** x [batch, heads, len, headDim] rotated by its positions' angles: x·cos + rotate_half(x)·sin.
+ *  Rotation is orthogonal, so the gradient is the rotation by the opposite angle. */
+export function applyRope(x: Tensor, t: RopeTable): Tensor {
+  const [batch, heads, len, headDim] = x.shape;
+  if (x.ndim !== 4 || len !== t.len || headDim !== t.headDim || (t.rows !== 1 && t.rows !== batch))
+    throw new RangeError(`rope: input [${x.shape}] does not match a table of ${t.rows} x ${t.len} positions x ${t.headDim}`);
+  const X = x.f, out = floatLike(X, x.numel);
+  rotate(X, out, t, batch, heads, 1);
+  return result(out, x.shape, "rope", [x], (g) => {
+    const gx = floatLike(g, g.length);
+    rotate(g, gx, t, batch, heads, -1);
+    return [gx];
+  });
+}
+
+/** out = src·cos + sign·rotate_half(src)·sin for every head. */
+function rotate(src: ArrayLike<number>, out: Float32Array | Float64Array, t: RopeTable, batch: number, heads: number, sign: 1 | -1): void {
+  const { cos, sin, len, headDim } = t, half = headDim / 2;
+  for (let b = 0; b < batch; b++) {
+    const tableRow = t.rows === 1 ? 0 : b;
+    for (let h = 0; h < heads; h++) {
+      for (let p = 0; p < len; p++) {
+        const o = ((b * heads + h) * len + p) * headDim, c = (tableRow * len + p) * headDim;
+        for (let i = 0; i < half; i++) {
+          const x1 = src[o + i], x2 = src[o + i + half];
+          out[o + i] = x1 * cos[c + i] - sign * x2 * sin[c + i];
+          out[o + i + half] = x2 * cos[c + i + half] + sign * x1 * sin[c + i + half];
+        }
+      }
+    }
+  }
+}

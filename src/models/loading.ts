@@ -1,0 +1,93 @@
+// from_pretrained / save_pretrained: config.json plus weights from a local folder or the Hugging Face
+// Hub (through the shared cache), and back to a folder transformers can load.
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { writeJsonAtomic } from "../io/atomic.js";
+import { loadCheckpoint } from "../io/checkpoint.js";
+import { FileFormatError } from "../io/errors.js";
+import { resolveModelFile, resolveWeights, type HubOptions } from "../io/hub.js";
+import { saveSafetensors } from "../io/safetensors.js";
+import type { Module } from "../nn/index.js";
+import type { Tensor } from "../tensor/index.js";
+import { applyLabelOverrides, type ProblemType, type RawConfig } from "./config.js";
+import type { BaseConfig, PreTrainedModel, PretrainedClass } from "./pretrained.js";
+import { hfStateDict, loadHfWeights, type WeightLoadReport } from "./weights.js";
+
+export interface FromPretrainedOptions extends HubOptions {
+  /** A head with this many outputs; labels become LABEL_i unless the stored count already matches. */
+  numLabels?: number;
+  id2label?: Record<number, string>;
+  label2id?: Record<string, number>;
+  problemType?: ProblemType;
+  /** Parameter precision. float64 is for numerical checks; training and the native kernels use float32. */
+  dtype?: "float32" | "float64";
+  /** Re-initialise tensors whose checkpoint shape differs instead of failing. */
+  ignoreMismatchedSizes?: boolean;
+  /** Receives the "newly initialized" / "not used" messages; default process.emitWarning. */
+  onWarning?: (message: string) => void;
+  /** Receives the per-key outcome of loading. */
+  onLoadReport?: (report: WeightLoadReport) => void;
+}
+
+export interface LoadedConfig {
+  raw: RawConfig;
+  /** Local path of config.json, for messages. */
+  file: string;
+}
+
+/** Reads config.json of a local folder or hub repo, with the label overrides of `opts` applied. */
+export async function readConfigJson(pathOrId: string, opts: FromPretrainedOptions = {}): Promise<LoadedConfig> {
+  const file = await resolveModelFile(pathOrId, "config.json", opts);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, "utf8"));
+  } catch (e) {
+    throw new FileFormatError(file, `invalid JSON (${(e as Error).message})`);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new FileFormatError(file, "config.json must hold a JSON object");
+  return { raw: applyLabelOverrides(raw as RawConfig, opts), file };
+}
+
+export async function loadPretrained<M extends PreTrainedModel, C extends BaseConfig>(
+  cls: PretrainedClass<M, C>, pathOrId: string, opts: FromPretrainedOptions = {},
+): Promise<M> {
+  return buildPretrained(cls, pathOrId, await readConfigJson(pathOrId, opts), opts);
+}
+
+/** The second half of loading, once config.json is read (the Auto classes read it to pick the class). */
+export async function buildPretrained<M extends PreTrainedModel, C extends BaseConfig>(
+  cls: PretrainedClass<M, C>, pathOrId: string, cfg: LoadedConfig, opts: FromPretrainedOptions = {},
+): Promise<M> {
+  const model = new cls(cls.parseConfig(cfg.raw, cfg.file));
+  const weights = await resolveWeights(pathOrId, opts);
+  const { tensors } = await loadCheckpoint(weights.folder);
+  const report = loadHfWeights(model, tensors, { source: pathOrId, ignoreMismatchedSizes: opts.ignoreMismatchedSizes, onWarning: opts.onWarning });
+  opts.onLoadReport?.(report);
+  if (opts.dtype === "float64") castParameters(model, "float64");
+  // As transformers: a loaded model starts in eval mode (dropout off) until train() is called.
+  return model.eval();
+}
+
+function castParameters(model: Module, dtype: "float64"): void {
+  // One cast per tensor, so tied parameters stay tied.
+  const casts = new Map<Tensor, Tensor>();
+  for (const [, m] of model.namedModules()) {
+    for (const [name, p] of [...m.namedParameters()].filter(([n]) => !n.includes("."))) {
+      let cast = casts.get(p);
+      if (!cast) {
+        cast = p.to(dtype);
+        cast.requiresGrad = p.requiresGrad;
+        casts.set(p, cast);
+      }
+      m.setParameter(name, cast);
+    }
+  }
+}
+
+export async function savePretrained(model: PreTrainedModel, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const config: RawConfig = { ...model.configDict(), architectures: [model.constructor.name], torch_dtype: "float32" };
+  const sorted = Object.fromEntries(Object.keys(config).sort().map((k) => [k, config[k]]));
+  await writeJsonAtomic(join(dir, "config.json"), sorted);
+  await saveSafetensors(join(dir, "model.safetensors"), hfStateDict(model), { format: "pt" });
+}

@@ -1,0 +1,322 @@
+// A camelCase counterpart of HF's PreTrainedTokenizerFast over the `tokenizers` Rust binding.
+// The binding only encodes asynchronously (encode/encodeBatch run on libuv's thread pool); it has no
+// synchronous encode, so every encoding method here returns a Promise.
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Encoding, Tokenizer } from "tokenizers";
+import { SPECIAL_ROLES, type JsonObject, type SpecialRole, type SpecialTokens } from "./config.js";
+import { padRow, resolveStrategies, truncatedLengths, type Padding, type Side, type Truncation } from "./padding-truncation.js";
+
+export interface TokenizerInit {
+  specialTokens: SpecialTokens;
+  additionalSpecialTokens?: string[];
+  /** Infinity when the config gives none (HF stores 1e30 for that). */
+  modelMaxLength: number;
+  paddingSide: Side;
+  truncationSide: Side;
+  modelInputNames: string[];
+  cleanUpTokenizationSpaces: boolean;
+  /** The tokenizer_config.json it came from: savePretrained keeps its other keys (chat_template, ...). */
+  config: JsonObject;
+}
+
+export interface CallOptions {
+  textPair?: string | string[];
+  addSpecialTokens?: boolean;
+  padding?: Padding;
+  truncation?: Truncation;
+  maxLength?: number;
+  padToMultipleOf?: number;
+  paddingSide?: Side;
+  truncationSide?: Side;
+  /** Default: whether the tokenizer's modelInputNames include token_type_ids (BERT yes, GPT-2 no). */
+  returnTokenTypeIds?: boolean;
+  returnSpecialTokensMask?: boolean;
+}
+
+export type EncodeOptions = Pick<CallOptions, "addSpecialTokens" | "truncation" | "maxLength" | "truncationSide"> & {
+  textPair?: string;
+};
+
+export interface DecodeOptions {
+  skipSpecialTokens?: boolean;
+  cleanUpTokenizationSpaces?: boolean;
+}
+
+/** One row per input text, even for a single text. */
+export interface BatchEncoding {
+  inputIds: number[][];
+  attentionMask: number[][];
+  tokenTypeIds?: number[][];
+  specialTokensMask?: number[][];
+}
+
+export type SpecialTokensToAdd = { [R in SpecialRole as `${R}Token`]?: string } & { additionalSpecialTokens?: string[] };
+
+const NO_PAD_TOKEN =
+  "Asking to pad but the tokenizer has no padding token. Set one with `tokenizer.padToken = tokenizer.eosToken`, " +
+  'or add a new one with `tokenizer.addSpecialTokens({ padToken: "[PAD]" })` (then resize the model embeddings).';
+
+export class PreTrainedTokenizer {
+  readonly backendTokenizer: Tokenizer;
+  modelMaxLength: number;
+  paddingSide: Side;
+  truncationSide: Side;
+  readonly modelInputNames: string[];
+  cleanUpTokenizationSpaces: boolean;
+  private readonly special: SpecialTokens;
+  private readonly additional: string[];
+  private readonly config: JsonObject;
+  private addedCounts?: Promise<{ single: number; pair: number }>;
+
+  constructor(backend: Tokenizer, init: TokenizerInit) {
+    this.backendTokenizer = backend;
+    this.special = { ...init.specialTokens };
+    this.additional = [...(init.additionalSpecialTokens ?? [])];
+    this.modelMaxLength = init.modelMaxLength;
+    this.paddingSide = init.paddingSide;
+    this.truncationSide = init.truncationSide;
+    this.modelInputNames = init.modelInputNames;
+    this.cleanUpTokenizationSpaces = init.cleanUpTokenizationSpaces;
+    this.config = init.config;
+  }
+
+  /** Size of the base vocabulary, without added tokens (HF `vocab_size`). */
+  get vocabSize(): number {
+    return this.backendTokenizer.getVocabSize(false);
+  }
+
+  /** Vocabulary size including added tokens (HF `len(tokenizer)`): size embeddings with this. */
+  get length(): number {
+    return this.backendTokenizer.getVocabSize(true);
+  }
+
+  getVocab(): Record<string, number> {
+    return this.backendTokenizer.getVocab(true);
+  }
+
+  get padToken(): string | undefined { return this.special.pad; }
+  set padToken(token: string | undefined) { this.setSpecial("pad", token); }
+  get unkToken(): string | undefined { return this.special.unk; }
+  set unkToken(token: string | undefined) { this.setSpecial("unk", token); }
+  get clsToken(): string | undefined { return this.special.cls; }
+  set clsToken(token: string | undefined) { this.setSpecial("cls", token); }
+  get sepToken(): string | undefined { return this.special.sep; }
+  set sepToken(token: string | undefined) { this.setSpecial("sep", token); }
+  get maskToken(): string | undefined { return this.special.mask; }
+  set maskToken(token: string | undefined) { this.setSpecial("mask", token); }
+  get bosToken(): string | undefined { return this.special.bos; }
+  set bosToken(token: string | undefined) { this.setSpecial("bos", token); }
+  get eosToken(): string | undefined { return this.special.eos; }
+  set eosToken(token: string | undefined) { this.setSpecial("eos", token); }
+
+  get padTokenId(): number | undefined { return this.specialId("pad"); }
+  get unkTokenId(): number | undefined { return this.specialId("unk"); }
+  get clsTokenId(): number | undefined { return this.specialId("cls"); }
+  get sepTokenId(): number | undefined { return this.specialId("sep"); }
+  get maskTokenId(): number | undefined { return this.specialId("mask"); }
+  get bosTokenId(): number | undefined { return this.specialId("bos"); }
+  get eosTokenId(): number | undefined { return this.specialId("eos"); }
+
+  /** The role tokens plus the additional special tokens, without duplicates (HF `all_special_tokens`). */
+  get allSpecialTokens(): string[] {
+    return [...new Set([...SPECIAL_ROLES.flatMap((r) => this.special[r] ?? []), ...this.additional])];
+  }
+
+  get allSpecialIds(): number[] {
+    return this.allSpecialTokens.map((t) => this.backendTokenizer.tokenToId(t)).filter((id) => id !== null);
+  }
+
+  /** Adds special tokens (new ones get new ids) and assigns roles; returns how many ids were created. */
+  addSpecialTokens(tokens: SpecialTokensToAdd): number {
+    const before = this.length;
+    const roles = SPECIAL_ROLES.filter((r) => tokens[`${r}Token`] !== undefined);
+    const added = [...roles.map((r) => tokens[`${r}Token`]!), ...(tokens.additionalSpecialTokens ?? [])];
+    this.backendTokenizer.addSpecialTokens(added);
+    for (const r of roles) this.special[r] = tokens[`${r}Token`];
+    for (const t of tokens.additionalSpecialTokens ?? []) if (!this.additional.includes(t)) this.additional.push(t);
+    return this.length - before;
+  }
+
+  /** Adds ordinary (non-special) tokens; returns how many ids were created. */
+  addTokens(tokens: string[]): number {
+    return this.backendTokenizer.addTokens(tokens);
+  }
+
+  /** The tokens of one text (and optional pair), without special tokens unless asked. */
+  async tokenize(text: string, opts: { textPair?: string; addSpecialTokens?: boolean } = {}): Promise<string[]> {
+    const enc = await this.backendTokenizer.encode(text, opts.textPair ?? null, {
+      addSpecialTokens: opts.addSpecialTokens ?? false,
+    });
+    return enc.getTokens();
+  }
+
+  async encode(text: string, opts: EncodeOptions = {}): Promise<number[]> {
+    return (await this.call(text, { ...opts, returnTokenTypeIds: false })).inputIds[0]!;
+  }
+
+  /**
+   * Tokenizes a batch like HF's `tokenizer(texts, ...)`. Sequences are encoded without special tokens,
+   * truncated here, then given their special tokens by the tokenizer's post-processor, so truncation
+   * keeps [CLS]/[SEP] just as the Rust tokenizer does.
+   */
+  async call(texts: string | string[], opts: CallOptions = {}): Promise<BatchEncoding> {
+    const firsts = typeof texts === "string" ? [texts] : texts;
+    const seconds = typeof opts.textPair === "string" ? [opts.textPair] : opts.textPair;
+    if (seconds !== undefined && seconds.length !== firsts.length) {
+      throw new Error(`textPair has ${seconds.length} entries for ${firsts.length} texts`);
+    }
+    const strategies = resolveStrategies(opts, this.modelMaxLength);
+    const padId = this.padTokenId;
+    if (strategies.padding !== "none" && padId === undefined) throw new Error(NO_PAD_TOKEN);
+    const addSpecial = opts.addSpecialTokens ?? true;
+    const [encA, encB] = await Promise.all([this.encodeRaw(firsts), seconds && this.encodeRaw(seconds)]);
+
+    let budget = Infinity;
+    if (strategies.truncation !== "none") {
+      const added = addSpecial ? await this.numAddedTokens(seconds !== undefined) : 0;
+      budget = strategies.maxLength! - added;
+      if (budget < 0) throw new Error(`maxLength ${strategies.maxLength} leaves no room for the ${added} special tokens`);
+    }
+    const side = opts.truncationSide ?? this.truncationSide;
+    const out: Required<BatchEncoding> = { inputIds: [], attentionMask: [], tokenTypeIds: [], specialTokensMask: [] };
+    encA.forEach((a, i) => {
+      const b = encB?.[i];
+      const [keepA, keepB] = truncatedLengths(a.getLength(), b?.getLength(), budget, strategies.truncation);
+      if (keepA < a.getLength()) a.truncate(keepA, 0, side);
+      if (b !== undefined && keepB! < b.getLength()) b.truncate(keepB!, 0, side);
+      const enc = addSpecial || b !== undefined ? this.backendTokenizer.postProcess(a, b ?? null, addSpecial) : a;
+      out.inputIds.push(enc.getIds());
+      out.attentionMask.push(enc.getAttentionMask());
+      out.tokenTypeIds.push(enc.getTypeIds());
+      out.specialTokensMask.push(enc.getSpecialTokensMask());
+    });
+
+    if (strategies.padding !== "none") {
+      let length =
+        strategies.padding === "max_length" ? strategies.maxLength! : out.inputIds.reduce((m, r) => Math.max(m, r.length), 0);
+      if (opts.padToMultipleOf) length = Math.ceil(length / opts.padToMultipleOf) * opts.padToMultipleOf;
+      const padSide = opts.paddingSide ?? this.paddingSide;
+      out.inputIds = out.inputIds.map((r) => padRow(r, length, padId!, padSide));
+      out.attentionMask = out.attentionMask.map((r) => padRow(r, length, 0, padSide));
+      out.tokenTypeIds = out.tokenTypeIds.map((r) => padRow(r, length, 0, padSide));
+      out.specialTokensMask = out.specialTokensMask.map((r) => padRow(r, length, 1, padSide));
+    }
+    const result: BatchEncoding = { inputIds: out.inputIds, attentionMask: out.attentionMask };
+    if (opts.returnTokenTypeIds ?? this.modelInputNames.includes("token_type_ids")) result.tokenTypeIds = out.tokenTypeIds;
+    if (opts.returnSpecialTokensMask) result.specialTokensMask = out.specialTokensMask;
+    return result;
+  }
+
+  async decode(ids: number[], opts: DecodeOptions = {}): Promise<string> {
+    checkIds(ids);
+    const text = await this.backendTokenizer.decode(ids, opts.skipSpecialTokens ?? false);
+    return this.cleanUp(text, opts);
+  }
+
+  async batchDecode(sequences: number[][], opts: DecodeOptions = {}): Promise<string[]> {
+    sequences.forEach(checkIds);
+    const texts = await this.backendTokenizer.decodeBatch(sequences, opts.skipSpecialTokens ?? false);
+    return texts.map((t) => this.cleanUp(t, opts));
+  }
+
+  /** Unknown tokens map to the unk token's id, as in HF; without an unk token they are an error. */
+  convertTokensToIds(token: string): number;
+  convertTokensToIds(tokens: string[]): number[];
+  convertTokensToIds(tokens: string | string[]): number | number[] {
+    const one = (t: string): number => {
+      const id = this.backendTokenizer.tokenToId(t) ?? this.unkTokenId;
+      if (id === undefined) throw new Error(`token ${JSON.stringify(t)} is not in the vocabulary and there is no unk token`);
+      return id;
+    };
+    return typeof tokens === "string" ? one(tokens) : tokens.map(one);
+  }
+
+  convertIdsToTokens(id: number): string;
+  convertIdsToTokens(ids: number[], opts?: { skipSpecialTokens?: boolean }): string[];
+  convertIdsToTokens(ids: number | number[], opts: { skipSpecialTokens?: boolean } = {}): string | string[] {
+    const one = (id: number): string => {
+      const token = Number.isInteger(id) && id >= 0 ? this.backendTokenizer.idToToken(id) : null;
+      if (token === null) throw new RangeError(`token id ${id} is not in the vocabulary (size ${this.length})`);
+      return token;
+    };
+    if (typeof ids === "number") return one(ids);
+    const skip = opts.skipSpecialTokens ? new Set(this.allSpecialIds) : undefined;
+    return ids.filter((id) => !skip?.has(id)).map(one);
+  }
+
+  /** Writes tokenizer.json, tokenizer_config.json and special_tokens_map.json; returns their paths. */
+  async savePretrained(dir: string): Promise<string[]> {
+    await mkdir(dir, { recursive: true });
+    const files = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"].map((f) => join(dir, f));
+    this.backendTokenizer.save(files[0]!, true);
+    const specialMap: JsonObject = {};
+    for (const role of SPECIAL_ROLES) if (this.special[role] !== undefined) specialMap[`${role}_token`] = this.special[role];
+    if (this.additional.length > 0) specialMap.additional_special_tokens = this.additional;
+    const config: JsonObject = { ...this.config };
+    for (const role of SPECIAL_ROLES) delete config[`${role}_token`];
+    delete config.additional_special_tokens;
+    delete config.model_max_length;
+    Object.assign(config, specialMap, {
+      padding_side: this.paddingSide,
+      truncation_side: this.truncationSide,
+      clean_up_tokenization_spaces: this.cleanUpTokenizationSpaces,
+    });
+    if (Number.isFinite(this.modelMaxLength)) config.model_max_length = this.modelMaxLength;
+    await writeFile(files[1]!, JSON.stringify(config, null, 2) + "\n");
+    await writeFile(files[2]!, JSON.stringify(specialMap, null, 2) + "\n");
+    return files;
+  }
+
+  private setSpecial(role: SpecialRole, token: string | undefined): void {
+    if (token !== undefined && this.backendTokenizer.tokenToId(token) === null) {
+      throw new Error(
+        `${JSON.stringify(token)} is not in the vocabulary; add it with addSpecialTokens({ ${role}Token: ${JSON.stringify(token)} })`,
+      );
+    }
+    this.special[role] = token;
+  }
+
+  private specialId(role: SpecialRole): number | undefined {
+    const token = this.special[role];
+    return token === undefined ? undefined : (this.backendTokenizer.tokenToId(token) ?? undefined);
+  }
+
+  private encodeRaw(texts: string[]): Promise<Encoding[]> {
+    return texts.length === 0 ? Promise.resolve([]) : this.backendTokenizer.encodeBatch(texts, { addSpecialTokens: false });
+  }
+
+  /** How many tokens the post-processor adds to one sequence or to a pair (e.g. 2 and 3 for BERT). */
+  private async numAddedTokens(pair: boolean): Promise<number> {
+    this.addedCounts ??= this.backendTokenizer.encode("", null, { addSpecialTokens: false }).then((empty) => ({
+      single: this.backendTokenizer.postProcess(empty, null, true).getLength(),
+      pair: this.backendTokenizer.postProcess(empty, empty, true).getLength(),
+    }));
+    const counts = await this.addedCounts;
+    return pair ? counts.pair : counts.single;
+  }
+
+  private cleanUp(text: string, opts: DecodeOptions): string {
+    return (opts.cleanUpTokenizationSpaces ?? this.cleanUpTokenizationSpaces) ? cleanUpTokenization(text) : text;
+  }
+}
+
+function checkIds(ids: number[]): void {
+  const bad = ids.find((id) => !Number.isInteger(id) || id < 0);
+  if (bad !== undefined) throw new RangeError(`cannot decode token id ${bad}`);
+}
+
+/** HF's clean_up_tokenization: drops the spaces a word-level detokenizer leaves before punctuation. */
+function cleanUpTokenization(text: string): string {
+  return text
+    .replaceAll(" .", ".")
+    .replaceAll(" ?", "?")
+    .replaceAll(" !", "!")
+    .replaceAll(" ,", ",")
+    .replaceAll(" ' ", "'")
+    .replaceAll(" n't", "n't")
+    .replaceAll(" 'm", "'m")
+    .replaceAll(" 's", "'s")
+    .replaceAll(" 've", "'ve")
+    .replaceAll(" 're", "'re");
+}

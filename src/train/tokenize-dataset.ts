@@ -1,0 +1,124 @@
+// Tokenizes a dataset once, before training, so no step waits on the tokenizer. Results can be cached on disk
+// under a hash of the tokenizer files, the settings and the rows, so a second run skips the work.
+import { createHash } from "node:crypto";
+import { mkdir, readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { IGNORE_INDEX, type Example } from "../data/collate.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import type { PreTrainedTokenizer } from "../tokenizers/index.js";
+
+export type TokenizerLike = Pick<PreTrainedTokenizer, "call" | "eosTokenId" | "length" | "allSpecialTokens">;
+
+export interface TokenizeOptions {
+  maxLength: number;
+  /** classification: `{text, textPair?, label}` rows. causal-lm: `{prompt, completion}` rows (loss on the
+   *  completion only) or `{text}` rows (loss on every token). */
+  task?: "classification" | "causal-lm";
+  textColumn?: string;
+  textPairColumn?: string;
+  labelColumn?: string;
+  promptColumn?: string;
+  completionColumn?: string;
+  /** causal-lm: append the EOS token so the model learns to stop (default true). */
+  addEos?: boolean;
+  /** Reuse tokenized data across runs: `tokenizerDir` holds the tokenizer's files, whose bytes key the cache. */
+  cache?: { dir: string; tokenizerDir: string };
+}
+
+type Row = Readonly<Record<string, unknown>>;
+
+const CHUNK_ROWS = 1000;
+const CACHE_FORMAT = 1;
+
+export async function tokenizeDataset(tokenizer: TokenizerLike, rows: readonly Row[], opts: TokenizeOptions): Promise<Example[]> {
+  if (!Number.isInteger(opts.maxLength) || opts.maxLength < 1) throw new RangeError(`maxLength must be a positive integer, got ${opts.maxLength}`);
+  const cacheFile = opts.cache ? join(opts.cache.dir, `${await cacheKey(tokenizer, rows, opts)}.json`) : null;
+  if (cacheFile) {
+    const hit = await readFile(cacheFile, "utf8").catch(() => null);
+    if (hit !== null) return JSON.parse(hit) as Example[];
+  }
+  const examples: Example[] = [];
+  for (let s = 0; s < rows.length; s += CHUNK_ROWS) {
+    const chunk = rows.slice(s, s + CHUNK_ROWS);
+    examples.push(...(opts.task === "causal-lm" ? await tokenizeLm(tokenizer, chunk, s, opts) : await tokenizeClassification(tokenizer, chunk, s, opts)));
+  }
+  if (opts.task === "causal-lm" && examples.length < rows.length) {
+    process.emitWarning(`tokenizeDataset: dropped ${rows.length - examples.length} of ${rows.length} rows with no completion tokens left after truncation to ${opts.maxLength}`);
+  }
+  if (cacheFile) {
+    await mkdir(opts.cache!.dir, { recursive: true });
+    await writeFileAtomic(cacheFile, JSON.stringify(examples));
+  }
+  return examples;
+}
+
+async function tokenizeClassification(tokenizer: TokenizerLike, rows: readonly Row[], offset: number, opts: TokenizeOptions): Promise<Example[]> {
+  const textCol = opts.textColumn ?? "text", pairCol = opts.textPairColumn ?? "textPair", labelCol = opts.labelColumn ?? "label";
+  const texts = rows.map((r, i) => stringField(r, textCol, offset + i));
+  const withPair = rows.filter((r) => r[pairCol] !== undefined).length;
+  if (withPair !== 0 && withPair !== rows.length) throw new Error(`tokenizeDataset: only some rows have a "${pairCol}" column`);
+  const pairs = withPair ? rows.map((r, i) => stringField(r, pairCol, offset + i)) : undefined;
+  const enc = await tokenizer.call(texts, { textPair: pairs, truncation: true, maxLength: opts.maxLength, returnTokenTypeIds: pairs !== undefined });
+  return rows.map((r, i) => {
+    const label = r[labelCol];
+    if (!Number.isInteger(label)) throw new Error(`tokenizeDataset: row ${offset + i} has label ${JSON.stringify(label)}; expected an integer class id in "${labelCol}"`);
+    const ex: Example = { inputIds: enc.inputIds[i], label: label as number };
+    if (pairs) ex.tokenTypeIds = enc.tokenTypeIds![i];
+    return ex;
+  });
+}
+
+async function tokenizeLm(tokenizer: TokenizerLike, rows: readonly Row[], offset: number, opts: TokenizeOptions): Promise<Example[]> {
+  const promptCol = opts.promptColumn ?? "prompt", completionCol = opts.completionColumn ?? "completion", textCol = opts.textColumn ?? "text";
+  const eos = opts.addEos === false ? [] : [eosId(tokenizer)];
+  const isPair = rows.map((r) => r[promptCol] !== undefined);
+  const pairIdx = rows.flatMap((_, i) => (isPair[i] ? [i] : []));
+  const textIdx = rows.flatMap((_, i) => (isPair[i] ? [] : [i]));
+  const [prompts, completions, texts] = await Promise.all([
+    encodeAll(tokenizer, pairIdx.map((i) => stringField(rows[i], promptCol, offset + i)), true),
+    encodeAll(tokenizer, pairIdx.map((i) => stringField(rows[i], completionCol, offset + i)), false),
+    encodeAll(tokenizer, textIdx.map((i) => stringField(rows[i], textCol, offset + i)), true),
+  ]);
+  const built = new Array<Example>(rows.length);
+  pairIdx.forEach((i, k) => {
+    const answer = [...completions[k], ...eos];
+    built[i] = { inputIds: [...prompts[k], ...answer], labels: [...prompts[k].map(() => IGNORE_INDEX), ...answer] };
+  });
+  textIdx.forEach((i, k) => {
+    const ids = [...texts[k], ...eos];
+    built[i] = { inputIds: ids, labels: [...ids] };
+  });
+  // The model predicts token t+1 from position t, so the first label never counts.
+  return built
+    .map((e) => ({ inputIds: e.inputIds.slice(0, opts.maxLength), labels: e.labels!.slice(0, opts.maxLength) }))
+    .filter((e) => e.labels.slice(1).some((l) => l !== IGNORE_INDEX));
+}
+
+async function encodeAll(tokenizer: TokenizerLike, texts: string[], addSpecialTokens: boolean): Promise<number[][]> {
+  return texts.length ? (await tokenizer.call(texts, { addSpecialTokens, truncation: false, returnTokenTypeIds: false })).inputIds : [];
+}
+
+function eosId(tokenizer: TokenizerLike): number {
+  const id = tokenizer.eosTokenId;
+  if (id === undefined) throw new Error("tokenizeDataset: the tokenizer has no EOS token to end each example; set one or pass addEos: false");
+  return id;
+}
+
+function stringField(row: Row, col: string, index: number): string {
+  const v = row[col];
+  if (typeof v !== "string") throw new Error(`tokenizeDataset: row ${index} has no string "${col}" column`);
+  return v;
+}
+
+async function cacheKey(tokenizer: TokenizerLike, rows: readonly Row[], opts: TokenizeOptions): Promise<string> {
+  const h = createHash("sha256");
+  const { cache, ...settings } = opts;
+  h.update(JSON.stringify({ format: CACHE_FORMAT, settings, vocab: tokenizer.length, special: tokenizer.allSpecialTokens }));
+  const dir = cache!.tokenizerDir;
+  for (const name of (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort()) {
+    h.update(`\0${name}\0`);
+    h.update(await readFile(join(dir, name)));
+  }
+  for (const r of rows) h.update(`${JSON.stringify(r)}\n`);
+  return h.digest("hex").slice(0, 32);
+}
