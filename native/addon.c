@@ -8,7 +8,7 @@
 
 #include "native.h"
 
-#define MAX_ARGS 20
+#define MAX_ARGS 21
 #define MAX_DIM 2147483647.0 /* CBLAS takes int */
 #define MAX_INDEX 9007199254740991.0 /* Number.MAX_SAFE_INTEGER */
 
@@ -138,21 +138,24 @@ static float *matrix(call *c, const operand *o, double rows, double cols, double
   return p ? p + (size_t)off : NULL;
 }
 
+static bool gemm_args(call *c, ft_gemm_args *g) {
+  g->transA = flag(c, 0);
+  g->transB = flag(c, 1);
+  const double m = count(c, 2, "m", MAX_DIM), n = count(c, 3, "n", MAX_DIM), k = count(c, 4, "k", MAX_DIM);
+  g->alpha = (float)number(c, 5, "alpha");
+  g->beta = (float)number(c, 12, "beta");
+  const double batch = count(c, 16, "batch", MAX_DIM);
+  g->a = matrix(c, &OPERAND_A, g->transA ? k : m, g->transA ? m : k, batch, &g->lda, &g->strideA);
+  g->b = matrix(c, &OPERAND_B, g->transB ? n : k, g->transB ? k : n, batch, &g->ldb, &g->strideB);
+  g->c = matrix(c, &OPERAND_C, m, n, batch, &g->ldc, &g->strideC);
+  g->m = (int)m, g->n = (int)n, g->k = (int)k, g->batch = (int)batch;
+  return !c->failed;
+}
+
 static napi_value js_gemm(napi_env env, napi_callback_info info) {
   call c;
-  if (!begin(env, info, &c, "gemm", 20)) return NULL;
   ft_gemm_args g;
-  g.transA = flag(&c, 0);
-  g.transB = flag(&c, 1);
-  const double m = count(&c, 2, "m", MAX_DIM), n = count(&c, 3, "n", MAX_DIM), k = count(&c, 4, "k", MAX_DIM);
-  g.alpha = (float)number(&c, 5, "alpha");
-  g.beta = (float)number(&c, 12, "beta");
-  const double batch = count(&c, 16, "batch", MAX_DIM);
-  g.a = matrix(&c, &OPERAND_A, g.transA ? k : m, g.transA ? m : k, batch, &g.lda, &g.strideA);
-  g.b = matrix(&c, &OPERAND_B, g.transB ? n : k, g.transB ? k : n, batch, &g.ldb, &g.strideB);
-  g.c = matrix(&c, &OPERAND_C, m, n, batch, &g.ldc, &g.strideC);
-  if (c.failed) return NULL;
-  g.m = (int)m, g.n = (int)n, g.k = (int)k, g.batch = (int)batch;
+  if (!begin(env, info, &c, "gemm", 20) || !gemm_args(&c, &g)) return NULL;
   ft_gemm(&g);
   return undefined(env);
 }
@@ -327,15 +330,15 @@ static napi_value js_info(napi_env env, napi_callback_info info) {
   return o;
 }
 
-/* blasSgemmGflops(transA, transB, m, n, k, batch, reps) -> median GFLOP/s, or null without a BLAS. */
+/* blasSgemmGflops(<the 20 gemm arguments>, reps) -> median GFLOP/s of cblas_sgemm timed in C, or null
+ * without a BLAS library. */
 static napi_value js_blas_gflops(napi_env env, napi_callback_info info) {
   call c;
-  if (!begin(env, info, &c, "blasSgemmGflops", 7)) return NULL;
-  bool ta = flag(&c, 0), tb = flag(&c, 1);
-  double m = count(&c, 2, "m", 65536), n = count(&c, 3, "n", 65536), k = count(&c, 4, "k", 65536);
-  double batch = count(&c, 5, "batch", 65536), reps = count(&c, 6, "reps", 100000);
+  ft_gemm_args g;
+  if (!begin(env, info, &c, "blasSgemmGflops", 21) || !gemm_args(&c, &g)) return NULL;
+  double reps = count(&c, 20, "reps", 1e6);
   if (c.failed) return NULL;
-  double gflops = ft_blas_gflops(ta, tb, (int)m, (int)n, (int)k, (int)batch, (int)reps);
+  double gflops = ft_blas_gflops(&g, (int)reps);
   napi_value v;
   if (gflops < 0) napi_get_null(env, &v);
   else napi_create_double(env, gflops, &v);

@@ -127,28 +127,20 @@ static int compare_doubles(const void *x, const void *y) {
   return (a > b) - (a < b);
 }
 
-/* The bench's yardstick: median GFLOP/s of cblas_sgemm over `reps` timed runs with no JS in between.
- * Returns -1 when no BLAS library was found. */
-double ft_blas_gflops(bool transA, bool transB, int m, int n, int k, int batch, int reps) {
+/* The bench's yardstick: median GFLOP/s of `reps` timed runs of cblas_sgemm on the caller's matrices, with
+ * no JS in between. Returns -1 when no BLAS library was found. */
+double ft_blas_gflops(const ft_gemm_args *g, int reps) {
   ft_cblas_sgemm sgemm = ft_blas_sgemm();
-  if (!sgemm || reps < 1 || batch < 1) return -1;
-  const size_t sa = (size_t)m * k, sb = (size_t)k * n, sc = (size_t)m * n;
-  float *a = malloc(sizeof(float) * (sa + sb + sc) * batch);
-  double *times = malloc(sizeof(double) * reps);
-  if (!a || !times) abort();
-  float *b = a + sa * batch, *c = b + sb * batch;
-  for (size_t i = 0; i < (sa + sb + sc) * batch; i++) a[i] = (float)rand() / (float)RAND_MAX - 0.5f;
-  ft_gemm_args g = {transA, transB, m, n, k, 1.0f, 0.0f, a, b, c, transA ? m : k, transB ? k : n, n,
-                    batch, sa, sb, sc};
-  blas_gemm(sgemm, &g); /* warm-up: threads started, pages touched */
+  if (!sgemm || reps < 1) return -1;
+  double *times = malloc(sizeof(double) * (size_t)reps);
+  if (!times) abort();
   for (int r = 0; r < reps; r++) {
     double t = now();
-    blas_gemm(sgemm, &g);
+    blas_gemm(sgemm, g);
     times[r] = now() - t;
   }
-  qsort(times, reps, sizeof(double), compare_doubles);
+  qsort(times, (size_t)reps, sizeof(double), compare_doubles);
   double median = reps % 2 ? times[reps / 2] : 0.5 * (times[reps / 2 - 1] + times[reps / 2]);
-  free(a);
   free(times);
-  return 2.0 * m * n * k * batch / median * 1e-9;
+  return 2.0 * g->m * g->n * g->k * g->batch / median * 1e-9;
 }

@@ -41,7 +41,7 @@ void ft_gemm(const ft_gemm_args *g);
 /* Selects the GEMM: "blas", "builtin" (the best builtin kernel), or a builtin kernel by name. */
 bool ft_gemm_select(const char *which);
 const char *ft_gemm_name(void);
-double ft_blas_gflops(bool transA, bool transB, int m, int n, int k, int batch, int reps);
+double ft_blas_gflops(const ft_gemm_args *g, int reps);
 
 /* gemm_fallback.c: the builtin GEMM on one thread, and its micro-kernels ("generic", "avx2", "avx512"). */
 int ft_builtin_kernels(const char **names, int max);

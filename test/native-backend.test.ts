@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import type { BatchedGemmArgs } from "../src/backend/backend.js";
+import type { Backend, BatchedGemmArgs } from "../src/backend/backend.js";
 import { loadNativeBackend, nativeInfo, useBuiltinGemm } from "../src/backend/native.js";
 import { typescriptBackend as ts } from "../src/backend/typescript.js";
 
@@ -141,12 +141,12 @@ test("gemm rejects Float64Array and out-of-range layouts", () => {
   assert.throws(() => native.softmaxForward(new Float32Array(5), new Float32Array(6), 2, 3), RangeError);
 });
 
-function both<T extends unknown[]>(make: () => T, run: (b: typeof native, ...args: T) => void): [T, T] {
-  const forNative = make();
-  const forTs = forNative.map((x) => (x instanceof Float32Array ? x.slice() : x)) as T;
-  run(native, ...forNative);
+/** Runs a kernel on both backends, each on its own copy of the output arrays; returns [native, typescript]. */
+function both(outputs: Float32Array[], run: (b: Backend, ...out: Float32Array[]) => void): [Float32Array[], Float32Array[]] {
+  const forTs = outputs.map((x) => x.slice());
+  run(native, ...outputs);
   run(ts, ...forTs);
-  return [forNative, forTs];
+  return [outputs, forTs];
 }
 
 // 37 x 53 stays on one thread; 300 x 257 is split across the pool.
@@ -156,7 +156,7 @@ test("softmax forward and backward, including in place and masked entries", () =
   for (const [rows, cols] of rowShapes) {
     const x = randomArray(rows * cols, 6);
     if (cols > 2) for (let r = 0; r < rows; r += 2) x[r * cols + 1] = -Infinity;
-    const [yn, yt] = both(() => [x.slice(), new Float32Array(rows * cols)] as [Float32Array, Float32Array],
+    const [yn, yt] = both([x.slice(), new Float32Array(rows * cols)],
       (b, xx, y) => b.softmaxForward(xx, y, rows, cols));
     assertClose(yn[1], yt[1], `softmax ${rows}x${cols}`);
     const inPlace = x.slice();
@@ -164,7 +164,7 @@ test("softmax forward and backward, including in place and masked entries", () =
     assertClose(inPlace, yt[1], `softmax in place ${rows}x${cols}`);
 
     const dy = randomArray(rows * cols);
-    const [bn, bt] = both(() => [yt[1].slice(), dy.slice(), new Float32Array(rows * cols)] as Float32Array[],
+    const [bn, bt] = both([yt[1].slice(), dy.slice(), new Float32Array(rows * cols)],
       (b, y, d, dx) => b.softmaxBackward(y, d, dx, rows, cols));
     assertClose(bn[2], bt[2], `softmax backward ${rows}x${cols}`);
     const alias = dy.slice();
@@ -178,8 +178,8 @@ test("layer norm forward and backward, with and without affine parameters", () =
     for (const affine of [true, false]) {
       const x = randomArray(rows * cols, 3).map((v, i) => v + (i % 7)); // a nonzero mean per row
       const w = affine ? randomArray(cols, 2) : null, bias = affine ? randomArray(cols) : null;
-      const [fn, ft] = both(() => [x.slice(), new Float32Array(rows * cols), new Float32Array(rows),
-        new Float32Array(rows)] as Float32Array[],
+      const [fn, ft] = both([x.slice(), new Float32Array(rows * cols), new Float32Array(rows),
+        new Float32Array(rows)],
       (b, xx, y, mean, rstd) => b.layerNormForward(xx, w, bias, y, mean, rstd, rows, cols, 1e-5));
       const label = `layernorm ${rows}x${cols} affine ${affine}`;
       assertClose(fn[1], ft[1], `${label} y`);
@@ -188,7 +188,7 @@ test("layer norm forward and backward, with and without affine parameters", () =
 
       const dy = randomArray(rows * cols);
       const init = Float32Array.from({ length: cols }, (_, j) => 0.5 - (j % 3)); // dWeight/dBias accumulate
-      const [bn, bt] = both(() => [new Float32Array(rows * cols), init.slice(), init.slice()] as Float32Array[],
+      const [bn, bt] = both([new Float32Array(rows * cols), init.slice(), init.slice()],
         (b, dx, dw, db) => b.layerNormBackward(dy, x, w, ft[2], ft[3], dx, affine ? dw : null, affine ? db : null,
           rows, cols));
       assertClose(bn[0], bt[0], `${label} dx`);
@@ -214,10 +214,10 @@ test("gelu forward and backward, erf and tanh forms", () => {
     const dy = randomArray(n);
     for (const approximate of [false, true]) {
       const label = `gelu ${approximate ? "tanh" : "erf"} n=${n}`;
-      const [fn, ft] = both(() => [new Float32Array(n)] as [Float32Array],
+      const [fn, ft] = both([new Float32Array(n)],
         (b, y) => b.geluForward(x, y, n, approximate));
       assertClose(fn[0], ft[0], label);
-      const [bn, bt] = both(() => [new Float32Array(n)] as [Float32Array],
+      const [bn, bt] = both([new Float32Array(n)],
         (b, dx) => b.geluBackward(x, dy, dx, n, approximate));
       assertClose(bn[0], bt[0], `${label} backward`);
       const alias = dy.slice();
@@ -248,12 +248,12 @@ test("cross-entropy forward and backward with ignored rows", () => {
   for (const [rows, cols] of [[37, 53], [6, 50257], [1, 1]]) {
     const logits = randomArray(rows * cols, 8);
     const targets = Int32Array.from({ length: rows }, (_, r) => (r % 4 === 3 ? -100 : Math.floor(rand() * cols)));
-    const [fn, ft] = both(() => [new Float32Array(rows), new Float32Array(rows)] as Float32Array[],
+    const [fn, ft] = both([new Float32Array(rows), new Float32Array(rows)],
       (b, losses, lse) => b.crossEntropyForward(logits, targets, rows, cols, -100, losses, lse));
     assertClose(fn[0], ft[0], `cross-entropy ${rows}x${cols} losses`);
     assertClose(fn[1], ft[1], `cross-entropy ${rows}x${cols} lse`);
     const scale = randomArray(rows, 2);
-    const [bn, bt] = both(() => [new Float32Array(rows * cols).fill(NaN)] as [Float32Array],
+    const [bn, bt] = both([new Float32Array(rows * cols).fill(NaN)],
       (b, d) => b.crossEntropyBackward(logits, targets, ft[1], scale, rows, cols, -100, d));
     assertClose(bn[0], bt[0], `cross-entropy ${rows}x${cols} dLogits`);
   }

@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import type { Backend, FloatArray } from "./backend.js";
+import type { Backend, BatchedGemmArgs, FloatArray } from "./backend.js";
 
 export interface NativeInfo {
   /** The BLAS library GEMM goes through, or "builtin". */
@@ -38,8 +38,10 @@ interface Addon {
   setThreads(n: number): void;
   selectGemm(which: string): boolean;
   info(): NativeInfo;
-  blasSgemmGflops(transA: boolean, transB: boolean, m: number, n: number, k: number, batch: number,
-    reps: number): number | null;
+  blasSgemmGflops(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: FloatArray, aOffset: number, lda: number, b: FloatArray, bOffset: number, ldb: number,
+    beta: number, c: FloatArray, cOffset: number, ldc: number,
+    batch: number, strideA: number, strideB: number, strideC: number, reps: number): number | null;
 }
 
 // src/backend/native.ts and dist/backend/native.js are both two levels below the package root.
@@ -107,9 +109,9 @@ export function useBuiltinGemm(builtin: boolean | string): void {
   }
 }
 
-/** Median GFLOP/s of cblas_sgemm timed in C with no JS in between, on random matrices: the yardstick for
- *  bench/gemm.ts. null when no BLAS library was found. */
-export function nativeBlasSgemmGflops(m: number, k: number, n: number, batch: number, reps: number,
-  transA = false, transB = false): number | null {
-  return loadAddon().blasSgemmGflops(transA, transB, m, n, k, batch, reps);
+/** Median GFLOP/s of `reps` runs of cblas_sgemm (one per batch item) on g's matrices, timed in C with no JS
+ *  in between: the yardstick for bench/gemm.ts. null when no BLAS library was found. */
+export function nativeBlasSgemmGflops(g: BatchedGemmArgs, reps: number): number | null {
+  return loadAddon().blasSgemmGflops(g.transA, g.transB, g.m, g.n, g.k, g.alpha, g.a, g.aOffset, g.lda, g.b,
+    g.bOffset, g.ldb, g.beta, g.c, g.cOffset, g.ldc, g.batch, g.strideA, g.strideB, g.strideC, reps);
 }

@@ -72,7 +72,7 @@ export class DataLoader implements Loader<Batch>, Iterable<Batch> {
     return batches;
   }
 
-  *iterate(epoch: number, startBatch = 0): Generator<Batch> {
+  *iterate(epoch: number, startBatch = 0): IterableIterator<Batch> {
     const batches = this.batchIndices(epoch);
     for (let i = startBatch; i < batches.length; i++) {
       yield collate(batches[i].map((j) => this.examples[j]), batches[i], this.opts);

@@ -12,14 +12,16 @@ export async function* readTextChunks(file: string): AsyncGenerator<string> {
 /**
  * Lines split on "\n" only (a trailing "\r" is dropped): UCI's imdb file has U+0085 inside
  * sentences, which readline-style splitters would treat as a break. Line numbers are 1-based.
+ * Lines come in batches, one per chunk read, to keep per-line promise overhead out of big files.
  */
-export async function* readLines(file: string): AsyncGenerator<{ text: string; line: number }> {
+export async function* readLines(file: string): AsyncGenerator<{ text: string; line: number }[]> {
   let rest = "";
   let line = 0;
+  const entry = (text: string) => ({ text: text.endsWith("\r") ? text.slice(0, -1) : text, line: ++line });
   for await (const chunk of readTextChunks(file)) {
     const parts = (rest + chunk).split("\n");
     rest = parts.pop()!;
-    for (const part of parts) yield { text: part.endsWith("\r") ? part.slice(0, -1) : part, line: ++line };
+    yield parts.map(entry);
   }
-  if (rest !== "") yield { text: rest.endsWith("\r") ? rest.slice(0, -1) : rest, line: ++line };
+  if (rest !== "") yield [entry(rest)];
 }

@@ -1,11 +1,10 @@
 // Row-level readers for every supported format, with a location for each record so that errors can
 // point at the exact place: `file:17` (physical line, for JSONL and CSV/TSV the line a record starts
 // on), `file:record 17` (JSON array element), `file:row 17` (parquet row).
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { extname } from "node:path";
 import { readDelimited } from "./delimited.js";
 import { readLines } from "./line-reader.js";
-import { readFile } from "node:fs/promises";
 import { readParquet } from "./parquet.js";
 import type { DataFormat, ReadOptions } from "./types.js";
 
@@ -34,8 +33,8 @@ export function formatOf(file: string, format?: DataFormat): DataFormat {
 }
 
 /**
- * The records of one file, streamed (JSON files are parsed whole). `columns` is the header or schema
- * order where the format has one; it resolves numeric column references.
+ * The records of one file, streamed (JSON files are parsed whole). `onColumns` gets the header or
+ * schema order where the format has one, which is what numeric column references index.
  */
 export async function* streamRecords(
   file: string,
@@ -46,9 +45,8 @@ export async function* streamRecords(
   if (!(await stat(file).catch(() => undefined))?.isFile()) throw new Error(`${file}: file not found`);
   switch (format) {
     case "jsonl":
-      for await (const { text, line } of readLines(file)) {
-        if (text.trim() === "") continue;
-        yield jsonRecord(text, `${file}:${line}`);
+      for await (const lines of readLines(file)) {
+        for (const { text, line } of lines) if (text.trim() !== "") yield jsonRecord(text, `${file}:${line}`);
       }
       return;
     case "json":

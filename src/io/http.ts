@@ -16,6 +16,11 @@ export class HttpStatusError extends Error {
   }
 }
 
+/** The connection ended before the announced length; resumable. */
+export class ShortBodyError extends Error {
+  override name = "ShortBodyError";
+}
+
 export interface RequestOptions {
   method: "GET" | "HEAD";
   headers: Record<string, string>;
@@ -58,11 +63,6 @@ export function isRetryable(err: unknown): boolean {
   if (err instanceof HttpStatusError) return err.status >= 500 || err.status === 429;
   const code = (err as { code?: unknown } | null)?.code;
   return (typeof code === "string" && RETRYABLE_CODES.has(code)) || (err as Error)?.message === "aborted" || err instanceof ShortBodyError;
-}
-
-/** The connection ended before the announced length; resumable. */
-export class ShortBodyError extends Error {
-  override name = "ShortBodyError";
 }
 
 /** Runs `fn` up to 1 + retries times while it fails with a retryable error, backing off 0.2 s, 0.4 s, ... (max 2 s). */

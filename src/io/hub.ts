@@ -10,7 +10,6 @@ import {
   checkRepoId,
   exists,
   hubConfig,
-  isCommitHash,
   isSafeSegment,
   RepoCache,
   type HubConfig,
@@ -90,16 +89,18 @@ async function download(cfg: HubConfig, cache: RepoCache, repoId: string, filena
   const status = head.res.statusCode ?? 0;
   const commit = unquote(head.res.headers["x-repo-commit"]);
   if (status === 404) {
-    const entryMissing = head.res.headers["x-error-code"] === "EntryNotFound";
-    if (entryMissing && commit && isSafeSegment(commit)) {
+    // Mirrors may omit X-Error-Code; a 404 that does not blame the repo or revision means the file is absent.
+    const code = head.res.headers["x-error-code"];
+    if (code === "RepoNotFound") throw new Error(`repo ${repoId} not found (404 from ${head.url.href})`);
+    if (code === "RevisionNotFound") throw new Error(`revision ${cfg.revision} not found in repo ${repoId} (404 from ${head.url.href})`);
+    if (commit && isSafeSegment(commit)) {
       const marker = cache.noExist(commit, filename);
       await cache.ensureParent(marker);
       await writeFileAtomic(marker, "");
       await writeRef(cache, cfg.revision, commit);
     }
-    if (!required && entryMissing) return null;
-    const what = head.res.headers["x-error-code"] === "RepoNotFound" ? `repo ${repoId} not found` : `file ${filename} not found in repo ${repoId} at revision ${cfg.revision}`;
-    throw new Error(`${what} (404 from ${head.url.href})`);
+    if (!required) return null;
+    throw new Error(`file ${filename} not found in repo ${repoId} at revision ${cfg.revision} (404 from ${head.url.href})`);
   }
   if (status === 401 || status === 403) {
     throw new HttpStatusError(
@@ -267,16 +268,17 @@ export function globToRegExp(pattern: string): RegExp {
  * model.safetensors.index.json, else pytorch_model.bin (or its shards). All come from the same commit.
  */
 export async function resolveWeights(repoOrDir: string, opts: HubOptions = {}): Promise<ResolvedWeights> {
-  let pinned = opts;
   for (const name of WEIGHT_FILES) {
-    const found = await resolveFile(repoOrDir, name, { ...pinned, required: false });
-    if (found?.commit && !isCommitHash(pinned.revision ?? "")) pinned = { ...opts, revision: found.commit };
+    const found = await resolveFile(repoOrDir, name, { ...opts, required: false });
     if (!found) continue;
     const format = name.startsWith("model.safetensors") ? "safetensors" : "pytorch";
     if (!name.endsWith(".index.json")) return { format, files: [found.path], folder: dirname(found.path) };
-    const { shards } = await readShardIndex(found.path);
+    // The shards must come from the commit the index was read at, even if the branch moves meanwhile.
+    const pinned = found.commit ? { ...opts, revision: found.commit } : opts;
     const files: string[] = [];
-    for (const shard of shards) files.push((await resolveFile(repoOrDir, shard, { ...pinned, required: true }))!.path);
+    for (const shard of (await readShardIndex(found.path)).shards) {
+      files.push((await resolveFile(repoOrDir, shard, { ...pinned, required: true }))!.path);
+    }
     return { format, files, folder: dirname(found.path) };
   }
   throw new Error(`no model weights found in ${repoOrDir} at revision ${opts.revision ?? "main"} (looked for ${WEIGHT_FILES.join(", ")})`);

@@ -50,8 +50,9 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): unknown {
   };
   const bytes = (n: number) => data.subarray(need(n), pos);
   const text = (n: number): string => {
+    const raw = bytes(n);
     try {
-      return utf8.decode(bytes(n));
+      return utf8.decode(raw);
     } catch {
       return fail(`invalid UTF-8 string at byte ${pos - n}`);
     }

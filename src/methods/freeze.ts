@@ -28,7 +28,7 @@ export function trainLastLayers(model: PreTrainedModel, n: number): string[] {
   if (!Number.isInteger(n) || n < 0 || n > numLayers) {
     throw new RangeError(`trainLastLayers: n must be an integer in [0, ${numLayers}] (the model has ${numLayers} layers), got ${n}`);
   }
-  const heads = model.classifierModules();
+  const heads = [...model.classifierModules()];
   if (heads.length === 0 && hasSubmodule(model, "lm_head")) heads.push("lm_head");
   const trained = [
     ...Array.from({ length: n }, (_, i) => `${base}${layout.blocks}.${numLayers - n + i}`),
@@ -39,8 +39,8 @@ export function trainLastLayers(model: PreTrainedModel, n: number): string[] {
   for (const t of tensorsOnlyUnder(model, trained)) t.requiresGrad = true;
   const names = [...model.namedParameters()].filter(([, p]) => p.requiresGrad).map(([name]) => name);
   if (names.length === 0) {
-    throw new Error(`trainLastLayers(${n}): nothing to train in this ${model.config.modelType} model ` +
-      `(its head is tied to the frozen embeddings); use n >= 1`);
+    throw new Error(`trainLastLayers(${n}): nothing to train: this ${model.constructor.name} has no head of its own ` +
+      `(a base model, or an lm_head tied to the frozen embeddings); use n >= 1`);
   }
   return names;
 }

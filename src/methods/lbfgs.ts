@@ -73,8 +73,8 @@ export function minimizeLbfgs(fg: Objective, x0: Float64Array, opts: LbfgsOption
     const next = strongWolfe(evaluate, { t: 0, x, f, g, dg }, d, t0, search);
     if (!next) {
       if (S.length === 0) return done(k, false, "line search found no decrease");
+      // A stale curvature model can point nowhere useful; the next iteration starts afresh.
       S.length = 0; Y.length = 0;
-      k--;
       continue;
     }
     const s = sub(next.x, x), y = sub(next.g, g);

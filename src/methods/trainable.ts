@@ -25,7 +25,10 @@ export function trainableParameters(model: Module): [string, Tensor][] {
 /** PEFT's print_trainable_parameters line:
  *  `trainable params: 592,130 || all params: 66,955,010 || trainable%: 0.8844`. */
 export function formatTrainableParameters(model: Module): string {
-  const { trainable, all } = countParameters(model);
+  return formatParameterCount(countParameters(model));
+}
+
+export function formatParameterCount({ trainable, all }: ParameterCount): string {
   return `trainable params: ${groupThousands(trainable)} || all params: ${groupThousands(all)} || trainable%: ${
     formatFixed((100 * trainable) / all, 4)}`;
 }

@@ -45,14 +45,16 @@ function maskedSoftmax(scores: Tensor, mask: AdditiveMask | null, divisor: numbe
   if (mask && (mask.batch !== batch || mask.keys !== keys || (mask.rows !== 1 && mask.rows !== queries)))
     throw new RangeError(`attention mask [${mask.batch}, ${mask.rows}, ${mask.keys}] does not fit scores [${scores.shape}]`);
   const S = scores.f, Y = floatLike(S, S.length);
-  // Two stores, so float32 rounds after the division and after the addition, as torch does.
-  for (let i = 0; i < S.length; i++) Y[i] = S[i] / divisor;
+  // Rounded after the division and again after the addition (float32 stores), as torch does.
+  const round = Y instanceof Float32Array ? Math.fround : (v: number) => v;
   if (mask) {
-    const rowStride = mask.rows === 1 ? 0 : keys;
-    for (let b = 0; b < batch; b++) for (let h = 0; h < heads; h++) for (let q = 0; q < queries; q++) {
-      const o = ((b * heads + h) * queries + q) * keys, mo = (b * mask.rows) * keys + q * rowStride;
-      for (let j = 0; j < keys; j++) Y[o + j] += mask.data[mo + j];
+    const M = mask.data, rowStride = mask.rows === 1 ? 0 : keys;
+    for (let b = 0, o = 0; b < batch; b++) for (let h = 0; h < heads; h++) for (let q = 0; q < queries; q++, o += keys) {
+      const mo = b * mask.rows * keys + q * rowStride;
+      for (let j = 0; j < keys; j++) Y[o + j] = round(S[o + j] / divisor) + M[mo + j];
     }
+  } else {
+    for (let i = 0; i < S.length; i++) Y[i] = S[i] / divisor;
   }
   const rows = batch * heads * queries;
   backendFor(Y).softmaxForward(Y, Y, rows, keys);

@@ -1,6 +1,6 @@
 // from_pretrained / save_pretrained: config.json plus weights from a local folder or the Hugging Face
 // Hub (through the shared cache), and back to a folder transformers can load.
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { writeJsonAtomic } from "../io/atomic.js";
 import { loadCheckpoint } from "../io/checkpoint.js";
@@ -37,6 +37,9 @@ export interface LoadedConfig {
 
 /** Reads config.json of a local folder or hub repo, with the label overrides of `opts` applied. */
 export async function readConfigJson(pathOrId: string, opts: FromPretrainedOptions = {}): Promise<LoadedConfig> {
+  // A path that is not a folder would otherwise be reported as an invalid hub repo id.
+  if (/^(\/|\.{1,2}[\\/]|~|[A-Za-z]:[\\/])/.test(pathOrId) && !(await stat(pathOrId).then((s) => s.isDirectory(), () => false)))
+    throw new Error(`${pathOrId}: no such model folder`);
   const file = await resolveModelFile(pathOrId, "config.json", opts);
   let raw: unknown;
   try {

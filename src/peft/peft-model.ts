@@ -10,7 +10,7 @@ import { ModulesToSaveWrapper, matchesModulesToSave } from "./modules-to-save.js
 import { loadPeftModel, savePeftAdapter, type LoadAdapterOptions } from "./adapter-files.js";
 import { tunerFor } from "./registry.js";
 import type { AdapterLayer, InjectingTuner, PromptEncoderModule, PromptTuner, TunerOptions } from "./tuner.js";
-import { isAdapterLayer } from "./tuner.js";
+import { isAdapterLayer, type PromptLearningConfig } from "./tuner.js";
 
 /** PEFT's LoraModel/IA3Model level: holds the base model as `model`. */
 class TunerModel extends Module {
@@ -56,9 +56,9 @@ export class PeftModel extends Module {
     this.model.requiresGrad(false);
     if (tuner.kind === "inject") (tuner as InjectingTuner).inject(this.model, config, name);
     else {
-      const pt = tuner as PromptTuner;
-      pt.prepareConfig(config, this.model);
-      this.promptEncoders!.set(name, pt.createEncoder(config, this.model, options));
+      const pc = config as PromptLearningConfig;
+      pc.prepare(this.model.peftFacts());
+      this.promptEncoders!.set(name, (tuner as PromptTuner).createEncoder(pc, this.model, options));
     }
     this.wrapModulesToSave(config.modulesToSave ?? [], name);
     this.peftConfig.set(name, config);
@@ -126,9 +126,9 @@ export class PeftModel extends Module {
 
   /** PEFT's prompt-learning forward: virtual tokens as input embeddings, or as every layer's past. */
   private promptForward(input: ModelInput): ModelOutput {
-    const config = this.activeConfig;
+    const config = this.activeConfig as PromptLearningConfig;
     const tuner = tunerFor(config) as PromptTuner;
-    const nvt = tuner.numVirtualTokens(config);
+    const nvt = config.numVirtualTokens!;
     const ids = input.inputIds === undefined ? undefined : asTensor(input.inputIds, "int32");
     const batch = ids ? ids.shape[0] : input.inputsEmbeds!.shape[0];
     const seq = ids ? ids.shape[1] : input.inputsEmbeds!.shape[1];
@@ -151,13 +151,13 @@ export class PeftModel extends Module {
 
   /** [nvt, layers*2*heads*headDim] -> per layer {key, value} [batch, heads, nvt, headDim]. */
   private prefixPastKeyValues(prompts: Tensor, batch: number) {
-    const c = this.activeConfig as PeftConfig & { numLayers: number; numAttentionHeads: number; tokenDim: number };
-    const nvt = prompts.shape[0], heads = c.numAttentionHeads, headDim = c.tokenDim / heads;
-    const perToken = reshape(prompts, [1, nvt, c.numLayers * 2, heads, headDim]);
+    const c = this.activeConfig as PromptLearningConfig;
+    const nvt = prompts.shape[0], layers = c.numLayers!, heads = c.numAttentionHeads!, headDim = c.tokenDim! / heads;
+    const perToken = reshape(prompts, [1, nvt, layers * 2, heads, headDim]);
     const batched = batch === 1 ? perToken : cat(Array.from({ length: batch }, () => perToken), 0);
     // [layers*2, batch, heads, nvt, headDim]: slot 2i is layer i's key, 2i+1 its value.
     const slots = split(permute(batched, [2, 0, 3, 1, 4]), 1, 0).map((t) => reshape(t, [batch, heads, nvt, headDim]));
-    return Array.from({ length: c.numLayers }, (_, i) => ({ key: slots[2 * i], value: slots[2 * i + 1] }));
+    return Array.from({ length: layers }, (_, i) => ({ key: slots[2 * i], value: slots[2 * i + 1] }));
   }
 
   // ---------------------------------------------------------------------------------- merging

@@ -2,10 +2,10 @@
 // IA3, bottleneck adapters) and prompt-learning tuners that feed learned vectors in front of the input
 // (prompt tuning, P-tuning, prefix tuning).
 import type { Module } from "../nn/index.js";
-import type { LayerPast } from "../models/outputs.js";
+import type { LayerPast, PeftModelFacts } from "../models/outputs.js";
 import type { PreTrainedModel } from "../models/pretrained.js";
 import type { Tensor } from "../tensor/index.js";
-import type { PeftConfig } from "./config.js";
+import { PeftConfig, type PeftConfigFields } from "./config.js";
 
 /** A layer that wraps a base layer and carries named adapters (LoRA's Linear, IA3's, ...). */
 export interface AdapterLayer extends Module {
@@ -35,29 +35,81 @@ export interface InjectingTuner<C extends PeftConfig = PeftConfig> {
   extraTrainable?(model: PreTrainedModel, config: C): Tensor[];
 }
 
+export interface PromptLearningConfigFields extends PeftConfigFields {
+  numVirtualTokens?: number;
+  /** Left out: the model's hidden size (prefix tuning on grouped-query attention: head_dim * kv heads). */
+  tokenDim?: number | null;
+  numTransformerSubmodules?: number | null;
+  numAttentionHeads?: number | null;
+  numLayers?: number | null;
+}
+
+/** PEFT's PromptLearningConfig: the fields every prompt-learning method shares. Those PEFT derives from
+ *  the model stay null until the PeftModel fills them (prepare), so a saved config records them. */
+export abstract class PromptLearningConfig extends PeftConfig {
+  numVirtualTokens: number | null = null;
+  tokenDim: number | null = null;
+  numTransformerSubmodules: number | null = null;
+  numAttentionHeads: number | null = null;
+  numLayers: number | null = null;
+
+  override get isPromptLearning(): boolean {
+    return true;
+  }
+
+  /** Rejects sizes that are set but not positive integers (adapter_config.json may hold anything). */
+  protected checkSizes(...names: string[]): void {
+    for (const n of ["numVirtualTokens", "tokenDim", "numTransformerSubmodules", "numAttentionHeads", "numLayers", ...names]) {
+      const v = (this as unknown as Record<string, unknown>)[n];
+      if (v !== null && !(Number.isInteger(v) && (v as number) > 0))
+        throw new Error(`${this.constructor.name}: ${n} must be a positive integer, got ${JSON.stringify(v)}`);
+    }
+  }
+
+  /** PEFT's _prepare_prompt_learning_config: fills the sizes left null from the model. */
+  prepare(facts: PeftModelFacts): void {
+    if (this.numVirtualTokens === null) throw new Error(`${this.constructor.name}: numVirtualTokens (num_virtual_tokens) is required`);
+    this.numLayers ??= facts.numLayers;
+    this.tokenDim ??= facts.hiddenSize;
+    this.numAttentionHeads ??= facts.numAttentionHeads;
+    // PEFT uses 2 only for encoder-decoder models, which we do not have.
+    this.numTransformerSubmodules ??= 1;
+    if (this.numTransformerSubmodules !== 1)
+      throw new Error(`${this.constructor.name}: num_transformer_submodules must be 1 for ${facts.modelType} (2 is for encoder-decoder models)`);
+  }
+
+  /** Prompt tuning and P-tuning feed the prompts as input embeddings, so they need the model's width. */
+  protected requireHiddenSize(facts: PeftModelFacts): void {
+    if (this.tokenDim !== facts.hiddenSize)
+      throw new Error(`${this.constructor.name}: token_dim ${this.tokenDim} differs from the hidden size ${facts.hiddenSize} of ${facts.modelType}`);
+  }
+}
+
 /** Produces the virtual tokens: [numVirtualTokens, outDim] for the whole batch. */
 export interface PromptEncoderModule extends Module {
   forward(): Tensor;
-  /** Replaces the encoder's computation by a fixed table, as PEFT does when it loads the saved
-   *  prompt_embeddings (the MLP/LSTM of P-tuning is not saved). */
+  /** Loads the saved prompt_embeddings (the encoder's output). PEFT copies them into `embedding`, which
+   *  in inference mode is the whole encoder; a trainable MLP/LSTM/projection cannot be recovered from
+   *  its output, so such encoders refuse. */
   setOutputTable(table: Tensor): void;
 }
 
-export interface PromptTuner<C extends PeftConfig = PeftConfig> {
+export interface PromptTuner<C extends PromptLearningConfig = PromptLearningConfig> {
   readonly kind: "prompt";
   /** Prefix tuning feeds keys/values to every layer; the others feed input embeddings. */
   readonly feeds: "pastKeyValues" | "inputsEmbeds";
-  /** Fills config fields PEFT derives from the model (tokenDim, numLayers, heads...). */
-  prepareConfig(config: C, model: PreTrainedModel): void;
+  /** Called after config.prepare: the config's sizes are set. */
   createEncoder(config: C, model: PreTrainedModel, options: TunerOptions): PromptEncoderModule;
-  numVirtualTokens(config: C): number;
 }
 
 export type Tuner = InjectingTuner | PromptTuner;
 
-/** Options that are not part of the on-disk config (a tokenizer for text-initialised prompts). */
+/** Options that are not part of the on-disk config. */
 export interface TunerOptions {
-  tokenizer?: { encodeSync?(text: string, opts?: { addSpecialTokens?: boolean }): number[] };
+  /** prompt_tuning_init "TEXT": the init text's token ids, as PEFT takes them from
+   *  tokenizer(prompt_tuning_init_text).input_ids (special tokens included), e.g.
+   *  `await tokenizer.encode(config.promptTuningInitText)`. Our tokenizers only encode asynchronously. */
+  promptTuningInitTokenIds?: number[];
 }
 
 export type PastKeyValues = LayerPast[];

@@ -34,6 +34,7 @@ export interface FromPretrainedOptions extends Omit<SpecialTokensToAdd, "additio
   modelMaxLength?: number;
   paddingSide?: Side;
   truncationSide?: Side;
+  /** Only for a tokenizer built from vocab.txt; a tokenizer.json carries its own normalizer. */
   doLowerCase?: boolean;
   addBosToken?: boolean;
   addEosToken?: boolean;

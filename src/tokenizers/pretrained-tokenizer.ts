@@ -5,7 +5,15 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Encoding, Tokenizer } from "tokenizers";
 import { SPECIAL_ROLES, type JsonObject, type SpecialRole, type SpecialTokens } from "./config.js";
-import { padRow, resolveStrategies, truncatedLengths, type Padding, type Side, type Truncation } from "./padding-truncation.js";
+import {
+  padRow,
+  resolveStrategies,
+  truncatedLengths,
+  type Padding,
+  type ResolvedStrategies,
+  type Side,
+  type Truncation,
+} from "./padding-truncation.js";
 
 export interface TokenizerInit {
   specialTokens: SpecialTokens;
@@ -156,9 +164,8 @@ export class PreTrainedTokenizer {
   }
 
   /**
-   * Tokenizes a batch like HF's `tokenizer(texts, ...)`. Sequences are encoded without special tokens,
-   * truncated here, then given their special tokens by the tokenizer's post-processor, so truncation
-   * keeps [CLS]/[SEP] just as the Rust tokenizer does.
+   * Tokenizes a batch like HF's `tokenizer(texts, ...)`. Truncation keeps the special tokens, as the
+   * Rust tokenizer does: sequences are truncated without them, then the post-processor adds them.
    */
   async call(texts: string | string[], opts: CallOptions = {}): Promise<BatchEncoding> {
     const firsts = typeof texts === "string" ? [texts] : texts;
@@ -170,42 +177,31 @@ export class PreTrainedTokenizer {
     const padId = this.padTokenId;
     if (strategies.padding !== "none" && padId === undefined) throw new Error(NO_PAD_TOKEN);
     const addSpecial = opts.addSpecialTokens ?? true;
-    const [encA, encB] = await Promise.all([this.encodeRaw(firsts), seconds && this.encodeRaw(seconds)]);
-
-    let budget = Infinity;
-    if (strategies.truncation !== "none") {
-      const added = addSpecial ? await this.numAddedTokens(seconds !== undefined) : 0;
-      budget = strategies.maxLength! - added;
-      if (budget < 0) throw new Error(`maxLength ${strategies.maxLength} leaves no room for the ${added} special tokens`);
-    }
     const side = opts.truncationSide ?? this.truncationSide;
-    const out: Required<BatchEncoding> = { inputIds: [], attentionMask: [], tokenTypeIds: [], specialTokensMask: [] };
-    encA.forEach((a, i) => {
-      const b = encB?.[i];
-      const [keepA, keepB] = truncatedLengths(a.getLength(), b?.getLength(), budget, strategies.truncation);
-      if (keepA < a.getLength()) a.truncate(keepA, 0, side);
-      if (b !== undefined && keepB! < b.getLength()) b.truncate(keepB!, 0, side);
-      const enc = addSpecial || b !== undefined ? this.backendTokenizer.postProcess(a, b ?? null, addSpecial) : a;
-      out.inputIds.push(enc.getIds());
-      out.attentionMask.push(enc.getAttentionMask());
-      out.tokenTypeIds.push(enc.getTypeIds());
-      out.specialTokensMask.push(enc.getSpecialTokensMask());
-    });
+    const encodings =
+      seconds === undefined
+        ? await this.encodeSingles(firsts, addSpecial, strategies, side)
+        : await this.encodePairs(firsts, seconds, addSpecial, strategies, side);
 
-    if (strategies.padding !== "none") {
-      let length =
-        strategies.padding === "max_length" ? strategies.maxLength! : out.inputIds.reduce((m, r) => Math.max(m, r.length), 0);
-      if (opts.padToMultipleOf) length = Math.ceil(length / opts.padToMultipleOf) * opts.padToMultipleOf;
-      const padSide = opts.paddingSide ?? this.paddingSide;
-      out.inputIds = out.inputIds.map((r) => padRow(r, length, padId!, padSide));
-      out.attentionMask = out.attentionMask.map((r) => padRow(r, length, 0, padSide));
-      out.tokenTypeIds = out.tokenTypeIds.map((r) => padRow(r, length, 0, padSide));
-      out.specialTokensMask = out.specialTokensMask.map((r) => padRow(r, length, 1, padSide));
+    // Each getter is a native call, so only the requested fields are fetched; without padding the
+    // attention mask is all ones.
+    const out: BatchEncoding = { inputIds: encodings.map((e) => e.getIds()), attentionMask: [] };
+    out.attentionMask = out.inputIds.map((r) => new Array<number>(r.length).fill(1));
+    if (opts.returnTokenTypeIds ?? this.modelInputNames.includes("token_type_ids")) {
+      out.tokenTypeIds = encodings.map((e) => e.getTypeIds());
     }
-    const result: BatchEncoding = { inputIds: out.inputIds, attentionMask: out.attentionMask };
-    if (opts.returnTokenTypeIds ?? this.modelInputNames.includes("token_type_ids")) result.tokenTypeIds = out.tokenTypeIds;
-    if (opts.returnSpecialTokensMask) result.specialTokensMask = out.specialTokensMask;
-    return result;
+    if (opts.returnSpecialTokensMask) out.specialTokensMask = encodings.map((e) => e.getSpecialTokensMask());
+    if (strategies.padding === "none") return out;
+
+    let length =
+      strategies.padding === "max_length" ? strategies.maxLength! : out.inputIds.reduce((m, r) => Math.max(m, r.length), 0);
+    if (opts.padToMultipleOf) length = Math.ceil(length / opts.padToMultipleOf) * opts.padToMultipleOf;
+    const padSide = opts.paddingSide ?? this.paddingSide;
+    out.inputIds = out.inputIds.map((r) => padRow(r, length, padId!, padSide));
+    out.attentionMask = out.attentionMask.map((r) => padRow(r, length, 0, padSide));
+    out.tokenTypeIds = out.tokenTypeIds?.map((r) => padRow(r, length, 0, padSide));
+    out.specialTokensMask = out.specialTokensMask?.map((r) => padRow(r, length, 1, padSide));
+    return out;
   }
 
   async decode(ids: number[], opts: DecodeOptions = {}): Promise<string> {
@@ -282,18 +278,58 @@ export class PreTrainedTokenizer {
     return token === undefined ? undefined : (this.backendTokenizer.tokenToId(token) ?? undefined);
   }
 
-  private encodeRaw(texts: string[]): Promise<Encoding[]> {
-    return texts.length === 0 ? Promise.resolve([]) : this.backendTokenizer.encodeBatch(texts, { addSpecialTokens: false });
+  /**
+   * Single texts are encoded with their special tokens in one parallel batch; only the rows over
+   * maxLength go through the slower truncate-then-post-process path.
+   */
+  private async encodeSingles(texts: string[], addSpecial: boolean, strategies: ResolvedStrategies, side: Side): Promise<Encoding[]> {
+    const encodings = await this.encodeBatch(texts, addSpecial);
+    if (strategies.truncation === "none") return encodings;
+    const long = encodings.flatMap((e, i) => (e.getLength() > strategies.maxLength! ? [i] : []));
+    if (long.length === 0) return encodings;
+    const budget = await this.budget(strategies.maxLength!, addSpecial, false);
+    const raw = addSpecial ? await this.encodeBatch(long.map((i) => texts[i]!), false) : long.map((i) => encodings[i]!);
+    long.forEach((row, k) => {
+      const e = raw[k]!;
+      e.truncate(truncatedLengths(e.getLength(), undefined, budget, strategies.truncation)[0], 0, side);
+      encodings[row] = addSpecial ? this.backendTokenizer.postProcess(e, null, true) : e;
+    });
+    return encodings;
   }
 
-  /** How many tokens the post-processor adds to one sequence or to a pair (e.g. 2 and 3 for BERT). */
-  private async numAddedTokens(pair: boolean): Promise<number> {
+  /** The binding's encodeBatch takes no pairs: both sides are encoded alone, truncated, then joined. */
+  private async encodePairs(
+    firsts: string[],
+    seconds: string[],
+    addSpecial: boolean,
+    strategies: ResolvedStrategies,
+    side: Side,
+  ): Promise<Encoding[]> {
+    const [encA, encB] = await Promise.all([this.encodeBatch(firsts, false), this.encodeBatch(seconds, false)]);
+    const budget = strategies.truncation === "none" ? Infinity : await this.budget(strategies.maxLength!, addSpecial, true);
+    return encA.map((a, i) => {
+      const b = encB[i]!;
+      const [keepA, keepB] = truncatedLengths(a.getLength(), b.getLength(), budget, strategies.truncation);
+      if (keepA < a.getLength()) a.truncate(keepA, 0, side);
+      if (keepB! < b.getLength()) b.truncate(keepB!, 0, side);
+      return this.backendTokenizer.postProcess(a, b, addSpecial);
+    });
+  }
+
+  private encodeBatch(texts: string[], addSpecialTokens: boolean): Promise<Encoding[]> {
+    return texts.length === 0 ? Promise.resolve([]) : this.backendTokenizer.encodeBatch(texts, { addSpecialTokens });
+  }
+
+  /** Tokens left for the text once the special tokens (e.g. 2 for a BERT single, 3 for a pair) are counted. */
+  private async budget(maxLength: number, addSpecial: boolean, pair: boolean): Promise<number> {
     this.addedCounts ??= this.backendTokenizer.encode("", null, { addSpecialTokens: false }).then((empty) => ({
       single: this.backendTokenizer.postProcess(empty, null, true).getLength(),
       pair: this.backendTokenizer.postProcess(empty, empty, true).getLength(),
     }));
     const counts = await this.addedCounts;
-    return pair ? counts.pair : counts.single;
+    const added = !addSpecial ? 0 : pair ? counts.pair : counts.single;
+    if (maxLength < added) throw new Error(`maxLength ${maxLength} leaves no room for the ${added} special tokens`);
+    return maxLength - added;
   }
 
   private cleanUp(text: string, opts: DecodeOptions): string {

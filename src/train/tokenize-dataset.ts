@@ -25,7 +25,12 @@ export interface TokenizeOptions {
   cache?: { dir: string; tokenizerDir: string };
 }
 
-type Row = Readonly<Record<string, unknown>>;
+/** Any object with the named columns: loadDataFiles rows ({text, textPair?, label}), readRecords records, ... */
+type Row = object;
+
+function field(row: Row, col: string): unknown {
+  return (row as Record<string, unknown>)[col];
+}
 
 const CHUNK_ROWS = 1000;
 const CACHE_FORMAT = 1;
@@ -55,12 +60,12 @@ export async function tokenizeDataset(tokenizer: TokenizerLike, rows: readonly R
 async function tokenizeClassification(tokenizer: TokenizerLike, rows: readonly Row[], offset: number, opts: TokenizeOptions): Promise<Example[]> {
   const textCol = opts.textColumn ?? "text", pairCol = opts.textPairColumn ?? "textPair", labelCol = opts.labelColumn ?? "label";
   const texts = rows.map((r, i) => stringField(r, textCol, offset + i));
-  const withPair = rows.filter((r) => r[pairCol] !== undefined).length;
+  const withPair = rows.filter((r) => field(r, pairCol) !== undefined).length;
   if (withPair !== 0 && withPair !== rows.length) throw new Error(`tokenizeDataset: only some rows have a "${pairCol}" column`);
   const pairs = withPair ? rows.map((r, i) => stringField(r, pairCol, offset + i)) : undefined;
   const enc = await tokenizer.call(texts, { textPair: pairs, truncation: true, maxLength: opts.maxLength, returnTokenTypeIds: pairs !== undefined });
   return rows.map((r, i) => {
-    const label = r[labelCol];
+    const label = field(r, labelCol);
     if (!Number.isInteger(label)) throw new Error(`tokenizeDataset: row ${offset + i} has label ${JSON.stringify(label)}; expected an integer class id in "${labelCol}"`);
     const ex: Example = { inputIds: enc.inputIds[i], label: label as number };
     if (pairs) ex.tokenTypeIds = enc.tokenTypeIds![i];
@@ -71,7 +76,7 @@ async function tokenizeClassification(tokenizer: TokenizerLike, rows: readonly R
 async function tokenizeLm(tokenizer: TokenizerLike, rows: readonly Row[], offset: number, opts: TokenizeOptions): Promise<Example[]> {
   const promptCol = opts.promptColumn ?? "prompt", completionCol = opts.completionColumn ?? "completion", textCol = opts.textColumn ?? "text";
   const eos = opts.addEos === false ? [] : [eosId(tokenizer)];
-  const isPair = rows.map((r) => r[promptCol] !== undefined);
+  const isPair = rows.map((r) => field(r, promptCol) !== undefined);
   const pairIdx = rows.flatMap((_, i) => (isPair[i] ? [i] : []));
   const textIdx = rows.flatMap((_, i) => (isPair[i] ? [] : [i]));
   const [prompts, completions, texts] = await Promise.all([
@@ -105,7 +110,7 @@ function eosId(tokenizer: TokenizerLike): number {
 }
 
 function stringField(row: Row, col: string, index: number): string {
-  const v = row[col];
+  const v = field(row, col);
   if (typeof v !== "string") throw new Error(`tokenizeDataset: row ${index} has no string "${col}" column`);
   return v;
 }

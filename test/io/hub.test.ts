@@ -142,6 +142,7 @@ test("404 names the file, repo, revision and URL; optional files resolve to null
   assert.equal(await resolveModelFile(REPO, "nope.json", opts({ required: false })), null);
   assert.equal(server.requests.length, before, "the .no_exist marker answers without a request");
   await assert.rejects(resolveModelFile("test-org/unknown", "config.json", opts({ required: false })), /repo test-org\/unknown not found \(404 from /);
+  await assert.rejects(resolveModelFile(REPO, "config.json", opts({ revision: "v9" })), /revision v9 not found in repo test-org\/tiny-distilbert \(404 from /);
 });
 
 test("path traversal in repo ids, file names and revisions is refused before any request", async () => {

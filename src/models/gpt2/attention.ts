@@ -2,11 +2,10 @@
 // the causal + padding mask reproduces transformers' torch.where(causal, w, min) + (1 - mask)·min.
 import { Conv1D, Dropout, Module } from "../../nn/index.js";
 import { Tensor, cat, permute, reshape, slice } from "../../tensor/index.js";
-import { FLOAT32_MIN, attend, mergeHeads } from "../attention.js";
-import type { AdditiveMask } from "../attention.js";
+import { FLOAT32_MIN, attend, mergeHeads, type AdditiveMask } from "../attention.js";
+import { checkLayerPast } from "../generation.js";
 import type { LayerPast } from "../outputs.js";
 import type { GPT2Config } from "./config.js";
-import { checkLayerPast } from "../generation.js";
 
 /** The additive mask [batch, queries, past + queries]. A key both after the query and padded gets
  *  min + min = -inf in float32, as in transformers; every other masked entry rounds to min. */
@@ -26,29 +25,27 @@ export function gpt2AttentionMask(padding: Tensor | null, batch: number, queries
 }
 
 export class GPT2Attention extends Module {
-  readonly c_attn: Conv1D;
-  readonly c_proj: Conv1D;
-  readonly attn_dropout: Dropout;
-  readonly resid_dropout: Dropout;
+  readonly cAttn: Conv1D;
+  readonly cProj: Conv1D;
+  readonly residDropout: Dropout;
   private readonly divisor: number;
 
-  constructor(private readonly config: GPT2Config, layerIdx: number) {
+  constructor(readonly config: GPT2Config, layerIdx: number) {
     super();
     const e = config.nEmbd;
-    this.c_attn = this.addModule("c_attn", new Conv1D(3 * e, e));
-    this.c_proj = this.addModule("c_proj", new Conv1D(e, e));
-    this.attn_dropout = this.addModule("attn_dropout", new Dropout(config.attnPdrop));
-    this.resid_dropout = this.addModule("resid_dropout", new Dropout(config.residPdrop));
+    this.cAttn = this.addModule("c_attn", new Conv1D(3 * e, e));
+    this.cProj = this.addModule("c_proj", new Conv1D(e, e));
+    this.residDropout = this.addModule("resid_dropout", new Dropout(config.residPdrop));
     const byDim = config.scaleAttnWeights ? Math.fround(Math.sqrt(config.headDim)) : 1;
     this.divisor = config.scaleAttnByInverseLayerIdx ? byDim * (layerIdx + 1) : byDim;
   }
 
-  /** x [batch, seq, embd] -> output and this layer's keys/values including the past. */
+  /** x [batch, seq, embd] -> output, and this layer's keys/values with the past in front. */
   forward(x: Tensor, mask: AdditiveMask, past: LayerPast | undefined): { output: Tensor; present: LayerPast } {
     const [batch, seq] = x.shape;
     const { nHead, headDim } = this.config;
-    // [batch, seq, 3, heads, headDim] -> [3, batch, heads, seq, headDim]: q, k, v are contiguous blocks.
-    const qkv = permute(reshape(this.c_attn.forward(x), [batch, seq, 3, nHead, headDim]), [2, 0, 3, 1, 4]);
+    // [batch, seq, 3, heads, headDim] -> [3, batch, heads, seq, headDim]: q, k, v become contiguous blocks.
+    const qkv = permute(reshape(this.cAttn.forward(x), [batch, seq, 3, nHead, headDim]), [2, 0, 3, 1, 4]);
     const part = (i: number) => reshape(slice(qkv, 0, i, i + 1), [batch, nHead, seq, headDim]);
     let key = part(1), value = part(2);
     if (past) {
@@ -57,7 +54,6 @@ export class GPT2Attention extends Module {
       value = cat([past.value, value], 2);
     }
     const ctx = attend(part(0), key, value, mask, { divisor: this.divisor, dropoutP: this.config.attnPdrop, training: this.training });
-    const output = this.resid_dropout.forward(this.c_proj.forward(mergeHeads(ctx)));
-    return { output, present: { key, value } };
+    return { output: this.residDropout.forward(this.cProj.forward(mergeHeads(ctx))), present: { key, value } };
   }
 }

@@ -1,8 +1,9 @@
 // GPT-2's config.json (transformers GPT2Config), typed and checked.
 import {
-  ACTIVATION_NAMES, LIMITS, checkDivisible, checkModelType, parseLabels, parseSchema,
+  ACTIVATION_NAMES, LIMITS, applyLabelOverrides, camelToRaw, checkDivisible, checkModelType, labelsToRaw, parseLabels,
+  parseSchema, schemaToRaw,
 } from "../config.js";
-import type { ActivationName, FromSchema, LabelConfig, RawConfig } from "../config.js";
+import type { FromSchema, LabelConfig, RawConfig, Schema } from "../config.js";
 
 const prob = (key: string) => ({ key, kind: "float", default: 0.1, min: 0, below: 1 }) as const;
 const tokenId = (key: string, def: number | null) => ({ key, kind: "int", default: def, nullable: true, min: 0 }) as const;
@@ -27,12 +28,11 @@ export const GPT2_SCHEMA = {
   bosTokenId: tokenId("bos_token_id", 50256),
   eosTokenId: tokenId("eos_token_id", 50256),
   padTokenId: tokenId("pad_token_id", null),
-} as const;
+} as const satisfies Schema;
 
 export type GPT2Config = FromSchema<typeof GPT2_SCHEMA> & LabelConfig & {
   readonly modelType: "gpt2";
   readonly raw: RawConfig;
-  readonly activationFunction: ActivationName;
   /** n_inner resolved. */
   readonly innerSize: number;
   readonly headDim: number;
@@ -50,4 +50,15 @@ export function parseGPT2Config(raw: RawConfig, file: string): GPT2Config {
     innerSize: s.nInner ?? 4 * s.nEmbd,
     headDim: s.nEmbd / s.nHead,
   };
+}
+
+/** A config built in code from camelCase fields (validated like a file). */
+export function gpt2Config(fields: Partial<FromSchema<typeof GPT2_SCHEMA>> & { numLabels?: number } = {}): GPT2Config {
+  const { numLabels, ...rest } = fields;
+  const raw = applyLabelOverrides({ model_type: "gpt2", ...camelToRaw(rest, GPT2_SCHEMA) }, { numLabels });
+  return parseGPT2Config(raw, "<gpt2Config>");
+}
+
+export function gpt2ConfigDict(c: GPT2Config): RawConfig {
+  return { ...schemaToRaw(c, GPT2_SCHEMA), ...labelsToRaw(c), model_type: "gpt2" };
 }

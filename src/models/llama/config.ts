@@ -2,9 +2,10 @@
 // The three share one architecture; they differ in defaults, in which linear layers carry biases, and in
 // Mistral's sliding-window attention.
 import {
-  ACTIVATION_NAMES, LIMITS, checkDivisible, configError, parseLabels, parseSchema,
+  ACTIVATION_NAMES, LIMITS, applyLabelOverrides, camelToRaw, checkDivisible, configError, labelsToRaw, parseLabels,
+  parseSchema, schemaToRaw,
 } from "../config.js";
-import type { FromSchema, LabelConfig, RawConfig } from "../config.js";
+import type { FromSchema, LabelConfig, RawConfig, Schema } from "../config.js";
 
 export const LLAMA_MODEL_TYPES = ["llama", "mistral", "qwen2"] as const;
 export type LlamaModelType = (typeof LLAMA_MODEL_TYPES)[number];
@@ -49,7 +50,7 @@ function schemaFor(d: FamilyDefaults) {
     tieWordEmbeddings: { key: "tie_word_embeddings", kind: "bool", default: false },
     padTokenId: tokenId("pad_token_id", null),
     bosTokenId: tokenId("bos_token_id", d.bos),
-  } as const;
+  } as const satisfies Schema;
 }
 
 type ParsedSchema = FromSchema<ReturnType<typeof schemaFor>>;
@@ -143,4 +144,19 @@ function parseRopeScaling(v: unknown, file: string): RopeScaling | null {
     default:
       throw configError(file, "rope_scaling", `has type ${JSON.stringify(type)}, which is not supported (supported: default, linear, llama3)`);
   }
+}
+
+/** A config built in code from camelCase fields (validated like a file); modelType defaults to "llama". */
+export function llamaConfig(fields: Partial<ParsedSchema> & {
+  modelType?: LlamaModelType; numLabels?: number; eosTokenId?: number | number[] | null; slidingWindow?: number | null;
+} = {}): LlamaConfig {
+  const { modelType = "llama", numLabels, eosTokenId, slidingWindow, ...rest } = fields;
+  const raw: RawConfig = { model_type: modelType, ...camelToRaw(rest, schemaFor(DEFAULTS[modelType])) };
+  if (eosTokenId !== undefined) raw.eos_token_id = eosTokenId;
+  if (slidingWindow !== undefined) raw.sliding_window = slidingWindow;
+  return parseLlamaConfig(applyLabelOverrides(raw, { numLabels }), "<llamaConfig>");
+}
+
+export function llamaConfigDict(c: LlamaConfig): RawConfig {
+  return { ...schemaToRaw(c, schemaFor(DEFAULTS[c.modelType])), ...labelsToRaw(c), eos_token_id: c.eosTokenId, model_type: c.modelType };
 }

@@ -1,0 +1,4 @@
+export { loadDataFiles, type DataFiles, type DataFilesBySplit, type LoadedSplit, type LoadOptions } from "./load.js";
+export { readRecords, streamRecords, type JsonRecord, type RecordItem } from "./records.js";
+export { mulberry32, splitDataset, type SplitOptions } from "./split.js";
+export type { ColumnRef, DataFormat, DatasetDict, ReadOptions, SplitName, TextExample } from "./types.js";

@@ -1,0 +1,13 @@
+// Public surface of the I/O layer: checkpoints on disk (safetensors, torch.save) and the Hugging Face hub cache.
+export { writeAtomic, writeFileAtomic, writeJsonAtomic } from "./atomic.js";
+export { loadCheckpoint, loadSafetensorsSharded, WEIGHT_FILES } from "./checkpoint.js";
+export { FileFormatError } from "./errors.js";
+export { globToRegExp, resolveModelFile, resolveWeights, snapshotDownload } from "./hub.js";
+export type { HubOptions, ResolveOptions, ResolvedWeights, SnapshotOptions } from "./hub.js";
+export { fromFloat32, isSafeDtype, itemSize, numel, toFloat32, toInt32 } from "./raw-tensor.js";
+export type { RawData, RawTensor, SafeDtype, TensorFileContent } from "./raw-tensor.js";
+export { loadSafetensors, loadSafetensorsSync, saveSafetensors } from "./safetensors.js";
+export type { LoadSafetensorsOptions } from "./safetensors.js";
+export { readShardIndex } from "./shard-index.js";
+export type { ShardIndex } from "./shard-index.js";
+export { loadPytorchBin } from "./torch-bin.js";

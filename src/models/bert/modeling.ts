@@ -1,0 +1,222 @@
+// BERT (transformers' modeling_bert, eager attention, absolute positions). Self-attention takes per-layer
+// past keys/values as BertSelfAttention's past_key_value does, which is how PEFT prefix tuning works.
+import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList } from "../../nn/index.js";
+import { Tensor, add, asTensor, embedding, reshape, slice, tanh, zeros } from "../../tensor/index.js";
+import { encoderSelfAttention, paddingMask, type AdditiveMask } from "../attention.js";
+import { ACTIVATIONS } from "../config.js";
+import { prepareEncoderInputs } from "../encoder.js";
+import { classificationLoss } from "../heads.js";
+import type { LayerPast, ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
+import { PreTrainedModel } from "../pretrained.js";
+import { bertConfigDict, parseBertConfig, type BertConfig } from "./config.js";
+
+class BertEmbeddings extends Module {
+  readonly wordEmbeddings: Embedding;
+  readonly positionEmbeddings: Embedding;
+  readonly tokenTypeEmbeddings: Embedding;
+  readonly layerNorm: LayerNorm;
+  readonly dropout: Dropout;
+
+  constructor(config: BertConfig) {
+    super();
+    const h = config.hiddenSize;
+    this.wordEmbeddings = this.addModule("word_embeddings", new Embedding(config.vocabSize, h, config.padTokenId ?? undefined));
+    this.positionEmbeddings = this.addModule("position_embeddings", new Embedding(config.maxPositionEmbeddings, h));
+    this.tokenTypeEmbeddings = this.addModule("token_type_embeddings", new Embedding(config.typeVocabSize, h));
+    this.layerNorm = this.addModule("LayerNorm", new LayerNorm(h, config.layerNormEps));
+    this.dropout = this.addModule("dropout", new Dropout(config.hiddenDropoutProb));
+  }
+
+  /** inputsEmbeds replaces the word lookup; token types, positions and LayerNorm apply either way. */
+  forward(inputIds: Tensor | null, inputsEmbeds: Tensor | null, tokenTypeIds: Tensor, positionIds: Tensor): Tensor {
+    const words = inputsEmbeds ?? this.wordEmbeddings.forward(inputIds!);
+    const x = add(add(words, this.tokenTypeEmbeddings.forward(tokenTypeIds)), embedding(this.positionEmbeddings.weight, positionIds));
+    return this.dropout.forward(this.layerNorm.forward(x));
+  }
+}
+
+class BertSelfAttention extends Module {
+  readonly query: Linear;
+  readonly key: Linear;
+  readonly value: Linear;
+
+  constructor(readonly config: BertConfig) {
+    super();
+    const h = config.hiddenSize;
+    this.query = this.addModule("query", new Linear(h, h));
+    this.key = this.addModule("key", new Linear(h, h));
+    this.value = this.addModule("value", new Linear(h, h));
+  }
+
+  forward(x: Tensor, mask: AdditiveMask, past?: LayerPast): Tensor {
+    return encoderSelfAttention(this.query.forward(x), this.key.forward(x), this.value.forward(x), {
+      heads: this.config.numAttentionHeads, past, mask, scaleQuery: false,
+      dropoutP: this.config.attentionProbsDropoutProb, training: this.training,
+    });
+  }
+}
+
+/** dense -> dropout -> LayerNorm(x + residual): BertSelfOutput and BertOutput. */
+class BertResidualOutput extends Module {
+  readonly dense: Linear;
+  readonly layerNorm: LayerNorm;
+  readonly dropout: Dropout;
+
+  constructor(config: BertConfig, inFeatures: number) {
+    super();
+    this.dense = this.addModule("dense", new Linear(inFeatures, config.hiddenSize));
+    this.layerNorm = this.addModule("LayerNorm", new LayerNorm(config.hiddenSize, config.layerNormEps));
+    this.dropout = this.addModule("dropout", new Dropout(config.hiddenDropoutProb));
+  }
+
+  forward(x: Tensor, residual: Tensor): Tensor {
+    return this.layerNorm.forward(add(this.dropout.forward(this.dense.forward(x)), residual));
+  }
+}
+
+class BertAttention extends Module {
+  readonly self: BertSelfAttention;
+  readonly output: BertResidualOutput;
+
+  constructor(config: BertConfig) {
+    super();
+    this.self = this.addModule("self", new BertSelfAttention(config));
+    this.output = this.addModule("output", new BertResidualOutput(config, config.hiddenSize));
+  }
+
+  forward(x: Tensor, mask: AdditiveMask, past?: LayerPast): Tensor {
+    return this.output.forward(this.self.forward(x, mask, past), x);
+  }
+}
+
+class BertIntermediate extends Module {
+  readonly dense: Linear;
+
+  constructor(readonly config: BertConfig) {
+    super();
+    this.dense = this.addModule("dense", new Linear(config.hiddenSize, config.intermediateSize));
+  }
+
+  forward(x: Tensor): Tensor {
+    return ACTIVATIONS[this.config.hiddenAct](this.dense.forward(x));
+  }
+}
+
+class BertLayer extends Module {
+  readonly attention: BertAttention;
+  readonly intermediate: BertIntermediate;
+  readonly output: BertResidualOutput;
+
+  constructor(config: BertConfig) {
+    super();
+    this.attention = this.addModule("attention", new BertAttention(config));
+    this.intermediate = this.addModule("intermediate", new BertIntermediate(config));
+    this.output = this.addModule("output", new BertResidualOutput(config, config.intermediateSize));
+  }
+
+  forward(x: Tensor, mask: AdditiveMask, past?: LayerPast): Tensor {
+    const a = this.attention.forward(x, mask, past);
+    return this.output.forward(this.intermediate.forward(a), a);
+  }
+}
+
+class BertEncoder extends Module {
+  readonly layer: ModuleList<BertLayer>;
+
+  constructor(config: BertConfig) {
+    super();
+    this.layer = this.addModule("layer", new ModuleList(Array.from({ length: config.numHiddenLayers }, () => new BertLayer(config))));
+  }
+}
+
+class BertPooler extends Module {
+  readonly dense: Linear;
+
+  constructor(config: BertConfig) {
+    super();
+    this.dense = this.addModule("dense", new Linear(config.hiddenSize, config.hiddenSize));
+  }
+
+  /** tanh(dense(hidden[:, 0])). */
+  forward(h: Tensor): Tensor {
+    return tanh(this.dense.forward(reshape(slice(h, 1, 0, 1), [h.shape[0], h.shape[2]])));
+  }
+}
+
+abstract class BertPreTrainedModel extends PreTrainedModel<BertConfig> {
+  static parseConfig = parseBertConfig;
+  readonly baseModelPrefix = "bert";
+
+  override configDict(): Record<string, unknown> {
+    return bertConfigDict(this.config);
+  }
+
+  /** Old checkpoints carry the position_ids buffer; newer transformers drops it silently. */
+  override ignoredCheckpointKeys(): RegExp[] {
+    return [/(^|\.)position_ids$/];
+  }
+
+  peftFacts(): PeftModelFacts {
+    const c = this.config;
+    return { modelType: "bert", numLayers: c.numHiddenLayers, numAttentionHeads: c.numAttentionHeads,
+      numKeyValueHeads: c.numAttentionHeads, hiddenSize: c.hiddenSize, headDim: c.hiddenSize / c.numAttentionHeads, vocabSize: c.vocabSize };
+  }
+}
+
+export class BertModel extends BertPreTrainedModel {
+  readonly embeddings: BertEmbeddings;
+  readonly encoder: BertEncoder;
+  readonly pooler: BertPooler;
+
+  constructor(config: BertConfig) {
+    super(config);
+    this.embeddings = this.addModule("embeddings", new BertEmbeddings(config));
+    this.encoder = this.addModule("encoder", new BertEncoder(config));
+    this.pooler = this.addModule("pooler", new BertPooler(config));
+  }
+
+  /** No head: logits is the last hidden state [batch, seq, hidden]; poolerOutput [batch, hidden]. */
+  forward(input: ModelInput): ModelOutput {
+    const c = this.config;
+    const x = prepareEncoderInputs(input, c.numHiddenLayers, c.maxPositionEmbeddings);
+    const tokenTypeIds = input.tokenTypeIds === undefined ? zeros([x.batch, x.seq], { dtype: "int32" }) : asTensor(input.tokenTypeIds, "int32");
+    if (tokenTypeIds.shape.join() !== `${x.batch},${x.seq}`)
+      throw new RangeError(`tokenTypeIds must be [batch, seq] = [${x.batch}, ${x.seq}], got [${tokenTypeIds.shape}]`);
+    let h = this.embeddings.forward(x.inputIds, x.inputsEmbeds, tokenTypeIds, x.positionIds);
+    const mask = paddingMask(x.attentionMask, "add");
+    this.encoder.layer.items.forEach((layer, i) => { h = layer.forward(h, mask, x.past[i]); });
+    return { logits: h, lastHiddenState: h, poolerOutput: this.pooler.forward(h) };
+  }
+
+  getInputEmbeddings(): Embedding {
+    return this.embeddings.wordEmbeddings;
+  }
+}
+
+export class BertForSequenceClassification extends BertPreTrainedModel {
+  readonly bert: BertModel;
+  readonly dropout: Dropout;
+  readonly classifier: Linear;
+
+  constructor(config: BertConfig) {
+    super(config);
+    this.bert = this.addModule("bert", new BertModel(config));
+    this.dropout = this.addModule("dropout", new Dropout(config.classifierDropout ?? config.hiddenDropoutProb));
+    this.classifier = this.addModule("classifier", new Linear(config.hiddenSize, config.numLabels));
+  }
+
+  forward(input: ModelInput): ModelOutput {
+    const out = this.bert.forward(input);
+    const logits = this.classifier.forward(this.dropout.forward(out.poolerOutput!));
+    const loss = input.labels === undefined ? undefined : classificationLoss(logits, input.labels, this.config);
+    return { logits, loss, lastHiddenState: out.lastHiddenState, poolerOutput: out.poolerOutput };
+  }
+
+  override classifierModules(): string[] {
+    return ["classifier"];
+  }
+
+  getInputEmbeddings(): Embedding {
+    return this.bert.getInputEmbeddings();
+  }
+}

@@ -1,0 +1,272 @@
+// What the decoder-only models (GPT-2, the Llama family) share: how they read their input (past
+// keys/values, position ids), their shifted-target loss and last-token pooling, and generate() with a
+// key/value cache, following transformers' GenerationMixin (greedy search, and multinomial sampling
+// with temperature, top-k and top-p).
+import {
+  Generator, Tensor, asTensor, cat, crossEntropy, defaultGenerator, embedding, noGrad, ones, reshape,
+} from "../tensor/index.js";
+import type { LayerPast, ModelInput, ModelOutput, TensorLike } from "./outputs.js";
+
+export interface CausalLMInput extends ModelInput {
+  /** [batch, seq] (or [seq] for every sequence): positions of the input tokens. Default pastLength +
+   *  arange(seq), as transformers; generate() derives them from the attention mask, so left padding
+   *  does not shift the real tokens. */
+  positionIds?: TensorLike;
+}
+
+/** A forward pass's input, validated and normalised. */
+export interface DecoderInputs {
+  inputIds: Tensor | null;
+  inputsEmbeds: Tensor | null;
+  batch: number;
+  seq: number;
+  pastLength: number;
+  /** [batch, pastLength + seq], or null when none was given (nothing is padded). */
+  attentionMask: Tensor | null;
+  /** Position of every input token, [positionRows, seq] row-major; positionRows is 1 when all
+   *  sequences share them. */
+  positions: Int32Array;
+  positionRows: number;
+  past: (LayerPast | undefined)[];
+}
+
+export function readDecoderInput(input: CausalLMInput, numLayers: number): DecoderInputs {
+  if ((input.inputIds === undefined) === (input.inputsEmbeds === undefined))
+    throw new Error("forward() needs exactly one of inputIds and inputsEmbeds");
+  const inputIds = input.inputIds === undefined ? null : asTensor(input.inputIds, "int32");
+  const inputsEmbeds = input.inputsEmbeds ?? null;
+  if (inputIds && inputIds.ndim !== 2) throw new RangeError(`inputIds must be [batch, seq], got [${inputIds.shape}]`);
+  if (inputsEmbeds && inputsEmbeds.ndim !== 3) throw new RangeError(`inputsEmbeds must be [batch, seq, hidden], got [${inputsEmbeds.shape}]`);
+  const [batch, seq] = (inputIds ?? inputsEmbeds!).shape;
+  const past = input.pastKeyValues ?? [];
+  if (past.length && past.length !== numLayers) throw new RangeError(`pastKeyValues has ${past.length} layers; the model has ${numLayers}`);
+  const pastLength = past.length ? past[0].key.shape[2] : 0;
+  if (past.some((p) => p.key.shape[2] !== pastLength || p.value.shape[2] !== pastLength))
+    throw new RangeError("pastKeyValues layers have different lengths");
+  const total = pastLength + seq;
+  const attentionMask = input.attentionMask === undefined ? null : asTensor(input.attentionMask);
+  if (attentionMask && (attentionMask.ndim !== 2 || attentionMask.shape[0] !== batch || attentionMask.shape[1] !== total))
+    throw new RangeError(`attentionMask must be [batch, pastLength + seq] = [${batch}, ${total}], got [${attentionMask.shape}]`);
+  let positions: Int32Array, positionRows = 1;
+  if (input.positionIds === undefined) {
+    positions = Int32Array.from({ length: seq }, (_, i) => pastLength + i);
+  } else {
+    const p = asTensor(input.positionIds, "int32");
+    positionRows = p.ndim === 2 ? p.shape[0] : 1;
+    if (p.shape[p.ndim - 1] !== seq || p.ndim > 2 || (positionRows !== 1 && positionRows !== batch))
+      throw new RangeError(`positionIds must be [batch, seq] = [${batch}, ${seq}], got [${p.shape}]`);
+    positions = Int32Array.from(p.data);
+    if (positions.some((v) => v < 0)) throw new RangeError("positionIds must not be negative");
+  }
+  return { inputIds, inputsEmbeds, batch, seq, pastLength, attentionMask, positions, positionRows,
+    past: Array.from({ length: numLayers }, (_, i) => past[i]) };
+}
+
+/** A layer's past must be [batch, kvHeads, pastLength, headDim] to sit in front of `key`. */
+export function checkLayerPast(past: LayerPast, key: Tensor): void {
+  const [b, h, , d] = key.shape;
+  for (const [name, t] of [["key", past.key], ["value", past.value]] as const) {
+    if (t.ndim !== 4 || t.shape[0] !== b || t.shape[1] !== h || t.shape[3] !== d)
+      throw new RangeError(`pastKeyValues ${name} has shape [${t.shape}]; expected [${b}, ${h}, pastLength, ${d}]`);
+  }
+}
+
+/** Mean cross-entropy of logits [batch, seq, vocab] at position t against labels[t + 1], skipping -100.
+ *  The targets are shifted instead of the logits, so no copy of the logits is made. */
+export function causalLmLoss(logits: Tensor, labels: TensorLike): Tensor {
+  const y = asTensor(labels, "int32");
+  const [batch, seq] = logits.shape;
+  if (y.ndim !== 2 || y.shape[0] !== batch || y.shape[1] !== seq)
+    throw new RangeError(`labels must be [batch, seq] = [${batch}, ${seq}] (-100 where no loss is taken), got [${y.shape}]`);
+  const targets = new Int32Array(batch * seq).fill(-100);
+  for (let b = 0; b < batch; b++) for (let t = 0; t + 1 < seq; t++) targets[b * seq + t] = y.data[b * seq + t + 1];
+  return crossEntropy(logits, new Tensor(targets, [batch, seq]), { ignoreIndex: -100 });
+}
+
+/** The hidden state of each sequence's last non-pad token, [batch, hidden] (transformers' decoder
+ *  *ForSequenceClassification). Without input ids (inputsEmbeds) the last position is used, as there. */
+export function poolLastTokens(hidden: Tensor, inputIds: Tensor | null, padTokenId: number | null): Tensor {
+  const [batch, seq, width] = hidden.shape;
+  if (padTokenId === null && batch > 1)
+    throw new Error("Cannot handle batch sizes > 1 if no padding token is defined: set pad_token_id in the config (GPT-2 usually uses its eos id)");
+  const index = new Int32Array(batch);
+  for (let b = 0; b < batch; b++) {
+    let last = seq - 1;
+    if (inputIds && padTokenId !== null) {
+      last = 0;
+      for (let t = 0; t < seq; t++) if (inputIds.data[b * seq + t] !== padTokenId) last = t;
+    }
+    index[b] = b * seq + last;
+  }
+  return embedding(reshape(hidden, [batch * seq, width]), new Tensor(index, [batch]));
+}
+
+// ------------------------------------------------------------------------------------------- generate
+
+export interface CausalLM {
+  forward(input: CausalLMInput): ModelOutput;
+  readonly config: { readonly eosTokenId: number | number[] | null; readonly padTokenId: number | null };
+}
+
+export interface GenerateOptions {
+  /** Tokens to add to each sequence; default 20. */
+  maxNewTokens?: number;
+  /** Sample from the filtered distribution instead of taking the arg-max; default false. */
+  doSample?: boolean;
+  /** Sampling only: logits are divided by it; default 1. */
+  temperature?: number;
+  /** Sampling only: keep the k most likely tokens (ties kept), 0 = off; default 50 as transformers. */
+  topK?: number;
+  /** Sampling only: keep the smallest set of most likely tokens whose probability reaches topP; default 1 (off). */
+  topP?: number;
+  /** A sequence that produces one of these stops; later positions get padTokenId. Default: the config's. */
+  eosTokenId?: number | number[] | null;
+  /** Fills finished sequences; default the config's pad_token_id, else the first eos id. */
+  padTokenId?: number | null;
+  /** [batch, seq], 0 at (left) padding. Default: inputIds != padTokenId when the pad token occurs and
+   *  differs from eos, else all ones (transformers' rule). */
+  attentionMask?: TensorLike;
+  /** Seeds a private generator for sampling; default the global generator. */
+  seed?: number;
+}
+
+/** Continues each sequence of inputIds [batch, seq]; returns [batch, seq + generated] token ids. Each step
+ *  feeds only the new token and the cache; position ids follow the attention mask (left padding). */
+export function generateTokens(model: CausalLM, inputIds: TensorLike, opts: GenerateOptions = {}): Tensor {
+  const ids = asTensor(inputIds, "int32");
+  if (ids.ndim !== 2 || ids.shape[1] === 0) throw new RangeError(`generate: inputIds must be [batch, seq] with seq > 0, got [${ids.shape}]`);
+  const [batch, promptLen] = ids.shape;
+  const maxNew = opts.maxNewTokens ?? 20;
+  if (!Number.isInteger(maxNew) || maxNew < 0) throw new RangeError(`generate: maxNewTokens must be a non-negative integer, got ${maxNew}`);
+  const eos = toIdList(opts.eosTokenId === undefined ? model.config.eosTokenId : opts.eosTokenId);
+  const pad = (opts.padTokenId === undefined ? model.config.padTokenId : opts.padTokenId) ?? eos[0] ?? null;
+  const pick = tokenPicker(opts);
+  let mask = opts.attentionMask === undefined ? defaultAttentionMask(ids, pad, eos) : asTensor(opts.attentionMask, "float32");
+  if (mask.shape.join() !== ids.shape.join()) throw new RangeError(`generate: attentionMask [${mask.shape}] must match inputIds [${ids.shape}]`);
+  warnOnRightPadding(mask);
+
+  const rows: number[][] = Array.from({ length: batch }, (_, b) => Array.from(ids.data.subarray(b * promptLen, (b + 1) * promptLen)));
+  const unfinished = new Array<boolean>(batch).fill(true);
+  let step: Tensor = ids;
+  let past: LayerPast[] | undefined;
+  for (let n = 0; n < maxNew && unfinished.some(Boolean); n++) {
+    const out = noGrad(() => model.forward({ inputIds: step, attentionMask: mask, pastKeyValues: past, useCache: true,
+      positionIds: positionsFromMask(mask, step.shape[1]) }));
+    if (!out.pastKeyValues) throw new Error("generate: the model returned no pastKeyValues with useCache");
+    past = out.pastKeyValues;
+    const next = new Int32Array(batch);
+    const [, len, vocab] = out.logits.shape;
+    for (let b = 0; b < batch; b++) {
+      const start = (b * len + len - 1) * vocab;
+      const scores = Float32Array.from(out.logits.f.subarray(start, start + vocab));
+      next[b] = unfinished[b] ? pick(scores) : pad!;
+      rows[b].push(next[b]);
+      if (eos.includes(next[b])) unfinished[b] = false;
+    }
+    step = new Tensor(next, [batch, 1]);
+    mask = cat([mask, ones([batch, 1], { dtype: mask.dtype })], 1);
+  }
+  const width = rows[0].length;
+  return new Tensor(Int32Array.from(rows.flat()), [batch, width]);
+}
+
+function toIdList(v: number | number[] | null | undefined): number[] {
+  return v === null || v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+function defaultAttentionMask(ids: Tensor, pad: number | null, eos: number[]): Tensor {
+  const mask = new Float32Array(ids.numel).fill(1);
+  if (pad !== null && !eos.includes(pad) && ids.data.includes(pad)) ids.data.forEach((t, i) => { if (t === pad) mask[i] = 0; });
+  return new Tensor(mask, ids.shape);
+}
+
+function warnOnRightPadding(mask: Tensor): void {
+  const [batch, seq] = mask.shape;
+  for (let b = 0; b < batch; b++) {
+    if (mask.data[b * seq + seq - 1] === 0) {
+      process.emitWarning("generate: right padding detected in a decoder-only model; pad on the left (padding_side = \"left\") " +
+        "for correct generation results", { code: "FINETUNE_RIGHT_PADDING" });
+      return;
+    }
+  }
+}
+
+/** transformers' prepare_inputs_for_generation: cumsum(mask) - 1, 1 at padding, last `seq` columns. */
+export function positionsFromMask(mask: Tensor, seq: number): Tensor {
+  const [batch, total] = mask.shape;
+  const out = new Int32Array(batch * seq);
+  for (let b = 0; b < batch; b++) {
+    let count = 0;
+    for (let t = 0; t < total; t++) {
+      const on = mask.data[b * total + t] !== 0;
+      if (on) count++;
+      if (t >= total - seq) out[b * seq + t - (total - seq)] = on ? count - 1 : 1;
+    }
+  }
+  return new Tensor(out, [batch, seq]);
+}
+
+function tokenPicker(opts: GenerateOptions): (scores: Float32Array) => number {
+  if (!opts.doSample) return argmax;
+  const temperature = opts.temperature ?? 1, topK = opts.topK ?? 50, topP = opts.topP ?? 1;
+  if (!(temperature > 0)) throw new RangeError(`generate: temperature must be positive when sampling, got ${temperature}`);
+  if (!Number.isInteger(topK) || topK < 0) throw new RangeError(`generate: topK must be a non-negative integer, got ${topK}`);
+  if (!(topP > 0 && topP <= 1)) throw new RangeError(`generate: topP must be in (0, 1], got ${topP}`);
+  const gen = opts.seed === undefined ? defaultGenerator : new Generator(opts.seed);
+  return (scores) => {
+    if (temperature !== 1) for (let i = 0; i < scores.length; i++) scores[i] /= temperature;
+    if (topK > 0) topKFilter(scores, topK);
+    if (topP < 1) topPFilter(scores, topP);
+    return sample(softmaxOf(scores), gen);
+  };
+}
+
+function argmax(scores: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
+  return best;
+}
+
+/** Sets to -inf every score below the k-th largest (transformers' TopKLogitsWarper). */
+export function topKFilter(scores: Float32Array, k: number): Float32Array {
+  if (k >= scores.length) return scores;
+  const kth = Float32Array.from(scores).sort().reverse()[k - 1];
+  for (let i = 0; i < scores.length; i++) if (scores[i] < kth) scores[i] = -Infinity;
+  return scores;
+}
+
+/** Sets to -inf the least likely tokens whose total probability stays within 1 - p; the most likely
+ *  token always stays (transformers' TopPLogitsWarper). */
+export function topPFilter(scores: Float32Array, p: number): Float32Array {
+  const probs = softmaxOf(scores);
+  const order = Array.from(scores.keys()).sort((a, b) => probs[a] - probs[b]);
+  let cumulative = 0;
+  for (let r = 0; r < order.length - 1; r++) {
+    cumulative += probs[order[r]];
+    if (cumulative > 1 - p) break;
+    scores[order[r]] = -Infinity;
+  }
+  return scores;
+}
+
+function softmaxOf(scores: Float32Array): Float64Array {
+  let max = -Infinity;
+  for (const s of scores) if (s > max) max = s;
+  const p = new Float64Array(scores.length);
+  let sum = 0;
+  for (let i = 0; i < scores.length; i++) sum += p[i] = Math.exp(scores[i] - max);
+  for (let i = 0; i < p.length; i++) p[i] /= sum;
+  return p;
+}
+
+function sample(probs: Float64Array, gen: Generator): number {
+  const u = gen.random();
+  let acc = 0, last = 0;
+  for (let i = 0; i < probs.length; i++) {
+    if (probs[i] === 0) continue;
+    acc += probs[i];
+    last = i;
+    if (u < acc) return i;
+  }
+  return last;
+}

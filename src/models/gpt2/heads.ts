@@ -1,0 +1,73 @@
+// GPT-2 with a head: the language-model head tied to the token embeddings, and the sequence classifier
+// that reads the last non-pad token.
+import { Embedding, Linear } from "../../nn/index.js";
+import type { Tensor } from "../../tensor/index.js";
+import { asTensor } from "../../tensor/index.js";
+import { causalLmLoss, generateTokens, poolLastTokens, type CausalLMInput, type GenerateOptions } from "../generation.js";
+import { classificationLoss } from "../heads.js";
+import type { ModelOutput, TensorLike } from "../outputs.js";
+import type { GPT2Config } from "./config.js";
+import { GPT2Model, GPT2PreTrainedModel } from "./model.js";
+
+export class GPT2LMHeadModel extends GPT2PreTrainedModel {
+  readonly transformer: GPT2Model;
+  readonly lmHead: Linear;
+
+  constructor(config: GPT2Config) {
+    super(config);
+    this.transformer = this.addModule("transformer", new GPT2Model(config));
+    this.lmHead = this.addModule("lm_head", new Linear(config.nEmbd, config.vocabSize, { bias: false }));
+    // One tensor under two names: its gradient sums both uses, and namedParameters lists it once.
+    if (config.tieWordEmbeddings) this.lmHead.setParameter("weight", this.transformer.wte.weight);
+  }
+
+  /** logits [batch, seq, vocab]; with labels [batch, seq] (-100 = ignored) the mean next-token loss. */
+  forward(input: CausalLMInput): ModelOutput {
+    const out = this.transformer.forward(input);
+    const h = out.lastHiddenState!;
+    const logits = this.lmHead.forward(h);
+    const loss = input.labels === undefined ? undefined : causalLmLoss(logits, input.labels);
+    return { logits, loss, lastHiddenState: h, pastKeyValues: out.pastKeyValues };
+  }
+
+  generate(inputIds: TensorLike, opts?: GenerateOptions): Tensor {
+    return generateTokens(this, inputIds, opts);
+  }
+
+  override tiedKeys(): string[] {
+    return this.config.tieWordEmbeddings ? ["lm_head.weight"] : [];
+  }
+
+  getInputEmbeddings(): Embedding {
+    return this.transformer.wte;
+  }
+}
+
+export class GPT2ForSequenceClassification extends GPT2PreTrainedModel {
+  readonly transformer: GPT2Model;
+  readonly score: Linear;
+
+  constructor(config: GPT2Config) {
+    super(config);
+    this.transformer = this.addModule("transformer", new GPT2Model(config));
+    this.score = this.addModule("score", new Linear(config.nEmbd, config.numLabels, { bias: false }));
+  }
+
+  /** logits [batch, numLabels] from the last non-pad token (pad_token_id decides; needed for batch > 1). */
+  forward(input: CausalLMInput): ModelOutput {
+    const out = this.transformer.forward(input);
+    const h = out.lastHiddenState!;
+    const ids = input.inputIds === undefined ? null : asTensor(input.inputIds, "int32");
+    const logits = this.score.forward(poolLastTokens(h, ids, this.config.padTokenId));
+    const loss = input.labels === undefined ? undefined : classificationLoss(logits, input.labels, this.config);
+    return { logits, loss, lastHiddenState: h, pastKeyValues: out.pastKeyValues };
+  }
+
+  override classifierModules(): string[] {
+    return ["score"];
+  }
+
+  getInputEmbeddings(): Embedding {
+    return this.transformer.wte;
+  }
+}

@@ -1,0 +1,113 @@
+// GPT2Model: token + learned position embeddings, pre-LN blocks (attention, gelu_new MLP), final ln_f.
+import { Conv1D, Dropout, Embedding, LayerNorm, Module, ModuleList } from "../../nn/index.js";
+import { Tensor, add, asTensor } from "../../tensor/index.js";
+import type { AdditiveMask } from "../attention.js";
+import { ACTIVATIONS } from "../config.js";
+import { readDecoderInput, type CausalLMInput } from "../generation.js";
+import type { LayerPast, ModelOutput, PeftModelFacts } from "../outputs.js";
+import { PreTrainedModel } from "../pretrained.js";
+import { GPT2Attention, gpt2AttentionMask } from "./attention.js";
+import { gpt2ConfigDict, parseGPT2Config, type GPT2Config } from "./config.js";
+
+class GPT2MLP extends Module {
+  readonly cFc: Conv1D;
+  readonly cProj: Conv1D;
+  readonly dropout: Dropout;
+
+  constructor(readonly config: GPT2Config) {
+    super();
+    this.cFc = this.addModule("c_fc", new Conv1D(config.innerSize, config.nEmbd));
+    this.cProj = this.addModule("c_proj", new Conv1D(config.nEmbd, config.innerSize));
+    this.dropout = this.addModule("dropout", new Dropout(config.residPdrop));
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.dropout.forward(this.cProj.forward(ACTIVATIONS[this.config.activationFunction](this.cFc.forward(x))));
+  }
+}
+
+class GPT2Block extends Module {
+  readonly ln1: LayerNorm;
+  readonly attn: GPT2Attention;
+  readonly ln2: LayerNorm;
+  readonly mlp: GPT2MLP;
+
+  constructor(config: GPT2Config, layerIdx: number) {
+    super();
+    this.ln1 = this.addModule("ln_1", new LayerNorm(config.nEmbd, config.layerNormEpsilon));
+    this.attn = this.addModule("attn", new GPT2Attention(config, layerIdx));
+    this.ln2 = this.addModule("ln_2", new LayerNorm(config.nEmbd, config.layerNormEpsilon));
+    this.mlp = this.addModule("mlp", new GPT2MLP(config));
+  }
+
+  forward(x: Tensor, mask: AdditiveMask, past: LayerPast | undefined): { hidden: Tensor; present: LayerPast } {
+    const { output, present } = this.attn.forward(this.ln1.forward(x), mask, past);
+    const h = add(x, output);
+    return { hidden: add(h, this.mlp.forward(this.ln2.forward(h))), present };
+  }
+}
+
+export abstract class GPT2PreTrainedModel extends PreTrainedModel<GPT2Config> {
+  static parseConfig = parseGPT2Config;
+  readonly baseModelPrefix = "transformer";
+
+  override configDict(): Record<string, unknown> {
+    return gpt2ConfigDict(this.config);
+  }
+
+  /** Old checkpoints store the causal-mask buffers (transformers' _keys_to_ignore_on_load_unexpected). */
+  override ignoredCheckpointKeys(): RegExp[] {
+    return [/(^|\.)attn\.(masked_)?bias$/];
+  }
+
+  peftFacts(): PeftModelFacts {
+    const c = this.config;
+    return { modelType: "gpt2", numLayers: c.nLayer, numAttentionHeads: c.nHead, numKeyValueHeads: c.nHead,
+      hiddenSize: c.nEmbd, headDim: c.headDim, vocabSize: c.vocabSize };
+  }
+}
+
+export class GPT2Model extends GPT2PreTrainedModel {
+  readonly wte: Embedding;
+  readonly wpe: Embedding;
+  readonly drop: Dropout;
+  readonly h: ModuleList<GPT2Block>;
+  readonly lnF: LayerNorm;
+
+  constructor(config: GPT2Config) {
+    super(config);
+    this.wte = this.addModule("wte", new Embedding(config.vocabSize, config.nEmbd));
+    this.wpe = this.addModule("wpe", new Embedding(config.nPositions, config.nEmbd));
+    this.drop = this.addModule("drop", new Dropout(config.embdPdrop));
+    this.h = this.addModule("h", new ModuleList(Array.from({ length: config.nLayer }, (_, i) => new GPT2Block(config, i))));
+    this.lnF = this.addModule("ln_f", new LayerNorm(config.nEmbd, config.layerNormEpsilon));
+  }
+
+  /** No head: logits is the last hidden state [batch, seq, n_embd]. Positions are pastLength + arange(seq)
+   *  unless positionIds says otherwise; inputsEmbeds (prompt tuning) gets positions like token ids do. */
+  forward(input: CausalLMInput): ModelOutput {
+    const c = this.config;
+    const x = readDecoderInput(input, c.nLayer);
+    const maxPos = x.positions.reduce((a, b) => Math.max(a, b), 0);
+    if (maxPos >= c.nPositions)
+      throw new RangeError(`GPT-2 has ${c.nPositions} positions (n_positions); this input reaches position ${maxPos} (${x.pastLength} past + ${x.seq} new tokens)`);
+    const embeds = x.inputsEmbeds ?? this.wte.forward(x.inputIds!);
+    if (embeds.shape[2] !== c.nEmbd) throw new RangeError(`inputsEmbeds must be [batch, seq, ${c.nEmbd}], got [${embeds.shape}]`);
+    let h = add(embeds, this.wpe.forward(new Tensor(x.positions, [x.positionRows, x.seq])));
+    if (input.tokenTypeIds !== undefined) h = add(h, this.wte.forward(asTensor(input.tokenTypeIds, "int32")));
+    h = this.drop.forward(h);
+    const mask = gpt2AttentionMask(x.attentionMask, x.batch, x.seq, x.pastLength);
+    const presents: LayerPast[] = [];
+    this.h.items.forEach((block, i) => {
+      const r = block.forward(h, mask, x.past[i]);
+      h = r.hidden;
+      presents.push(r.present);
+    });
+    h = this.lnF.forward(h);
+    return { logits: h, lastHiddenState: h, pastKeyValues: input.useCache ? presents : undefined };
+  }
+
+  getInputEmbeddings(): Embedding {
+    return this.wte;
+  }
+}

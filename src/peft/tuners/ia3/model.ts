@@ -1,0 +1,89 @@
+// (IA)³ injection: wrap every target linear layer in an IA3Linear. Targets follow PEFT's rule (exact
+// name or dotted suffix for a list, full regex for a string, "all-linear"); feed-forward modules
+// follow PEFT's looser one (plain suffix for a list, full regex for a string).
+import { Conv1D, Linear } from "../../../nn/index.js";
+import type { PreTrainedModel } from "../../../models/pretrained.js";
+import { registerTuner } from "../../registry.js";
+import type { InjectingTuner } from "../../tuner.js";
+import { matchesTarget } from "../lora/model.js";
+import { IA3Config } from "./config.js";
+import { IA3Linear, type Projection } from "./layer.js";
+
+/** PEFT's TRANSFORMERS_MODELS_TO_IA3_TARGET_MODULES_MAPPING for the families we support. PEFT has no
+ *  DistilBERT entry; ours follows BERT's choice (key and value of attention, the feed-forward output). */
+export const DEFAULT_IA3_TARGETS: Record<string, string[]> = {
+  distilbert: ["k_lin", "v_lin", "lin2"],
+  bert: ["key", "value", "output.dense"],
+  gpt2: ["c_attn", "mlp.c_proj"],
+  llama: ["k_proj", "v_proj", "down_proj"],
+  mistral: ["k_proj", "v_proj", "down_proj"],
+  qwen2: ["q_proj", "v_proj", "down_proj"],
+};
+
+/** PEFT's TRANSFORMERS_MODELS_TO_IA3_FEEDFORWARD_MODULES_MAPPING. For BERT, "output.dense" is a plain
+ *  suffix of attention.output.dense too, so PEFT scales the input of both; so do we. */
+export const DEFAULT_IA3_FEEDFORWARD: Record<string, string[]> = {
+  distilbert: ["lin2"],
+  bert: ["output.dense"],
+  gpt2: ["mlp.c_proj"],
+  llama: ["down_proj"],
+  mistral: ["down_proj"],
+  qwen2: ["down_proj"],
+};
+
+export function isFeedforward(name: string, feedforward: string[] | string): boolean {
+  if (typeof feedforward === "string") return new RegExp(`^(?:${feedforward})$`).test(name);
+  return feedforward.some((f) => name.endsWith(f));
+}
+
+/** PEFT's _prepare_adapter_config: fills the defaults into the config, so the saved file records them. */
+function prepareConfig(model: PreTrainedModel, config: IA3Config): void {
+  const type = model.config.modelType;
+  config.targetModules ??= DEFAULT_IA3_TARGETS[type] ?? null;
+  config.feedforwardModules ??= DEFAULT_IA3_FEEDFORWARD[type] ?? null;
+  if (config.targetModules === null) throw new Error(`IA3Config: no default target_modules for model type "${type}"; set targetModules`);
+  if (config.feedforwardModules === null) throw new Error(`IA3Config: no default feedforward_modules for model type "${type}"; set feedforwardModules`);
+}
+
+export function selectIa3Targets(model: PreTrainedModel, config: IA3Config): string[] {
+  prepareConfig(model, config);
+  const targets = config.targetModules!;
+  const heads = new Set([...model.classifierModules(), ...(config.modulesToSave ?? []), "lm_head"]);
+  const chosen: string[] = [];
+  const linearNames: string[] = [];
+  for (const [name, m] of model.namedModules()) {
+    if (name === "" || !(m instanceof Linear || m instanceof Conv1D || m instanceof IA3Linear)) continue;
+    linearNames.push(name);
+    // Layers inside a wrapper (ours, or a head's frozen original and copies) are not targets.
+    if (/\.(base_layer|original_module|modules_to_save)(\.|$)/.test(name)) continue;
+    const hit = targets === "all-linear" ? !heads.has(name.split(".").pop()!) && !heads.has(name) : matchesTarget(name, targets);
+    if (!hit || (config.excludeModules && matchesTarget(name, config.excludeModules))) continue;
+    chosen.push(name);
+  }
+  if (chosen.length === 0) {
+    throw new Error(`IA3Config: target modules ${JSON.stringify(targets)} not found in the base model (${model.config.modelType}). ` +
+      `Linear layers it has: ${[...new Set(linearNames.map((n) => n.split(".").pop()))].join(", ")}`);
+  }
+  return chosen;
+}
+
+export const ia3Tuner: InjectingTuner<IA3Config> = {
+  kind: "inject",
+  adapterDictNames: ["ia3_l"],
+
+  inject(model, config, name) {
+    for (const path of selectIa3Targets(model, config)) {
+      const current = model.getSubmodule(path);
+      // A second adapter on a wrapped layer keeps the layer's feed-forward role, as PEFT's update_layer.
+      if (current instanceof IA3Linear) { current.addAdapter(name, config.initIa3Weights); continue; }
+      const base = current as Projection;
+      // PEFT forces fan_in_fan_out to the layer type (on for Conv1D, off for Linear) and records it.
+      config.fanInFanOut = base instanceof Conv1D;
+      const layer = new IA3Linear(base, isFeedforward(path, config.feedforwardModules!));
+      layer.addAdapter(name, config.initIa3Weights);
+      model.setSubmodule(path, layer);
+    }
+  },
+};
+
+registerTuner("IA3", ia3Tuner as InjectingTuner);

@@ -1,0 +1,3 @@
+export { PromptTuningConfig } from "./config.js";
+export type { PromptTuningConfigFields, PromptTuningInit } from "./config.js";
+export { PromptEmbedding, promptTuningTuner } from "./model.js";

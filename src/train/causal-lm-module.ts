@@ -1,0 +1,105 @@
+// Causal language modelling as a TrainingModule. The model shifts the labels itself (HF convention), so an
+// evaluation epoch's loss is averaged per predicted token, not per batch, and perplexity is exp of it
+// (val_loss / val_ppl, test_loss / test_ppl in the trainer's names).
+import { IGNORE_INDEX, type Batch } from "../data/collate.js";
+import { crossEntropy, noGrad, slice, type Tensor } from "../tensor/index.js";
+import { perplexity } from "./metrics.js";
+import { modelInput, type ForwardModel, type Metrics, type OptimizerConfig, type TrainingModule, type TrainingPlan } from "./module.js";
+import { configureDefaultOptimizer, resolvedOptimization, type OptimizationOptions } from "./optimizer-config.js";
+
+export interface LmPrediction {
+  indices: number[];
+  /** Per example: summed negative log-likelihood of its labelled tokens, and how many there were. */
+  nll: number[];
+  tokens: number[];
+}
+
+export class CausalLMModule implements TrainingModule<Batch> {
+  readonly hparams: Record<string, unknown>;
+  private nllSum = 0;
+  private tokenCount = 0;
+
+  constructor(readonly model: ForwardModel, readonly opts: OptimizationOptions = {}) {
+    this.hparams = { module: "CausalLMModule", ...resolvedOptimization(opts, 5e-5) };
+  }
+
+  configureOptimizers(plan: TrainingPlan): OptimizerConfig {
+    return configureDefaultOptimizer(this.model, this.opts, 5e-5, plan);
+  }
+
+  trainingStep(batch: Batch): Tensor {
+    const out = this.model.forward(modelInput(batch));
+    if (!out.loss) throw new Error("CausalLMModule: the model returned no loss; does the batch have labels?");
+    return out.loss;
+  }
+
+  validationStep(batch: Batch): void {
+    this.accumulate(batch);
+  }
+
+  onValidationEpochStart(): void {
+    this.reset();
+  }
+
+  onValidationEpochEnd(): Metrics {
+    return this.compute();
+  }
+
+  testStep(batch: Batch): void {
+    this.accumulate(batch);
+  }
+
+  onTestEpochStart(): void {
+    this.reset();
+  }
+
+  onTestEpochEnd(): Metrics {
+    return this.compute();
+  }
+
+  predictStep(batch: Batch): LmPrediction {
+    const { inputIds, attentionMask } = modelInput(batch);
+    const logits = noGrad(() => this.model.forward({ inputIds, attentionMask }).logits);
+    const [b, l, v] = logits.shape;
+    const targets = slice(labelsOf(batch), 1, 1);
+    const nll = crossEntropy(slice(logits, 1, 0, l - 1).reshape(b * (l - 1), v), targets.reshape(b * (l - 1)), { reduction: "none" });
+    const out: LmPrediction = { indices: batch.indices, nll: [], tokens: [] };
+    for (let r = 0; r < b; r++) {
+      let s = 0, n = 0;
+      for (let t = 0; t < l - 1; t++) if (targets.data[r * (l - 1) + t] !== IGNORE_INDEX) { s += nll.data[r * (l - 1) + t]; n++; }
+      out.nll.push(s);
+      out.tokens.push(n);
+    }
+    return out;
+  }
+
+  private accumulate(batch: Batch): void {
+    const loss = this.model.forward(modelInput(batch)).loss!.item();
+    const n = predictedTokens(labelsOf(batch));
+    this.nllSum += loss * n;
+    this.tokenCount += n;
+  }
+
+  private reset(): void {
+    this.nllSum = 0;
+    this.tokenCount = 0;
+  }
+
+  private compute(): Metrics {
+    const loss = this.nllSum / this.tokenCount;
+    return { loss, ppl: perplexity(this.nllSum, this.tokenCount) };
+  }
+}
+
+/** Labelled positions after the shift: every column but the first. */
+function predictedTokens(labels: Tensor): number {
+  const [b, l] = labels.shape;
+  let n = 0;
+  for (let r = 0; r < b; r++) for (let t = 1; t < l; t++) if (labels.data[r * l + t] !== IGNORE_INDEX) n++;
+  return n;
+}
+
+function labelsOf(batch: Batch): Tensor {
+  if (!batch.labels || batch.labels.ndim !== 2) throw new Error("CausalLMModule: the batch needs [B, L] token labels");
+  return batch.labels;
+}

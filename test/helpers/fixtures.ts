@@ -1,0 +1,80 @@
+// Shared checks against ../shared/fixtures, with the tolerances its README gives.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { loadSafetensorsSync } from "../../src/io/safetensors.js";
+import { toFloat32, toInt32 } from "../../src/io/raw-tensor.js";
+import { Tensor } from "../../src/tensor/index.js";
+
+export const FIXTURES = fileURLToPath(new URL("../../../shared/fixtures", import.meta.url));
+export const DATA = fileURLToPath(new URL("../../../shared/data", import.meta.url));
+
+export const fixtureDir = (...parts: string[]): string => join(FIXTURES, ...parts);
+
+/** Every tensor of a fixture file: floats as float32 tensors, I32 entries (unstable.*) as int32. */
+export function loadTensors(...parts: string[]): Map<string, Tensor> {
+  const { tensors } = loadSafetensorsSync(fixtureDir(...parts));
+  return new Map([...tensors].map(([k, raw]) => [k, new Tensor(raw.dtype === "I32" ? toInt32(raw) : toFloat32(raw), raw.shape)]));
+}
+
+export interface FixtureInputs {
+  inputIds: number[][];
+  attentionMask: number[][];
+  labels: number[] | number[][];
+}
+
+export function loadInputs(model: string): FixtureInputs {
+  const raw = JSON.parse(readFileSync(fixtureDir(model, "inputs.json"), "utf8"));
+  return { inputIds: raw.input_ids, attentionMask: raw.attention_mask, labels: raw.labels };
+}
+
+export function loadJson(...parts: string[]): Record<string, unknown> {
+  return JSON.parse(readFileSync(fixtureDir(...parts), "utf8"));
+}
+
+function norm(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * a[i];
+  return Math.sqrt(s);
+}
+
+function diffNorm(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  return Math.sqrt(s);
+}
+
+/** Forward values: ‖x − ref‖ / ‖ref‖ < tol (1e-5 separates exact from approximate GELU). */
+export function assertCloseRel(name: string, got: Tensor, ref: Tensor, tol = 1e-5): void {
+  assert.deepEqual(got.shape, ref.shape, `${name}: shape`);
+  const err = diffNorm(got.data, ref.data) / Math.max(norm(ref.data), 1e-30);
+  assert.ok(err < tol, `${name}: relative error ${err.toExponential(3)} >= ${tol}`);
+}
+
+/** Gradients: ‖g − ref‖ ≤ 1e-3 ‖ref‖ + 1e-6. */
+export function assertGradClose(name: string, got: Tensor | null, ref: Tensor): void {
+  assert.ok(got, `${name}: no gradient`);
+  assert.deepEqual(got.shape, ref.shape, `${name}: gradient shape`);
+  const err = diffNorm(got.data, ref.data), bound = 1e-3 * norm(ref.data) + 1e-6;
+  assert.ok(err <= bound, `${name}: gradient error ${err.toExponential(3)} > ${bound.toExponential(3)}`);
+}
+
+/** One AdamW step: |u − ref| ≤ 1e-6 (1 + |ref|) on every entry not listed as unstable. */
+export function assertUpdatedClose(name: string, got: Tensor, ref: Tensor, unstable?: Tensor): void {
+  const skip = new Set(unstable ? Array.from(unstable.data) : []);
+  for (let i = 0; i < ref.numel; i++) {
+    if (skip.has(i)) continue;
+    const d = Math.abs(got.data[i] - ref.data[i]);
+    assert.ok(d <= 1e-6 * (1 + Math.abs(ref.data[i])), `${name}[${i}]: updated ${got.data[i]} vs ${ref.data[i]}`);
+  }
+}
+
+/** Checks grad.* and, after `step()`, updated.* for every named trainable tensor. */
+export function assertTrainingStep(expected: Map<string, Tensor>, params: Map<string, Tensor>, step: () => void): void {
+  const gradNames = [...expected.keys()].filter((k) => k.startsWith("grad.")).map((k) => k.slice(5));
+  assert.deepEqual([...params.keys()].sort(), gradNames.sort(), "trainable tensors");
+  for (const n of gradNames) assertGradClose(n, params.get(n)!.grad, expected.get(`grad.${n}`)!);
+  step();
+  for (const n of gradNames) assertUpdatedClose(n, params.get(n)!, expected.get(`updated.${n}`)!, expected.get(`unstable.${n}`));
+}

@@ -1,0 +1,4 @@
+import { DistilBertForSequenceClassification } from "../../src/models/distilbert/index.js";
+import { encoderFixtureTests } from "./encoder-cases.js";
+
+encoderFixtureTests("distilbert", DistilBertForSequenceClassification);

@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { setBackend } from "../../src/backend/index.js";
+import { positionsFromMask, topKFilter, topPFilter, type CausalLM } from "../../src/models/generation.js";
+import { GPT2LMHeadModel } from "../../src/models/gpt2/index.js";
+import { LlamaForCausalLM } from "../../src/models/llama/index.js";
+import type { PreTrainedModel } from "../../src/models/pretrained.js";
+import { Tensor, argmax, noGrad, tensor } from "../../src/tensor/index.js";
+import { fixtureDir } from "../helpers/fixtures.js";
+import { BACKENDS } from "./decoder-cases.js";
+
+type LM = PreTrainedModel & CausalLM & { generate: GPT2LMHeadModel["generate"] };
+const quiet = { onWarning: () => {} };
+const MODELS = {
+  gpt2: { load: () => GPT2LMHeadModel.fromPretrained(fixtureDir("gpt2"), quiet), pad: 511, prompts: [[419, 446, 126, 199, 437], [327, 323, 495], [81]] },
+  llama: { load: () => LlamaForCausalLM.fromPretrained(fixtureDir("llama"), quiet), pad: 0, prompts: [[1, 338, 439, 167, 342], [1, 402, 62], [1]] },
+};
+
+function leftPad(prompts: number[][], pad: number): { ids: number[][]; mask: number[][] } {
+  const width = Math.max(...prompts.map((p) => p.length));
+  return {
+    ids: prompts.map((p) => [...new Array<number>(width - p.length).fill(pad), ...p]),
+    mask: prompts.map((p) => [...new Array<number>(width - p.length).fill(0), ...p.map(() => 1)]),
+  };
+}
+
+/** Greedy decoding by recomputing the whole sequence at every step (no cache). */
+function greedyUncached(m: LM, ids: number[][], mask: number[][], steps: number): number[][] {
+  const seqs = ids.map((r) => [...r]), masks = mask.map((r) => [...r]);
+  for (let s = 0; s < steps; s++) {
+    const maskT = tensor(masks);
+    const logits = noGrad(() => m.forward({ inputIds: seqs, attentionMask: maskT, positionIds: positionsFromMask(maskT, seqs[0].length) }).logits);
+    const [batch, len, vocab] = logits.shape;
+    const last = new Tensor(Float32Array.from({ length: batch * vocab }, (_, i) => logits.data[(Math.floor(i / vocab) * len + len - 1) * vocab + (i % vocab)]), [batch, vocab]);
+    const next = argmax(last, 1).data;
+    seqs.forEach((r, b) => r.push(next[b]));
+    masks.forEach((r) => r.push(1));
+  }
+  return seqs;
+}
+
+for (const backend of BACKENDS) {
+  for (const [name, spec] of Object.entries(MODELS)) {
+    test(`${name} cached greedy generation equals uncached recomputation, left-padded batch (${backend})`, async () => {
+      setBackend(backend);
+      const m = await spec.load() as unknown as LM;
+      const { ids, mask } = leftPad(spec.prompts, spec.pad);
+      const steps = 6;
+      const got = m.generate(ids, { maxNewTokens: steps, attentionMask: mask, eosTokenId: null });
+      assert.deepEqual(got.shape, [3, ids[0].length + steps]);
+      assert.deepEqual(got.toArray(), greedyUncached(m, ids, mask, steps));
+      // Left padding does not change what a sequence generates.
+      spec.prompts.forEach((p, b) => {
+        const alone = m.generate([p], { maxNewTokens: steps, eosTokenId: null }).toArray() as number[][];
+        assert.deepEqual((got.toArray() as number[][])[b].slice(-steps), alone[0].slice(-steps), `row ${b}`);
+      });
+    });
+  }
+}
+
+test("generation: eos stops a sequence, later tokens are padding", async () => {
+  const m = await MODELS.llama.load();
+  const prompt = [[1, 338, 439]];
+  const free = m.generate(prompt, { maxNewTokens: 5, eosTokenId: null }).toArray() as number[][];
+  const eos = free[0][4];
+  const stopped = m.generate([...prompt, [1, 183, 431]], { maxNewTokens: 5, eosTokenId: eos, padTokenId: 0 }).toArray() as number[][];
+  assert.deepEqual(stopped[0], [...free[0].slice(0, 5), 0, 0, 0]);
+  const alone = m.generate(prompt, { maxNewTokens: 5, eosTokenId: eos }).toArray() as number[][];
+  assert.deepEqual(alone[0], free[0].slice(0, 5), "generation ends once every sequence has finished");
+});
+
+test("generation: seeded sampling is reproducible; topK 1 is greedy", async () => {
+  const m = await MODELS.gpt2.load();
+  const prompt = [[419, 446, 126]];
+  const opts = { maxNewTokens: 8, doSample: true, temperature: 1.5, topK: 0, eosTokenId: null, seed: 7 };
+  assert.deepEqual(m.generate(prompt, opts).toArray(), m.generate(prompt, opts).toArray());
+  assert.notDeepEqual(m.generate(prompt, opts).toArray(), m.generate(prompt, { ...opts, seed: 8 }).toArray());
+  assert.deepEqual(m.generate(prompt, { ...opts, topK: 1 }).toArray(), m.generate(prompt, { maxNewTokens: 8, eosTokenId: null }).toArray());
+  assert.throws(() => m.generate(prompt, { doSample: true, temperature: 0 }), /temperature/);
+});
+
+test("topK keeps the k largest scores and ties", () => {
+  const s = topKFilter(Float32Array.from([1, 5, 3, 5, 2]), 2);
+  assert.deepEqual(Array.from(s), [-Infinity, 5, -Infinity, 5, -Infinity]);
+  assert.deepEqual(Array.from(topKFilter(Float32Array.from([1, 2]), 5)), [1, 2]);
+  assert.deepEqual(Array.from(topKFilter(Float32Array.from([1, 4, 3, 2]), 3)), [-Infinity, 4, 3, 2]);
+});
+
+test("topP keeps the smallest most-likely set reaching p, at least one token", () => {
+  const logits = Float32Array.from([0.5, 0.3, 0.15, 0.05].map(Math.log));
+  assert.deepEqual(Array.from(topPFilter(logits.slice(), 0.75)).map(Number.isFinite), [true, true, false, false]);
+  assert.deepEqual(Array.from(topPFilter(logits.slice(), 0.85)).map(Number.isFinite), [true, true, true, false]);
+  assert.deepEqual(Array.from(topPFilter(logits.slice(), 0.1)).map(Number.isFinite), [true, false, false, false]);
+  assert.deepEqual(Array.from(topPFilter(logits.slice(), 1)).map(Number.isFinite), [true, true, true, true]);
+});
+
+test("positions follow the attention mask: cumsum - 1, 1 at padding, last columns", () => {
+  const mask = tensor([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]]);
+  assert.deepEqual(positionsFromMask(mask, 5).toArray(), [[1, 1, 0, 1, 2], [0, 1, 2, 3, 4]]);
+  assert.deepEqual(positionsFromMask(mask, 1).toArray(), [[2], [4]]);
+});

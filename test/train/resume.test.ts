@@ -1,0 +1,70 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Example } from "../../src/data/collate.js";
+import { manualSeed } from "../../src/tensor/index.js";
+import { CSVLogger, EarlyStopping, ModelCheckpoint, SequenceClassificationModule, Trainer, type Callback } from "../../src/train/index.js";
+import { loader, parseCsv, seededModel, snapshot, tempDir, uciExamples } from "./helpers/setup.js";
+
+// 160 rows in batches of 8 with 2-batch accumulation: 10 optimizer steps per epoch, 30 in all; validation every
+// half epoch; dropout on, so the resumed run only matches if the RNG state came back too.
+function setup(dir: string) {
+  const steps = new ModelCheckpoint({ dirpath: join(dir, "steps"), everyNTrainSteps: 4, saveTopK: -1 });
+  const best = new ModelCheckpoint({ dirpath: join(dir, "best"), monitor: "val_loss", saveTopK: 2 });
+  const stopper = new EarlyStopping({ monitor: "val_loss", patience: 100 });
+  const callbacks: Callback[] = [steps, best, stopper];
+  const trainer = new Trainer({
+    maxEpochs: 3, accumulateGradBatches: 2, valCheckInterval: 0.5, gradientClipVal: 1, seed: 42,
+    callbacks, logger: new CSVLogger(dir), enableProgressBar: false,
+  });
+  const model = seededModel(6, 0.3);
+  const module = new SequenceClassificationModule(model, { lr: 0.03, weightDecay: 0.01, warmupRatio: 0.1, schedule: "linear" });
+  return { trainer, model, module, steps, best, stopper };
+}
+
+async function rows(dir: string) {
+  return parseCsv(await readFile(join(dir, "metrics.csv"), "utf8"));
+}
+
+test("resuming from a checkpoint reproduces the uninterrupted run bit for bit", async () => {
+  const [train, val]: Example[][] = await Promise.all([uciExamples("train", 160), uciExamples("validation", 48)]);
+  const aDir = await tempDir();
+  const a = setup(aDir);
+  const done = await a.trainer.fit(a.module, loader(train, { batchSize: 8, shuffle: true, seed: 9 }), loader(val));
+  assert.equal(done.globalStep, 30);
+  const final = snapshot(a.model);
+  const aRows = await rows(aDir);
+
+  // Step 12 is mid-epoch (epoch 1, batch 4); step 20 ends epoch 1, right after its validation.
+  for (const [step, position] of [[12, [1, 4]], [20, [1, 20]]] as const) {
+    const ckptPath = join(aDir, "steps", `epoch=1-step=${step}`);
+    const saved = JSON.parse(await readFile(join(ckptPath, "trainer_state.json"), "utf8"));
+    assert.deepEqual([saved.epoch, saved.batchIdx, saved.globalStep], [...position, step]);
+
+    const bDir = await tempDir();
+    manualSeed(12345); // a fresh process would not share the first run's generator state
+    const b = setup(bDir);
+    assert.notDeepEqual(snapshot(b.model), final);
+    const resumed = await b.trainer.fit(b.module, loader(train, { batchSize: 8, shuffle: true, seed: 1 }), loader(val), { ckptPath });
+    assert.equal(resumed.globalStep, 30);
+    assert.deepEqual(snapshot(b.model), final, `resumed from step ${step}: identical weights`);
+    assert.equal(b.stopper.bestScore, a.stopper.bestScore);
+    assert.equal(b.stopper.wait, a.stopper.wait);
+    assert.equal(b.best.bestModelScore, a.best.bestModelScore);
+    assert.deepEqual(Object.values(b.best.bestKModels).sort(), Object.values(a.best.bestKModels).sort());
+    const later = (rs: Record<string, number>[]) => rs.filter((r) => r.step > step && r.val_loss !== undefined).map((r) => [r.step, r.val_loss]);
+    assert.deepEqual(later(await rows(bDir)), later(aRows));
+    const epochEnds = (rs: Record<string, number>[]) => rs.filter((r) => r.step > step && r.train_loss_epoch !== undefined).map((r) => r.train_loss_epoch);
+    assert.deepEqual(epochEnds(await rows(bDir)), epochEnds(aRows), "epoch mean loss includes the steps before the resume");
+  }
+});
+
+test("a weights-only checkpoint cannot resume training, and says so", async () => {
+  const train = await uciExamples("train", 32);
+  const dir = await tempDir();
+  const trainer = new Trainer({ maxEpochs: 1, enableProgressBar: false, callbacks: [new ModelCheckpoint({ dirpath: dir, saveWeightsOnly: true })] });
+  await trainer.fit(new SequenceClassificationModule(seededModel(7)), loader(train));
+  const again = new Trainer({ maxEpochs: 2, enableProgressBar: false });
+  await assert.rejects(again.fit(new SequenceClassificationModule(seededModel(7)), loader(train), undefined, { ckptPath: join(dir, "epoch=0-step=2") }), /no optimizer state \(saved weights-only\)/);
+});
