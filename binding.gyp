@@ -10,12 +10,12 @@
         "native/kernels.c",
         "native/threads.c"
       ],
-      "cflags": ["-std=gnu11", "-O3", "-fPIC", "-pthread"],
+      "cflags": ["-std=gnu11", "-O3", "-fPIC", "-pthread", "-fno-math-errno", "-fno-trapping-math"],
       "ldflags": ["-pthread"],
       "libraries": ["-ldl", "-lm"],
       "xcode_settings": {
         "GCC_OPTIMIZATION_LEVEL": "3",
-        "OTHER_CFLAGS": ["-std=gnu11", "-pthread"]
+        "OTHER_CFLAGS": ["-std=gnu11", "-pthread", "-fno-math-errno", "-fno-trapping-math"]
       }
     }
   ]

@@ -10,8 +10,8 @@ import { saveSafetensors } from "../io/safetensors.js";
 import type { Module } from "../nn/index.js";
 import type { Tensor } from "../tensor/index.js";
 import { applyLabelOverrides, type ProblemType, type RawConfig } from "./config.js";
-import type { BaseConfig, PreTrainedModel, PretrainedClass } from "./pretrained.js";
-import { hfStateDict, loadHfWeights, type WeightLoadReport } from "./weights.js";
+import { skipInit, type BaseConfig, type PreTrainedModel, type PretrainedClass } from "./pretrained.js";
+import { hfStateDict, loadHfWeights } from "./weights.js";
 
 export interface FromPretrainedOptions extends HubOptions {
   /** A head with this many outputs; labels become LABEL_i unless the stored count already matches. */
@@ -25,8 +25,6 @@ export interface FromPretrainedOptions extends HubOptions {
   ignoreMismatchedSizes?: boolean;
   /** Receives the "newly initialized" / "not used" messages; default process.emitWarning. */
   onWarning?: (message: string) => void;
-  /** Receives the per-key outcome of loading. */
-  onLoadReport?: (report: WeightLoadReport) => void;
 }
 
 export interface LoadedConfig {
@@ -61,11 +59,11 @@ export async function loadPretrained<M extends PreTrainedModel, C extends BaseCo
 export async function buildPretrained<M extends PreTrainedModel, C extends BaseConfig>(
   cls: PretrainedClass<M, C>, pathOrId: string, cfg: LoadedConfig, opts: FromPretrainedOptions = {},
 ): Promise<M> {
-  const model = new cls(cls.parseConfig(cfg.raw, cfg.file));
+  const config = cls.parseConfig(cfg.raw, cfg.file);
+  const model = skipInit(() => new cls(config));
   const weights = await resolveWeights(pathOrId, opts);
   const { tensors } = await loadCheckpoint(weights.folder);
-  const report = loadHfWeights(model, tensors, { source: pathOrId, ignoreMismatchedSizes: opts.ignoreMismatchedSizes, onWarning: opts.onWarning });
-  opts.onLoadReport?.(report);
+  loadHfWeights(model, tensors, { source: pathOrId, ignoreMismatchedSizes: opts.ignoreMismatchedSizes, onWarning: opts.onWarning });
   if (opts.dtype === "float64") castParameters(model, "float64");
   // As transformers: a loaded model starts in eval mode (dropout off) until train() is called.
   return model.eval();

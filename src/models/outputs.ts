@@ -30,6 +30,7 @@ export interface ModelInput {
 }
 
 export interface ModelOutput {
+  /** The head's output; a base model without a head returns its last hidden state here. */
   logits: Tensor;
   loss?: Tensor;
   lastHiddenState?: Tensor;

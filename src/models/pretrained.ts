@@ -22,6 +22,19 @@ export interface PretrainedClass<M extends PreTrainedModel = PreTrainedModel, C 
   parseConfig(raw: Record<string, unknown>, file: string): C;
 }
 
+let skipInitDepth = 0;
+
+/** Builds a model without Hugging Face's init pass, for weights that come from elsewhere (a checkpoint, or
+ *  the enclosing model's own pass), like transformers' no_init_weights. */
+export function skipInit<T>(build: () => T): T {
+  skipInitDepth++;
+  try {
+    return build();
+  } finally {
+    skipInitDepth--;
+  }
+}
+
 export abstract class PreTrainedModel<C extends BaseConfig = BaseConfig> extends Module {
   constructor(readonly config: C) {
     super();
@@ -67,6 +80,20 @@ export abstract class PreTrainedModel<C extends BaseConfig = BaseConfig> extends
   /** config.json content, with Hugging Face field names, for savePretrained. */
   configDict(): Record<string, unknown> {
     return { ...this.config.raw };
+  }
+
+  /** transformers' post_init: the end of a concrete constructor initialises every weight as _init_weights,
+   *  unless built under skipInit. */
+  protected postInit(): void {
+    if (skipInitDepth === 0) this.initWeights();
+  }
+
+  /** Re-initialises every parameter as the model's _init_weights. */
+  initWeights(): void {
+    for (const [, m] of this.namedModules()) {
+      const own = [...m.namedParameters()].filter(([n]) => !n.includes(".")).map(([n]) => n);
+      if (own.length) this.initMissingWeights(m, new Set(own));
+    }
   }
 
   /** Initialises parameters of `module` the checkpoint did not provide, as the model's _init_weights. */

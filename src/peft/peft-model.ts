@@ -7,6 +7,7 @@ import type { PreTrainedModel } from "../models/pretrained.js";
 import { Tensor, asTensor, cat, full, noGrad, reshape, permute, split } from "../tensor/index.js";
 import type { PeftConfig } from "./config.js";
 import { ModulesToSaveWrapper, matchesModulesToSave } from "./modules-to-save.js";
+import { formatParameterCount } from "../methods/trainable.js";
 import { loadPeftModel, savePeftAdapter, type LoadAdapterOptions } from "./adapter-files.js";
 import { tunerFor } from "./registry.js";
 import type { AdapterLayer, InjectingTuner, PromptEncoderModule, PromptTuner, TunerOptions } from "./tuner.js";
@@ -238,7 +239,7 @@ export class PeftModel extends Module {
   /** PEFT's print_trainable_parameters. */
   printTrainableParameters(): void {
     const { trainable, all } = this.getNbTrainableParameters();
-    console.log(formatTrainableParameters(trainable, all));
+    console.log(formatParameterCount({ trainable, all }));
   }
 
   getNbTrainableParameters(): { trainable: number; all: number } {
@@ -264,8 +265,3 @@ export function savedKey(key: string, adapter: string, dictNames: readonly strin
   return null;
 }
 
-/** "trainable params: 592,130 || all params: 66,955,010 || trainable%: 0.8844", as PEFT prints it. */
-export function formatTrainableParameters(trainable: number, all: number): string {
-  const n = (v: number) => v.toLocaleString("en-US");
-  return `trainable params: ${n(trainable)} || all params: ${n(all)} || trainable%: ${((100 * trainable) / all).toFixed(4)}`;
-}

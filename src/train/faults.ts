@@ -30,7 +30,8 @@ export function firstNonFiniteGrad(named: Iterable<[string, Tensor]>): [string, 
 export interface FaultContext {
   step: number;
   epoch: number;
-  batchIdx: number;
+  /** First and last micro-batch (within the epoch) of the failing step. */
+  batches: [number, number];
   /** Weight updates made before the fault in this run or the run it resumed. */
   stepsDone: number;
   baseLr: number;
@@ -43,7 +44,9 @@ export function nonFiniteError(what: string, ctx: FaultContext): NonFiniteError 
     ? "no weight has been updated yet, so the data or the initial weights produce it (look for empty inputs, labels outside the model's range, or corrupt weights)"
     : `the learning rate ${formatLr(ctx.baseLr)} may be too high; lower it${ctx.clipping ? "" : " or set gradientClipVal"}`;
   const where = ctx.lastCheckpoint ? `the last good checkpoint is at ${ctx.lastCheckpoint}` : "no checkpoint was saved before it";
-  return new NonFiniteError(`${what} at step ${ctx.step} (epoch ${ctx.epoch}, batch ${ctx.batchIdx}): ${cause}; ${where}`, ctx.step, ctx.epoch, ctx.lastCheckpoint);
+  const [first, last] = ctx.batches;
+  const batches = first === last ? `batch ${first}` : `batches ${first}-${last}`;
+  return new NonFiniteError(`${what} at step ${ctx.step} (epoch ${ctx.epoch}, ${batches}): ${cause}; ${where}`, ctx.step, ctx.epoch, ctx.lastCheckpoint);
 }
 
 /** 0.05 -> "5e-2", as learning rates are usually written. */

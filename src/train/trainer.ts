@@ -143,6 +143,8 @@ export class Trainer {
     const totalSteps = this.maxSteps >= 0 ? Math.min(this.maxSteps, epochSteps) : epochSteps;
     if (!Number.isFinite(totalSteps)) throw new Error("fit: set maxEpochs or maxSteps");
 
+    // Resolved before the reset below forgets the previous fit's last checkpoint.
+    const resumeFrom = opts.ckptPath === undefined ? null : this.resolveCkpt(opts.ckptPath);
     const m = module as TrainingModule<unknown>;
     this.module = m;
     this.trainLoader = trainLoader as Loader<unknown>;
@@ -151,7 +153,7 @@ export class Trainer {
     this.optimizer = optimizer;
     this.scheduler = scheduler ?? null;
     this.resetProgress();
-    if (opts.ckptPath) await this.resume(this.resolveCkpt(opts.ckptPath), nb);
+    if (resumeFrom) await this.resume(resumeFrom, nb);
     else if (this.opts.seed !== undefined) manualSeed(this.opts.seed);
     optimizer.zeroGrad();
 
@@ -198,8 +200,8 @@ export class Trainer {
     try {
       let i = 0;
       for (const batch of loader.iterate(0)) {
-        const b = batch, idx = i++;
-        out.push(noGrad(() => module.predictStep!(b, idx)) as T);
+        const idx = i++;
+        out.push(noGrad(() => module.predictStep!(batch, idx)) as T);
         await yieldToEventLoop();
       }
     } finally {
@@ -278,8 +280,9 @@ export class Trainer {
 
   /** One optimizer step over the next accumulation group of micro-batches. */
   private async optimizerStep(module: TrainingModule<unknown>, batches: Iterator<unknown>, nb: number): Promise<{ samples: number; loss: number }> {
-    const groupEnd = Math.min(this.batchIdx + this.accumulateGradBatches, nb);
-    const groupSize = groupEnd - this.batchIdx;
+    const groupStart = this.batchIdx;
+    const groupEnd = Math.min(groupStart + this.accumulateGradBatches, nb);
+    const groupSize = groupEnd - groupStart;
     const check = this.opts.checkNonFinite ?? true;
     let lossSum = 0, samples = 0;
     for (; this.batchIdx < groupEnd; this.batchIdx++) {
@@ -287,7 +290,7 @@ export class Trainer {
       if (next.done) throw new Error(`the training loader yielded only ${this.batchIdx} batches in epoch ${this.currentEpoch}, fewer than its length ${nb}`);
       const { loss, extras } = splitStepOutput(module.trainingStep(next.value, this.batchIdx));
       const value = loss.item();
-      if (check && !Number.isFinite(value)) throw this.fault(`loss is ${value}`);
+      if (check && !Number.isFinite(value)) throw this.fault(`loss is ${value}`, [this.batchIdx, this.batchIdx]);
       (groupSize === 1 ? loss : scale(loss, 1 / groupSize)).backward();
       const size = batchSize(next.value);
       this.trainMeans.add({ loss: value, ...extras }, size);
@@ -298,10 +301,12 @@ export class Trainer {
     const optimizer = this.optimizer!;
     if (this.opts.gradientClipVal !== undefined) {
       const norm = clipGradNorm(optimizer.paramGroups.flatMap((g) => g.params), this.opts.gradientClipVal);
-      if (check && !Number.isFinite(norm)) throw this.gradFault(module);
+      if (check && !Number.isFinite(norm)) {
+        throw this.gradFault(module, [groupStart, groupEnd - 1]) ?? this.fault("the gradient norm is not finite", [groupStart, groupEnd - 1]);
+      }
     } else if (check) {
-      const bad = firstNonFiniteGrad(this.namedOptimizerParams(module));
-      if (bad) throw this.fault(`the gradient of ${bad[0]} is ${bad[1]}`);
+      const fault = this.gradFault(module, [groupStart, groupEnd - 1]);
+      if (fault) throw fault;
     }
     this.stepLrs = optimizer.paramGroups.map((g) => g.lr);
     optimizer.step();
@@ -379,7 +384,7 @@ export class Trainer {
     if (s.batchIdx > nb || (s.batchIdx % this.accumulateGradBatches !== 0 && s.batchIdx !== nb)) {
       throw new Error(`${ck.dir}: saved at batch ${s.batchIdx} of an epoch, which does not fit ${nb} batches with accumulateGradBatches=${this.accumulateGradBatches}; resume with the settings it was trained with`);
     }
-    // MUT
+    defaultGenerator.setState(s.rng);
     if (s.loader) this.trainLoader!.loadStateDict?.(s.loader);
     this.globalStep = s.globalStep;
     this.currentEpoch = s.epoch;
@@ -433,12 +438,12 @@ export class Trainer {
     return remove;
   }
 
-  private fault(what: string): NonFiniteError {
+  private fault(what: string, batches: [number, number]): NonFiniteError {
     this.optimizer?.zeroGrad();
     return nonFiniteError(what, {
       step: this.globalStep + 1,
       epoch: this.currentEpoch,
-      batchIdx: this.batchIdx,
+      batches,
       stepsDone: this.globalStep,
       baseLr: this.scheduler?.stateDict().baseLrs[0] ?? this.optimizer?.paramGroups[0].lr ?? NaN,
       clipping: this.opts.gradientClipVal !== undefined,
@@ -446,9 +451,9 @@ export class Trainer {
     });
   }
 
-  private gradFault(module: TrainingModule<unknown>): NonFiniteError {
+  private gradFault(module: TrainingModule<unknown>, batches: [number, number]): NonFiniteError | null {
     const bad = firstNonFiniteGrad(this.namedOptimizerParams(module));
-    return this.fault(bad ? `the gradient of ${bad[0]} is ${bad[1]}` : "the gradient norm is not finite");
+    return bad ? this.fault(`the gradient of ${bad[0]} is ${bad[1]}`, batches) : null;
   }
 
   private namedOptimizerParams(module: TrainingModule<unknown>): [string, Tensor][] {
