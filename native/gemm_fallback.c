@@ -12,49 +12,57 @@
 #define KC 256
 #define MC 192   /* rounded down to a multiple of MR */
 #define NC 3072  /* KC x NC floats = 3 MB: the packed slab of B lives in L3 */
-#define MAX_TILE (16 * 32)
 
 typedef void (*micro_kernel)(int kc, const float *a, const float *b, float *c, size_t ldc, int mr, int nr,
                              float alpha, float beta);
 
-/* One micro-kernel, instantiated per instruction set with constant MR x NR. The loops are written so that
- * gcc and clang vectorise the NR loop and keep the whole accumulator tile in registers; NR = 16 with
- * AVX2 defeats gcc 12's vectoriser, which is why the AVX2 tile is 3 x 32. */
-static inline __attribute__((always_inline)) void micro_body(int kc, const float *restrict a,
-    const float *restrict b, float *restrict c, size_t ldc, int mr, int nr, float alpha, float beta,
-    const int MR, const int NR) {
-  float acc[MAX_TILE] = {0};
-  for (int p = 0; p < kc; p++) {
-    for (int i = 0; i < MR; i++) {
-      const float ai = a[p * MR + i];
-      for (int j = 0; j < NR; j++) acc[i * NR + j] += ai * b[p * NR + j];
-    }
-  }
-  if (mr == MR && nr == NR) {
-    if (beta == 0.0f) {
-      for (int i = 0; i < MR; i++)
-        for (int j = 0; j < NR; j++) c[i * ldc + j] = alpha * acc[i * NR + j];
-    } else {
-      for (int i = 0; i < MR; i++)
-        for (int j = 0; j < NR; j++) c[i * ldc + j] = alpha * acc[i * NR + j] + beta * c[i * ldc + j];
-    }
+/* gcc/clang vector types: portable C that maps to SSE, AVX2, AVX-512 or NEON registers. Plain loops
+ * would be nicer, but whether they vectorise with the tile in registers depends on the compiler: gcc 12
+ * reached peak only for some tile shapes, and clang 14 dropped to 1-2 GFLOP/s, where these run at peak
+ * on both. */
+typedef float v4f __attribute__((vector_size(16)));
+typedef float v8f __attribute__((vector_size(32)));
+typedef float v16f __attribute__((vector_size(64)));
+
+/* C = alpha * tile + beta * C for the mr x nr corner of an MR x NR tile; beta == 0 never reads C. */
+static inline __attribute__((always_inline)) void update_c(const float *restrict tile, float *restrict c,
+    size_t ldc, int mr, int nr, float alpha, float beta, const int MR, const int NR) {
+  if (mr == MR && nr == NR) { /* constant bounds: vectorised */
+    for (int i = 0; i < MR; i++)
+      for (int j = 0; j < NR; j++)
+        c[i * ldc + j] = alpha * tile[i * NR + j] + (beta == 0.0f ? 0.0f : beta * c[i * ldc + j]);
     return;
   }
   for (int i = 0; i < mr; i++)
     for (int j = 0; j < nr; j++)
-      c[i * ldc + j] = alpha * acc[i * NR + j] + (beta == 0.0f ? 0.0f : beta * c[i * ldc + j]);
+      c[i * ldc + j] = alpha * tile[i * NR + j] + (beta == 0.0f ? 0.0f : beta * c[i * ldc + j]);
 }
 
-#define MICRO_KERNEL(fname, MR, NR, ...)                                                               \
-  __VA_ARGS__ static void fname(int kc, const float *a, const float *b, float *c, size_t ldc, int mr, int nr, \
-                                float alpha, float beta) {                                             \
-    micro_body(kc, a, b, c, ldc, mr, nr, alpha, beta, MR, NR);                                         \
+/* An MR x (NV vectors) tile of C from a packed MR-row panel of A and NV-vector-wide panel of B: the
+ * accumulators stay in registers, each step broadcasts one A value against NV vectors of B. */
+#define MICRO_KERNEL(name, vec, MR, NV, ...)                                                              \
+  enum { name##_mr = MR, name##_nr = NV * (int)(sizeof(vec) / sizeof(float)) };                          \
+  __VA_ARGS__ static void name(int kc, const float *restrict a, const float *restrict b, float *restrict c, \
+                               size_t ldc, int mr, int nr, float alpha, float beta) {                     \
+    enum { VL = sizeof(vec) / sizeof(float), NR = VL * NV };                                             \
+    vec acc[MR][NV];                                                                                     \
+    for (int i = 0; i < MR; i++)                                                                         \
+      for (int v = 0; v < NV; v++) acc[i][v] = (vec){0};                                                 \
+    for (int p = 0; p < kc; p++, a += MR, b += NR) {                                                     \
+      vec bv[NV];                                                                                        \
+      for (int v = 0; v < NV; v++) memcpy(&bv[v], b + v * VL, sizeof(vec));                              \
+      for (int i = 0; i < MR; i++)                                                                       \
+        for (int v = 0; v < NV; v++) acc[i][v] += a[i] * bv[v];                                          \
+    }                                                                                                    \
+    float tile[MR * NR];                                                                                 \
+    memcpy(tile, acc, sizeof tile);                                                                      \
+    update_c(tile, c, ldc, mr, nr, alpha, beta, MR, NR);                                                 \
   }
 
-MICRO_KERNEL(micro_generic, 4, 8)
+MICRO_KERNEL(micro_generic, v4f, 6, 2)
 #if defined(__x86_64__) || defined(__i386__)
-MICRO_KERNEL(micro_avx2, 3, 32, __attribute__((target("avx2,fma"))))
-MICRO_KERNEL(micro_avx512, 8, 32, __attribute__((target("avx512f,fma"))))
+MICRO_KERNEL(micro_avx2, v8f, 6, 2, __attribute__((target("avx2,fma"))))
+MICRO_KERNEL(micro_avx512, v16f, 8, 2, __attribute__((target("avx512f,fma"))))
 static int has_avx2(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 static int has_avx512(void) { return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma"); }
 #endif
@@ -69,10 +77,10 @@ typedef struct {
 
 static const kernel kernels[] = { /* best first */
 #if defined(__x86_64__) || defined(__i386__)
-  {"avx512", 8, 32, micro_avx512, has_avx512},
-  {"avx2", 3, 32, micro_avx2, has_avx2},
+  {"avx512", micro_avx512_mr, micro_avx512_nr, micro_avx512, has_avx512},
+  {"avx2", micro_avx2_mr, micro_avx2_nr, micro_avx2, has_avx2},
 #endif
-  {"generic", 4, 8, micro_generic, always},
+  {"generic", micro_generic_mr, micro_generic_nr, micro_generic, always},
 };
 #define NKERNELS ((int)(sizeof kernels / sizeof *kernels))
 static const kernel *current = &kernels[NKERNELS - 1];

@@ -8,3 +8,6 @@ export interface Command {
 
 /** An error meant for the user: printed as one sentence, no stack trace. */
 export class UsageError extends Error {}
+
+/** Training stopped by Ctrl-C / SIGTERM after saving a checkpoint: not a failure, but not a finished run. */
+export class Interrupted extends Error {}

@@ -1,9 +1,15 @@
-#!/usr/bin/env node
-// The `finetune` command line: dispatches to one command per file under ./commands.
+// The `finetune` command line: dispatches to one command per file under ./commands. Importing this module
+// runs nothing (tests call main directly); ./bin.ts is the executable.
+import { compare } from "./commands/compare.js";
 import { doctor } from "./commands/doctor.js";
-import { type Command, UsageError } from "./command.js";
+import { evaluate } from "./commands/eval.js";
+import { generate } from "./commands/generate.js";
+import { merge } from "./commands/merge.js";
+import { predict } from "./commands/predict.js";
+import { train } from "./commands/train.js";
+import { Interrupted, UsageError, type Command } from "./command.js";
 
-const commands: Command[] = [doctor];
+export const commands: Command[] = [train, evaluate, predict, generate, merge, compare, doctor];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -14,9 +20,11 @@ function usage(): string {
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
     "Run `finetune <command> --help` for a command's options and examples.",
+    "Set FINETUNE_DEBUG=1 to see stack traces of errors.",
   ].join("\n");
 }
 
+/** Runs one command line; returns the exit code. Errors become one line on stderr. */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
@@ -25,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cmd = commands.find((c) => c.name === name);
   if (!cmd) {
-    console.error(`finetune: unknown command "${name}".\n\n${usage()}`);
+    console.error(`finetune: unknown command "${name}" (commands: ${commands.map((c) => c.name).join(", ")})`);
     return 2;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
@@ -35,11 +43,13 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return (await cmd.run(rest)) ?? 0;
   } catch (e) {
-    if (process.env.FINETUNE_DEBUG) throw e;
-    const msg = e instanceof Error ? e.message : String(e);
-    console.error(`finetune ${name}: ${msg}${e instanceof UsageError ? `\nRun \`finetune ${name} --help\` for usage.` : ""}`);
-    return 1;
+    if (process.env.FINETUNE_DEBUG) console.error(e);
+    const msg = (e instanceof Error ? e.message : String(e)).trim().replace(/\s*\n\s*/g, " ");
+    if (e instanceof Interrupted) {
+      console.error(`finetune ${name}: ${msg}`);
+      return 130;
+    }
+    console.error(`finetune ${name}: ${msg}${e instanceof UsageError ? ` (see finetune ${name} --help)` : ""}`);
+    return e instanceof UsageError ? 2 : 1;
   }
 }
-
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

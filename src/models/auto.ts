@@ -13,6 +13,7 @@ export interface ModelTypeEntry {
   base: AnyClass;
   forSequenceClassification?: AnyClass;
   forCausalLM?: AnyClass;
+  forMaskedLM?: AnyClass;
 }
 
 const registry = new Map<string, ModelTypeEntry>();
@@ -40,8 +41,8 @@ export const AutoConfig = {
   },
 };
 
-type Head = "base" | "forSequenceClassification" | "forCausalLM";
-const HEAD_NAMES: Record<Head, string> = { base: "base model", forSequenceClassification: "sequence classification", forCausalLM: "causal LM" };
+type Head = "base" | "forSequenceClassification" | "forCausalLM" | "forMaskedLM";
+const HEAD_NAMES: Record<Head, string> = { base: "base model", forSequenceClassification: "sequence classification", forCausalLM: "causal LM", forMaskedLM: "masked LM" };
 
 function autoClass(head: Head) {
   return {
@@ -61,3 +62,4 @@ function autoClass(head: Head) {
 export const AutoModel = autoClass("base");
 export const AutoModelForSequenceClassification = autoClass("forSequenceClassification");
 export const AutoModelForCausalLM = autoClass("forCausalLM");
+export const AutoModelForMaskedLM = autoClass("forMaskedLM");

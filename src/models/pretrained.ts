@@ -82,8 +82,8 @@ export abstract class PreTrainedModel<C extends BaseConfig = BaseConfig> extends
     return { ...this.config.raw };
   }
 
-  /** transformers' post_init: the end of a concrete constructor initialises every weight as _init_weights,
-   *  unless built under skipInit. */
+  /** transformers' post_init, for a constructor that wants _init_weights on every weight (unless built under
+   *  skipInit). Without it, fresh weights keep the torch layer defaults. */
   protected postInit(): void {
     if (skipInitDepth === 0) this.initWeights();
   }

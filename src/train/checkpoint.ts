@@ -31,8 +31,9 @@ export interface TrainerState {
   optimizer?: { step: number; groups: Record<string, unknown>[]; params: string[][] };
   scheduler?: { lastStep: number; baseLrs: number[] };
   callbacks: Record<string, unknown>;
-  /** Running sums behind train_loss_epoch, so a mid-epoch resume logs the same value. */
+  /** Running sums behind train_loss_epoch and the next train_* log, so a resumed run logs the same values. */
   epochLoss: { sum: number; count: number };
+  logWindow: Record<string, { sum: number; weight: number }>;
   metrics: Record<string, number>;
 }
 

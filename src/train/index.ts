@@ -17,6 +17,7 @@ export type { EarlyStoppingOptions } from "./callbacks/early-stopping.js";
 export { LearningRateMonitor } from "./callbacks/lr-monitor.js";
 export { CSVLogger, JSONLLogger } from "./loggers.js";
 export type { Logger, RunStatus } from "./loggers.js";
+export { TensorBoardLogger } from "./tensorboard.js";
 export { accuracy, macroScores, perplexity } from "./metrics.js";
 export type { MacroScores } from "./metrics.js";
 export { NonFiniteError } from "./faults.js";

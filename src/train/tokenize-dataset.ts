@@ -11,8 +11,8 @@ export type TokenizerLike = Pick<PreTrainedTokenizer, "call" | "eosTokenId" | "l
 
 export interface TokenizeOptions {
   maxLength: number;
-  /** classification: `{text, textPair?, label}` rows. causal-lm: `{prompt, completion}` rows (loss on the
-   *  completion only) or `{text}` rows (loss on every token). */
+  /** classification (the default): `{text, textPair?, label}` rows. causal-lm: `{prompt, completion}` rows (loss
+   *  on the completion only) or `{text}` rows (loss on every token). */
   task?: "classification" | "causal-lm";
   textColumn?: string;
   textPairColumn?: string;

@@ -100,6 +100,8 @@ export class Trainer {
   private epochDone = false;
   private epochLoss = { sum: 0, count: 0 };
   private readonly trainMeans = new WeightedMeans();
+  /** The optimizer's parameters by name, for naming a non-finite gradient. */
+  private optimizerParams: [string, Tensor][] = [];
   private readonly progress: ProgressReporter;
 
   constructor(readonly opts: TrainerOptions = {}) {
@@ -152,6 +154,8 @@ export class Trainer {
     const { optimizer, scheduler } = module.configureOptimizers({ totalSteps });
     this.optimizer = optimizer;
     this.scheduler = scheduler ?? null;
+    const inOptimizer = new Set(optimizer.paramGroups.flatMap((g) => g.params));
+    this.optimizerParams = [...module.model.namedParameters()].filter(([, p]) => inOptimizer.has(p));
     this.resetProgress();
     if (resumeFrom) await this.resume(resumeFrom, nb);
     else if (this.opts.seed !== undefined) manualSeed(this.opts.seed);
@@ -227,6 +231,7 @@ export class Trainer {
         scheduler: this.scheduler?.stateDict(),
         callbacks,
         epochLoss: { ...this.epochLoss },
+        logWindow: this.trainMeans.stateDict(),
         metrics: { ...this.callbackMetrics },
       },
     });
@@ -238,6 +243,7 @@ export class Trainer {
     this.currentEpoch = 0;
     this.batchIdx = 0;
     this.epochLoss = { sum: 0, count: 0 };
+    this.trainMeans.reset();
     this.epochDone = false;
     this.stop = null;
     this.callbackMetrics = {};
@@ -302,10 +308,10 @@ export class Trainer {
     if (this.opts.gradientClipVal !== undefined) {
       const norm = clipGradNorm(optimizer.paramGroups.flatMap((g) => g.params), this.opts.gradientClipVal);
       if (check && !Number.isFinite(norm)) {
-        throw this.gradFault(module, [groupStart, groupEnd - 1]) ?? this.fault("the gradient norm is not finite", [groupStart, groupEnd - 1]);
+        throw this.gradFault([groupStart, groupEnd - 1]) ?? this.fault("the gradient norm is not finite", [groupStart, groupEnd - 1]);
       }
     } else if (check) {
-      const fault = this.gradFault(module, [groupStart, groupEnd - 1]);
+      const fault = this.gradFault([groupStart, groupEnd - 1]);
       if (fault) throw fault;
     }
     this.stepLrs = optimizer.paramGroups.map((g) => g.lr);
@@ -390,6 +396,7 @@ export class Trainer {
     this.currentEpoch = s.epoch;
     this.batchIdx = s.batchIdx;
     this.epochLoss = { ...s.epochLoss };
+    this.trainMeans.loadStateDict(s.logWindow);
     this.callbackMetrics = { ...s.metrics };
     for (const cb of this.callbacks) {
       const saved = cb.stateKey ? s.callbacks[cb.stateKey] : undefined;
@@ -451,14 +458,9 @@ export class Trainer {
     });
   }
 
-  private gradFault(module: TrainingModule<unknown>, batches: [number, number]): NonFiniteError | null {
-    const bad = firstNonFiniteGrad(this.namedOptimizerParams(module));
+  private gradFault(batches: [number, number]): NonFiniteError | null {
+    const bad = firstNonFiniteGrad(this.optimizerParams);
     return bad ? this.fault(`the gradient of ${bad[0]} is ${bad[1]}`, batches) : null;
-  }
-
-  private namedOptimizerParams(module: TrainingModule<unknown>): [string, Tensor][] {
-    const inOptimizer = new Set(this.optimizer!.paramGroups.flatMap((g) => g.params));
-    return [...module.model.namedParameters()].filter(([, p]) => inOptimizer.has(p));
   }
 
   private async saveLogs(): Promise<void> {
@@ -485,6 +487,14 @@ class WeightedMeans {
 
   reset(): void {
     this.sums.clear();
+  }
+
+  stateDict(): Record<string, { sum: number; weight: number }> {
+    return Object.fromEntries([...this.sums].map(([k, e]) => [k, { ...e }]));
+  }
+
+  loadStateDict(state: Record<string, { sum: number; weight: number }>): void {
+    this.sums = new Map(Object.entries(state).map(([k, e]) => [k, { ...e }]));
   }
 }
 

@@ -4,12 +4,15 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from "node:net";
 import { join, relative } from "node:path";
 
-// A stand-in for the Hugging Face hub on 127.0.0.1, serving local folders as repos:
+// A stand-in for the Hugging Face hub on 127.0.0.1, serving local folders as model and dataset repos:
 //   HEAD/GET /{org}/{name}/resolve/{revision}/{file}   X-Repo-Commit, ETag, Content-Length; LFS-like files
-//                                                      (.safetensors, .bin) answer 302 to the "CDN" with
+//   HEAD/GET /datasets/{org}/{name}/resolve/...        (.safetensors, .bin, .parquet) answer 302 to the "CDN" with
 //                                                      X-Linked-Etag (sha256) and X-Linked-Size, like the real hub
-//   GET /api/models/{org}/{name}/revision/{revision}  {"sha", "siblings": [{"rfilename"}]}
+//   GET /api/{models|datasets}/{org}/{name}/revision/{revision}   {"sha", "siblings": [{"rfilename"}]}
+//   GET /api/{models|datasets}/{org}/{name}/tree/{revision}       [{type, path, size, oid, lfs?}], `sim.treePageSize`
+//                                                      entries a page, the next one in `Link: <...>; rel="next"`
 //   GET /lfs/{sha256} on a second port                 the CDN: another origin, so credentials must not reach it
+// A revision is "main", another branch a dataset is given (e.g. "refs/convert/parquet"), or a commit of either.
 // Range requests are honoured. `sim` switches simulate failures.
 
 export interface RecordedRequest {
@@ -32,6 +35,13 @@ export interface HubSimulation {
   stall: boolean;
   /** Extra or replaced headers on resolve responses. */
   headerOverrides: Record<string, string>;
+  /** Entries per tree page. */
+  treePageSize: number;
+  /** Origin put in the tree's next-page links (a mirror passing on huggingface.co's links); default the hub's own. */
+  treeLinkOrigin?: string;
+  /** A gated repo: file downloads need `Authorization: Bearer <gated>` (401, or 403 for another token, both with
+   *  X-Error-Code GatedRepo), while listings stay open. */
+  gated?: string;
 }
 
 export interface HubServer {
@@ -39,11 +49,11 @@ export interface HubServer {
   url: string;
   requests: RecordedRequest[];
   sim: HubSimulation;
-  commitOf(repoId: string): string;
+  commitOf(repoId: string, revision?: string, repoType?: "model" | "dataset"): string;
   close(): Promise<void>;
 }
 
-const LFS_SUFFIXES = [".safetensors", ".bin"];
+const LFS_SUFFIXES = [".safetensors", ".bin", ".parquet"];
 
 interface FileInfo {
   content: Buffer;
@@ -51,29 +61,34 @@ interface FileInfo {
   etag: string;
 }
 
-/** `repos` maps "org/name" to a local folder served as that repo's main branch. */
-export async function startHubServer(repos: Record<string, string>): Promise<HubServer> {
+interface Revision {
+  commit: string;
+  files: Map<string, FileInfo>;
+}
+
+/**
+ * `repos` maps "org/name" to a local folder served as that model repo's main branch; `datasets` maps "org/name" to a
+ * folder (its main branch) or to folders by branch name.
+ */
+export async function startHubServer(repos: Record<string, string>, datasets: Record<string, string | Record<string, string>> = {}): Promise<HubServer> {
   const requests: RecordedRequest[] = [];
-  const sim: HubSimulation = { cutOnce: new Set(), wrongChecksum: false, stall: false, headerOverrides: {} };
-  const commitOf = (repoId: string) => createHash("sha1").update(`commit of ${repoId}`).digest("hex");
-  const byRepo = new Map<string, Map<string, FileInfo>>();
+  const sim: HubSimulation = { cutOnce: new Set(), wrongChecksum: false, stall: false, headerOverrides: {}, treePageSize: 1000 };
+  const commitOf = (repoId: string, revision = "main", repoType = "model") =>
+    createHash("sha1").update(`commit of ${repoType} ${repoId} at ${revision}`).digest("hex");
+  const byRepo = new Map<string, Map<string, Revision>>();
   const bySha = new Map<string, { file: string; content: Buffer }>();
-  for (const [repoId, dir] of Object.entries(repos)) {
-    const files = new Map<string, FileInfo>();
-    for (const path of walk(dir)) {
-      const name = relative(dir, path).split("\\").join("/");
-      const content = readFileSync(path);
-      const lfs = LFS_SUFFIXES.some((s) => name.endsWith(s));
-      const etag = lfs
-        ? createHash("sha256").update(content).digest("hex")
-        : createHash("sha1").update(`blob ${content.length}\0`).update(content).digest("hex");
-      files.set(name, { content, lfs, etag });
-      if (lfs) bySha.set(etag, { file: name, content });
+  const serve = (repoType: string, repoId: string, branches: Record<string, string>) => {
+    const revisions = new Map<string, Revision>();
+    for (const [revision, dir] of Object.entries(branches)) {
+      revisions.set(revision, { commit: commitOf(repoId, revision, repoType), files: readRepo(dir, bySha) });
     }
-    byRepo.set(repoId, files);
-  }
+    byRepo.set(`${repoType}:${repoId}`, revisions);
+  };
+  for (const [repoId, dir] of Object.entries(repos)) serve("model", repoId, { main: dir });
+  for (const [repoId, dirs] of Object.entries(datasets)) serve("dataset", repoId, typeof dirs === "string" ? { main: dirs } : dirs);
 
   let cdnOrigin = "";
+  let hubOrigin = "";
   const hub = createServer((req, res) => {
     requests.push({ server: "hub", method: req.method ?? "", path: req.url ?? "", headers: req.headers });
     handleHub(req, res);
@@ -86,30 +101,53 @@ export async function startHubServer(repos: Record<string, string>): Promise<Hub
     sendBody(req, res, found.file, found.content, {});
   });
 
+  /** The repo's revision, or the status and X-Error-Code to answer. */
+  function lookup(repoType: string, repoId: string, revision: string): Revision | [number, string] {
+    const revisions = byRepo.get(`${repoType}:${repoId}`);
+    if (!revisions) return [404, "RepoNotFound"];
+    const found = revisions.get(revision) ?? [...revisions.values()].find((r) => r.commit === revision);
+    return found ?? [404, "RevisionNotFound"];
+  }
+
   function handleHub(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? "/", "http://x");
-    const api = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(url.pathname);
+    const api = /^\/api\/(models|datasets)\/([^/]+\/[^/]+)\/(revision|tree)\/([^/]+)$/.exec(url.pathname);
     if (api) {
-      const repoId = decodeURIComponent(api[1]!);
-      const files = byRepo.get(repoId);
-      if (!files) return void res.writeHead(404, { "X-Error-Code": "RepoNotFound" }).end();
+      const [, types, repoId, kind, revision] = api.map((p) => decodeURIComponent(p)) as [string, string, string, string, string];
+      const found = lookup(types.slice(0, -1), repoId, revision);
+      if (Array.isArray(found)) return void res.writeHead(found[0], { "X-Error-Code": found[1] }).end();
       if (!authorized(req)) return void res.writeHead(401).end();
-      const body = JSON.stringify({ id: repoId, sha: commitOf(repoId), siblings: [...files.keys()].map((rfilename) => ({ rfilename })) });
-      return void res.writeHead(200, { "Content-Type": "application/json" }).end(body);
+      if (kind === "revision") {
+        const body = JSON.stringify({ id: repoId, sha: found.commit, siblings: [...found.files.keys()].map((rfilename) => ({ rfilename })) });
+        return void res.writeHead(200, { "Content-Type": "application/json" }).end(body);
+      }
+      const entries = treeEntries(found.files, url.searchParams.get("recursive") === "true");
+      const start = Number(url.searchParams.get("cursor") ?? 0);
+      const end = start + sim.treePageSize;
+      const headers: Record<string, string> = { "Content-Type": "application/json" };
+      if (end < entries.length) {
+        const next = new URL(url.pathname + url.search, sim.treeLinkOrigin ?? hubOrigin);
+        next.searchParams.set("cursor", String(end));
+        headers.Link = `<${next.href}>; rel="next"`;
+      }
+      return void res.writeHead(200, headers).end(JSON.stringify(entries.slice(start, end)));
     }
-    const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
+    const m = /^\/(datasets\/)?([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
     if (!m) return void res.writeHead(404).end();
     if (sim.stall) return;
     if (sim.forceStatus) return void res.writeHead(sim.forceStatus).end();
-    const repoId = m[1]!;
-    const revision = decodeURIComponent(m[2]!);
-    const name = m[3]!.split("/").map(decodeURIComponent).join("/");
-    const files = byRepo.get(repoId);
-    if (!files) return void res.writeHead(404, { "X-Error-Code": "RepoNotFound" }).end();
+    const repoType = m[1] ? "dataset" : "model";
+    const repoId = m[2]!;
+    const name = m[4]!.split("/").map(decodeURIComponent).join("/");
+    if (!byRepo.has(`${repoType}:${repoId}`)) return void res.writeHead(404, { "X-Error-Code": "RepoNotFound" }).end();
     if (!authorized(req)) return void res.writeHead(401, { "X-Error-Code": "GatedRepo" }).end();
-    const commit = commitOf(repoId);
-    if (revision !== "main" && revision !== commit) return void res.writeHead(404, { "X-Error-Code": "RevisionNotFound" }).end();
-    const file = files.get(name);
+    if (sim.gated && req.headers.authorization !== `Bearer ${sim.gated}`) {
+      return void res.writeHead(req.headers.authorization ? 403 : 401, { "X-Error-Code": "GatedRepo" }).end();
+    }
+    const found = lookup(repoType, repoId, decodeURIComponent(m[3]!));
+    if (Array.isArray(found)) return void res.writeHead(found[0], { "X-Error-Code": found[1] }).end();
+    const commit = found.commit;
+    const file = found.files.get(name);
     if (!file) return void res.writeHead(404, { "X-Error-Code": "EntryNotFound", "X-Repo-Commit": commit }).end();
     if (file.lfs) {
       const linked = sim.wrongChecksum ? createHash("sha256").update("tampered").update(file.content).digest("hex") : file.etag;
@@ -155,8 +193,9 @@ export async function startHubServer(repos: Record<string, string>): Promise<Hub
 
   await Promise.all([listen(hub), listen(cdn)]);
   cdnOrigin = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
+  hubOrigin = `http://127.0.0.1:${(hub.address() as AddressInfo).port}`;
   return {
-    url: `http://127.0.0.1:${(hub.address() as AddressInfo).port}`,
+    url: hubOrigin,
     requests,
     sim,
     commitOf,
@@ -164,6 +203,38 @@ export async function startHubServer(repos: Record<string, string>): Promise<Hub
       await Promise.all([stop(hub), stop(cdn)]);
     },
   };
+}
+
+function readRepo(dir: string, bySha: Map<string, { file: string; content: Buffer }>): Map<string, FileInfo> {
+  const files = new Map<string, FileInfo>();
+  for (const path of walk(dir)) {
+    const name = relative(dir, path).split("\\").join("/");
+    const content = readFileSync(path);
+    const lfs = LFS_SUFFIXES.some((s) => name.endsWith(s));
+    const etag = lfs ? createHash("sha256").update(content).digest("hex") : gitBlobId(content);
+    files.set(name, { content, lfs, etag });
+    if (lfs) bySha.set(etag, { file: name, content });
+  }
+  return files;
+}
+
+function gitBlobId(content: Buffer): string {
+  return createHash("sha1").update(`blob ${content.length}\0`).update(content).digest("hex");
+}
+
+/** The tree API's entries: every file and folder, or only the top level, in path order. */
+function treeEntries(files: Map<string, FileInfo>, recursive: boolean): Record<string, unknown>[] {
+  const entries = new Map<string, Record<string, unknown>>();
+  for (const [path, file] of files) {
+    const parts = path.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join("/");
+      entries.set(dir, { type: "directory", oid: createHash("sha1").update(dir).digest("hex"), size: 0, path: dir });
+    }
+    const lfs = file.lfs ? { lfs: { oid: file.etag, size: file.content.length, pointerSize: 134 } } : {};
+    entries.set(path, { type: "file", oid: gitBlobId(file.content), size: file.content.length, path, ...lfs });
+  }
+  return [...entries.values()].filter((e) => recursive || !String(e.path).includes("/")).sort((a, b) => (String(a.path) < String(b.path) ? -1 : 1));
 }
 
 function walk(dir: string): string[] {

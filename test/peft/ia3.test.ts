@@ -8,7 +8,6 @@ import { AutoModelForCausalLM, AutoModelForSequenceClassification } from "../../
 import type { PreTrainedModel } from "../../src/models/pretrained.js";
 import { Conv1D, Linear } from "../../src/nn/index.js";
 import { IA3Config, IA3Linear, PeftModel, getPeftModel, peftConfigFromJson } from "../../src/peft/index.js";
-import { formatTrainableParameters } from "../../src/peft/peft-model.js";
 import { Tensor, defaultGenerator, manualSeed, mul, noGrad, sum, tensor } from "../../src/tensor/index.js";
 import { assertCloseRel, fixtureDir, loadInputs, loadJson } from "../helpers/fixtures.js";
 
@@ -68,7 +67,9 @@ for (const model of MODELS) {
     const log = console.log;
     console.log = (s: string) => logged.push(s);
     try { peft.printTrainableParameters(); } finally { console.log = log; }
-    assert.deepEqual(logged, [formatTrainableParameters(ia3Numel + headNumel, baseAll + ia3Numel + headNumel)]);
+    const [trainable, all] = [ia3Numel + headNumel, baseAll + ia3Numel + headNumel];
+    const n = (v: number) => v.toLocaleString("en-US");
+    assert.deepEqual(logged, [`trainable params: ${n(trainable)} || all params: ${n(all)} || trainable%: ${((100 * trainable) / all).toFixed(4)}`]);
 
     randomizeIa3(peft, 7);
     const out = peft.forward(inputs);
@@ -208,4 +209,20 @@ test("IA3Config: PEFT's file round trip, subset check, DistilBERT defaults, clea
   const regex = getPeftModel(await loadBase("llama"), new IA3Config({ taskType: "CAUSAL_LM", targetModules: ".*\\.(k_proj|down_proj)", feedforwardModules: ".*down_proj" }));
   assert.deepEqual([...regex.adapterLayers()].map(([n, l]) => `${n}:${(l as IA3Linear).isFeedforward}`).slice(0, 2),
     ["model.layers.0.self_attn.k_proj:false", "model.layers.0.mlp.down_proj:true"]);
+});
+
+test("IA3: all-linear skips the output head; a second adapter switches output and trainable set", async () => {
+  const all = getPeftModel(await loadBase("gpt2"), new IA3Config({ taskType: "CAUSAL_LM", targetModules: "all-linear" }));
+  assert.deepEqual([...new Set([...all.adapterLayers()].map(([n]) => n.replace(/\.\d+\./, ".*.")))],
+    ["transformer.h.*.attn.c_attn", "transformer.h.*.attn.c_proj", "transformer.h.*.mlp.c_fc", "transformer.h.*.mlp.c_proj"]);
+
+  const peft = getPeftModel(await loadBase("llama"), new IA3Config({ taskType: "CAUSAL_LM", initIa3Weights: false }));
+  peft.addAdapter("second", new IA3Config({ taskType: "CAUSAL_LM", targetModules: ["k_proj"], feedforwardModules: [], initIa3Weights: false }));
+  peft.eval();
+  const inputs = loadInputs("llama");
+  const second = noGrad(() => peft.forward(inputs).logits);
+  assert.ok([...peft.namedParameters()].filter(([, p]) => p.requiresGrad).every(([n]) => n.endsWith(".ia3_l.second")));
+  peft.setAdapter("default");
+  assert.ok(differs(noGrad(() => peft.forward(inputs).logits), second));
+  assert.ok([...peft.namedParameters()].filter(([, p]) => p.requiresGrad).every(([n]) => n.endsWith(".ia3_l.default")));
 });

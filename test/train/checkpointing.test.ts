@@ -21,6 +21,7 @@ test("ModelCheckpoint keeps the top-k by val_loss, plus last, and nothing half-w
   const best2 = [...vals].sort((a, b) => a.val_loss - b.val_loss).slice(0, 2);
   const expected = best2.map((r) => `epoch=${r.epoch}-step=${r.step}-val_loss=${r.val_loss.toFixed(4)}`);
   assert.deepEqual((await readdir(ckDir)).sort(), [...expected, "last"].sort());
+  assert.deepEqual(ckpt.savedPaths.sort(), expected.map((e) => join(ckDir, e)).sort());
   assert.equal(ckpt.bestModelPath, join(ckDir, expected[0]));
   assert.equal(ckpt.bestModelScore, best2[0].val_loss);
   assert.equal(result.bestModelPath, ckpt.bestModelPath);
@@ -56,7 +57,7 @@ test("a head-only run checkpoints just the trainable head (weights and optimizer
 test("a crash while writing a checkpoint leaves the previous one readable", async () => {
   const dir = join(await tempDir(), "last");
   const model = seededModel(3);
-  const state = { epoch: 0, batchIdx: 4, globalStep: 4, rng: defaultGenerator.getState(), callbacks: {}, epochLoss: { sum: 0, count: 0 }, metrics: {} };
+  const state = { epoch: 0, batchIdx: 4, globalStep: 4, rng: defaultGenerator.getState(), callbacks: {}, epochLoss: { sum: 0, count: 0 }, logWindow: {}, metrics: {} };
   await writeCheckpoint(dir, { model, state });
   // Killed while writing the next one: a partial <dir>.tmp.
   await mkdir(`${dir}.tmp`);

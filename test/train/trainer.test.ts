@@ -1,10 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFile, readdir, stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { CSVLogger, EarlyStopping, JSONLLogger, LearningRateMonitor, ModelCheckpoint, SequenceClassificationModule, Trainer } from "../../src/train/index.js";
-import { readCheckpoint } from "../../src/train/checkpoint.js";
-import { loader, parseCsv, seededModel, snapshot, maxDiff, tempDir, uciExamples } from "./helpers/setup.js";
+import { CSVLogger, JSONLLogger, LearningRateMonitor, SequenceClassificationModule, Trainer } from "../../src/train/index.js";
+import { loader, parseCsv, seededModel, tempDir, uciExamples } from "./helpers/setup.js";
 
 test("loss falls over 2 epochs; validation and test metrics are logged like Lightning's CSVLogger", async () => {
   const [train, val] = await Promise.all([uciExamples("train", 320), uciExamples("validation", 96)]);

@@ -28,7 +28,7 @@ interface ModelCheckpointState {
   bestKModels: Record<string, number>;
   bestModelPath: string | null;
   bestModelScore: number | null;
-  /** Unmonitored saves, oldest first. */
+  /** Without a monitor: the kept checkpoints, oldest first. */
   recent: string[];
   lastModelPath: string | null;
   lastSavedStep: number | null;
@@ -61,7 +61,7 @@ export class ModelCheckpoint implements Callback {
   get bestModelPath(): string | null { return this.state.bestModelPath; }
   get bestModelScore(): number | null { return this.state.bestModelScore; }
   get lastModelPath(): string | null { return this.state.lastModelPath; }
-  /** The kept checkpoints: best-k (path -> score) with a monitor; latest-k (path -> step) without. */
+  /** With a monitor: the kept checkpoints, path -> score. */
   get bestKModels(): Record<string, number> { return { ...this.state.bestKModels }; }
   get savedPaths(): string[] { return this.monitor ? Object.keys(this.state.bestKModels) : [...this.state.recent]; }
 
@@ -83,41 +83,42 @@ export class ModelCheckpoint implements Callback {
   }
 
   private async save(trainer: Trainer): Promise<void> {
-    const evicted: string[] = [];
-    let path: string | null = null;
-    if (this.saveTopK !== 0) {
-      if (this.monitor) {
-        // Before the first validation, step-triggered saves have nothing to rank by yet.
-        if (this.opts.everyNTrainSteps && trainer.callbackMetrics[this.monitor] === undefined) return this.maybeLast(trainer);
-        const raw = monitored(trainer, this.monitor, "ModelCheckpoint");
-        const score = Number.isFinite(raw) ? raw : this.mode === "min" ? Infinity : -Infinity;
-        const better = (a: number, b: number) => (this.mode === "min" ? a < b : a > b);
-        const kept = Object.entries(this.state.bestKModels);
-        const worst = kept.reduce<[string, number] | null>((w, e) => (w === null || better(w[1], e[1]) ? e : w), null);
-        const full = this.saveTopK !== -1 && kept.length >= this.saveTopK;
-        if (!full || better(score, worst![1])) {
-          path = this.pathFor(trainer);
-          this.state.bestKModels[path] = score;
-          if (full && worst![0] !== path) { delete this.state.bestKModels[worst![0]]; evicted.push(worst![0]); }
-          [this.state.bestModelPath, this.state.bestModelScore] = Object.entries(this.state.bestKModels).reduce((b, e) => (better(e[1], b[1]) ? e : b));
-        }
-      } else {
-        path = this.pathFor(trainer);
-        this.state.recent = [...this.state.recent.filter((p) => p !== path), path];
-        if (this.saveTopK !== -1) evicted.push(...this.state.recent.splice(0, Math.max(0, this.state.recent.length - this.saveTopK)));
-        this.state.bestModelPath = path;
-      }
-    }
-    this.state.lastSavedStep = trainer.globalStep;
-    if (this.opts.saveLast) this.state.lastModelPath = join(this.dirpath, LAST_NAME);
-    // The state written into each checkpoint already lists that checkpoint, so a resumed run keeps ranking it.
+    const { path, evicted } = this.saveTopK === 0 ? { path: null, evicted: [] } : this.monitor ? this.rank(trainer, this.monitor) : this.rotate(trainer);
+    // The state written into the checkpoint already lists it, so a run resumed from it keeps ranking it.
     if (path) await trainer.saveCheckpoint(path, { weightsOnly: this.opts.saveWeightsOnly });
-    if (this.opts.saveLast) await trainer.saveCheckpoint(this.state.lastModelPath!, { weightsOnly: this.opts.saveWeightsOnly });
+    if (this.opts.saveLast) await this.writeLast(trainer);
     for (const p of evicted) await rm(p, { recursive: true, force: true });
   }
 
-  private async maybeLast(trainer: Trainer): Promise<void> {
-    if (this.opts.saveLast) await this.writeLast(trainer);
+  /** Best-k: a new checkpoint only if it beats the worst kept one (or fewer than k are kept). */
+  private rank(trainer: Trainer, monitor: string): { path: string | null; evicted: string[] } {
+    // Before the first validation, step-triggered saves have nothing to rank by yet.
+    if (this.opts.everyNTrainSteps && trainer.callbackMetrics[monitor] === undefined) return { path: null, evicted: [] };
+    const raw = monitored(trainer, monitor, "ModelCheckpoint");
+    const score = Number.isFinite(raw) ? raw : this.mode === "min" ? Infinity : -Infinity;
+    const better = (a: number, b: number) => (this.mode === "min" ? a < b : a > b);
+    const kept = Object.entries(this.state.bestKModels);
+    const worst = kept.reduce<[string, number] | null>((w, e) => (w === null || better(w[1], e[1]) ? e : w), null);
+    const full = this.saveTopK !== -1 && kept.length >= this.saveTopK;
+    if (full && !better(score, worst![1])) return { path: null, evicted: [] };
+    const path = this.pathFor(trainer);
+    const evicted: string[] = [];
+    this.state.bestKModels[path] = score;
+    if (full && worst![0] !== path) {
+      delete this.state.bestKModels[worst![0]];
+      evicted.push(worst![0]);
+    }
+    [this.state.bestModelPath, this.state.bestModelScore] = Object.entries(this.state.bestKModels).reduce((b, e) => (better(e[1], b[1]) ? e : b));
+    return { path, evicted };
+  }
+
+  /** Latest-k, without a monitor. */
+  private rotate(trainer: Trainer): { path: string; evicted: string[] } {
+    const path = this.pathFor(trainer);
+    this.state.recent = [...this.state.recent.filter((p) => p !== path), path];
+    const evicted = this.saveTopK === -1 ? [] : this.state.recent.splice(0, Math.max(0, this.state.recent.length - this.saveTopK));
+    this.state.bestModelPath = path;
+    return { path, evicted };
   }
 
   private async writeLast(trainer: Trainer): Promise<void> {

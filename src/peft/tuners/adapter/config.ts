@@ -45,7 +45,8 @@ export class AdapterConfig extends PeftConfig {
     if (!TARGET_LAYERS.includes(this.targetLayers))
       throw new Error(`AdapterConfig: target_layers must be one of ${TARGET_LAYERS.join(", ")}, got ${JSON.stringify(this.targetLayers)}`);
     if (!(this.adapterDropout >= 0 && this.adapterDropout < 1)) throw new Error(`AdapterConfig: adapter_dropout must be in [0, 1), got ${this.adapterDropout}`);
-    if (!(this.initScale >= 0)) throw new Error(`AdapterConfig: init_scale must be >= 0, got ${this.initScale}`);
+    // At zero both projections would stay zero: neither would ever get a gradient.
+    if (!(this.initScale > 0)) throw new Error(`AdapterConfig: init_scale must be positive, got ${this.initScale}`);
   }
 
   /** The bottleneck width for a sub-layer whose output has `hidden` features. */

@@ -31,7 +31,7 @@ export const DEFAULT_IA3_FEEDFORWARD: Record<string, string[]> = {
   qwen2: ["down_proj"],
 };
 
-export function isFeedforward(name: string, feedforward: string[] | string): boolean {
+function isFeedforward(name: string, feedforward: string[] | string): boolean {
   if (typeof feedforward === "string") return new RegExp(`^(?:${feedforward})$`).test(name);
   return feedforward.some((f) => name.endsWith(f));
 }

@@ -1,0 +1,93 @@
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { writeJsonAtomic } from "../../io/atomic.js";
+import { formatBytes, formatSeconds } from "../../report/format.js";
+import { booleanFlag, flagHelp, flagsFromObject, stringFlag, type FlagValues } from "../args.js";
+import { UsageError, type Command } from "../command.js";
+import { parseWithConfig } from "../config-file.js";
+import { hubOptions, hyperparameters, methodOptions, runFlags, taskOf } from "../flags.js";
+import { METHOD_INFO, METHODS, type MethodInfo, type MethodName } from "../methods.js";
+import { info, metricsLine, noteOnce } from "../output.js";
+import { loadData, type TaskData } from "../pipeline/data.js";
+import { runFineTune } from "../pipeline/fine-tune.js";
+import { detectTask, loadTokenizer, modelRef } from "../pipeline/sources.js";
+
+const flags = {
+  ...runFlags,
+  method: stringFlag(`one of ${METHODS.join(", ")}`, { arg: "METHOD", choices: METHODS }),
+  resume: booleanFlag("continue the run in --output from its last checkpoint (its saved flags apply unless overridden)"),
+};
+type Values = FlagValues<typeof flags>;
+
+const ARTIFACT_NAMES: Record<MethodInfo["family"], string> = { "feature-based": "classifier", "layer fine-tuning": "model", "parameter-efficient": "adapter" };
+
+/** The flags of a run, kept in its output folder so `--resume` needs nothing but --output. */
+const ARGS_FILE = "train-args.json";
+
+export const train: Command = {
+  name: "train",
+  summary: "fine-tune a model with one method and save the result",
+  help: `Usage: finetune train --model ID|DIR --method METHOD --train FILE [--validation FILE] [--test FILE] --output DIR [options]
+
+Fine-tunes a pretrained model with one method of the taxonomy and writes the result to --output:
+  head, last-layers, full     the whole model (config.json + model.safetensors, loadable by transformers)
+  lora, prompt, p-tuning,     a PEFT adapter (adapter_config.json + adapter_model.safetensors)
+  prefix, ia3, adapter
+  feature                     classifier.safetensors, fitted on the frozen model's pooled features
+plus the tokenizer, finetune.json (how to load it again), metrics.json (validation/test scores, time,
+parameter counts), logs/metrics.csv and checkpoints/last (for --resume). Ctrl-C stops after the current
+step and saves a checkpoint.
+
+Options:
+${flagHelp(flags)}
+
+Examples:
+  finetune train --model distilbert-base-uncased --method lora \\
+    --train data/train.jsonl --validation data/val.jsonl --test data/test.jsonl --epochs 3 --output runs/lora
+  finetune train --model ./my-model --method last-layers --layers 2 --data reviews.csv \\
+    --text-column review --label-column sentiment --label-names negative,positive --output runs/last2
+  finetune train --model gpt2 --task causal-lm --method prefix --train lm.jsonl --max-steps 500 --output runs/prefix
+  finetune train --config run.yaml --lr 3e-4
+  finetune train --output runs/lora --resume`,
+
+  async run(argv) {
+    let { values: v } = await parseWithConfig(argv, flags);
+    if (v.resume) v = await withSavedArgs(v);
+    if (!v.model) throw new UsageError("--model is required (a model folder or hub id)");
+    if (!v.method) throw new UsageError(`--method is required (one of ${METHODS.join(", ")})`);
+    if (!v.output) throw new UsageError("--output is required (the folder for the trained result)");
+    await mkdir(v.output, { recursive: true });
+    const { resume: _, config: __, ...saved } = v;
+    await writeJsonAtomic(join(v.output, ARGS_FILE), saved);
+
+    const hub = hubOptions(v);
+    const source = { ref: await modelRef(v.model), hub, onWarning: noteOnce() };
+    const task = taskOf(v) ?? (await detectTask(source));
+    const data = await loadData(task, v);
+    info(describeData(data));
+    const { tokenizer } = await loadTokenizer(v.tokenizer ? [v.tokenizer] : [source.ref], hub);
+    const method = v.method as MethodName;
+    const result = await runFineTune({
+      method, methodOptions: methodOptions(v), hp: hyperparameters(v), source, tokenizer, data,
+      output: v.output, resume: v.resume, interactive: true, log: info,
+    });
+    console.log(`trained ${method} in ${formatSeconds(result.trainSeconds)}${result.steps === null ? "" : ` (${result.steps} steps)`}`);
+    if (result.validation) console.log(`validation: ${metricsLine(result.validation)}`);
+    if (result.test) console.log(`test: ${metricsLine(result.test)}`);
+    console.log(`saved to ${v.output} (${ARTIFACT_NAMES[METHOD_INFO[method].family]}: ${formatBytes(result.artifactBytes ?? 0)})`);
+  },
+};
+
+async function withSavedArgs(v: Values): Promise<Values> {
+  if (!v.output) throw new UsageError("--resume needs --output (the folder of the run to continue)");
+  const file = join(v.output, ARGS_FILE);
+  const text = await readFile(file, "utf8").catch(() => null);
+  if (text === null) return v;
+  const { resume: _, config: __, ...table } = flags;
+  return { ...flagsFromObject(JSON.parse(text) as Record<string, unknown>, table, file), ...v };
+}
+
+function describeData(data: TaskData): string {
+  const counts = Object.entries(data.splits).map(([k, rows]) => `${rows!.length} ${k}`).join(" / ");
+  return data.task === "seq-cls" ? `data: ${counts} rows; labels ${data.labels.names.join(", ")}` : `data: ${counts} rows`;
+}

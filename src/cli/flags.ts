@@ -1,0 +1,106 @@
+// Flag groups shared by several commands, and their translation into the pipeline's settings.
+import { POOLINGS } from "../methods/features/pooling.js";
+import { booleanFlag, listFlag, numberFlag, stringFlag, type FlagValues } from "./args.js";
+import { configFlag } from "./config-file.js";
+import { DEFAULT_LAST_LAYERS, DEFAULT_VIRTUAL_TOKENS, type MethodOptions, type Task } from "./methods.js";
+import { DEFAULT_HYPERPARAMETERS as D, type Hyperparameters } from "./pipeline/fine-tune.js";
+import type { HubOptions } from "../io/hub.js";
+
+export const modelFlags = {
+  model: stringFlag("pretrained model: a local folder or a Hugging Face Hub id", { arg: "ID|DIR" }),
+  revision: stringFlag("hub branch, tag or commit (default main)", { arg: "REV" }),
+  cacheDir: stringFlag("hub cache folder (default $HF_HUB_CACHE or ~/.cache/huggingface/hub)", { arg: "DIR" }),
+  tokenizer: stringFlag("tokenizer folder, when the model folder has none", { arg: "DIR" }),
+};
+
+export const taskFlag = { task: stringFlag("seq-cls or causal-lm (default: from the model's config.json)", { arg: "TASK", choices: ["seq-cls", "causal-lm"] }) };
+
+export const columnFlags = {
+  textColumn: stringFlag("column holding the text (default text)", { arg: "NAME" }),
+  textPairColumn: stringFlag("column holding a second text, for pair classification", { arg: "NAME" }),
+  labelColumn: stringFlag("column holding the label (default label)", { arg: "NAME" }),
+  promptColumn: stringFlag("causal-lm: prompt column of prompt/completion rows (default prompt)", { arg: "NAME" }),
+  completionColumn: stringFlag("causal-lm: completion column (default completion); loss is on it only", { arg: "NAME" }),
+  maxRows: numberFlag("use only the first N rows of each split", { integer: true, min: 1 }),
+};
+
+export const dataFlags = {
+  train: stringFlag("training file (.jsonl, .json, .csv, .tsv or .parquet)", { arg: "FILE" }),
+  validation: stringFlag("validation file", { arg: "FILE" }),
+  test: stringFlag("test file", { arg: "FILE" }),
+  data: stringFlag("one file to split into train/validation/test with --seed", { arg: "FILE" }),
+  validationSplit: numberFlag("with --data: validation share (0-1) or row count (default 0.1)", { min: 0 }),
+  testSplit: numberFlag("with --data: test share (0-1) or row count (default 0.1)", { min: 0 }),
+  ...columnFlags,
+  labelNames: listFlag("class names in id order; string labels map through them", { arg: "A,B,..." }),
+};
+
+export const methodOptionFlags = {
+  layers: numberFlag(`last-layers: transformer blocks to train, with the head (default ${DEFAULT_LAST_LAYERS})`, { integer: true, min: 0 }),
+  loraR: numberFlag("lora: rank (default 8)", { integer: true, min: 1 }),
+  loraAlpha: numberFlag("lora: alpha (default 16)", { min: 0 }),
+  loraDropout: numberFlag("lora: dropout (default 0.1)", { min: 0, max: 0.99 }),
+  targetModules: listFlag("lora, ia3: module names to adapt (default: the model family's usual ones)", { arg: "M1,M2" }),
+  numVirtualTokens: numberFlag(`prompt, p-tuning, prefix: virtual tokens (default ${DEFAULT_VIRTUAL_TOKENS})`, { integer: true, min: 1 }),
+  promptInitText: stringFlag("prompt: start the prompt from this text's embeddings", { arg: "TEXT" }),
+  encoderHiddenSize: numberFlag("p-tuning, prefix: hidden width of the prompt encoder (default: the model's)", { integer: true, min: 1 }),
+  prefixProjection: booleanFlag("prefix: reparameterize the prefix through an MLP"),
+  bottleneckSize: numberFlag("adapter: bottleneck width (default 64)", { integer: true, min: 1 }),
+  pooling: stringFlag("feature: cls, mean or last (default cls; last for GPT-2/Llama)", { arg: "P", choices: POOLINGS }),
+  classifier: stringFlag("feature: logreg or mlp (default logreg)", { arg: "C", choices: ["logreg", "mlp"] }),
+};
+
+export const hyperparameterFlags = {
+  epochs: numberFlag("training epochs (default 3 unless --max-steps is given)", { min: 0 }),
+  maxSteps: numberFlag("stop after N optimizer steps", { integer: true, min: 1 }),
+  batchSize: numberFlag(`examples per batch (default ${D.batchSize})`, { integer: true, min: 1 }),
+  lr: numberFlag("peak learning rate (default: the method's usual one)", { arg: "LR", min: 0 }),
+  weightDecay: numberFlag("AdamW weight decay (default 0)", { min: 0 }),
+  warmupRatio: numberFlag("share of steps spent warming up (default 0)", { min: 0, max: 1 }),
+  gradAccum: numberFlag("batches per optimizer step (default 1)", { integer: true, min: 1 }),
+  maxLength: numberFlag(`truncate texts to N tokens (default ${D.maxLength})`, { integer: true, min: 2 }),
+  seed: numberFlag(`random seed for init, shuffling, dropout and --data splits (default ${D.seed})`, { integer: true }),
+  clip: numberFlag("clip the gradient norm to this value", { arg: "NORM", min: 0 }),
+};
+
+/** How eval, predict and generate find a trained result. */
+export const loadFlags = {
+  ...modelFlags,
+  model: stringFlag("a trained output folder, a model folder or hub id, or an adapter folder", { arg: "DIR|ID" }),
+  adapter: stringFlag("an adapter folder to put on --model", { arg: "DIR" }),
+  baseModel: stringFlag("base model of an adapter or feature-based output (default: the one it records)", { arg: "ID|DIR" }),
+  batchSize: numberFlag("texts per forward pass (default 32)", { integer: true, min: 1 }),
+  maxLength: numberFlag("truncate texts to N tokens (default: the length it was trained with)", { integer: true, min: 2 }),
+};
+
+export const runFlags = {
+  ...modelFlags, ...taskFlag, ...dataFlags, ...methodOptionFlags, ...hyperparameterFlags,
+  output: stringFlag("folder for the results", { arg: "DIR" }),
+  config: configFlag,
+};
+
+type RunValues = FlagValues<typeof runFlags>;
+
+export function hubOptions(v: FlagValues<typeof modelFlags>): HubOptions {
+  return { revision: v.revision, cacheDir: v.cacheDir };
+}
+
+export function methodOptions(v: RunValues): MethodOptions {
+  const { layers, loraR, loraAlpha, loraDropout, targetModules, numVirtualTokens, promptInitText, encoderHiddenSize, prefixProjection, bottleneckSize, pooling, classifier } = v;
+  return Object.fromEntries(Object.entries({
+    layers, loraR, loraAlpha, loraDropout, targetModules, numVirtualTokens, promptInitText, encoderHiddenSize, prefixProjection, bottleneckSize,
+    pooling: pooling as MethodOptions["pooling"], classifier: classifier as MethodOptions["classifier"],
+  }).filter(([, x]) => x !== undefined)) as MethodOptions;
+}
+
+export function hyperparameters(v: RunValues): Hyperparameters {
+  return {
+    epochs: v.epochs, maxSteps: v.maxSteps, lr: v.lr, clip: v.clip,
+    batchSize: v.batchSize ?? D.batchSize, weightDecay: v.weightDecay ?? D.weightDecay, warmupRatio: v.warmupRatio ?? D.warmupRatio,
+    gradAccum: v.gradAccum ?? D.gradAccum, maxLength: v.maxLength ?? D.maxLength, seed: v.seed ?? D.seed,
+  };
+}
+
+export function taskOf(v: { task?: string }): Task | undefined {
+  return v.task as Task | undefined;
+}

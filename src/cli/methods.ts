@@ -1,0 +1,110 @@
+// The fine-tuning methods by CLI name, and the one place each is set up on a freshly loaded model; `train`
+// and `compare` both go through prepareMethod, so a method means the same thing in both.
+import { trainLastLayers, unfreeze, type Pooling } from "../methods/index.js";
+import type { PreTrainedModel } from "../models/index.js";
+import {
+  AdapterConfig, IA3Config, LoraConfig, PrefixTuningConfig, PromptEncoderConfig, PromptTuningConfig, getPeftModel,
+  type PeftConfig, type PeftModel, type TaskType, type TunerOptions,
+} from "../peft/index.js";
+import type { PreTrainedTokenizer } from "../tokenizers/index.js";
+
+export const METHODS = ["feature", "head", "last-layers", "full", "lora", "prompt", "p-tuning", "prefix", "ia3", "adapter"] as const;
+export type MethodName = (typeof METHODS)[number];
+export type Task = "seq-cls" | "causal-lm";
+
+export interface MethodInfo {
+  /** The row label in reports and charts. */
+  label: string;
+  /** Raschka's taxonomy: feature-based, the fine-tuning of some or all layers, or parameter-efficient. */
+  family: "feature-based" | "layer fine-tuning" | "parameter-efficient";
+  /** Learning rate when --lr is not given: the usual order of magnitude for the method (PEFT's examples,
+   *  the IA3 and adapter papers), since one rate for all would starve some methods and wreck others. */
+  defaultLr: number;
+  /** Prompt methods put this many positions in front of the text (numVirtualTokens). */
+  virtualTokens: boolean;
+}
+
+export const METHOD_INFO: Record<MethodName, MethodInfo> = {
+  feature: { label: "feature-based", family: "feature-based", defaultLr: 0, virtualTokens: false },
+  head: { label: "head only", family: "layer fine-tuning", defaultLr: 1e-3, virtualTokens: false },
+  "last-layers": { label: "last layers", family: "layer fine-tuning", defaultLr: 1e-4, virtualTokens: false },
+  full: { label: "full", family: "layer fine-tuning", defaultLr: 5e-5, virtualTokens: false },
+  lora: { label: "LoRA", family: "parameter-efficient", defaultLr: 5e-4, virtualTokens: false },
+  prompt: { label: "prompt tuning", family: "parameter-efficient", defaultLr: 3e-2, virtualTokens: true },
+  "p-tuning": { label: "P-tuning", family: "parameter-efficient", defaultLr: 1e-3, virtualTokens: true },
+  prefix: { label: "prefix tuning", family: "parameter-efficient", defaultLr: 1e-2, virtualTokens: true },
+  ia3: { label: "IA3", family: "parameter-efficient", defaultLr: 3e-3, virtualTokens: false },
+  adapter: { label: "adapters", family: "parameter-efficient", defaultLr: 1e-3, virtualTokens: false },
+};
+
+export interface MethodOptions {
+  /** last-layers: how many transformer blocks train (with the head). */
+  layers?: number;
+  loraR?: number;
+  loraAlpha?: number;
+  loraDropout?: number;
+  /** LoRA and IA3 targets; default PEFT's per-model choice. */
+  targetModules?: string[];
+  numVirtualTokens?: number;
+  /** Prompt tuning starts from this text's embeddings instead of random ones. */
+  promptInitText?: string;
+  encoderHiddenSize?: number;
+  prefixProjection?: boolean;
+  bottleneckSize?: number;
+  pooling?: Pooling;
+  classifier?: "logreg" | "mlp";
+}
+
+export const DEFAULT_LAST_LAYERS = 2;
+export const DEFAULT_VIRTUAL_TOKENS = 20;
+
+export interface MethodContext {
+  task: Task;
+  /** Recorded in adapter_config.json as base_model_name_or_path. */
+  baseModel: string;
+  tokenizer: PreTrainedTokenizer;
+}
+
+/** Makes `model` train the way `method` does: requiresGrad flags, or a PeftModel around it. */
+export async function prepareMethod(
+  model: PreTrainedModel, method: Exclude<MethodName, "feature">, opts: MethodOptions, ctx: MethodContext,
+): Promise<PreTrainedModel | PeftModel> {
+  switch (method) {
+    case "head":
+      trainLastLayers(model, 0);
+      return model;
+    case "last-layers":
+      trainLastLayers(model, opts.layers ?? DEFAULT_LAST_LAYERS);
+      return model;
+    case "full":
+      return unfreeze(model);
+    default: {
+      const options: TunerOptions = method === "prompt" && opts.promptInitText !== undefined
+        ? { promptTuningInitTokenIds: await ctx.tokenizer.encode(opts.promptInitText) }
+        : {};
+      return getPeftModel(model, peftConfig(method, opts, ctx), options);
+    }
+  }
+}
+
+function peftConfig(method: "lora" | "prompt" | "p-tuning" | "prefix" | "ia3" | "adapter", o: MethodOptions, ctx: MethodContext): PeftConfig {
+  const common = { taskType: (ctx.task === "seq-cls" ? "SEQ_CLS" : "CAUSAL_LM") as TaskType, baseModelNameOrPath: ctx.baseModel };
+  const numVirtualTokens = o.numVirtualTokens ?? DEFAULT_VIRTUAL_TOKENS;
+  switch (method) {
+    case "lora":
+      return new LoraConfig({ ...common, r: o.loraR ?? 8, loraAlpha: o.loraAlpha ?? 16, loraDropout: o.loraDropout ?? 0.1, targetModules: o.targetModules ?? null });
+    case "prompt":
+      return new PromptTuningConfig({
+        ...common, numVirtualTokens,
+        ...(o.promptInitText === undefined ? {} : { promptTuningInit: "TEXT", promptTuningInitText: o.promptInitText, tokenizerNameOrPath: ctx.baseModel }),
+      });
+    case "p-tuning":
+      return new PromptEncoderConfig({ ...common, numVirtualTokens, encoderHiddenSize: o.encoderHiddenSize ?? null });
+    case "prefix":
+      return new PrefixTuningConfig({ ...common, numVirtualTokens, prefixProjection: o.prefixProjection ?? false, encoderHiddenSize: o.encoderHiddenSize ?? null });
+    case "ia3":
+      return new IA3Config({ ...common, targetModules: o.targetModules ?? null });
+    case "adapter":
+      return new AdapterConfig({ ...common, bottleneckSize: o.bottleneckSize ?? 64 });
+  }
+}

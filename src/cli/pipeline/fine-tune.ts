@@ -1,0 +1,185 @@
+// One fine-tuning run, start to finish: load the pretrained model, set up the method, train, score the
+// validation and test splits, and save the result. `finetune train` runs it once; `finetune compare` once
+// per method on the same data, which is why the timings and counts it returns are measured here.
+import { access } from "node:fs/promises";
+import { join } from "node:path";
+import { DataLoader } from "../../data/dataloader.js";
+import type { Example } from "../../data/collate.js";
+import {
+  LogisticRegression, MLPClassifier, countParameters, extractFeatures, familyLayout, formatParameterCount, type ParameterCount,
+} from "../../methods/index.js";
+import { AutoModel, type PreTrainedModel } from "../../models/index.js";
+import { PeftModel } from "../../peft/index.js";
+import { manualSeed } from "../../tensor/index.js";
+import type { PreTrainedTokenizer } from "../../tokenizers/index.js";
+import {
+  CSVLogger, CausalLMModule, ModelCheckpoint, SequenceClassificationModule, Trainer, tokenizeDataset, type Metrics,
+} from "../../train/index.js";
+import { Interrupted, UsageError } from "../command.js";
+import { DEFAULT_VIRTUAL_TOKENS, METHOD_INFO, prepareMethod, type MethodName, type MethodOptions, type Task } from "../methods.js";
+import { evaluateClassifier, featureClassifier, modelClassifier, padTokenId, type SequenceClassifier } from "./classifier.js";
+import type { TaskData } from "./data.js";
+import { evaluateLm, tokenizeLm } from "./lm.js";
+import { saveOutput, writeMetrics, type Artifact, type RunSettings } from "./output-dir.js";
+import { loadModel, maxPositions, modelLabelNames, type ModelSource } from "./sources.js";
+
+export interface Hyperparameters {
+  /** Default 3 when maxSteps is not set either. */
+  epochs?: number;
+  maxSteps?: number;
+  batchSize: number;
+  /** Default: the method's (METHOD_INFO). */
+  lr?: number;
+  weightDecay: number;
+  warmupRatio: number;
+  gradAccum: number;
+  maxLength: number;
+  seed: number;
+  clip?: number;
+}
+
+export const DEFAULT_HYPERPARAMETERS = { batchSize: 16, weightDecay: 0, warmupRatio: 0, gradAccum: 1, maxLength: 128, seed: 42 } as const;
+const DEFAULT_EPOCHS = 3;
+const CHECKPOINTS = "checkpoints";
+
+export interface RunInput {
+  method: MethodName;
+  methodOptions: MethodOptions;
+  hp: Hyperparameters;
+  source: ModelSource;
+  tokenizer: PreTrainedTokenizer;
+  data: TaskData;
+  /** Where the trained result goes; nothing is saved without it. */
+  output?: string;
+  /** Continue from <output>/checkpoints/last. */
+  resume?: boolean;
+  /** `train`: validate during fit, checkpoint, and stop cleanly on Ctrl-C. `compare` leaves all three out,
+   *  so the measured time is training alone. */
+  interactive: boolean;
+  log: (line: string) => void;
+}
+
+export interface RunResult {
+  method: MethodName;
+  task: Task;
+  /** Wall-clock seconds of training; for feature-based, extraction over the training texts plus the classifier fit. */
+  trainSeconds: number;
+  /** Feature-based only: the part of trainSeconds spent running the frozen model. */
+  extractSeconds: number | null;
+  /** Optimizer steps taken (null for feature-based). */
+  steps: number | null;
+  params: ParameterCount;
+  /** Bytes of the saved model, adapter or classifier file (null when nothing was saved). */
+  artifactBytes: number | null;
+  validation: Metrics | null;
+  test: Metrics | null;
+}
+
+export function runFineTune(input: RunInput): Promise<RunResult> {
+  if (input.method === "feature") return runFeatureBased(input);
+  return runWithTrainer(input, input.method);
+}
+
+async function runWithTrainer(input: RunInput, method: Exclude<MethodName, "feature">): Promise<RunResult> {
+  const { hp, data, tokenizer, output } = input;
+  manualSeed(hp.seed);
+  const base = await loadModel(data.task, input.source, data.task === "seq-cls" ? data.labels : undefined);
+  const model = await prepareMethod(base, method, input.methodOptions, { task: data.task, baseModel: input.source.ref, tokenizer });
+  const params = countParameters(model);
+  input.log(`${METHOD_INFO[method].label}: ${formatParameterCount(params)}`);
+  const virtual = METHOD_INFO[method].virtualTokens ? (input.methodOptions.numVirtualTokens ?? DEFAULT_VIRTUAL_TOKENS) : 0;
+  const maxLength = Math.min(hp.maxLength, maxPositions(base) - virtual);
+  if (maxLength < 2) throw new UsageError(`${virtual} virtual tokens leave no room for text in the model's ${maxPositions(base)} positions; lower --num-virtual-tokens`);
+  const examples = (split: "train" | "validation" | "test") => tokenizeSplit(data, split, tokenizer, maxLength);
+  const loader = (ex: Example[], shuffle = false) => new DataLoader(ex, { batchSize: hp.batchSize, shuffle, seed: hp.seed, padTokenId: padTokenId(tokenizer) });
+
+  const optimization = { lr: hp.lr ?? METHOD_INFO[method].defaultLr, weightDecay: hp.weightDecay, warmupRatio: hp.warmupRatio };
+  const labelNames = data.task === "seq-cls" ? modelLabelNames(base) : null;
+  const module = labelNames ? new SequenceClassificationModule(model, { ...optimization, numLabels: labelNames.length }) : new CausalLMModule(model, optimization);
+  const trainer = new Trainer({
+    maxEpochs: hp.epochs ?? (hp.maxSteps === undefined ? DEFAULT_EPOCHS : undefined),
+    maxSteps: hp.maxSteps,
+    accumulateGradBatches: hp.gradAccum,
+    gradientClipVal: hp.clip,
+    seed: hp.seed,
+    callbacks: input.interactive && output ? [new ModelCheckpoint({ dirpath: join(output, CHECKPOINTS), saveTopK: 0, saveLast: true })] : [],
+    logger: output ? new CSVLogger(join(output, "logs")) : false,
+    enableProgressBar: input.interactive || process.stderr.isTTY === true,
+    handleSignals: input.interactive,
+    defaultRootDir: output,
+  });
+  const trainLoader = loader(await examples("train"), true);
+  const valLoader = input.interactive && data.splits.validation ? loader(await examples("validation")) : undefined;
+  const ckptPath = input.resume ? await lastCheckpoint(output) : undefined;
+  const started = performance.now();
+  const fit = await trainer.fit(module, trainLoader, valLoader, { ckptPath });
+  const trainSeconds = (performance.now() - started) / 1000;
+  if (fit.stopReason === "interrupted") throw new Interrupted(`interrupted at step ${fit.globalStep}; continue with the same command and --resume`);
+
+  const scores = data.task === "seq-cls"
+    ? classifierScores(modelClassifier(model, { tokenizer, maxLength, batchSize: hp.batchSize, labelNames: labelNames! }), data)
+    : lmScores(model, tokenizer, data, maxLength, hp.batchSize);
+  const { validation, test } = await scores;
+  const artifact: Artifact = model instanceof PeftModel ? { kind: "adapter", model } : { kind: "model", model };
+  const result: RunResult = { method, task: data.task, trainSeconds, extractSeconds: null, steps: fit.globalStep, params, artifactBytes: null, validation, test };
+  return save(input, result, artifact, { labelNames, maxLength, pooling: null });
+}
+
+async function runFeatureBased(input: RunInput): Promise<RunResult> {
+  const { hp, data, tokenizer, methodOptions: mo } = input;
+  if (data.task !== "seq-cls") throw new UsageError("--method feature fits a classifier on frozen features, so it needs --task seq-cls");
+  if (input.resume) throw new UsageError("--resume continues trainer checkpoints; feature-based training has none (rerun it, the features are quick to recompute)");
+  const train = data.splits.train!;
+  if (train.some((r) => r.textPair !== undefined)) throw new UsageError("--method feature reads single texts; drop --text-pair-column or pick another method");
+  manualSeed(hp.seed);
+  const base = await AutoModel.fromPretrained(input.source.ref, { ...input.source.hub, onWarning: input.source.onWarning });
+  const maxLength = Math.min(hp.maxLength, maxPositions(base));
+  const pooling = mo.pooling ?? (familyLayout(base.config.modelType).causal ? "last" : "cls");
+  input.log(`feature-based: extracting ${pooling}-pooled features of ${train.length} training texts`);
+
+  const started = performance.now();
+  const X = await extractFeatures(base, tokenizer, train.map((r) => r.text), { pooling, maxLength, batchSize: hp.batchSize });
+  const extractSeconds = (performance.now() - started) / 1000;
+  const y = Int32Array.from(train, (r) => r.label);
+  const clf = mo.classifier === "mlp" ? new MLPClassifier({ seed: hp.seed }).fit(X, y) : new LogisticRegression().fit(X, y);
+  const trainSeconds = (performance.now() - started) / 1000;
+
+  const trainable = clf instanceof MLPClassifier ? countParameters(clf.net!).all : clf.coef!.numel + clf.intercept!.numel;
+  const params = { trainable, all: countParameters(base).all + trainable };
+  input.log(`feature-based: ${formatParameterCount(params)}`);
+  const { validation, test } = await classifierScores(featureClassifier(base, clf, { tokenizer, maxLength, batchSize: hp.batchSize, labelNames: data.labels.names, pooling }), data);
+  const result: RunResult = { method: "feature", task: "seq-cls", trainSeconds, extractSeconds, steps: null, params, artifactBytes: null, validation, test };
+  return save(input, result, { kind: "feature", classifier: clf }, { labelNames: data.labels.names, maxLength, pooling });
+}
+
+async function classifierScores(c: SequenceClassifier, data: TaskData & { task: "seq-cls" }): Promise<Pick<RunResult, "validation" | "test">> {
+  const score = (rows: typeof data.splits.train) => (rows ? evaluateClassifier(c, rows) : Promise.resolve(null));
+  return { validation: await score(data.splits.validation), test: await score(data.splits.test) };
+}
+
+async function lmScores(model: PreTrainedModel | PeftModel, tokenizer: PreTrainedTokenizer, data: TaskData, maxLength: number, batchSize: number): Promise<Pick<RunResult, "validation" | "test">> {
+  const score = async (split: "validation" | "test") =>
+    data.splits[split] ? evaluateLm(model, tokenizer, await tokenizeSplit(data, split, tokenizer, maxLength), batchSize) : null;
+  return { validation: await score("validation"), test: await score("test") };
+}
+
+function tokenizeSplit(data: TaskData, split: "train" | "validation" | "test", tokenizer: PreTrainedTokenizer, maxLength: number): Promise<Example[]> {
+  if (data.task === "seq-cls") return tokenizeDataset(tokenizer, data.splits[split]!, { maxLength });
+  return tokenizeLm(tokenizer, data.splits[split]!, maxLength, data.columns);
+}
+
+async function save(input: RunInput, result: RunResult, artifact: Artifact, s: Pick<RunSettings, "labelNames" | "maxLength" | "pooling">): Promise<RunResult> {
+  if (!input.output) return result;
+  const settings = { method: input.method, task: result.task, baseModel: input.source.ref, methodOptions: input.methodOptions, ...s };
+  const artifactBytes = await saveOutput(input.output, artifact, input.tokenizer, settings);
+  const saved = { ...result, artifactBytes };
+  await writeMetrics(input.output, saved);
+  return saved;
+}
+
+async function lastCheckpoint(output: string | undefined): Promise<string> {
+  if (!output) throw new UsageError("--resume needs --output (the folder of the run to continue)");
+  const dir = join(output, CHECKPOINTS, "last");
+  if (!(await access(dir).then(() => true, () => false))) throw new UsageError(`--resume: no checkpoint at ${dir} to continue from`);
+  return dir;
+}

@@ -1,0 +1,93 @@
+// Where models and tokenizers come from: a local folder or a Hugging Face Hub id, and which head to load.
+import { stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { resolveModelFile, type HubOptions } from "../../io/hub.js";
+import { AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification, type PreTrainedModel } from "../../models/index.js";
+import { AutoTokenizer, type PreTrainedTokenizer } from "../../tokenizers/index.js";
+import { UsageError } from "../command.js";
+import type { Task } from "../methods.js";
+
+export interface ModelSource {
+  /** An absolute folder path, or a hub id. */
+  ref: string;
+  hub: HubOptions;
+  /** Receives loading notes (newly initialised heads, unused weights). */
+  onWarning?: (message: string) => void;
+}
+
+export async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isDirectory(), () => false);
+}
+
+export async function isFile(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isFile(), () => false);
+}
+
+/** A folder that exists becomes an absolute path, so "runs/out" is never taken for the hub repo runs/out. */
+export async function modelRef(arg: string): Promise<string> {
+  if (await isDirectory(arg)) return resolve(arg);
+  if (/^(\/|\.{1,2}[\\/]|~)/.test(arg) || /[\\/].*[\\/]/.test(arg)) throw new UsageError(`${arg}: no such model folder`);
+  return arg;
+}
+
+const TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json"];
+
+/** The folder holding a model's tokenizer files: the model folder itself, or the hub snapshot they were
+ *  downloaded into. */
+export async function tokenizerDir(ref: string, hub: HubOptions): Promise<string | null> {
+  if (await isDirectory(ref)) {
+    for (const f of TOKENIZER_FILES) if (await isFile(resolve(ref, f))) return ref;
+    return null;
+  }
+  let found: string | null = null;
+  for (const f of [...TOKENIZER_FILES, "special_tokens_map.json", "merges.txt"]) {
+    const path = await resolveModelFile(ref, f, { ...hub, required: false });
+    found ??= path && dirname(path);
+  }
+  return found;
+}
+
+export async function loadTokenizer(refs: string[], hub: HubOptions): Promise<{ tokenizer: PreTrainedTokenizer; dir: string }> {
+  for (const ref of refs) {
+    const dir = await tokenizerDir(ref, hub);
+    if (dir) return { tokenizer: await AutoTokenizer.fromPretrained(dir), dir };
+  }
+  throw new UsageError(`no tokenizer files (${TOKENIZER_FILES.join(", ")}) in ${refs.join(" or ")}; pass --tokenizer DIR`);
+}
+
+/** seq-cls unless config.json names a causal-LM architecture (or the family only has one). */
+export async function detectTask(source: ModelSource): Promise<Task> {
+  const { raw } = await AutoConfig.fromPretrained(source.ref, source.hub);
+  const arch = Array.isArray(raw.architectures) ? raw.architectures.map(String) : [];
+  if (arch.some((a) => /CausalLM$|LMHeadModel$/.test(a))) return "causal-lm";
+  if (arch.some((a) => /SequenceClassification$/.test(a))) return "seq-cls";
+  return raw.model_type === "gpt2" || raw.model_type === "llama" ? "causal-lm" : "seq-cls";
+}
+
+export interface LabelSpec {
+  names: string[];
+  /** Write the names into config.json (id2label); false keeps the checkpoint's own names when the count matches. */
+  named: boolean;
+}
+
+/** The model with its task's head; a classifier head is resized to the labels (re-initialised when it changes). */
+export async function loadModel(task: Task, source: ModelSource, labels?: LabelSpec): Promise<PreTrainedModel> {
+  const opts = { ...source.hub, onWarning: source.onWarning };
+  if (task === "causal-lm") return AutoModelForCausalLM.fromPretrained(source.ref, opts);
+  if (!labels) return AutoModelForSequenceClassification.fromPretrained(source.ref, opts);
+  const id2label = labels.named ? Object.fromEntries(labels.names.map((n, i) => [i, n])) : undefined;
+  return AutoModelForSequenceClassification.fromPretrained(source.ref, { ...opts, numLabels: labels.names.length, id2label, ignoreMismatchedSizes: true });
+}
+
+/** id2label of a loaded classifier, in id order. */
+export function modelLabelNames(model: PreTrainedModel): string[] {
+  const id2label = (model.config as { id2label?: Record<number, string> }).id2label ?? {};
+  return Object.keys(id2label).map(Number).sort((a, b) => a - b).map((i) => id2label[i]);
+}
+
+/** The positions a model can read (max_position_embeddings / n_positions), when its config says. */
+export function maxPositions(model: PreTrainedModel): number {
+  const raw = model.config.raw;
+  const n = raw.max_position_embeddings ?? raw.n_positions;
+  return typeof n === "number" && n > 0 ? n : Infinity;
+}

@@ -1,0 +1,8 @@
+// Pretraining from scratch (masked LM for DistilBERT/BERT, next-token for GPT-2/Llama).
+export { pretrain, type PretrainOptions, type PretrainResult } from "./pretrain.js";
+export { ARCHITECTURES, freshModel, objectiveOf, type Architecture, type ModelSize } from "./models.js";
+export { maskTokens, type MaskingOptions, type MaskedTokens } from "./masking.js";
+export { packBlocks, type PackOptions } from "./blocks.js";
+export { MaskedBlockLoader } from "./loader.js";
+export { MaskedLMModule, type MaskedLanguageModel } from "./masked-lm-module.js";
+export { saveModel, type SaveDtype } from "./save.js";

@@ -1,0 +1,61 @@
+// Fresh models to pretrain, sized from one set of numbers whatever the architecture, with their token ids
+// taken from the tokenizer trained for them.
+import { BertForMaskedLM, bertConfig } from "../models/bert/index.js";
+import { DistilBertForMaskedLM, distilBertConfig } from "../models/distilbert/index.js";
+import { GPT2LMHeadModel, gpt2Config } from "../models/gpt2/index.js";
+import { LlamaForCausalLM, llamaConfig } from "../models/llama/index.js";
+import type { PreTrainedModel } from "../models/pretrained.js";
+import type { PreTrainedTokenizer } from "../tokenizers/index.js";
+
+export const ARCHITECTURES = ["distilbert", "bert", "gpt2", "llama"] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
+
+export interface ModelSize {
+  dim: number;
+  layers: number;
+  heads: number;
+  /** Feed-forward width; default 4 * dim (Llama's MLP included). */
+  hiddenDim?: number;
+  /** Longest sequence (position embeddings; Llama's RoPE has none, but its config records it). */
+  maxLength: number;
+}
+
+export function objectiveOf(arch: Architecture): "mlm" | "clm" {
+  return arch === "distilbert" || arch === "bert" ? "mlm" : "clm";
+}
+
+/** A randomly initialised model (Hugging Face's _init_weights) whose vocabulary is the tokenizer's. */
+export function freshModel(arch: Architecture, size: ModelSize, tokenizer: PreTrainedTokenizer): PreTrainedModel {
+  const vocabSize = tokenizer.length, hidden = size.hiddenDim ?? 4 * size.dim;
+  if (size.dim % size.heads !== 0) throw new Error(`--dim (${size.dim}) must be a multiple of --heads (${size.heads})`);
+  const pad = tokenizer.padTokenId ?? null;
+  switch (arch) {
+    case "distilbert":
+      return new DistilBertForMaskedLM(distilBertConfig({
+        vocabSize, dim: size.dim, nLayers: size.layers, nHeads: size.heads, hiddenDim: hidden, maxPositionEmbeddings: size.maxLength, padTokenId: pad,
+      }));
+    case "bert":
+      return new BertForMaskedLM(bertConfig({
+        vocabSize, hiddenSize: size.dim, numHiddenLayers: size.layers, numAttentionHeads: size.heads, intermediateSize: hidden,
+        maxPositionEmbeddings: size.maxLength, padTokenId: pad,
+      }));
+    case "gpt2": {
+      const eos = tokenizer.eosTokenId ?? null;
+      const m = new GPT2LMHeadModel(gpt2Config({
+        vocabSize, nEmbd: size.dim, nLayer: size.layers, nHead: size.heads, nInner: hidden, nPositions: size.maxLength,
+        bosTokenId: tokenizer.bosTokenId ?? eos, eosTokenId: eos, padTokenId: pad,
+      }));
+      m.initWeights();
+      return m;
+    }
+    case "llama": {
+      const m = new LlamaForCausalLM(llamaConfig({
+        vocabSize, hiddenSize: size.dim, numHiddenLayers: size.layers, numAttentionHeads: size.heads, intermediateSize: hidden,
+        maxPositionEmbeddings: size.maxLength, tieWordEmbeddings: true,
+        bosTokenId: tokenizer.bosTokenId ?? null, eosTokenId: tokenizer.eosTokenId ?? null, padTokenId: pad,
+      }));
+      m.initWeights();
+      return m;
+    }
+  }
+}

@@ -1,0 +1,178 @@
+// Pretraining from scratch: a tokenizer trained on the text (WordPiece for the masked-LM encoders,
+// byte-level BPE for the causal LMs), the text packed into blocks, a fresh model, and the Trainer with
+// periodic checkpoints (resumable), validation on held-out text and a CSV of the losses. The output folder
+// is a Hugging Face model folder: config.json, model.safetensors, tokenizer.json, tokenizer_config.json.
+import { createHash } from "node:crypto";
+import { access, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { DataLoader, type Loader } from "../data/dataloader.js";
+import type { Batch } from "../data/collate.js";
+import { bundledCorpus } from "../datasets/corpus.js";
+import type { PreTrainedModel } from "../models/pretrained.js";
+import type { ScheduleName } from "../optim/index.js";
+import { manualSeed } from "../tensor/index.js";
+import { AutoTokenizer, trainByteLevelBpeTokenizer, trainWordPieceTokenizer, type PreTrainedTokenizer } from "../tokenizers/index.js";
+import { CausalLMModule } from "../train/causal-lm-module.js";
+import { LearningRateMonitor } from "../train/callbacks/lr-monitor.js";
+import { LAST_NAME, ModelCheckpoint } from "../train/callbacks/model-checkpoint.js";
+import { CSVLogger } from "../train/loggers.js";
+import type { Metrics, TrainingModule } from "../train/module.js";
+import { Trainer, type StopReason } from "../train/trainer.js";
+import { packBlocks } from "./blocks.js";
+import { MaskedBlockLoader } from "./loader.js";
+import { MaskedLMModule, type MaskedLanguageModel } from "./masked-lm-module.js";
+import { freshModel, objectiveOf, type Architecture, type ModelSize } from "./models.js";
+import { saveModel, type SaveDtype } from "./save.js";
+import { WallClock } from "./wall-clock.js";
+
+export interface PretrainOptions {
+  arch: Architecture;
+  /** Plain-text files (one document per line, as HF's text datasets read them), or the bundled corpus. */
+  corpus: { files: string[] } | "bundled";
+  size: ModelSize;
+  /** Including special tokens. */
+  vocabSize: number;
+  output: string;
+  /** Default <output>/checkpoints. */
+  checkpointDir?: string;
+  batchSize: number;
+  maxSteps?: number;
+  epochs?: number;
+  /** Stop (with a checkpoint) after this much training time; the schedule still spans maxSteps/epochs. */
+  maxMinutes?: number;
+  lr: number;
+  weightDecay?: number;
+  warmupSteps?: number;
+  warmupRatio?: number;
+  schedule?: ScheduleName;
+  gradientClip?: number;
+  mlmProbability?: number;
+  /** Every N optimizer steps: train_loss / elapsed_s / lr rows in <output>/metrics.csv (default 10). */
+  logEvery?: number;
+  /** Every N optimizer steps: val_loss on held-out text, and a resumable checkpoint (default 100). */
+  valEvery?: number;
+  /** Held-out blocks used for val_loss (default 64). */
+  valBlocks?: number;
+  /** Continue from <checkpointDir>/last, with the tokenizer already saved in <output>. */
+  resume?: boolean;
+  seed?: number;
+  dtype?: SaveDtype;
+  /** Where the trainer's progress goes (default stderr). */
+  progressOutput?: { write(s: string): unknown; isTTY?: boolean; columns?: number };
+}
+
+export interface PretrainResult {
+  output: string;
+  parameters: number;
+  globalStep: number;
+  stopReason: StopReason;
+  trainBlocks: number;
+  tokensSeen: number;
+  elapsedSeconds: number;
+  finalValLoss: number;
+}
+
+/** Documents a file split gives: its non-empty lines. About 2% are held out, by a hash of the line. */
+async function fileDocuments(files: string[]): Promise<{ train: string[]; heldOut: string[] }> {
+  const out = { train: [] as string[], heldOut: [] as string[] };
+  for (const f of files) {
+    for (const line of (await readFile(f, "utf8")).split(/\r?\n/)) {
+      if (!line.trim()) continue;
+      const bucket = createHash("sha256").update(line).digest().readUInt32BE(0) % 100;
+      (bucket < 2 ? out.heldOut : out.train).push(line);
+    }
+  }
+  return out;
+}
+
+async function documents(corpus: PretrainOptions["corpus"]): Promise<{ train: string[]; heldOut: string[] }> {
+  if (corpus !== "bundled") return fileDocuments(corpus.files);
+  const { train, heldOut } = bundledCorpus();
+  return { train: train.map((d) => d.text), heldOut: heldOut.map((d) => d.text) };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
+}
+
+/** A resumed run must tokenize exactly as before, so the tokenizer saved by the first run is reused. */
+async function tokenizerFor(opts: PretrainOptions, train: string[]): Promise<PreTrainedTokenizer> {
+  if (opts.resume) {
+    if (!(await exists(join(opts.output, "tokenizer.json")))) throw new Error(`--resume: ${opts.output} has no tokenizer.json from the first run`);
+    return AutoTokenizer.fromPretrained(opts.output);
+  }
+  const common = { vocabSize: opts.vocabSize, modelMaxLength: opts.size.maxLength };
+  const tokenizer = objectiveOf(opts.arch) === "mlm"
+    ? await trainWordPieceTokenizer({ texts: train }, { ...common, lowercase: true })
+    : await trainByteLevelBpeTokenizer({ texts: train }, common);
+  await tokenizer.savePretrained(opts.output);
+  return tokenizer;
+}
+
+function loaders(opts: PretrainOptions, tokenizer: PreTrainedTokenizer, train: Int32Array[], val: Int32Array[], seed: number): { train: Loader<Batch>; val: Loader<Batch> } {
+  if (objectiveOf(opts.arch) === "mlm") {
+    const maskTokenId = tokenizer.maskTokenId;
+    if (maskTokenId === undefined) throw new Error("the tokenizer has no mask token");
+    const masking = { maskTokenId, vocabSize: tokenizer.length, specialIds: new Set(tokenizer.allSpecialIds), mlmProbability: opts.mlmProbability };
+    return {
+      train: new MaskedBlockLoader(train, masking, { batchSize: opts.batchSize, shuffle: true, seed }),
+      val: new MaskedBlockLoader(val, masking, { batchSize: opts.batchSize, seed }),
+    };
+  }
+  const examples = (blocks: Int32Array[]) => blocks.map((b) => ({ inputIds: [...b], labels: [...b] }));
+  return {
+    train: new DataLoader(examples(train), { batchSize: opts.batchSize, shuffle: true, seed, padTokenId: 0 }),
+    val: new DataLoader(examples(val), { batchSize: opts.batchSize, padTokenId: 0 }),
+  };
+}
+
+export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
+  const seed = opts.seed ?? 42;
+  const docs = await documents(opts.corpus);
+  const tokenizer = await tokenizerFor(opts, docs.train);
+  const pack = { blockSize: opts.size.maxLength, objective: objectiveOf(opts.arch) };
+  const trainBlocks = await packBlocks(tokenizer, docs.train, pack);
+  const valBlocks = (await packBlocks(tokenizer, docs.heldOut, pack)).slice(0, opts.valBlocks ?? 64);
+  if (valBlocks.length === 0) throw new Error("the held-out text is shorter than one block, so there is nothing to validate on");
+
+  manualSeed(seed);
+  const model = freshModel(opts.arch, opts.size, tokenizer);
+  const optimization = {
+    lr: opts.lr, weightDecay: opts.weightDecay ?? 0.01, warmupSteps: opts.warmupSteps, warmupRatio: opts.warmupRatio, schedule: opts.schedule ?? "linear",
+  };
+  const module: TrainingModule<Batch> = objectiveOf(opts.arch) === "mlm"
+    ? new MaskedLMModule(model as unknown as MaskedLanguageModel, optimization)
+    : new CausalLMModule(model, optimization);
+  const data = loaders(opts, tokenizer, trainBlocks, valBlocks, seed);
+
+  const checkpointDir = opts.checkpointDir ?? join(opts.output, "checkpoints");
+  const clock = new WallClock((opts.maxMinutes ?? Infinity) * 60);
+  const valEvery = opts.valEvery ?? 100;
+  const trainer = new Trainer({
+    maxSteps: opts.maxSteps,
+    maxEpochs: opts.epochs,
+    logEveryNSteps: opts.logEvery ?? 10,
+    valCheckInterval: Math.max(2, valEvery),
+    gradientClipVal: opts.gradientClip ?? 1,
+    seed,
+    handleSignals: true,
+    callbacks: [clock, new LearningRateMonitor(), new ModelCheckpoint({ dirpath: checkpointDir, saveTopK: 0, saveLast: true })],
+    logger: new CSVLogger(opts.output),
+    defaultRootDir: opts.output,
+    progressOutput: opts.progressOutput,
+  });
+  const fit = await trainer.fit(module, data.train, data.val, { ckptPath: opts.resume ? join(checkpointDir, LAST_NAME) : undefined });
+  const elapsedSeconds = clock.elapsed;
+  const final: Metrics = (await trainer.validate(module, data.val))[0];
+  await saveModel(model as PreTrainedModel, opts.output, opts.dtype);
+  return {
+    output: opts.output,
+    parameters: model.numParameters(),
+    globalStep: fit.globalStep,
+    stopReason: fit.stopReason,
+    trainBlocks: trainBlocks.length,
+    tokensSeen: fit.globalStep * opts.batchSize * opts.size.maxLength,
+    elapsedSeconds,
+    finalValLoss: final.val_loss,
+  };
+}

@@ -1,0 +1,43 @@
+// Number formats shared by the report, the chart and the command-line tables, so a value reads the same
+// everywhere it appears.
+
+export function formatSeconds(s: number): string {
+  if (s < 10) return `${s.toFixed(2)} s`;
+  if (s < 600) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m} min ${Math.round(s % 60)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB"];
+  let v = n / 1024, u = 0;
+  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
+}
+
+/** 1234 -> "1.2K", 66955010 -> "67.0M". */
+export function formatCount(n: number): string {
+  if (n < 1000) return String(n);
+  if (n < 1e6) return `${(n / 1e3).toFixed(1)}K`;
+  if (n < 1e9) return `${(n / 1e6).toFixed(1)}M`;
+  return `${(n / 1e9).toFixed(2)}B`;
+}
+
+/** Scores as reported: four decimals. */
+export function formatScore(x: number | null | undefined): string {
+  return x === null || x === undefined || !Number.isFinite(x) ? "-" : x.toFixed(4);
+}
+
+export function formatPercent(part: number, whole: number): string {
+  const p = (100 * part) / whole;
+  return `${p < 0.01 ? p.toExponential(1) : p < 1 ? p.toFixed(3) : p.toFixed(2)}%`;
+}
+
+/** A plain-text table with aligned columns (numbers right-aligned). */
+export function textTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const numeric = header.map((_, c) => rows.every((r) => /^[-\d.,]/.test(r[c]) || r[c] === "-"));
+  const line = (cells: string[]) => cells.map((x, c) => (numeric[c] ? x.padStart(widths[c]) : x.padEnd(widths[c]))).join("  ").trimEnd();
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
