@@ -104,11 +104,11 @@ export function parseFlags<T extends FlagTable>(argv: string[], table: T, opts: 
   return { values: values as FlagValues<T>, positionals };
 }
 
-/** Config-file keys (camelCase or kebab-case) read through the same table; `source` names the file. */
+/** Config-file keys (camelCase, kebab-case or snake_case) read through the same table; `source` names the file. */
 export function flagsFromObject<T extends FlagTable>(obj: Record<string, unknown>, table: T, source: string): FlagValues<T> {
   const values: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
-    const key = camel(k);
+    const key = camel(k.replace(/_/g, "-"));
     const flag = table[key];
     if (!flag) throw new UsageError(`${source}: unknown key "${k}"${suggestion(k, table)}`);
     if (v === null || v === undefined) continue;

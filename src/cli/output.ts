@@ -5,13 +5,15 @@ export function info(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-/** Loading notes from the library (a newly initialised head, unused checkpoint weights), each shown once. */
+/** Loading notes from the library (a newly initialised head, unused checkpoint weights), each shown once
+ *  and only its first line: the rest is transformers' generic advice. */
 export function noteOnce(): (message: string) => void {
   const seen = new Set<string>();
   return (message) => {
-    if (seen.has(message)) return;
-    seen.add(message);
-    info(`note: ${message}`);
+    const line = message.split("\n")[0];
+    if (seen.has(line)) return;
+    seen.add(line);
+    info(`note: ${line}`);
   };
 }
 

@@ -56,6 +56,7 @@ export async function loadHubDataset(id: string, opts: HubDatasetOptions = {}): 
   const card = await readCard(id, main, hub);
   let found = findSplits(id, main, revision, card, opts.config);
   let noConversion = false;
+  // The conversion mirrors the main branch only.
   if (revision === "main" && !someReadable(found.bySplit)) {
     const converted = await listRepoTree(id, { ...hub, revision: CONVERTED }).catch((err: unknown) => {
       if (err instanceof HttpStatusError && err.status === 404) return undefined;
@@ -65,10 +66,11 @@ export async function loadHubDataset(id: string, opts: HubDatasetOptions = {}): 
     noConversion = !converted;
   }
   const files = pickFiles(id, found, opts.splits, noConversion);
-  const local: DataFilesBySplit = { train: [] };
+  const local = {} as DataFilesBySplit;
   for (const [split, paths] of Object.entries(files) as [SplitName, string[]][]) {
-    local[split] = [];
-    for (const path of paths) local[split].push(await resolveModelFile(id, path, { ...hub, revision: found.commit }));
+    const downloaded: string[] = [];
+    for (const path of paths) downloaded.push(await resolveModelFile(id, path, { ...hub, revision: found.commit }));
+    local[split] = downloaded;
   }
   const labelColumn = opts.labelColumn ?? "label";
   const labelNames = opts.labelNames ?? (typeof labelColumn === "string" ? cardLabelNames(id, card, found.config, labelColumn) : undefined);
@@ -76,8 +78,10 @@ export async function loadHubDataset(id: string, opts: HubDatasetOptions = {}): 
   return { ...loaded, labelNames: loaded.train.labelNames, source: { revision: found.revision, commit: found.commit, config: found.config, files } };
 }
 
+/** The conversion has no card of its own but one folder per config; elsewhere the card's configs come first. */
 function findSplits(id: string, tree: RepoTree, revision: string, card: Card, config: string | undefined): Found {
-  const paths = tree.files.map((f) => f.path).filter(isData);
+  // Sorted as `datasets` sorts matches, so that shards concatenate in order whatever order the listing came in.
+  const paths = tree.files.map((f) => f.path).filter(isData).sort();
   const at = { revision, commit: tree.commit };
   const configs = Array.isArray(card.configs) ? card.configs.filter(isObject) : [];
   if (revision !== CONVERTED && configs.length > 0) {
@@ -98,8 +102,14 @@ function conventionalSplits(paths: string[], base: string): Map<string, string[]
     if (split !== undefined) add(bySplit, canonicalSplit(split), [base + p]);
   }
   if (bySplit.size > 0) return bySplit;
-  const inFolder = (kw: string) => (p: string) => p.split("/").slice(0, -1).some((dir) => new RegExp(`(^|${SEP})${kw}(${SEP}|$)`).test(dir));
-  const inName = (kw: string) => (p: string) => new RegExp(`(^|${SEP})${kw}${SEP}`).test(p.slice(p.lastIndexOf("/") + 1));
+  const inFolder = (kw: string) => {
+    const re = new RegExp(`(^|${SEP})${kw}(${SEP}|$)`);
+    return (p: string) => p.split("/").slice(0, -1).some((dir) => re.test(dir));
+  };
+  const inName = (kw: string) => {
+    const re = new RegExp(`(^|${SEP})${kw}${SEP}`);
+    return (p: string) => re.test(p.slice(p.lastIndexOf("/") + 1));
+  };
   for (const matcher of [inFolder, inName]) {
     for (const split of SPLITS) {
       const tests = KEYWORDS[split].map(matcher);
@@ -154,26 +164,26 @@ function chooseFolder(id: string, revision: string, paths: string[], wanted: str
 /** The readable files of each split to load, or an error naming what the repo does have. */
 function pickFiles(id: string, found: Found, splits: SplitName[] | undefined, noConversion: boolean): DatasetDict<string[]> {
   const where = `dataset ${id} at revision ${found.revision}${found.config === "default" ? "" : ` (config ${found.config})`}`;
+  const why = (problem: string) => new Error(`${where}: ${problem}${noConversion ? `; it has no Parquet conversion (${CONVERTED}) either` : ""}`);
   const wanted = splits ?? SPLITS.filter((s) => found.bySplit.has(s));
-  if (!wanted.includes("train")) throw new Error(`${where}: no train split to load; ${describe(found.bySplit)}`);
+  if (!wanted.includes("train")) throw why(`no train split to load; ${describe(found.bySplit)}`);
   const files: Partial<DatasetDict<string[]>> = {};
   for (const split of wanted) {
     const all = found.bySplit.get(split);
-    if (!all) throw new Error(`${where}: no data files for split "${split}"; ${describe(found.bySplit)}`);
+    if (!all) throw why(`no data files for split "${split}"; ${describe(found.bySplit)}`);
     files[split] = all.filter((p) => READABLE.test(p));
-    if (files[split].length === 0) {
-      const formats = [...new Set(all.map((p) => /(\.[^./]+)*$/.exec(p.slice(p.lastIndexOf("/") + 1))?.[0] || p))].join(", ");
-      const conversion = noConversion ? `, and it has no Parquet conversion (${CONVERTED})` : "";
-      throw new Error(`${where}: unsupported file format for split "${split}" (${formats}); readable: .parquet, .jsonl, .json, .csv, .tsv${conversion}`);
-    }
+    if (files[split].length === 0) throw why(`unsupported file format for split "${split}" (${list(all)}); readable: .parquet, .jsonl, .json, .csv, .tsv`);
   }
   return files as DatasetDict<string[]>;
 }
 
 function describe(bySplit: Map<string, string[]>): string {
   if (bySplit.size === 0) return "it has no data files";
-  const list = (files: string[]) => files.slice(0, 3).join(", ") + (files.length > 3 ? `, ... (${files.length} files)` : "");
   return `its splits: ${[...bySplit].map(([split, files]) => `${split} (${list(files)})`).join("; ")}`;
+}
+
+function list(files: string[]): string {
+  return files.slice(0, 3).join(", ") + (files.length > 3 ? `, ... ${files.length} files` : "");
 }
 
 /** The card's YAML front matter (README.md), or {} when there is none. */

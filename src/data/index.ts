@@ -1,3 +1,4 @@
+export { loadHubDataset, type HubDataset, type HubDatasetOptions } from "./hub-dataset.js";
 export { loadDataFiles, type DataFiles, type DataFilesBySplit, type LoadedSplit, type LoadOptions } from "./load.js";
 export { readRecords, streamRecords, type JsonRecord, type RecordItem } from "./records.js";
 export { mulberry32, splitDataset, type SplitOptions } from "./split.js";

@@ -2,8 +2,8 @@
 export { writeAtomic, writeFileAtomic, writeJsonAtomic } from "./atomic.js";
 export { loadCheckpoint, loadSafetensorsSharded, WEIGHT_FILES } from "./checkpoint.js";
 export { FileFormatError } from "./errors.js";
-export { globToRegExp, resolveModelFile, resolveWeights, snapshotDownload } from "./hub.js";
-export type { HubOptions, ResolveOptions, ResolvedWeights, SnapshotOptions } from "./hub.js";
+export { globToRegExp, listRepoTree, resolveModelFile, resolveWeights, snapshotDownload } from "./hub.js";
+export type { HubOptions, RepoFileInfo, RepoTree, RepoType, ResolveOptions, ResolvedWeights, SnapshotOptions } from "./hub.js";
 export { fromFloat32, isSafeDtype, itemSize, numel, toFloat32, toInt32 } from "./raw-tensor.js";
 export type { RawData, RawTensor, SafeDtype, TensorFileContent } from "./raw-tensor.js";
 export { loadSafetensors, loadSafetensorsSync, saveSafetensors } from "./safetensors.js";

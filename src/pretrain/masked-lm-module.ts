@@ -58,7 +58,8 @@ export class MaskedLMModule implements TrainingModule<Batch> {
 
   private accumulate(batch: Batch): void {
     const input = maskedInput(batch);
-    const n = input.labels.data.reduce((c: number, l: number) => c + (l === IGNORE_INDEX ? 0 : 1), 0);
+    let n = 0;
+    for (const l of input.labels.data) if (l !== IGNORE_INDEX) n++;
     this.nllSum += this.model.maskedLoss(input).item() * n;
     this.tokenCount += n;
   }

@@ -13,9 +13,7 @@ import type { ScheduleName } from "../optim/index.js";
 import { manualSeed } from "../tensor/index.js";
 import { AutoTokenizer, trainByteLevelBpeTokenizer, trainWordPieceTokenizer, type PreTrainedTokenizer } from "../tokenizers/index.js";
 import { CausalLMModule } from "../train/causal-lm-module.js";
-import { LearningRateMonitor } from "../train/callbacks/lr-monitor.js";
 import { LAST_NAME, ModelCheckpoint } from "../train/callbacks/model-checkpoint.js";
-import { CSVLogger } from "../train/loggers.js";
 import type { Metrics, TrainingModule } from "../train/module.js";
 import { Trainer, type StopReason } from "../train/trainer.js";
 import { packBlocks } from "./blocks.js";
@@ -23,6 +21,7 @@ import { MaskedBlockLoader } from "./loader.js";
 import { MaskedLMModule, type MaskedLanguageModel } from "./masked-lm-module.js";
 import { freshModel, objectiveOf, type Architecture, type ModelSize } from "./models.js";
 import { saveModel, type SaveDtype } from "./save.js";
+import { StepCsvLogger } from "./step-csv-logger.js";
 import { WallClock } from "./wall-clock.js";
 
 export interface PretrainOptions {
@@ -47,7 +46,7 @@ export interface PretrainOptions {
   schedule?: ScheduleName;
   gradientClip?: number;
   mlmProbability?: number;
-  /** Every N optimizer steps: train_loss / elapsed_s / lr rows in <output>/metrics.csv (default 10). */
+  /** Every N optimizer steps: a row of train_loss, elapsed_s and lr in <output>/metrics.csv (default 10). */
   logEvery?: number;
   /** Every N optimizer steps: val_loss on held-out text, and a resumable checkpoint (default 100). */
   valEvery?: number;
@@ -156,8 +155,8 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     gradientClipVal: opts.gradientClip ?? 1,
     seed,
     handleSignals: true,
-    callbacks: [clock, new LearningRateMonitor(), new ModelCheckpoint({ dirpath: checkpointDir, saveTopK: 0, saveLast: true })],
-    logger: new CSVLogger(opts.output),
+    callbacks: [clock, new ModelCheckpoint({ dirpath: checkpointDir, saveTopK: 0, saveLast: true })],
+    logger: new StepCsvLogger(opts.output),
     defaultRootDir: opts.output,
     progressOutput: opts.progressOutput,
   });

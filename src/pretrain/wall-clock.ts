@@ -1,5 +1,5 @@
-// Training wall time as a logged metric (elapsed_s, next to train_loss every log interval), carried over
-// resumes in the checkpoint so a curve of loss against time stays continuous; optionally a time budget.
+// Training wall time (elapsed_s) and the learning rate, logged next to train_loss every log interval. The time
+// is carried over resumes in the checkpoint, so loss against time stays continuous. Optionally a time budget.
 import type { Callback } from "../train/callbacks/callback.js";
 import type { Trainer } from "../train/trainer.js";
 
@@ -20,7 +20,7 @@ export class WallClock implements Callback {
   }
 
   onTrainStepEnd(trainer: Trainer): void {
-    if (trainer.globalStep % trainer.logEveryNSteps === 0) trainer.log({ elapsed_s: Math.round(this.elapsed * 10) / 10 });
+    if (trainer.globalStep % trainer.logEveryNSteps === 0) trainer.log({ elapsed_s: Math.round(this.elapsed * 10) / 10, lr: trainer.stepLrs[0] });
     if (this.elapsed >= this.maxSeconds) trainer.requestStop(`time budget of ${Math.round(this.maxSeconds / 60)} min reached`);
   }
 

@@ -41,3 +41,8 @@ export function textTable(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => cells.map((x, c) => (numeric[c] ? x.padStart(widths[c]) : x.padEnd(widths[c]))).join("  ").trimEnd();
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
+
+/** 1234567 -> "1,234,567". */
+export function formatInteger(n: number): string {
+  return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}

@@ -7,8 +7,7 @@
 // optimizer steps, so it never holds half-accumulated gradients.
 import { join } from "node:path";
 import type { Loader } from "../data/dataloader.js";
-import type { LRScheduler, Optimizer } from "../optim/index.js";
-import { clipGradNorm } from "../optim/index.js";
+import { clipGradNorm, type LRScheduler, type Optimizer } from "../optim/index.js";
 import { Tensor, defaultGenerator, manualSeed, noGrad, scale } from "../tensor/index.js";
 import type { Callback } from "./callbacks/callback.js";
 import { LAST_NAME, ModelCheckpoint } from "./callbacks/model-checkpoint.js";
@@ -17,6 +16,8 @@ import { firstNonFiniteGrad, nonFiniteError, type NonFiniteError } from "./fault
 import type { Logger, RunStatus } from "./loggers.js";
 import type { Metrics, TrainingModule, TrainingStepOutput } from "./module.js";
 import { ProgressReporter } from "./progress.js";
+import { onInterrupt } from "./signals.js";
+import { WeightedMeans } from "./weighted-means.js";
 
 export interface TrainerOptions {
   /** Default 1000 when maxSteps is not set either (Lightning's default), else unlimited. */
@@ -42,7 +43,8 @@ export interface TrainerOptions {
   enableProgressBar?: boolean;
   /** Stop with NonFiniteError when the loss or a gradient is NaN/Inf (default true). */
   checkNonFinite?: boolean;
-  /** Where the checkpoint of an interrupted run goes when no ModelCheckpoint is configured (default: cwd). */
+  /** An interrupted run saves <defaultRootDir>/checkpoints/last when no ModelCheckpoint gives a directory
+   *  (default: the working directory). */
   defaultRootDir?: string;
   /** On SIGINT/SIGTERM finish the current step, save a checkpoint and return (a second signal quits at once).
    *  Off by default, since a library should not take over a process's signals; the CLI turns it on. */
@@ -163,7 +165,12 @@ export class Trainer {
 
     for (const cb of this.callbacks) await cb.onFitStart?.(this);
     if (m.hparams) for (const l of this.loggers) await l.logHyperparams?.(m.hparams);
-    const removeSignals = this.opts.handleSignals ? this.installSignalHandlers() : () => undefined;
+    const removeSignals = this.opts.handleSignals
+      ? onInterrupt((sig) => {
+        this.stop = { reason: "interrupted", message: `Interrupted by ${sig}` };
+        this.progress.message(`${sig} received: finishing the current step, then saving a checkpoint (send it again to quit at once)`, true);
+      })
+      : () => undefined;
     let status: RunStatus = "failed";
     try {
       await this.trainLoop(m, this.trainLoader, valLoader as Loader<unknown> | undefined, nb, stepsPerEpoch);
@@ -429,22 +436,6 @@ export class Trainer {
     this.progress.message(`${this.stop!.message} at step ${this.globalStep} (epoch ${this.currentEpoch}); checkpoint saved to ${this.lastCheckpointPath}. Resume with fit(..., { ckptPath: ${JSON.stringify(this.lastCheckpointPath)} }).`, true);
   }
 
-  private installSignalHandlers(): () => void {
-    const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
-    const onSignal = (sig: NodeJS.Signals) => {
-      if (this.stop?.reason === "interrupted") {
-        remove();
-        process.kill(process.pid, sig);
-        return;
-      }
-      this.stop = { reason: "interrupted", message: `Interrupted by ${sig}` };
-      this.progress.message(`${sig} received: finishing the current step, then saving a checkpoint (send it again to quit at once)`, true);
-    };
-    const remove = () => { for (const s of signals) process.off(s, onSignal); };
-    for (const s of signals) process.on(s, onSignal);
-    return remove;
-  }
-
   private fault(what: string, batches: [number, number]): NonFiniteError {
     this.optimizer?.zeroGrad();
     return nonFiniteError(what, {
@@ -465,36 +456,6 @@ export class Trainer {
 
   private async saveLogs(): Promise<void> {
     for (const l of this.loggers) await l.save?.();
-  }
-}
-
-/** Batch-size-weighted running means of per-batch metrics. */
-class WeightedMeans {
-  private sums = new Map<string, { sum: number; weight: number }>();
-
-  add(values: Metrics, weight: number): void {
-    for (const [k, v] of Object.entries(values)) {
-      const e = this.sums.get(k) ?? { sum: 0, weight: 0 };
-      e.sum += v * weight;
-      e.weight += weight;
-      this.sums.set(k, e);
-    }
-  }
-
-  means(): Metrics {
-    return Object.fromEntries([...this.sums].map(([k, e]) => [k, e.sum / e.weight]));
-  }
-
-  reset(): void {
-    this.sums.clear();
-  }
-
-  stateDict(): Record<string, { sum: number; weight: number }> {
-    return Object.fromEntries([...this.sums].map(([k, e]) => [k, { ...e }]));
-  }
-
-  loadStateDict(state: Record<string, { sum: number; weight: number }>): void {
-    this.sums = new Map(Object.entries(state).map(([k, e]) => [k, { ...e }]));
   }
 }
 

@@ -37,6 +37,8 @@ export interface HubSimulation {
   headerOverrides: Record<string, string>;
   /** Entries per tree page. */
   treePageSize: number;
+  /** Entries appended to every tree listing (hostile paths, malformed entries). */
+  treeExtra: Record<string, unknown>[];
   /** Origin put in the tree's next-page links (a mirror passing on huggingface.co's links); default the hub's own. */
   treeLinkOrigin?: string;
   /** A gated repo: file downloads need `Authorization: Bearer <gated>` (401, or 403 for another token, both with
@@ -72,7 +74,7 @@ interface Revision {
  */
 export async function startHubServer(repos: Record<string, string>, datasets: Record<string, string | Record<string, string>> = {}): Promise<HubServer> {
   const requests: RecordedRequest[] = [];
-  const sim: HubSimulation = { cutOnce: new Set(), wrongChecksum: false, stall: false, headerOverrides: {}, treePageSize: 1000 };
+  const sim: HubSimulation = { cutOnce: new Set(), wrongChecksum: false, stall: false, headerOverrides: {}, treePageSize: 1000, treeExtra: [] };
   const commitOf = (repoId: string, revision = "main", repoType = "model") =>
     createHash("sha1").update(`commit of ${repoType} ${repoId} at ${revision}`).digest("hex");
   const byRepo = new Map<string, Map<string, Revision>>();
@@ -121,7 +123,7 @@ export async function startHubServer(repos: Record<string, string>, datasets: Re
         const body = JSON.stringify({ id: repoId, sha: found.commit, siblings: [...found.files.keys()].map((rfilename) => ({ rfilename })) });
         return void res.writeHead(200, { "Content-Type": "application/json" }).end(body);
       }
-      const entries = treeEntries(found.files, url.searchParams.get("recursive") === "true");
+      const entries = [...treeEntries(found.files, url.searchParams.get("recursive") === "true"), ...sim.treeExtra];
       const start = Number(url.searchParams.get("cursor") ?? 0);
       const end = start + sim.treePageSize;
       const headers: Record<string, string> = { "Content-Type": "application/json" };

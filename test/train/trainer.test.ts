@@ -39,3 +39,27 @@ test("loss falls over 2 epochs; validation and test metrics are logged like Ligh
   assert.deepEqual(Object.keys(testMetrics).sort(), ["test_acc", "test_f1", "test_loss", "test_precision", "test_recall"]);
   assert.ok(testMetrics.test_acc > 0.5, `test accuracy ${testMetrics.test_acc}`);
 });
+
+test("maxSteps, limitTrainBatches, step-count validation and predict", async () => {
+  const [train, val] = await Promise.all([uciExamples("train", 320), uciExamples("validation", 40)]);
+  const module = new SequenceClassificationModule(seededModel(1), { lr: 0.01 });
+  const plans: number[] = [];
+  const configure = module.configureOptimizers.bind(module);
+  module.configureOptimizers = (plan) => { plans.push(plan.totalSteps); return configure(plan); };
+  const dir = await tempDir();
+  const trainer = new Trainer({ maxSteps: 7, limitTrainBatches: 0.5, valCheckInterval: 3, logger: new CSVLogger(dir), enableProgressBar: false });
+  const result = await trainer.fit(module, loader(train, { shuffle: true }), loader(val));
+  assert.deepEqual([result.stopReason, result.globalStep, result.epoch], ["max_steps", 7, 0]);
+  assert.deepEqual(plans, [7], "the schedule spans maxSteps");
+  const rows = parseCsv(await readFile(join(dir, "metrics.csv"), "utf8"));
+  assert.deepEqual(rows.filter((r) => r.val_loss !== undefined).map((r) => r.step), [3, 6]);
+
+  const preds = await trainer.predict<unknown, { indices: number[]; predictions: number[]; probabilities: number[][] }>(module, loader(val));
+  assert.deepEqual(preds.flatMap((p) => p.indices), val.map((_, i) => i));
+  for (const p of preds) {
+    p.probabilities.forEach((row, i) => {
+      assert.ok(Math.abs(row[0] + row[1] - 1) < 1e-6);
+      assert.equal(p.predictions[i], row[1] > row[0] ? 1 : 0);
+    });
+  }
+});

@@ -56,10 +56,6 @@ Examples:
     if (!v.model) throw new UsageError("--model is required (a model folder or hub id)");
     if (!v.method) throw new UsageError(`--method is required (one of ${METHODS.join(", ")})`);
     if (!v.output) throw new UsageError("--output is required (the folder for the trained result)");
-    await mkdir(v.output, { recursive: true });
-    const { resume: _, config: __, ...saved } = v;
-    await writeJsonAtomic(join(v.output, ARGS_FILE), saved);
-
     const hub = hubOptions(v);
     const source = { ref: await modelRef(v.model), hub, onWarning: noteOnce() };
     const task = taskOf(v) ?? (await detectTask(source));
@@ -67,6 +63,9 @@ Examples:
     info(describeData(data));
     const { tokenizer } = await loadTokenizer(v.tokenizer ? [v.tokenizer] : [source.ref], hub);
     const method = v.method as MethodName;
+    await mkdir(v.output, { recursive: true });
+    const { resume: _, config: __, ...saved } = v;
+    await writeJsonAtomic(join(v.output, ARGS_FILE), saved);
     const result = await runFineTune({
       method, methodOptions: methodOptions(v), hp: hyperparameters(v), source, tokenizer, data,
       output: v.output, resume: v.resume, interactive: true, log: info,

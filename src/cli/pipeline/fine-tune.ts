@@ -8,7 +8,7 @@ import type { Example } from "../../data/collate.js";
 import {
   LogisticRegression, MLPClassifier, countParameters, extractFeatures, familyLayout, formatParameterCount, type ParameterCount,
 } from "../../methods/index.js";
-import { AutoModel, type PreTrainedModel } from "../../models/index.js";
+import type { PreTrainedModel } from "../../models/index.js";
 import { PeftModel } from "../../peft/index.js";
 import { manualSeed } from "../../tensor/index.js";
 import type { PreTrainedTokenizer } from "../../tokenizers/index.js";
@@ -21,7 +21,7 @@ import { evaluateClassifier, featureClassifier, modelClassifier, padTokenId, typ
 import type { TaskData } from "./data.js";
 import { evaluateLm, tokenizeLm } from "./lm.js";
 import { saveOutput, writeMetrics, type Artifact, type RunSettings } from "./output-dir.js";
-import { loadModel, maxPositions, modelLabelNames, type ModelSource } from "./sources.js";
+import { loadBaseModel, loadModel, maxPositions, modelLabelNames, type ModelSource } from "./sources.js";
 
 export interface Hyperparameters {
   /** Default 3 when maxSteps is not set either. */
@@ -132,7 +132,7 @@ async function runFeatureBased(input: RunInput): Promise<RunResult> {
   const train = data.splits.train!;
   if (train.some((r) => r.textPair !== undefined)) throw new UsageError("--method feature reads single texts; drop --text-pair-column or pick another method");
   manualSeed(hp.seed);
-  const base = await AutoModel.fromPretrained(input.source.ref, { ...input.source.hub, onWarning: input.source.onWarning });
+  const base = await loadBaseModel(input.source);
   const maxLength = Math.min(hp.maxLength, maxPositions(base));
   const pooling = mo.pooling ?? (familyLayout(base.config.modelType).causal ? "last" : "cls");
   input.log(`feature-based: extracting ${pooling}-pooled features of ${train.length} training texts`);

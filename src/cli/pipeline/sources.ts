@@ -2,7 +2,7 @@
 import { stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { resolveModelFile, type HubOptions } from "../../io/hub.js";
-import { AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification, type PreTrainedModel } from "../../models/index.js";
+import { AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification, type PreTrainedModel } from "../../models/index.js";
 import { AutoTokenizer, type PreTrainedTokenizer } from "../../tokenizers/index.js";
 import { UsageError } from "../command.js";
 import type { Task } from "../methods.js";
@@ -77,6 +77,13 @@ export async function loadModel(task: Task, source: ModelSource, labels?: LabelS
   if (!labels) return AutoModelForSequenceClassification.fromPretrained(source.ref, opts);
   const id2label = labels.named ? Object.fromEntries(labels.names.map((n, i) => [i, n])) : undefined;
   return AutoModelForSequenceClassification.fromPretrained(source.ref, { ...opts, numLabels: labels.names.length, id2label, ignoreMismatchedSizes: true });
+}
+
+/** The bare encoder/decoder, for feature extraction. Its checkpoint usually has a head this drops, which
+ *  is the point here, so that note is not passed on. */
+export function loadBaseModel(source: ModelSource): Promise<PreTrainedModel> {
+  const onWarning = (m: string) => { if (!/were not used when initializing/.test(m)) source.onWarning?.(m); };
+  return AutoModel.fromPretrained(source.ref, { ...source.hub, onWarning });
 }
 
 /** id2label of a loaded classifier, in id order. */

@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { resolveModelFile, type HubOptions } from "../../io/hub.js";
 import { loadSafetensors } from "../../io/safetensors.js";
-import { AutoModel, type PreTrainedModel } from "../../models/index.js";
+import type { PreTrainedModel } from "../../models/index.js";
 import { LogisticRegression, MLPClassifier } from "../../methods/index.js";
 import { PeftModel, readAdapterConfig } from "../../peft/index.js";
 import type { PreTrainedTokenizer } from "../../tokenizers/index.js";
@@ -12,7 +12,7 @@ import { UsageError } from "../command.js";
 import type { Task } from "../methods.js";
 import { featureClassifier, modelClassifier, type SequenceClassifier } from "./classifier.js";
 import { CLASSIFIER_FILE, readSettings, type RunSettings } from "./output-dir.js";
-import { detectTask, isDirectory, loadModel, loadTokenizer, maxPositions, modelLabelNames, modelRef, type LabelSpec } from "./sources.js";
+import { detectTask, isDirectory, loadBaseModel, loadModel, loadTokenizer, maxPositions, modelLabelNames, modelRef, type LabelSpec } from "./sources.js";
 
 export interface LoadOutputOptions {
   /** An adapter to put on the model named by the ref (instead of the ref being the adapter). */
@@ -78,7 +78,7 @@ async function adapterLabels(dir: string, hub: HubOptions): Promise<LabelSpec | 
 
 async function loadFeatureOutput(dir: string, settings: RunSettings, o: LoadOutputOptions): Promise<LoadedOutput> {
   const baseRef = await modelRef(o.baseModel ?? settings.baseModel);
-  const base = await AutoModel.fromPretrained(baseRef, { ...o.hub, onWarning: o.onWarning });
+  const base = await loadBaseModel({ ref: baseRef, hub: o.hub, onWarning: o.onWarning });
   const file = join(dir, CLASSIFIER_FILE);
   const clf = settings.methodOptions.classifier === "mlp" ? await MLPClassifier.load(file) : await LogisticRegression.load(file);
   const { tokenizer } = await loadTokenizer(o.tokenizer ? [o.tokenizer] : [dir, baseRef], o.hub);

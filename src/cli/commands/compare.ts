@@ -1,0 +1,68 @@
+import { join } from "node:path";
+import { REPORT_FILES, runComparison } from "../../report/compare.js";
+import { textTable } from "../../report/format.js";
+import { tableHeader, tableRow } from "../../report/report-md.js";
+import { booleanFlag, flagHelp, listFlag } from "../args.js";
+import { UsageError, type Command } from "../command.js";
+import { parseWithConfig } from "../config-file.js";
+import { hubOptions, hyperparameters, methodOptions, runFlags, taskOf } from "../flags.js";
+import { METHODS, type MethodName } from "../methods.js";
+import { info, noteOnce } from "../output.js";
+import { loadClassificationData } from "../pipeline/data.js";
+import { detectTask, loadTokenizer, modelRef } from "../pipeline/sources.js";
+
+/** The nine methods of the taxonomy figure; IA3 is added with --ia3. */
+const DEFAULT_METHODS = METHODS.filter((m) => m !== "ia3");
+
+const flags = {
+  ...runFlags,
+  methods: listFlag(`methods to compare (default ${DEFAULT_METHODS.join(",")})`, { arg: "M1,M2", choices: METHODS }),
+  ia3: booleanFlag("add IA3 to the methods"),
+};
+
+export const compare: Command = {
+  name: "compare",
+  summary: "fine-tune with several methods on the same budget and chart accuracy against cost",
+  help: `Usage: finetune compare --model ID|DIR --train FILE --validation FILE --test FILE --output DIR [options]
+
+Trains each method from the same pretrained weights (reloaded for every method) on the same data and
+budget (--epochs or --max-steps, --batch-size, --max-length, --seed), then measures wall-clock training
+time (and, for feature-based, feature extraction time), test accuracy and macro-F1, trainable parameters,
+the size of what must be saved (model, adapter or classifier file), and peak memory. Writes to --output:
+  report.md     the table and a short reading of it
+  report.json   every measurement
+  chart.svg     test accuracy against training time, one labelled point per method
+  chart.png     the same chart as an image
+  <method>/     each method's trained output (usable with eval, predict, merge)
+The table is also printed. Learning rates default to each method's usual one; --lr sets one for all.
+The method options of \`finetune train\` (--lora-r, --num-virtual-tokens, --layers, ...) apply here too.
+
+Options:
+${flagHelp(flags)}
+
+Examples:
+  finetune compare --model distilbert-base-uncased --train train.jsonl --validation val.jsonl \\
+    --test test.jsonl --epochs 1 --output reports/distilbert
+  finetune compare --model ./tiny-model --data reviews.jsonl --methods head,lora,prompt --max-steps 200 --ia3 --output reports/quick
+  finetune compare --config compare.yaml`,
+
+  async run(argv) {
+    const { values: v } = await parseWithConfig(argv, flags);
+    if (!v.model) throw new UsageError("--model is required (a model folder or hub id)");
+    if (!v.output) throw new UsageError("--output is required (the folder for the report)");
+    const methods = [...new Set<MethodName>([...((v.methods as MethodName[] | undefined) ?? DEFAULT_METHODS), ...(v.ia3 ? ["ia3" as const] : [])])];
+    const hub = hubOptions(v);
+    const source = { ref: await modelRef(v.model), hub, onWarning: noteOnce() };
+    if ((taskOf(v) ?? (await detectTask(source))) !== "seq-cls") throw new UsageError("compare ranks classifiers by test accuracy, so it needs a sequence-classification model (--task seq-cls)");
+    const data = await loadClassificationData(v);
+    info(`data: ${Object.entries(data.splits).map(([k, rows]) => `${rows!.length} ${k}`).join(" / ")} rows; labels ${data.labels.names.join(", ")}; methods ${methods.join(", ")}`);
+    const { tokenizer } = await loadTokenizer(v.tokenizer ? [v.tokenizer] : [source.ref], hub);
+    const report = await runComparison({
+      methods, methodOptions: methodOptions(v), hp: hyperparameters(v), source, tokenizer, data: { task: "seq-cls", ...data }, output: v.output, log: info,
+    });
+    console.log(textTable(tableHeader(), report.methods.map(tableRow)));
+    if (!report.chart.pngHasText) info(`warning: no usable font found, so ${join(v.output, REPORT_FILES.png)} has no text; install one (e.g. fonts-dejavu-core) or use ${REPORT_FILES.svg}`);
+    console.log(`\nreport: ${join(v.output, REPORT_FILES.md)} (chart: ${join(v.output, REPORT_FILES.png)})`);
+    return report.failed.length ? 1 : 0;
+  },
+};

@@ -1,0 +1,95 @@
+import { formatCount, formatSeconds } from "../../report/format.js";
+import { ARCHITECTURES, objectiveOf, pretrain, type Architecture } from "../../pretrain/index.js";
+import { booleanFlag, flagHelp, numberFlag, stringFlag } from "../args.js";
+import { UsageError, type Command } from "../command.js";
+import { configFlag, parseWithConfig } from "../config-file.js";
+import { info } from "../output.js";
+
+const int = (help: string, min = 1) => numberFlag(help, { integer: true, min });
+
+const flags = {
+  arch: stringFlag("distilbert or bert (masked LM, WordPiece), gpt2 or llama (next token, byte-level BPE); default distilbert", { arg: "ARCH", choices: ARCHITECTURES }),
+  bundled: booleanFlag("pretrain on the bundled corpus (State of the Union addresses, Moby Dick, spam-task training mails) instead of files"),
+  vocabSize: int("tokenizer vocabulary, special tokens included (default 8192)", 16),
+  dim: int("hidden size (default 128)"),
+  layers: int("transformer layers (default 4)"),
+  heads: int("attention heads; must divide --dim (default 4)"),
+  hiddenDim: int("feed-forward size (default 4 x --dim)"),
+  maxLength: int("tokens per training block, and the model's longest input (default 128)", 8),
+  maxSteps: int("optimizer steps (default: --epochs, else 1000)"),
+  epochs: numberFlag("passes over the text (instead of --max-steps)", { min: 0 }),
+  maxMinutes: numberFlag("stop after this much training time, with a checkpoint (the schedule still spans --max-steps)", { arg: "MIN", min: 0 }),
+  batchSize: int("blocks per step (default 32)"),
+  lr: numberFlag("peak learning rate (default 5e-4)", { arg: "LR", min: 0 }),
+  warmupSteps: int("steps of linear warm-up (default 5% of the steps)", 0),
+  schedule: stringFlag("decay after warm-up: linear, cosine or constant (default linear)", { arg: "NAME", choices: ["linear", "cosine", "constant"] }),
+  weightDecay: numberFlag("AdamW weight decay (default 0.01)", { min: 0 }),
+  mlmProbability: numberFlag("share of tokens masked (default 0.15)", { arg: "P", min: 0.01, max: 0.99 }),
+  logEvery: int("write train_loss, lr and elapsed time to <output>/metrics.csv every N steps (default 10)"),
+  valEvery: int("held-out loss and a checkpoint every N steps (default 100)", 2),
+  checkpointDir: stringFlag("where checkpoints go (default <output>/checkpoints)", { arg: "DIR" }),
+  resume: booleanFlag("continue from <checkpoint-dir>/last with the tokenizer saved in --output (give the same flags)"),
+  dtype: stringFlag("weights precision on disk: float32 or float16 (default float32)", { arg: "DTYPE", choices: ["float32", "float16"] }),
+  seed: int("seed for initialisation, data order and masking (default 42)", 0),
+  output: stringFlag("folder for the model (config.json, model.safetensors, tokenizer files, metrics.csv)", { arg: "DIR" }),
+  config: configFlag,
+};
+
+export const pretrainCommand: Command = {
+  name: "pretrain",
+  summary: "pretrain a small model from scratch (masked LM or next token) with its own tokenizer",
+  help: `Usage: finetune pretrain (--bundled | FILE...) --output DIR [options]
+
+Trains a tokenizer on the text (WordPiece for distilbert/bert, byte-level BPE for gpt2/llama), packs the
+text into blocks of --max-length tokens, and pretrains a randomly initialised model on them: masked-LM
+(15% of tokens chosen, 80% replaced by [MASK], 10% by a random token, 10% kept) or next-token prediction.
+Text files are read one document per line. About 2% of the documents are held out for val_loss. The
+learning rate warms up, then decays (--schedule). Writes a Hugging Face model folder to --output
+(config.json, model.safetensors, tokenizer.json, tokenizer_config.json), plus metrics.csv (step,
+elapsed_s, lr, train_loss, val_loss) and checkpoints/last, from which --resume continues. Ctrl-C stops
+after the current step and saves a checkpoint.
+
+Options:
+${flagHelp(flags)}
+
+Examples:
+  finetune pretrain --bundled --dim 128 --layers 4 --heads 4 --max-steps 2000 --output models/tiny
+  finetune pretrain notes/*.txt --arch gpt2 --dim 256 --layers 6 --heads 8 --epochs 1 --output models/gpt
+  finetune pretrain --bundled --max-steps 2000 --output models/tiny --resume`,
+
+  async run(argv) {
+    const { values: v, positionals: files } = await parseWithConfig(argv, flags, { positionals: true });
+    if (!v.output) throw new UsageError("--output is required (the folder for the pretrained model)");
+    if (v.bundled === (files.length > 0)) throw new UsageError("give text files or --bundled (one of the two)");
+    const arch = (v.arch ?? "distilbert") as Architecture;
+    const dim = v.dim ?? 128;
+    const result = await pretrain({
+      arch,
+      corpus: v.bundled ? "bundled" : { files },
+      size: { dim, layers: v.layers ?? 4, heads: v.heads ?? 4, hiddenDim: v.hiddenDim, maxLength: v.maxLength ?? 128 },
+      vocabSize: v.vocabSize ?? 8192,
+      output: v.output,
+      checkpointDir: v.checkpointDir,
+      batchSize: v.batchSize ?? 32,
+      maxSteps: v.maxSteps ?? (v.epochs === undefined ? 1000 : undefined),
+      epochs: v.epochs,
+      maxMinutes: v.maxMinutes,
+      lr: v.lr ?? 5e-4,
+      weightDecay: v.weightDecay,
+      warmupSteps: v.warmupSteps,
+      warmupRatio: v.warmupSteps === undefined ? 0.05 : undefined,
+      schedule: v.schedule as "linear" | "cosine" | "constant" | undefined,
+      mlmProbability: v.mlmProbability,
+      logEvery: v.logEvery,
+      valEvery: v.valEvery,
+      resume: v.resume,
+      seed: v.seed,
+      dtype: v.dtype as "float32" | "float16" | undefined,
+    });
+    const what = objectiveOf(arch) === "mlm" ? "masked-LM" : "next-token";
+    info(`${result.stopReason === "interrupted" ? "interrupted" : "done"} after ${result.globalStep} steps`);
+    console.log(`pretrained ${arch} (${formatCount(result.parameters)} parameters) for ${result.globalStep} steps, ` +
+      `${formatCount(result.tokensSeen)} tokens, in ${formatSeconds(result.elapsedSeconds)}`);
+    console.log(`held-out ${what} loss ${result.finalValLoss.toFixed(4)}; saved to ${result.output}`);
+  },
+};

@@ -1,0 +1,47 @@
+// report.json: what `finetune compare` measured, one entry per method.
+import type { MethodInfo, MethodName } from "../cli/methods.js";
+
+export interface MethodEntry {
+  method: MethodName;
+  label: string;
+  family: MethodInfo["family"];
+  /** Wall-clock training seconds; feature-based includes running the frozen model over the training texts. */
+  trainSeconds: number;
+  /** Feature-based only: the extraction part of trainSeconds. */
+  extractSeconds: number | null;
+  steps: number | null;
+  /** The learning rate used (null for feature-based, whose classifier has its own solver). */
+  lr: number | null;
+  trainableParams: number;
+  totalParams: number;
+  /** Bytes of the saved model, adapter or classifier file. */
+  artifactBytes: number;
+  /** Peak resident set size of the process while the method ran, in bytes. */
+  peakRssBytes: number;
+  testAccuracy: number;
+  testMacroF1: number;
+  testLoss: number;
+  validationAccuracy: number | null;
+  validationMacroF1: number | null;
+  /** Folder of the method's trained output, relative to the report. */
+  output: string;
+}
+
+export interface FailedMethod {
+  method: MethodName;
+  label: string;
+  error: string;
+}
+
+export interface ComparisonReport {
+  format: 1;
+  createdAt: string;
+  model: string;
+  labels: string[];
+  rows: { train: number; validation: number; test: number };
+  budget: { epochs: number | null; maxSteps: number | null; batchSize: number; maxLength: number; seed: number; lr: number | null };
+  environment: { node: string; platform: string; cpu: string; cores: number; backend: string; threads: number };
+  methods: MethodEntry[];
+  failed: FailedMethod[];
+  chart: { svg: string; png: string; xScale: "log" | "linear"; pngFont: string | null; pngHasText: boolean };
+}
