@@ -3,6 +3,7 @@
 const suites: Record<string, () => Promise<{ main(argv: string[]): Promise<unknown> }>> = {
   gemm: () => import("./gemm.js"),
   inference: () => import("./inference.js"),
+  train: () => import("./train.js"),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -107,19 +107,20 @@ int ft_builtin_mr(void) { return current->mr; }
 int ft_builtin_nr(void) { return current->nr; }
 
 /* Packs `count` rows x kc columns of a strided matrix (element (i, p) at src[i*rs + p*cs]) into panels
- * of R rows stored column by column, zero-padding the last panel. Used for op(A) and, transposed, op(B). */
+ * of R rows stored column by column, zero-padding the last panel. Used for op(A) and, transposed, op(B).
+ * Source reads follow whichever of rs and cs is 1, so they are sequential in both layouts. */
 static void pack(const float *src, size_t rs, size_t cs, int count, int kc, int R, float *dst) {
-  for (int i0 = 0; i0 < count; i0 += R) {
+  for (int i0 = 0; i0 < count; i0 += R, dst += (size_t)kc * R) {
     const int rows = count - i0 < R ? count - i0 : R;
     const float *s = src + i0 * rs;
-    for (int p = 0; p < kc; p++, dst += R) {
-      if (rs == 1) {
-        memcpy(dst, s + p * cs, rows * sizeof(float));
-      } else {
-        for (int i = 0; i < rows; i++) dst[i] = s[i * rs + p * cs];
-      }
-      for (int i = rows; i < R; i++) dst[i] = 0.0f;
+    if (rs == 1) {
+      for (int p = 0; p < kc; p++) memcpy(dst + p * R, s + p * cs, rows * sizeof(float));
+    } else {
+      for (int i = 0; i < rows; i++)
+        for (int p = 0; p < kc; p++) dst[p * R + i] = s[i * rs + p * cs];
     }
+    for (int p = 0; p < kc; p++)
+      for (int i = rows; i < R; i++) dst[p * R + i] = 0.0f;
   }
 }
 

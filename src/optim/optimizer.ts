@@ -8,8 +8,8 @@ export type ParamsArg<H> = Iterable<Tensor> | ParamGroup<Partial<H>>[];
 export interface OptimizerStateDict {
   step: number;
   groups: Record<string, number>[];
-  /** Per parameter (by group order), the named state buffers as plain arrays. */
-  state: Record<string, number[]>[];
+  /** Per parameter (by group order), copies of the named state buffers. */
+  state: Record<string, Float32Array | Float64Array>[];
 }
 
 export abstract class Optimizer<H extends { lr: number }> {
@@ -44,18 +44,19 @@ export abstract class Optimizer<H extends { lr: number }> {
   }
 
   stateDict(): OptimizerStateDict {
-    const state: Record<string, number[]>[] = [];
+    const state: Record<string, Float32Array | Float64Array>[] = [];
     const groups = this.paramGroups.map(({ params, ...h }) => {
       for (const p of params) {
         const s = this.state.get(p) ?? {};
-        state.push(Object.fromEntries(Object.entries(s).map(([k, v]) => [k, Array.from(v)])));
+        state.push(Object.fromEntries(Object.entries(s).map(([k, v]) => [k, v.slice()])));
       }
       return h as unknown as Record<string, number>;
     });
     return { step: this.stepCount, groups, state };
   }
 
-  loadStateDict(sd: OptimizerStateDict): void {
+  /** Accepts buffers as typed arrays or plain number arrays (e.g. from JSON). */
+  loadStateDict(sd: { step: number; groups: Record<string, unknown>[]; state: Record<string, ArrayLike<number>>[] }): void {
     if (sd.groups.length !== this.paramGroups.length) throw new Error(`optimizer state has ${sd.groups.length} groups, expected ${this.paramGroups.length}`);
     this.stepCount = sd.step;
     let i = 0;

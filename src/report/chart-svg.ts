@@ -60,7 +60,8 @@ export function chartSvg(points: ChartPoint[], title: string, subtitle: string):
   for (const { p, px, py } of order) {
     const r = radius(p.trainableParams);
     parts.push(`<circle cx="${px.toFixed(1)}" cy="${py.toFixed(1)}" r="${r.toFixed(1)}" fill="${color(p.family)}" fill-opacity="0.75" stroke="#222222" stroke-width="1"/>`);
-    placed.push({ x0: px - r, x1: px + r, y0: py - r, y1: py + r });
+    // Padded, so a label never touches a marker.
+    placed.push({ x0: px - r - 3, x1: px + r + 3, y0: py - r - 3, y1: py + r + 3 });
   }
   for (const { p, px, py } of order) {
     const label = `${p.label} (${formatCount(p.trainableParams)})`;
@@ -131,8 +132,8 @@ function sizeLegend(counts: number[]): number[] {
   const hi = Math.ceil(Math.log10(Math.max(...counts, 10)));
   const step = Math.max(1, Math.ceil((hi - lo) / 3));
   const out: number[] = [];
-  for (let e = lo; e <= hi; e += step) out.push(10 ** e);
-  return out;
+  for (let e = lo; e < hi; e += step) out.push(10 ** e);
+  return [...out, 10 ** hi];
 }
 
 interface Box { x0: number; x1: number; y0: number; y1: number }

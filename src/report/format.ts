@@ -16,12 +16,13 @@ export function formatBytes(n: number): string {
   return `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
 }
 
-/** 1234 -> "1.2K", 66955010 -> "67.0M". */
+/** 1234 -> "1.2K", 1000 -> "1K", 66955010 -> "67M". */
 export function formatCount(n: number): string {
+  const short = (v: number, unit: string) => `${v.toFixed(1).replace(/\.0$/, "")}${unit}`;
   if (n < 1000) return String(n);
-  if (n < 1e6) return `${(n / 1e3).toFixed(1)}K`;
-  if (n < 1e9) return `${(n / 1e6).toFixed(1)}M`;
-  return `${(n / 1e9).toFixed(2)}B`;
+  if (n < 999_950) return short(n / 1e3, "K");
+  if (n < 999_950_000) return short(n / 1e6, "M");
+  return short(n / 1e9, "B");
 }
 
 /** Scores as reported: four decimals. */
@@ -31,7 +32,7 @@ export function formatScore(x: number | null | undefined): string {
 
 export function formatPercent(part: number, whole: number): string {
   const p = (100 * part) / whole;
-  return `${p < 0.01 ? p.toExponential(1) : p < 1 ? p.toFixed(3) : p.toFixed(2)}%`;
+  return `${p >= 1 ? p.toFixed(2) : Number(p.toPrecision(2))}%`;
 }
 
 /** A plain-text table with aligned columns (numbers right-aligned). */

@@ -114,15 +114,15 @@ export function restoreOptimizer(optimizer: Optimizer<{ lr: number }>, model: Mo
   if (JSON.stringify(names) !== JSON.stringify(saved.params)) {
     throw new Error(`${ck.dir}: the checkpoint's optimizer was built over different parameters (${saved.params.flat().length} saved, ${names.flat().length} now)`);
   }
-  const state: Record<string, number[]>[] = names.flat().map((name) => {
-    const bufs: Record<string, number[]> = {};
+  const state: Record<string, ArrayLike<number>>[] = names.flat().map((name) => {
+    const bufs: Record<string, ArrayLike<number>> = {};
     for (const [key, raw] of ck.optimizerBuffers!) {
       const rest = key.startsWith(`${name}.`) ? key.slice(name.length + 1) : null;
-      if (rest && !rest.includes(".")) bufs[rest] = Array.from(raw.data as Float32Array | Float64Array);
+      if (rest && !rest.includes(".")) bufs[rest] = raw.data as Float32Array | Float64Array;
     }
     return bufs;
   });
-  optimizer.loadStateDict({ step: saved.step, groups: saved.groups as OptimizerStateDict["groups"], state });
+  optimizer.loadStateDict({ step: saved.step, groups: saved.groups, state });
 }
 
 function optimizerRecords(optimizer: Optimizer<{ lr: number }>, model: Module) {
@@ -133,9 +133,7 @@ function optimizerRecords(optimizer: Optimizer<{ lr: number }>, model: Module) {
   names.flat().forEach((name, i) => {
     const p = params[i];
     for (const [buf, values] of Object.entries(sd.state[i])) {
-      buffers.set(`${name}.${buf}`, p.data instanceof Float64Array
-        ? { dtype: "F64", shape: p.shape, data: Float64Array.from(values) }
-        : { dtype: "F32", shape: p.shape, data: Float32Array.from(values) });
+      buffers.set(`${name}.${buf}`, { dtype: values instanceof Float64Array ? "F64" : "F32", shape: p.shape, data: values });
     }
   });
   return { json: { step: sd.step, groups: sd.groups, params: names }, buffers };

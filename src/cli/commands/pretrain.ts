@@ -1,5 +1,5 @@
 import { formatCount, formatSeconds } from "../../report/format.js";
-import { ARCHITECTURES, objectiveOf, pretrain, type Architecture } from "../../pretrain/index.js";
+import { ARCHITECTURES, objectiveOf, pretrain as runPretraining, type Architecture } from "../../pretrain/index.js";
 import { booleanFlag, flagHelp, numberFlag, stringFlag } from "../args.js";
 import { UsageError, type Command } from "../command.js";
 import { configFlag, parseWithConfig } from "../config-file.js";
@@ -35,7 +35,7 @@ const flags = {
   config: configFlag,
 };
 
-export const pretrainCommand: Command = {
+export const pretrain: Command = {
   name: "pretrain",
   summary: "pretrain a small model from scratch (masked LM or next token) with its own tokenizer",
   help: `Usage: finetune pretrain (--bundled | FILE...) --output DIR [options]
@@ -63,7 +63,7 @@ Examples:
     if (v.bundled === (files.length > 0)) throw new UsageError("give text files or --bundled (one of the two)");
     const arch = (v.arch ?? "distilbert") as Architecture;
     const dim = v.dim ?? 128;
-    const result = await pretrain({
+    const result = await runPretraining({
       arch,
       corpus: v.bundled ? "bundled" : { files },
       size: { dim, layers: v.layers ?? 4, heads: v.heads ?? 4, hiddenDim: v.hiddenDim, maxLength: v.maxLength ?? 128 },

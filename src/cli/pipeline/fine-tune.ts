@@ -86,7 +86,7 @@ async function runWithTrainer(input: RunInput, method: Exclude<MethodName, "feat
   const base = await loadModel(data.task, input.source, data.task === "seq-cls" ? data.labels : undefined);
   const model = await prepareMethod(base, method, input.methodOptions, { task: data.task, baseModel: input.source.ref, tokenizer });
   const params = countParameters(model);
-  input.log(`${METHOD_INFO[method].label}: ${formatParameterCount(params)}`);
+  input.log(formatParameterCount(params));
   const virtual = METHOD_INFO[method].virtualTokens ? (input.methodOptions.numVirtualTokens ?? DEFAULT_VIRTUAL_TOKENS) : 0;
   const maxLength = Math.min(hp.maxLength, maxPositions(base) - virtual);
   if (maxLength < 2) throw new UsageError(`${virtual} virtual tokens leave no room for text in the model's ${maxPositions(base)} positions; lower --num-virtual-tokens`);
@@ -135,7 +135,7 @@ async function runFeatureBased(input: RunInput): Promise<RunResult> {
   const base = await loadBaseModel(input.source);
   const maxLength = Math.min(hp.maxLength, maxPositions(base));
   const pooling = mo.pooling ?? (familyLayout(base.config.modelType).causal ? "last" : "cls");
-  input.log(`feature-based: extracting ${pooling}-pooled features of ${train.length} training texts`);
+  input.log(`extracting ${pooling}-pooled features of ${train.length} training texts`);
 
   const started = performance.now();
   const X = await extractFeatures(base, tokenizer, train.map((r) => r.text), { pooling, maxLength, batchSize: hp.batchSize });
@@ -146,7 +146,7 @@ async function runFeatureBased(input: RunInput): Promise<RunResult> {
 
   const trainable = clf instanceof MLPClassifier ? countParameters(clf.net!).all : clf.coef!.numel + clf.intercept!.numel;
   const params = { trainable, all: countParameters(base).all + trainable };
-  input.log(`feature-based: ${formatParameterCount(params)}`);
+  input.log(formatParameterCount(params));
   const { validation, test } = await classifierScores(featureClassifier(base, clf, { tokenizer, maxLength, batchSize: hp.batchSize, labelNames: data.labels.names, pooling }), data);
   const result: RunResult = { method: "feature", task: "seq-cls", trainSeconds, extractSeconds, steps: null, params, artifactBytes: null, validation, test };
   return save(input, result, { kind: "feature", classifier: clf }, { labelNames: data.labels.names, maxLength, pooling });

@@ -1,7 +1,7 @@
 // What a training run leaves in --output: the trained artifact in its usual format (a transformers model
 // folder, a PEFT adapter, or a classifier file), the tokenizer, metrics.json, and finetune.json, which
 // records how to use the artifact again (method, base model, labels, max length, feature settings).
-import { readFile, stat } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { writeJsonAtomic } from "../../io/atomic.js";
 import type { LogisticRegression, MLPClassifier, Pooling } from "../../methods/index.js";
@@ -42,6 +42,7 @@ const ARTIFACT_FILES = {
 
 /** Writes the artifact, tokenizer and settings; returns the artifact's size on disk in bytes. */
 export async function saveOutput(dir: string, artifact: Artifact, tokenizer: PreTrainedTokenizer, settings: Omit<RunSettings, "format">): Promise<number> {
+  await mkdir(dir, { recursive: true });
   if (artifact.kind === "feature") await artifact.classifier.save(join(dir, CLASSIFIER_FILE));
   else await artifact.model.savePretrained(dir);
   await tokenizer.savePretrained(dir);

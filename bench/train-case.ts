@@ -1,0 +1,103 @@
+// One case of the training bench in this process: the anchor's model, inputs and step, timed step by step.
+// Run in a child process per case (bench/train.ts does that) so maxRSS is this case's peak alone.
+import { backend } from "../src/backend/index.js";
+import { nativeBlasSgemmGflops } from "../src/backend/native.js";
+import { DistilBertForSequenceClassification, distilBertConfig } from "../src/models/distilbert/index.js";
+import { AdamW } from "../src/optim/index.js";
+import { LoraConfig, PrefixTuningConfig, PromptTuningConfig, getPeftModel, type PeftModel } from "../src/peft/index.js";
+import { type Tensor, manualSeed, noGrad, ones, randint } from "../src/tensor/index.js";
+import { type CaseName, DISTILBERT_BASE, LORA_RANK, VIRTUAL_TOKENS, stepFlops } from "./train-flops.js";
+
+export interface CaseOptions {
+  batch: number;
+  seq: number;
+  steps: number;
+  warmup: number;
+  dropout: boolean;
+}
+
+export interface CaseResult {
+  case: CaseName;
+  /** Median milliseconds per step (per forward for inference). */
+  ms: number;
+  times: number[];
+  gflops: number;
+  /** cblas_sgemm on the encoder's forward shapes, timed right after the steps under the same load. */
+  gemmGflops: number | null;
+  peakRssMb: number;
+  trainable: number;
+}
+
+type Runnable = DistilBertForSequenceClassification | PeftModel;
+
+function build(c: CaseName, dropout: boolean): Runnable {
+  manualSeed(0);
+  const p = dropout ? {} : { dropout: 0, attentionDropout: 0, seqClassifDropout: 0 };
+  const { vocab, dim, layers, heads, hidden, labels } = DISTILBERT_BASE;
+  const model = new DistilBertForSequenceClassification(distilBertConfig({
+    vocabSize: vocab, dim, nLayers: layers, nHeads: heads, hiddenDim: hidden, numLabels: labels, ...p,
+  }));
+  switch (c) {
+    case "inference": return model.requiresGrad(false).eval();
+    case "full": return model;
+    case "head":
+      model.requiresGrad(false);
+      model.preClassifier.requiresGrad(true);
+      model.classifier.requiresGrad(true);
+      return model;
+    case "lora":
+      return getPeftModel(model, new LoraConfig({ taskType: "SEQ_CLS", r: LORA_RANK, loraAlpha: 16,
+        loraDropout: dropout ? 0.05 : 0, targetModules: ["q_lin", "v_lin"] }));
+    case "prompt":
+      return getPeftModel(model, new PromptTuningConfig({ taskType: "SEQ_CLS", numVirtualTokens: VIRTUAL_TOKENS }));
+    case "prefix":
+      return getPeftModel(model, new PrefixTuningConfig({ taskType: "SEQ_CLS", numVirtualTokens: VIRTUAL_TOKENS }));
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b), h = s.length >> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
+
+function gemmRate(): number | null {
+  const { dim, hidden } = DISTILBERT_BASE, m = 1024;
+  const rates = [[dim, dim], [dim, hidden], [hidden, dim]].map(([k, n]) => {
+    const g = { transA: false, transB: true, m, n, k, alpha: 1, beta: 0, a: new Float32Array(m * k).fill(0.5), aOffset: 0,
+      lda: k, b: new Float32Array(n * k).fill(0.25), bOffset: 0, ldb: k, c: new Float32Array(m * n), cOffset: 0, ldc: n,
+      batch: 1, strideA: 0, strideB: 0, strideC: 0 };
+    return nativeBlasSgemmGflops(g, 5);
+  });
+  return rates.some((r) => r === null) ? null : median(rates as number[]);
+}
+
+export function runCase(c: CaseName, o: CaseOptions): CaseResult {
+  const model = build(c, o.dropout);
+  const input = { inputIds: randint(1000, DISTILBERT_BASE.vocab, [o.batch, o.seq]), attentionMask: ones([o.batch, o.seq]), labels: randint(0, 2, [o.batch]) };
+  const params = model.parameters().filter((p) => p.requiresGrad);
+  const opt = c === "inference" ? null : new AdamW(params, { lr: 1e-3, weightDecay: 0.01 });
+  if (!opt) model.eval();
+  else model.train();
+  const step = (): void => {
+    if (!opt) { noGrad(() => model.forward(input)); return; }
+    opt.zeroGrad();
+    (model.forward(input).loss as Tensor).backward();
+    opt.step();
+  };
+  const times: number[] = [];
+  for (let i = 0; i < o.warmup + o.steps; i++) {
+    const t = process.hrtime.bigint();
+    step();
+    if (i >= o.warmup) times.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  const ms = median(times), peakRssMb = process.resourceUsage().maxRSS / 1024;
+  return {
+    case: c, ms, times, gflops: stepFlops(c, o.batch, o.seq) / ms / 1e6, gemmGflops: gemmRate(), peakRssMb,
+    trainable: params.reduce((n, p) => n + p.numel, 0),
+  };
+}
+
+export function backendLabel(): string {
+  const be = backend();
+  return `${be.name} (${be.blas}), ${be.threads()} threads`;
+}

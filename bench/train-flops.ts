@@ -1,0 +1,37 @@
+// GEMM FLOPs of one step of each bench case, counted from the model's shapes rather than from our own
+// calls, so a wasted product would lower our GFLOP/s instead of raising it. Forward: 2·M·N·K per product.
+// Backward: only the products autograd needs — dX where the input carries a gradient, dW where the weight
+// is trainable, and in attention dS = dO·Vᵀ, dQ, dK, dV where q, k, v carry one.
+export type CaseName = "inference" | "full" | "head" | "lora" | "prompt" | "prefix";
+export const CASES: CaseName[] = ["inference", "full", "head", "lora", "prompt", "prefix"];
+
+export const DISTILBERT_BASE = { vocab: 30522, dim: 768, layers: 6, heads: 12, hidden: 3072, labels: 2 };
+export const VIRTUAL_TOKENS = 20;
+export const LORA_RANK = 8;
+
+export function stepFlops(c: CaseName, batch: number, seq: number): number {
+  const { dim: D, layers: L, heads: H, hidden: F, labels } = DISTILBERT_BASE;
+  const dh = D / H, P = VIRTUAL_TOKENS, r = LORA_RANK;
+  const q = seq + (c === "prompt" ? P : 0), keys = q + (c === "prefix" ? P : 0), T = batch * q;
+  const mm = (m: number, n: number, k: number) => 2 * m * n * k;
+  const linears = 4 * mm(T, D, D) + 2 * mm(T, F, D);
+  const attnProduct = batch * H * mm(q, keys, dh); // one of q·kᵀ, p·v, and each backward product
+  const lora = c === "lora" ? 2 * (mm(T, r, D) + mm(T, D, r)) : 0;
+  const head = mm(batch, D, D) + mm(batch, labels, D);
+  const forward = L * (linears + 2 * attnProduct + lora) + head;
+  if (c === "inference") return forward;
+  if (c === "full") return 3 * forward;
+  // Frozen base: a head-only step backpropagates into the classifier and pre_classifier weights only.
+  const headBack = mm(batch, labels, D) * 2 + mm(batch, D, D) * (c === "head" ? 1 : 2);
+  if (c === "head") return forward + headBack;
+  // The first layer's input carries a gradient only under prompt tuning (the prompts are part of it); there
+  // q, k and v need no dX, and attention skips dK (LoRA: k is frozen) or dQ (prefix: only the past is trained).
+  let back = headBack;
+  for (let l = 0; l < L; l++) {
+    const inputGrad = l > 0 || c === "prompt";
+    back += inputGrad ? linears : mm(T, D, D) + 2 * mm(T, F, D);
+    back += (inputGrad ? 4 : 3) * attnProduct;
+    if (c === "lora") back += 2 * (inputGrad ? 4 : 3) * mm(T, D, r); // dW_A, dW_B, dX_B (+ dX_A)
+  }
+  return forward + back;
+}

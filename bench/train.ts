@@ -1,0 +1,166 @@
+// Training-step bench on a DistilBERT-base-sized classifier (random weights), case by case as the PyTorch
+// anchor (shared/anchors/torch_train_bench.py) runs them: inference, full, head, lora, prompt, prefix.
+//   npm run bench -- train [--json] [--compare-torch] [--steps N] [--warmup N] [--batch N] [--seq N]
+//                          [--cases a,b] [--dropout on|off] [--threads N] [--sweep]
+// Each case runs in its own child process (peak RSS per case); with --compare-torch the anchor runs the
+// same case right after ours, so both see about the same machine load. --sweep times one case (full, or
+// the first of --cases) over seq 64..512 and batch 1..32 and prints a markdown table.
+// FINETUNE_TORCH_PYTHON (default /usr/bin/python3) and FINETUNE_TORCH_ANCHOR override the anchor's paths.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { backendLabel, runCase, type CaseOptions, type CaseResult } from "./train-case.js";
+import { CASES, type CaseName } from "./train-flops.js";
+
+interface Options extends CaseOptions {
+  cases: CaseName[];
+  json: boolean;
+  compareTorch: boolean;
+  sweep: boolean;
+  threads: number;
+  child: CaseName | null;
+}
+
+interface TorchResult { ms: number; peakRssMb: number }
+
+export interface TrainCaseReport {
+  ms: number;
+  torchMs?: number;
+  ratio?: number;
+  gflops: number;
+  gemmGflops: number | null;
+  peakRssMb: number;
+  torchPeakRssMb?: number;
+  load: number;
+}
+
+const here = fileURLToPath(import.meta.url);
+const anchor = process.env.FINETUNE_TORCH_ANCHOR ??
+  fileURLToPath(new URL("../../shared/anchors/torch_train_bench.py", import.meta.url));
+const python = process.env.FINETUNE_TORCH_PYTHON ?? "/usr/bin/python3";
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { batch: 8, seq: 128, steps: 5, warmup: 1, dropout: true, cases: [...CASES], json: false,
+    compareTorch: false, sweep: false, threads: 2, child: null };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split("=", 2);
+    const value = () => inline ?? argv[++i];
+    const num = () => {
+      const v = Number(value());
+      if (!Number.isInteger(v) || v < 0) throw new Error(`bench/train.ts: ${flag} needs a non-negative integer`);
+      return v;
+    };
+    const caseName = (s: string) => {
+      if (!CASES.includes(s as CaseName)) throw new Error(`bench/train.ts: unknown case "${s}"; cases: ${CASES.join(", ")}`);
+      return s as CaseName;
+    };
+    if (flag === "--json") o.json = true;
+    else if (flag === "--compare-torch") o.compareTorch = true;
+    else if (flag === "--sweep") o.sweep = true;
+    else if (flag === "--batch") o.batch = num();
+    else if (flag === "--seq") o.seq = num();
+    else if (flag === "--steps") o.steps = num();
+    else if (flag === "--warmup") o.warmup = num();
+    else if (flag === "--threads") o.threads = num();
+    else if (flag === "--cases") o.cases = value().split(",").map(caseName);
+    else if (flag === "--dropout") o.dropout = value() !== "off";
+    else if (flag === "--child") o.child = caseName(value());
+    else throw new Error(`bench/train.ts: unknown argument ${argv[i]}`);
+  }
+  return o;
+}
+
+function caseArgs(o: CaseOptions): string[] {
+  return ["--batch", `${o.batch}`, "--seq", `${o.seq}`, "--steps", `${o.steps}`, "--warmup", `${o.warmup}`,
+    "--dropout", o.dropout ? "on" : "off"];
+}
+
+/** The last line of a child's stdout that parses as JSON. */
+function lastJson(stdout: string, what: string): unknown {
+  const lines = stdout.trim().split("\n").filter((l) => l.startsWith("{"));
+  if (!lines.length) throw new Error(`${what} printed no JSON:\n${stdout}`);
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+function runChild(c: CaseName, o: Options): CaseResult {
+  const r = spawnSync(process.execPath, [...process.execArgv, here, "--child", c, ...caseArgs(o)], {
+    encoding: "utf8", env: { ...process.env, FINETUNE_NUM_THREADS: `${o.threads}` }, maxBuffer: 1 << 26,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  if (r.status !== 0) throw new Error(`bench case ${c} failed (exit ${r.status})`);
+  return lastJson(r.stdout, `bench case ${c}`) as CaseResult;
+}
+
+// Runs the anchor in-process under a wrapper that adds the process's peak RSS as one more JSON line.
+const TORCH_WRAPPER = "import json,resource,runpy,sys; sys.argv=sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__'); " +
+  "print(json.dumps({'peakRssKb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))";
+
+function runTorch(c: CaseName, o: Options): TorchResult {
+  if (!existsSync(anchor)) throw new Error(`no PyTorch anchor at ${anchor} (set FINETUNE_TORCH_ANCHOR)`);
+  const r = spawnSync(python, ["-c", TORCH_WRAPPER, anchor, "--modes", c, "--threads", `${o.threads}`, ...caseArgs(o)], {
+    encoding: "utf8", maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "inherit"],
+  });
+  if (r.status !== 0) throw new Error(`the PyTorch anchor failed on ${c} (exit ${r.status}):\n${r.stdout}`);
+  const lines = r.stdout.trim().split("\n").filter((l) => l.startsWith("{"));
+  const bench = JSON.parse(lines[lines.length - 2]) as { results: Record<string, { median_s: number }> };
+  const peak = JSON.parse(lines[lines.length - 1]) as { peakRssKb: number };
+  return { ms: bench.results[c].median_s * 1000, peakRssMb: peak.peakRssKb / 1024 };
+}
+
+const r1 = (x: number) => Math.round(x * 10) / 10;
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+
+function runOne(c: CaseName, o: Options): TrainCaseReport {
+  const load = loadavg()[0];
+  const ours = runChild(c, o);
+  const rep: TrainCaseReport = { ms: r1(ours.ms), gflops: r1(ours.gflops),
+    gemmGflops: ours.gemmGflops === null ? null : r1(ours.gemmGflops), peakRssMb: Math.round(ours.peakRssMb), load: r1(load) };
+  if (o.compareTorch) {
+    const t = runTorch(c, o);
+    Object.assign(rep, { torchMs: r1(t.ms), ratio: r3(ours.ms / t.ms), torchPeakRssMb: Math.round(t.peakRssMb) });
+  }
+  return rep;
+}
+
+function describe(c: string, r: TrainCaseReport): string {
+  const torch = r.torchMs === undefined ? "" : `  torch ${r.torchMs.toFixed(1).padStart(8)} ms  ratio ${r.ratio!.toFixed(3)}`;
+  const share = r.gemmGflops ? ` (${Math.round((100 * r.gflops) / r.gemmGflops)}% of GEMM ${r.gemmGflops})` : "";
+  const rss = `peak ${r.peakRssMb} MB${r.torchPeakRssMb === undefined ? "" : ` (torch ${r.torchPeakRssMb})`}`;
+  return `${c.padEnd(10)} ${r.ms.toFixed(1).padStart(8)} ms${torch}  ${r.gflops.toFixed(1)} GFLOP/s${share}  ${rss}  load ${r.load}`;
+}
+
+function sweep(o: Options): void {
+  const c = o.cases[0] === "inference" || o.cases.length === CASES.length ? "full" : o.cases[0];
+  const shapes = [[8, 64], [8, 128], [8, 256], [8, 512], [1, 128], [32, 128]];
+  const rows = ["| batch | seq | ours ms | PyTorch ms | ratio |", "| ---: | ---: | ---: | ---: | ---: |"];
+  console.log(`sweep: ${c} step, ${backendLabel()}, steps ${o.steps} after ${o.warmup} warm-up`);
+  for (const [batch, seq] of shapes) {
+    const r = runOne(c, { ...o, batch, seq, compareTorch: true });
+    rows.push(`| ${batch} | ${seq} | ${r.ms.toFixed(0)} | ${r.torchMs!.toFixed(0)} | ${r.ratio!.toFixed(2)} |`);
+    console.log(rows[rows.length - 1]);
+  }
+  console.log(`\n${c} step (forward + backward + AdamW), ratio = ours / PyTorch:\n\n${rows.join("\n")}`);
+}
+
+export async function main(argv: string[]): Promise<unknown> {
+  const o = parseArgs(argv);
+  if (o.child) {
+    const r = runCase(o.child, o);
+    console.log(JSON.stringify(r));
+    return r;
+  }
+  if (o.sweep) return sweep(o);
+  console.log(`train bench: batch ${o.batch} x seq ${o.seq}, steps ${o.steps} after ${o.warmup} warm-up, dropout ` +
+    `${o.dropout ? "on" : "off"}; ${backendLabel()}; ${cpus()[0]?.model ?? "cpu"}`);
+  const cases: Record<string, TrainCaseReport> = {};
+  for (const c of o.cases) {
+    cases[c] = runOne(c, o);
+    console.log(describe(c, cases[c]));
+  }
+  const out = { cases, batch: o.batch, seq: o.seq, steps: o.steps, warmup: o.warmup, threads: o.threads, dropout: o.dropout };
+  if (o.json) console.log(JSON.stringify(out));
+  return out;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main(process.argv.slice(2));
