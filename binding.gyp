@@ -4,7 +4,9 @@
       "target_name": "finetune_native",
       "sources": [
         "native/addon.c",
+        "native/attention.c",
         "native/blas.c",
+        "native/fused.c",
         "native/gemm.c",
         "native/gemm_fallback.c",
         "native/kernels.c",

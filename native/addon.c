@@ -248,6 +248,103 @@ static napi_value js_adamw_step(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* attentionForward(q, k, v, mask, out, probs, batch, heads, queries, keys, dim, maskRows, headsInner, scale,
+ *                  threshold, keepScale, seed0, seed1): see ft_attention_args. threshold 0 means no dropout. */
+#define MAX_U32 4294967295.0
+
+static bool attention_dims(call *c, ft_attention_args *a, size_t first, double *nq, double *nk) {
+  const double batch = count(c, first, "batch", MAX_DIM), heads = count(c, first + 1, "heads", MAX_DIM);
+  const double queries = count(c, first + 2, "queries", MAX_DIM), keys = count(c, first + 3, "keys", MAX_DIM);
+  const double dim = count(c, first + 4, "dim", MAX_DIM);
+  a->batch = (int)batch, a->heads = (int)heads, a->queries = (int)queries, a->keys = (int)keys, a->dim = (int)dim;
+  *nq = batch * heads * queries * dim;
+  *nk = batch * heads * keys * dim;
+  return !c->failed;
+}
+
+static void attention_dropout(call *c, ft_attention_args *a, size_t first) {
+  a->scale = (float)number(c, first, "scale");
+  a->threshold = (uint32_t)count(c, first + 1, "threshold", MAX_U32);
+  a->keep_scale = (float)number(c, first + 2, "keepScale");
+  a->seed0 = (uint32_t)count(c, first + 3, "seed0", MAX_U32);
+  a->seed1 = (uint32_t)count(c, first + 4, "seed1", MAX_U32);
+  a->dropout = a->threshold > 0;
+}
+
+static napi_value js_attention_forward(napi_env env, napi_callback_info info) {
+  call c;
+  ft_attention_args a = {0};
+  double nq, nk;
+  if (!begin(env, info, &c, "attentionForward", 18) || !attention_dims(&c, &a, 6, &nq, &nk)) return NULL;
+  const double mask_rows = count(&c, 11, "maskRows", MAX_DIM);
+  if (!c.failed && mask_rows != 1 && mask_rows != a.queries)
+    fail(&c, false, "maskRows must be 1 or queries (%d), got %.0f", a.queries, mask_rows);
+  a.mask_rows = (int)mask_rows;
+  a.heads_inner = flag(&c, 12);
+  attention_dropout(&c, &a, 13);
+  const double probs = (double)a.batch * a.heads * a.queries * a.keys;
+  a.q = f32(&c, 0, "q", nq), a.k = f32(&c, 1, "k", nk), a.v = f32(&c, 2, "v", nk);
+  a.mask = f32_or_null(&c, 3, "mask", (double)a.batch * mask_rows * a.keys);
+  a.out = f32(&c, 4, "out", nq), a.probs = f32(&c, 5, "probs", probs);
+  if (c.failed) return NULL;
+  ft_attention_forward(&a);
+  return undefined(env);
+}
+
+/* attentionBackward(q, k, v, probs, dout, dq, dk, dv, batch, heads, queries, keys, dim, headsInner, scale,
+ *                   threshold, keepScale, seed0, seed1); dq, dk, dv may be null. */
+static napi_value js_attention_backward(napi_env env, napi_callback_info info) {
+  call c;
+  ft_attention_args a = {0};
+  double nq, nk;
+  if (!begin(env, info, &c, "attentionBackward", 19) || !attention_dims(&c, &a, 8, &nq, &nk)) return NULL;
+  a.heads_inner = flag(&c, 13);
+  attention_dropout(&c, &a, 14);
+  a.q = f32(&c, 0, "q", nq), a.k = f32(&c, 1, "k", nk), a.v = f32(&c, 2, "v", nk);
+  a.probs = f32(&c, 3, "probs", (double)a.batch * a.heads * a.queries * a.keys);
+  a.dout = f32(&c, 4, "dout", nq);
+  a.dq = f32_or_null(&c, 5, "dq", nq), a.dk = f32_or_null(&c, 6, "dk", nk), a.dv = f32_or_null(&c, 7, "dv", nk);
+  if (c.failed) return NULL;
+  ft_attention_backward(&a);
+  return undefined(env);
+}
+
+static napi_value js_dropout(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "dropout", 7)) return NULL;
+  double n = count(&c, 2, "n", MAX_INDEX);
+  const float *x = f32(&c, 0, "x", n);
+  float *y = f32(&c, 1, "y", n);
+  uint32_t threshold = (uint32_t)count(&c, 3, "threshold", MAX_U32);
+  float scale = (float)number(&c, 4, "scale");
+  uint32_t seed0 = (uint32_t)count(&c, 5, "seed0", MAX_U32), seed1 = (uint32_t)count(&c, 6, "seed1", MAX_U32);
+  if (c.failed) return NULL;
+  ft_dropout(x, y, (size_t)n, threshold, scale, seed0, seed1);
+  return undefined(env);
+}
+
+static napi_value js_add(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "add", 4)) return NULL;
+  double n = count(&c, 3, "n", MAX_INDEX);
+  const float *a = f32(&c, 0, "a", n), *b = f32(&c, 1, "b", n);
+  float *out = f32(&c, 2, "out", n);
+  if (c.failed) return NULL;
+  ft_add(a, b, out, (size_t)n);
+  return undefined(env);
+}
+
+static napi_value js_sum_rows(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "sumRows", 4)) return NULL;
+  double rows = count(&c, 2, "rows", MAX_INDEX), cols = count(&c, 3, "cols", MAX_INDEX);
+  const float *x = f32(&c, 0, "x", rows * cols);
+  float *out = f32(&c, 1, "out", cols);
+  if (c.failed) return NULL;
+  ft_sum_rows(x, out, (size_t)rows, (size_t)cols);
+  return undefined(env);
+}
+
 /* Every target must be a column index or ignoreIndex: one bad label would read outside the row. */
 static bool targets_ok(call *c, const int32_t *t, double rows, double cols, int32_t ignore) {
   for (size_t r = 0; !c->failed && r < (size_t)rows; r++)
@@ -370,6 +467,11 @@ NAPI_MODULE_INIT() {
     {"adamwStep", js_adamw_step},
     {"crossEntropyForward", js_xent_forward},
     {"crossEntropyBackward", js_xent_backward},
+    {"attentionForward", js_attention_forward},
+    {"attentionBackward", js_attention_backward},
+    {"dropout", js_dropout},
+    {"add", js_add},
+    {"sumRows", js_sum_rows},
     {"setThreads", js_set_threads},
     {"selectGemm", js_select_gemm},
     {"info", js_info},

@@ -69,4 +69,27 @@ void ft_cross_entropy_forward(const float *logits, const int32_t *targets, size_
 void ft_cross_entropy_backward(const float *logits, const int32_t *targets, const float *lse, const float *scale,
                                size_t rows, size_t cols, int32_t ignore_index, float *dlogits);
 
+/* attention.c: fused attention, forward and backward (the formulas are at the top of the file). */
+typedef struct {
+  const float *q, *k, *v;
+  const float *mask; /* additive, [batch, mask_rows, keys] with mask_rows 1 or queries; NULL for none */
+  float *out;
+  float *probs;      /* softmax output [batch, heads, queries, keys]: written forward, read backward */
+  const float *dout;
+  float *dq, *dk, *dv; /* NULL where no gradient is needed */
+  int batch, heads, queries, keys, dim, mask_rows;
+  bool heads_inner;  /* q, k, v, out are [batch, seq, heads, dim]; else [batch, heads, seq, dim] */
+  float scale;
+  bool dropout;      /* on P before the product with V: kept with scale keep_scale, see ft_keep */
+  float keep_scale;
+  uint32_t threshold, seed0, seed1;
+} ft_attention_args;
+void ft_attention_forward(const ft_attention_args *a);
+void ft_attention_backward(const ft_attention_args *a);
+
+/* fused.c: elementwise kernels (see src/backend/backend.ts for the contracts). */
+void ft_dropout(const float *x, float *y, size_t n, uint32_t threshold, float scale, uint32_t seed0, uint32_t seed1);
+void ft_add(const float *a, const float *b, float *out, size_t n);
+void ft_sum_rows(const float *x, float *out, size_t rows, size_t cols);
+
 #endif

@@ -34,6 +34,37 @@ export interface BatchedGemmArgs extends GemmArgs {
   strideC: number;
 }
 
+/** Inverted dropout by hashed mask: element i is kept when mix(mix(i ^ seed0) + seed1) >= threshold (see
+ *  ft_keep in native/kernel.h), so backward recomputes the mask instead of storing it. threshold =
+ *  round(p * 2^32); 0 turns dropout off. Kept elements are multiplied by scale = 1 / (1 - p). */
+export interface DropoutSpec {
+  threshold: number;
+  scale: number;
+  seed0: number;
+  seed1: number;
+}
+
+/** Fused attention: P = softmax(scale * Q Kᵀ + mask), out = dropout(P) V, per (batch, head). */
+export interface AttentionArgs {
+  q: FloatArray;
+  k: FloatArray;
+  v: FloatArray;
+  batch: number;
+  heads: number;
+  queries: number;
+  keys: number;
+  dim: number;
+  /** q, k, v, out and their gradients are [batch, seq, heads, dim]; else [batch, heads, seq, dim]. */
+  headsInner: boolean;
+  scale: number;
+  /** Added to the scores: [batch, maskRows, keys], maskRows 1 (broadcast over queries) or queries. */
+  mask: FloatArray | null;
+  maskRows: number;
+  /** The softmax output [batch, heads, queries, keys]: written by forward, read by backward. */
+  probs: FloatArray;
+  dropout: DropoutSpec;
+}
+
 export interface Backend {
   readonly name: "native" | "typescript";
   /** The BLAS library in use, e.g. "libopenblas.so.0", or "builtin" for the backend's own GEMM. */
@@ -75,4 +106,15 @@ export interface Backend {
   /** dLogits[r] = scale[r] * (softmax(x[r]) - onehot(t)), zero rows where t == ignoreIndex. */
   crossEntropyBackward(logits: FloatArray, targets: Int32Array, lse: FloatArray, rowScale: FloatArray,
     rows: number, cols: number, ignoreIndex: number, dLogits: FloatArray): void;
+
+  attentionForward(a: AttentionArgs, out: FloatArray): void;
+  /** Overwrites each non-null gradient (laid out as its operand). */
+  attentionBackward(a: AttentionArgs, dout: FloatArray, dq: FloatArray | null, dk: FloatArray | null,
+    dv: FloatArray | null): void;
+  /** y = keep(i) ? x * scale : 0 (see DropoutSpec); y may alias x. The same call is its own backward. */
+  dropout(x: FloatArray, y: FloatArray, n: number, d: DropoutSpec): void;
+  /** out = a + b; out may alias a or b. */
+  add(a: FloatArray, b: FloatArray, out: FloatArray, n: number): void;
+  /** out[j] += sum over rows of x[r, j] (a bias gradient). */
+  sumRows(x: FloatArray, out: FloatArray, rows: number, cols: number): void;
 }

@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import type { Backend, BatchedGemmArgs, FloatArray } from "./backend.js";
+import type { AttentionArgs, Backend, BatchedGemmArgs, FloatArray } from "./backend.js";
 
 export interface NativeInfo {
   /** The BLAS library GEMM goes through, or "builtin". */
@@ -35,6 +35,16 @@ interface Addon {
     losses: FloatArray, lse: FloatArray): void;
   crossEntropyBackward(logits: FloatArray, targets: Int32Array, lse: FloatArray, rowScale: FloatArray,
     rows: number, cols: number, ignoreIndex: number, dLogits: FloatArray): void;
+  attentionForward(q: FloatArray, k: FloatArray, v: FloatArray, mask: FloatArray | null, out: FloatArray,
+    probs: FloatArray, batch: number, heads: number, queries: number, keys: number, dim: number, maskRows: number,
+    headsInner: boolean, scale: number, threshold: number, keepScale: number, seed0: number, seed1: number): void;
+  attentionBackward(q: FloatArray, k: FloatArray, v: FloatArray, probs: FloatArray, dout: FloatArray,
+    dq: FloatArray | null, dk: FloatArray | null, dv: FloatArray | null, batch: number, heads: number, queries: number,
+    keys: number, dim: number, headsInner: boolean, scale: number, threshold: number, keepScale: number, seed0: number,
+    seed1: number): void;
+  dropout(x: FloatArray, y: FloatArray, n: number, threshold: number, scale: number, seed0: number, seed1: number): void;
+  add(a: FloatArray, b: FloatArray, out: FloatArray, n: number): void;
+  sumRows(x: FloatArray, out: FloatArray, rows: number, cols: number): void;
   setThreads(n: number): void;
   selectGemm(which: string): boolean;
   info(): NativeInfo;
@@ -92,6 +102,15 @@ export function loadNativeBackend(): Backend {
     adamwStep: a.adamwStep,
     crossEntropyForward: a.crossEntropyForward,
     crossEntropyBackward: a.crossEntropyBackward,
+    attentionForward: (t: AttentionArgs, out) => a.attentionForward(t.q, t.k, t.v, t.mask, out, t.probs, t.batch, t.heads,
+      t.queries, t.keys, t.dim, t.maskRows, t.headsInner, t.scale, t.dropout.threshold, t.dropout.scale, t.dropout.seed0,
+      t.dropout.seed1),
+    attentionBackward: (t: AttentionArgs, dout, dq, dk, dv) => a.attentionBackward(t.q, t.k, t.v, t.probs, dout, dq, dk,
+      dv, t.batch, t.heads, t.queries, t.keys, t.dim, t.headsInner, t.scale, t.dropout.threshold, t.dropout.scale,
+      t.dropout.seed0, t.dropout.seed1),
+    dropout: (x, y, n, d) => a.dropout(x, y, n, d.threshold, d.scale, d.seed0, d.seed1),
+    add: a.add,
+    sumRows: a.sumRows,
   };
 }
 

@@ -2,6 +2,7 @@
 // fallback where the addon cannot be built. It works on Float32Array and Float64Array alike, so
 // gradient checks can run in float64.
 import type { Backend, BatchedGemmArgs, FloatArray, GemmArgs } from "./backend.js";
+import * as fused from "./typescript-fused.js";
 
 function gemm(g: GemmArgs): void {
   const { transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc } = g;
@@ -210,4 +211,9 @@ export const typescriptBackend: Backend = {
   adamwStep,
   crossEntropyForward,
   crossEntropyBackward,
+  attentionForward: (a, out) => fused.attentionForward(gemm, a, out),
+  attentionBackward: (a, dout, dq, dk, dv) => fused.attentionBackward(gemm, a, dout, dq, dk, dv),
+  dropout: fused.dropout,
+  add: fused.add,
+  sumRows: fused.sumRows,
 };

@@ -30,6 +30,11 @@ export function stringFlag(help: string, opts: { arg?: string; choices?: readonl
   };
 }
 
+/** stringFlag with choices, typed as their union. */
+export function choiceFlag<C extends string>(help: string, choices: readonly C[], opts: { arg?: string } = {}): Flag<C> {
+  return stringFlag(help, { ...opts, choices }) as Flag<C>;
+}
+
 export function numberFlag(help: string, opts: { arg?: string; integer?: boolean; min?: number; max?: number } = {}): Flag<number> {
   return {
     kind: "number", help, arg: opts.arg ?? "N",
@@ -55,7 +60,7 @@ export function booleanFlag(help: string): Flag<boolean> {
 }
 
 /** Comma-separated on the command line (repeating the flag appends); a list or a string in config files. */
-export function listFlag(help: string, opts: { arg?: string; choices?: readonly string[] } = {}): Flag<string[]> {
+export function listFlag<C extends string = string>(help: string, opts: { arg?: string; choices?: readonly C[] } = {}): Flag<C[]> {
   return {
     kind: "list", help, arg: opts.arg ?? "A,B,...",
     read(value, name) {
@@ -63,9 +68,10 @@ export function listFlag(help: string, opts: { arg?: string; choices?: readonly 
       if (items === null) throw new UsageError(`${name} needs a comma-separated list, got ${JSON.stringify(value)}`);
       const list = items.map((s) => s.trim()).filter(Boolean);
       if (list.length === 0) throw new UsageError(`${name} needs at least one value`);
-      const bad = opts.choices && list.find((s) => !opts.choices!.includes(s));
-      if (bad) throw new UsageError(`${name}: unknown value "${bad}" (choose from ${opts.choices!.join(", ")})`);
-      return list;
+      const choices: readonly string[] | undefined = opts.choices;
+      const bad = choices && list.find((s) => !choices.includes(s));
+      if (bad) throw new UsageError(`${name}: unknown value "${bad}" (choose from ${choices!.join(", ")})`);
+      return list as C[];
     },
   };
 }
@@ -126,7 +132,8 @@ export function flagHelp(table: FlagTable): string {
 
 function suggestion(name: string, table: FlagTable): string {
   const bare = name.replace(/^-+/, "");
-  let best: string | null = null, bestDistance = 3;
+  // A typo is a small share of the name; for short names any suggestion would be a guess.
+  let best: string | null = null, bestDistance = Math.max(1, Math.floor(bare.length / 3)) + 1;
   for (const key of Object.keys(table)) {
     const d = editDistance(bare, kebab(key));
     if (d < bestDistance) { best = kebab(key); bestDistance = d; }

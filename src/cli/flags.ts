@@ -1,8 +1,8 @@
 // Flag groups shared by several commands, and their translation into the pipeline's settings.
 import { POOLINGS } from "../methods/features/pooling.js";
-import { booleanFlag, listFlag, numberFlag, stringFlag, type FlagValues } from "./args.js";
+import { booleanFlag, choiceFlag, listFlag, numberFlag, stringFlag, type FlagValues } from "./args.js";
 import { configFlag } from "./config-file.js";
-import { DEFAULT_LAST_LAYERS, DEFAULT_VIRTUAL_TOKENS, type MethodOptions, type Task } from "./methods.js";
+import { DEFAULT_LAST_LAYERS, DEFAULT_VIRTUAL_TOKENS, type MethodOptions } from "./methods.js";
 import { DEFAULT_HYPERPARAMETERS as D, type Hyperparameters } from "./pipeline/fine-tune.js";
 import type { HubOptions } from "../io/hub.js";
 
@@ -13,7 +13,7 @@ export const modelFlags = {
   tokenizer: stringFlag("tokenizer folder, when the model folder has none", { arg: "DIR" }),
 };
 
-export const taskFlag = { task: stringFlag("seq-cls or causal-lm (default: from the model's config.json)", { arg: "TASK", choices: ["seq-cls", "causal-lm"] }) };
+export const taskFlag = { task: choiceFlag("seq-cls or causal-lm (default: from the model's config.json)", ["seq-cls", "causal-lm"] as const, { arg: "TASK" }) };
 
 export const columnFlags = {
   textColumn: stringFlag("column holding the text (default text)", { arg: "NAME" }),
@@ -21,7 +21,7 @@ export const columnFlags = {
   labelColumn: stringFlag("column holding the label (default label)", { arg: "NAME" }),
   promptColumn: stringFlag("causal-lm: prompt column of prompt/completion rows (default prompt)", { arg: "NAME" }),
   completionColumn: stringFlag("causal-lm: completion column (default completion); loss is on it only", { arg: "NAME" }),
-  maxRows: numberFlag("use only the first N rows of each split", { integer: true, min: 1 }),
+  maxRows: numberFlag("use at most N rows of each split, sampled with --seed (for quick runs)", { integer: true, min: 1 }),
 };
 
 export const dataFlags = {
@@ -29,8 +29,10 @@ export const dataFlags = {
   validation: stringFlag("validation file", { arg: "FILE" }),
   test: stringFlag("test file", { arg: "FILE" }),
   data: stringFlag("one file to split into train/validation/test with --seed", { arg: "FILE" }),
-  validationSplit: numberFlag("with --data: validation share (0-1) or row count (default 0.1)", { min: 0 }),
-  testSplit: numberFlag("with --data: test share (0-1) or row count (default 0.1)", { min: 0 }),
+  dataset: stringFlag("a Hugging Face Hub classification dataset, e.g. stanfordnlp/imdb", { arg: "ID" }),
+  datasetConfig: stringFlag("the hub dataset's config (subset), when it has several", { arg: "NAME" }),
+  validationSplit: numberFlag("validation share (0-1) or row count taken from --data (default 0.1), or from a --dataset without one", { min: 0 }),
+  testSplit: numberFlag("test share (0-1) or row count, as --validation-split", { min: 0 }),
   ...columnFlags,
   labelNames: listFlag("class names in id order; string labels map through them", { arg: "A,B,..." }),
 };
@@ -46,8 +48,8 @@ export const methodOptionFlags = {
   encoderHiddenSize: numberFlag("p-tuning, prefix: hidden width of the prompt encoder (default: the model's)", { integer: true, min: 1 }),
   prefixProjection: booleanFlag("prefix: reparameterize the prefix through an MLP"),
   bottleneckSize: numberFlag("adapter: bottleneck width (default 64)", { integer: true, min: 1 }),
-  pooling: stringFlag("feature: cls, mean or last (default cls; last for GPT-2/Llama)", { arg: "P", choices: POOLINGS }),
-  classifier: stringFlag("feature: logreg or mlp (default logreg)", { arg: "C", choices: ["logreg", "mlp"] }),
+  pooling: choiceFlag("feature: cls, mean or last (default cls; last for GPT-2/Llama)", POOLINGS, { arg: "P" }),
+  classifier: choiceFlag("feature: logreg or mlp (default logreg)", ["logreg", "mlp"] as const, { arg: "C" }),
 };
 
 export const hyperparameterFlags = {
@@ -87,10 +89,7 @@ export function hubOptions(v: FlagValues<typeof modelFlags>): HubOptions {
 
 export function methodOptions(v: RunValues): MethodOptions {
   const { layers, loraR, loraAlpha, loraDropout, targetModules, numVirtualTokens, promptInitText, encoderHiddenSize, prefixProjection, bottleneckSize, pooling, classifier } = v;
-  return Object.fromEntries(Object.entries({
-    layers, loraR, loraAlpha, loraDropout, targetModules, numVirtualTokens, promptInitText, encoderHiddenSize, prefixProjection, bottleneckSize,
-    pooling: pooling as MethodOptions["pooling"], classifier: classifier as MethodOptions["classifier"],
-  }).filter(([, x]) => x !== undefined)) as MethodOptions;
+  return { layers, loraR, loraAlpha, loraDropout, targetModules, numVirtualTokens, promptInitText, encoderHiddenSize, prefixProjection, bottleneckSize, pooling, classifier };
 }
 
 export function hyperparameters(v: RunValues): Hyperparameters {
@@ -99,8 +98,4 @@ export function hyperparameters(v: RunValues): Hyperparameters {
     batchSize: v.batchSize ?? D.batchSize, weightDecay: v.weightDecay ?? D.weightDecay, warmupRatio: v.warmupRatio ?? D.warmupRatio,
     gradAccum: v.gradAccum ?? D.gradAccum, maxLength: v.maxLength ?? D.maxLength, seed: v.seed ?? D.seed,
   };
-}
-
-export function taskOf(v: { task?: string }): Task | undefined {
-  return v.task as Task | undefined;
 }

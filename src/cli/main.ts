@@ -24,6 +24,18 @@ function usage(): string {
   ].join("\n");
 }
 
+/** System error codes of a network that is down or a host that cannot be reached. */
+const NETWORK_CODES = new Set(["ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENETUNREACH", "EHOSTUNREACH"]);
+
+function describe(e: unknown): string {
+  const msg = (e instanceof Error ? e.message : String(e)).trim().replace(/\s*\n\s*/g, " ");
+  // The hub is the only thing the CLI reaches over the network.
+  if (NETWORK_CODES.has((e as NodeJS.ErrnoException).code ?? "")) {
+    return `cannot reach the Hugging Face Hub (${msg}); check the network, or set HF_HUB_OFFLINE=1 to use only cached files`;
+  }
+  return msg;
+}
+
 /** Runs one command line; returns the exit code. Errors become one line on stderr. */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -44,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
     return (await cmd.run(rest)) ?? 0;
   } catch (e) {
     if (process.env.FINETUNE_DEBUG) console.error(e);
-    const msg = (e instanceof Error ? e.message : String(e)).trim().replace(/\s*\n\s*/g, " ");
+    const msg = describe(e);
     if (e instanceof Interrupted) {
       console.error(`finetune ${name}: ${msg}`);
       return 130;

@@ -111,10 +111,18 @@ const INTEGER = /^[+-]?\d+$/;
 const isNonIntegerNumber = (s: string) => !INTEGER.test(s) && Number.isFinite(Number(s));
 const isInteger = (label: number | string) => typeof label === "number" || INTEGER.test(label);
 
+/** More classes than this from integer labels is a corrupt file (or ids, not classes), not a label set to allocate. */
+const MAX_INFERRED_CLASSES = 1_000_000;
+
 /** Integer labels give names "0".."max"; any class-name label makes every label a name, sorted. */
 function inferLabelNames(rows: RawRow[]): { names: string[]; byName: boolean } {
   if (rows.every((r) => isInteger(r.label))) {
     const max = rows.reduce((m, r) => Math.max(m, Number(r.label)), -1);
+    if (max >= MAX_INFERRED_CLASSES) {
+      const row = rows.find((r) => Number(r.label) === max)!;
+      throw new Error(`${row.where}: label ${row.label} would make ${max + 1} classes (integer labels are class indices 0..max); ` +
+        "pass the label names (labelNames / --label-names) or fix the row");
+    }
     return { names: Array.from({ length: max + 1 }, (_, i) => String(i)), byName: false };
   }
   return { names: [...new Set(rows.map((r) => String(r.label)))].sort(), byName: true };

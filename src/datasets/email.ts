@@ -41,7 +41,12 @@ function partText(part: Part, depth: number): string {
   if (mime !== "text/plain" && mime !== "text/html") return "";
   if (/attachment/i.test(header(part.headers, "content-disposition"))) return "";
   const body = decodeBody(part.body, header(part.headers, "content-transfer-encoding").toLowerCase());
-  return mime === "text/html" || /^\s*<(!doctype|html|head|body)/i.test(body) ? htmlText(body) : body;
+  return mime === "text/html" || looksLikeHtml(body) ? htmlText(body) : body;
+}
+
+/** Many spam mails send HTML labelled text/plain; a few tags quoted in a discussion do not count. */
+function looksLikeHtml(body: string): boolean {
+  return /<(html|body|meta|table|font|div|center|br|p)\b[^>]*>/i.test(body) && (body.match(/<\/?[a-z][^>]*>/gi)?.length ?? 0) >= 5;
 }
 
 function contentType(p: Part): string {

@@ -1,9 +1,8 @@
-// Multi-head scaled dot-product attention as the HF eager path computes it: batched q·kᵀ (k read
-// transposed by the GEMM, never copied), scale, additive mask and softmax in one fused op, then ·v.
-// Everything attention-specific sits in attend(), so a fused kernel can replace it in one place.
-import { backendFor, type FloatArray } from "../backend/index.js";
-import { Tensor, cat, div, dropout, matmul, permute, reshape, result } from "../tensor/index.js";
-import { floatLike } from "../tensor/tensor.js";
+// Multi-head scaled dot-product attention as the HF eager path computes it (q·kᵀ, scale, additive mask,
+// softmax, dropout, ·v), on the fused attention op: encoders hand it their projections as they are, decoders
+// their [batch, heads, seq, dim] heads.
+import type { FloatArray } from "../backend/index.js";
+import { Tensor, cat, permute, reshape, scaledDotProductAttention } from "../tensor/index.js";
 import type { LayerPast } from "./outputs.js";
 
 /** torch.finfo(torch.float32).min, the value HF writes at masked positions. */
@@ -39,33 +38,6 @@ export function mergeHeads(x: Tensor): Tensor {
   return reshape(permute(x, [0, 2, 1, 3]), [b, s, h * d]);
 }
 
-/** softmax(scores / divisor + mask) over the last dim of scores [batch, heads, queries, keys]. */
-function maskedSoftmax(scores: Tensor, mask: AdditiveMask | null, divisor: number): Tensor {
-  const [batch, heads, queries, keys] = scores.shape;
-  if (mask && (mask.batch !== batch || mask.keys !== keys || (mask.rows !== 1 && mask.rows !== queries)))
-    throw new RangeError(`attention mask [${mask.batch}, ${mask.rows}, ${mask.keys}] does not fit scores [${scores.shape}]`);
-  const S = scores.f, Y = floatLike(S, S.length);
-  // Rounded after the division and again after the addition (float32 stores), as torch does.
-  const round = Y instanceof Float32Array ? Math.fround : (v: number) => v;
-  if (mask) {
-    const M = mask.data, rowStride = mask.rows === 1 ? 0 : keys;
-    for (let b = 0, o = 0; b < batch; b++) for (let h = 0; h < heads; h++) for (let q = 0; q < queries; q++, o += keys) {
-      const mo = b * mask.rows * keys + q * rowStride;
-      for (let j = 0; j < keys; j++) Y[o + j] = round(S[o + j] / divisor) + M[mo + j];
-    }
-  } else {
-    for (let i = 0; i < S.length; i++) Y[i] = S[i] / divisor;
-  }
-  const rows = batch * heads * queries;
-  backendFor(Y).softmaxForward(Y, Y, rows, keys);
-  return result(Y, scores.shape, "maskedSoftmax", [scores], (g) => {
-    const gx = floatLike(g, g.length);
-    backendFor(Y, g).softmaxBackward(Y, g, gx, rows, keys);
-    if (divisor !== 1) for (let i = 0; i < gx.length; i++) gx[i] /= divisor;
-    return [gx];
-  });
-}
-
 export interface AttendOptions {
   /** Scores are divided by this (sqrt(headDim) for BERT; 1 when the query was scaled beforehand). */
   divisor: number;
@@ -75,9 +47,16 @@ export interface AttendOptions {
 
 /** q [b, h, L, d], k/v [b, h, S, d] -> [b, h, L, d]. */
 export function attend(q: Tensor, k: Tensor, v: Tensor, mask: AdditiveMask | null, opts: AttendOptions): Tensor {
-  const scores = matmul(q, k, { transB: true });
-  const probs = dropout(maskedSoftmax(scores, mask, opts.divisor), opts.dropoutP, opts.training);
-  return matmul(probs, v);
+  return scaledDotProductAttention(q, k, v, { layout: "bhsd", scale: 1 / opts.divisor, mask: checkMask(mask, q, k.shape[2]),
+    dropoutP: opts.dropoutP, training: opts.training });
+}
+
+function checkMask(mask: AdditiveMask | null, q: Tensor, keys: number): { data: FloatArray; rows: number } | null {
+  if (!mask) return null;
+  const queries = q.shape[q.ndim === 4 ? 2 : 1];
+  if (mask.batch !== q.shape[0] || mask.keys !== keys || (mask.rows !== 1 && mask.rows !== queries))
+    throw new RangeError(`attention mask [${mask.batch}, ${mask.rows}, ${mask.keys}] does not fit ${q.shape[0]} x ${queries} queries x ${keys} keys`);
+  return { data: mask.data, rows: mask.rows };
 }
 
 export interface EncoderAttentionOptions {
@@ -85,29 +64,27 @@ export interface EncoderAttentionOptions {
   /** Keys/values prepended to this layer's (a cache or prefix tuning's virtual tokens). */
   past?: LayerPast;
   mask: AdditiveMask | null;
-  /** DistilBERT divides q by sqrt(headDim) before q·kᵀ; BERT divides the scores. */
-  scaleQuery: boolean;
   dropoutP: number;
   training: boolean;
 }
 
-/** Bidirectional self-attention on projected q, k, v [batch, seq, hidden] -> context [batch, seq, hidden]. */
+/** Bidirectional self-attention on projected q, k, v [batch, seq, hidden] -> context [batch, seq, hidden],
+ *  read and written in that layout. Scaling q first (DistilBERT) or the scores (BERT) is one multiply by
+ *  1/sqrt(headDim) on the scores here: exact for the power-of-two head sizes of the released models, and
+ *  within an ulp otherwise. */
 export function encoderSelfAttention(q: Tensor, k: Tensor, v: Tensor, opts: EncoderAttentionOptions): Tensor {
   const heads = opts.heads;
   const sqrtD = Math.fround(Math.sqrt(q.shape[2] / heads));
-  let qh = splitHeads(q, heads), kh = splitHeads(k, heads), vh = splitHeads(v, heads);
-  if (opts.scaleQuery) qh = div(qh, sqrtD);
   if (opts.past) {
-    checkPast(opts.past, kh);
-    kh = cat([opts.past.key, kh], 2);
-    vh = cat([opts.past.value, vh], 2);
+    checkPast(opts.past, q.shape[0], heads, q.shape[2] / heads);
+    k = cat([mergeHeads(opts.past.key), k], 1);
+    v = cat([mergeHeads(opts.past.value), v], 1);
   }
-  const ctx = attend(qh, kh, vh, opts.mask, { divisor: opts.scaleQuery ? 1 : sqrtD, dropoutP: opts.dropoutP, training: opts.training });
-  return mergeHeads(ctx);
+  return scaledDotProductAttention(q, k, v, { layout: "bshd", heads, scale: 1 / sqrtD, mask: checkMask(opts.mask, q, k.shape[1]),
+    dropoutP: opts.dropoutP, training: opts.training });
 }
 
-function checkPast(past: LayerPast, k: Tensor): void {
-  const [b, h, , d] = k.shape;
+function checkPast(past: LayerPast, b: number, h: number, d: number): void {
   for (const [name, t] of [["key", past.key], ["value", past.value]] as const) {
     if (t.ndim !== 4 || t.shape[0] !== b || t.shape[1] !== h || t.shape[3] !== d)
       throw new RangeError(`pastKeyValues ${name} has shape [${t.shape}]; expected [${b}, ${h}, pastLength, ${d}]`);

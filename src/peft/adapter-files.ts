@@ -62,12 +62,25 @@ async function readAdapterWeights(pathOrId: string, opts: LoadAdapterOptions): P
   return { file, tensors: new Map([...tensors].map(([k, raw]) => [k, new Tensor(toFloat32(raw), raw.shape)])) };
 }
 
+/** Runs `fn`, prefixing an error that does not already name it with `file` (the adapter config being applied). */
+function naming<T>(file: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    const message = (e as Error)?.message ?? String(e);
+    if (message.includes(file)) throw e;
+    throw new Error(`${file}: ${message}`, { cause: e });
+  }
+}
+
 /** PeftModel.from_pretrained: wraps `base` with the adapter at `pathOrId` (a directory or hub id). */
 export async function loadPeftModel(base: PreTrainedModel, pathOrId: string, opts: LoadAdapterOptions = {}): Promise<PeftModel> {
+  const configFile = await resolveRequired(pathOrId, ADAPTER_CONFIG, opts);
   const config = await readAdapterConfig(pathOrId, opts);
   config.inferenceMode = !opts.isTrainable;
   const name = opts.adapterName ?? "default";
-  const model = new PeftModel(base, config, name, opts.tunerOptions);
+  // Target modules the model lacks, a prefix for another number of layers, ...: the config file is at fault.
+  const model = naming(configFile, () => new PeftModel(base, config, name, opts.tunerOptions));
   const { file, tensors } = await readAdapterWeights(pathOrId, opts);
   model.loadAdapterStateDict(tensors, name, file);
   if (!opts.isTrainable) model.requiresGrad(false);
@@ -76,9 +89,10 @@ export async function loadPeftModel(base: PreTrainedModel, pathOrId: string, opt
 
 /** PeftModel.load_adapter: adds another saved adapter under `adapterName`. */
 export async function loadAdapter(model: PeftModel, pathOrId: string, adapterName: string, opts: LoadAdapterOptions = {}): Promise<void> {
+  const configFile = await resolveRequired(pathOrId, ADAPTER_CONFIG, opts);
   const config = await readAdapterConfig(pathOrId, opts);
   config.inferenceMode = !opts.isTrainable;
-  model.addAdapter(adapterName, config, opts.tunerOptions);
+  naming(configFile, () => model.addAdapter(adapterName, config, opts.tunerOptions));
   const { file, tensors } = await readAdapterWeights(pathOrId, opts);
   model.loadAdapterStateDict(tensors, adapterName, file);
 }

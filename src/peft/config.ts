@@ -71,7 +71,14 @@ export function peftConfigFromJson(json: unknown, source = "adapter_config.json"
     const expected = (probe as unknown as Record<string, unknown>)[name];
     if (typeof expected === "number" && typeof v !== "number")
       throw new Error(`${source}: field "${k}" should be a number, got ${JSON.stringify(v)}`);
+    if (name === "modulesToSave" && v !== null && !(Array.isArray(v) && v.every((m) => typeof m === "string")))
+      throw new Error(`${source}: field "${k}" should be a list of module names, got ${JSON.stringify(v)}`);
     fields[name] = v;
   }
-  return new cls(fields);
+  try {
+    return new cls(fields);
+  } catch (e) {
+    // The config classes name the field ("LoraConfig: r must be ..."); the file is what the user needs to find.
+    throw new Error(`${source}: ${(e as Error).message}`, { cause: e });
+  }
 }

@@ -3,6 +3,7 @@
 // Backward walks the nodes in reverse topological order and drops each closure after use, so memory
 // falls as the pass proceeds, as PyTorch's does without retain_graph.
 import type { FloatArray } from "../backend/backend.js";
+import { backendFor } from "../backend/index.js";
 import { GradNode, Tensor, TensorData, floatLike, installBackward } from "./tensor.js";
 
 let gradEnabled = true;
@@ -64,7 +65,7 @@ function topoOrder(root: Tensor): Tensor[] {
 }
 
 function add(dst: FloatArray, src: FloatArray): void {
-  for (let i = 0; i < dst.length; i++) dst[i] += src[i];
+  backendFor(dst, src).add(dst, src, dst, dst.length);
 }
 
 function runBackward(root: Tensor, grad?: Tensor): void {

@@ -14,3 +14,4 @@ export * from "./ops/shape.js";
 export * from "./ops/reduce.js";
 export * from "./ops/matmul.js";
 export * from "./ops/nn.js";
+export * from "./ops/attention.js";

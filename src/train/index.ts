@@ -21,6 +21,8 @@ export { TensorBoardLogger } from "./tensorboard.js";
 export { accuracy, macroScores, perplexity } from "./metrics.js";
 export type { MacroScores } from "./metrics.js";
 export { NonFiniteError } from "./faults.js";
+export { MemoryBudgetError, checkMemoryBudget, estimateTrainingMemory } from "./memory-estimate.js";
+export type { MemoryBudgetOptions, MemoryEstimate, TrainingRun } from "./memory-estimate.js";
 export { readCheckpoint, trainableWeights, STATE_FILE, WEIGHTS_FILE, OPTIMIZER_FILE } from "./checkpoint.js";
 export type { TrainerState, CustomCheckpointWeights, LoadedCheckpoint } from "./checkpoint.js";
 export { tokenizeDataset } from "./tokenize-dataset.js";

@@ -23,6 +23,8 @@ export interface TokenizeOptions {
   addEos?: boolean;
   /** Reuse tokenized data across runs: `tokenizerDir` holds the tokenizer's files, whose bytes key the cache. */
   cache?: { dir: string; tokenizerDir: string };
+  /** Receives the one warning about rows cut to maxLength (and, for causal-lm, dropped); default process.emitWarning. */
+  onWarning?: (message: string) => void;
 }
 
 /** Any object with the named columns: loadDataFiles rows ({text, textPair?, label}), readRecords records, ... */
@@ -43,13 +45,18 @@ export async function tokenizeDataset(tokenizer: TokenizerLike, rows: readonly R
     if (hit !== null) return JSON.parse(hit) as Example[];
   }
   const examples: Example[] = [];
+  const stats = { truncated: 0 };
   for (let s = 0; s < rows.length; s += CHUNK_ROWS) {
     const chunk = rows.slice(s, s + CHUNK_ROWS);
-    examples.push(...(opts.task === "causal-lm" ? await tokenizeLm(tokenizer, chunk, s, opts) : await tokenizeClassification(tokenizer, chunk, s, opts)));
+    examples.push(...(opts.task === "causal-lm" ? await tokenizeLm(tokenizer, chunk, s, opts, stats) : await tokenizeClassification(tokenizer, chunk, s, opts, stats)));
   }
+  // One warning for the whole dataset, never one per row, and never silence: cut text changes what is learned.
+  const notes: string[] = [];
+  if (stats.truncated > 0) notes.push(`truncated ${stats.truncated} of ${rows.length} rows to maxLength ${opts.maxLength} tokens (raise maxLength / --max-length to keep more)`);
   if (opts.task === "causal-lm" && examples.length < rows.length) {
-    process.emitWarning(`tokenizeDataset: dropped ${rows.length - examples.length} of ${rows.length} rows with no completion tokens left after truncation to ${opts.maxLength}`);
+    notes.push(`dropped ${rows.length - examples.length} of ${rows.length} rows with no completion tokens left after truncation to ${opts.maxLength}`);
   }
+  if (notes.length) (opts.onWarning ?? ((m: string) => process.emitWarning(m, { code: "FINETUNE_TRUNCATION" })))(`tokenizeDataset: ${notes.join("; ")}`);
   if (cacheFile) {
     await mkdir(opts.cache!.dir, { recursive: true });
     await writeFileAtomic(cacheFile, JSON.stringify(examples));
@@ -57,13 +64,14 @@ export async function tokenizeDataset(tokenizer: TokenizerLike, rows: readonly R
   return examples;
 }
 
-async function tokenizeClassification(tokenizer: TokenizerLike, rows: readonly Row[], offset: number, opts: TokenizeOptions): Promise<Example[]> {
+async function tokenizeClassification(tokenizer: TokenizerLike, rows: readonly Row[], offset: number, opts: TokenizeOptions, stats: { truncated: number }): Promise<Example[]> {
   const textCol = opts.textColumn ?? "text", pairCol = opts.textPairColumn ?? "textPair", labelCol = opts.labelColumn ?? "label";
   const texts = rows.map((r, i) => stringField(r, textCol, offset + i));
   const withPair = rows.filter((r) => field(r, pairCol) !== undefined).length;
   if (withPair !== 0 && withPair !== rows.length) throw new Error(`tokenizeDataset: only some rows have a "${pairCol}" column`);
   const pairs = withPair ? rows.map((r, i) => stringField(r, pairCol, offset + i)) : undefined;
   const enc = await tokenizer.call(texts, { textPair: pairs, truncation: true, maxLength: opts.maxLength, returnTokenTypeIds: pairs !== undefined });
+  stats.truncated += await countTruncated(tokenizer, texts, pairs, enc.inputIds, opts.maxLength);
   return rows.map((r, i) => {
     const label = field(r, labelCol);
     if (!Number.isInteger(label)) throw new Error(`tokenizeDataset: row ${offset + i} has label ${JSON.stringify(label)}; expected an integer class id in "${labelCol}"`);
@@ -73,7 +81,7 @@ async function tokenizeClassification(tokenizer: TokenizerLike, rows: readonly R
   });
 }
 
-async function tokenizeLm(tokenizer: TokenizerLike, rows: readonly Row[], offset: number, opts: TokenizeOptions): Promise<Example[]> {
+async function tokenizeLm(tokenizer: TokenizerLike, rows: readonly Row[], offset: number, opts: TokenizeOptions, stats: { truncated: number }): Promise<Example[]> {
   const promptCol = opts.promptColumn ?? "prompt", completionCol = opts.completionColumn ?? "completion", textCol = opts.textColumn ?? "text";
   const eos = opts.addEos === false ? [] : [eosId(tokenizer)];
   const isPair = rows.map((r) => field(r, promptCol) !== undefined);
@@ -93,10 +101,26 @@ async function tokenizeLm(tokenizer: TokenizerLike, rows: readonly Row[], offset
     const ids = [...texts[k], ...eos];
     built[i] = { inputIds: ids, labels: [...ids] };
   });
+  stats.truncated += built.filter((e) => e.inputIds.length > opts.maxLength).length;
   // The model predicts token t+1 from position t, so the first label never counts.
   return built
     .map((e) => ({ inputIds: e.inputIds.slice(0, opts.maxLength), labels: e.labels!.slice(0, opts.maxLength) }))
     .filter((e) => e.labels.slice(1).some((l) => l !== IGNORE_INDEX));
+}
+
+/**
+ * How many rows truncation shortened. A truncated row comes out exactly maxLength long, so only rows of that length
+ * are encoded again without truncation to tell them from rows that fit exactly; the common case costs nothing.
+ */
+export async function countTruncated(
+  tokenizer: Pick<TokenizerLike, "call">, texts: readonly string[], pairs: readonly string[] | undefined, ids: readonly (readonly number[])[], maxLength: number,
+): Promise<number> {
+  const full = ids.flatMap((row, i) => (row.length >= maxLength ? [i] : []));
+  if (full.length === 0) return 0;
+  const again = await tokenizer.call(full.map((i) => texts[i]!), {
+    textPair: pairs && full.map((i) => pairs[i]!), truncation: false, returnTokenTypeIds: false,
+  });
+  return again.inputIds.filter((row) => row.length > maxLength).length;
 }
 
 async function encodeAll(tokenizer: TokenizerLike, texts: string[], addSpecialTokens: boolean): Promise<number[][]> {

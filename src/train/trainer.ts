@@ -13,6 +13,7 @@ import type { Callback } from "./callbacks/callback.js";
 import { LAST_NAME, ModelCheckpoint } from "./callbacks/model-checkpoint.js";
 import { readCheckpoint, restoreOptimizer, restoreWeights, writeCheckpoint } from "./checkpoint.js";
 import { firstNonFiniteGrad, nonFiniteError, type NonFiniteError } from "./faults.js";
+import { checkMemoryBudget, type TrainingRun } from "./memory-estimate.js";
 import type { Logger, RunStatus } from "./loggers.js";
 import type { Metrics, TrainingModule, TrainingStepOutput } from "./module.js";
 import { ProgressReporter } from "./progress.js";
@@ -49,6 +50,11 @@ export interface TrainerOptions {
   /** On SIGINT/SIGTERM finish the current step, save a checkpoint and return (a second signal quits at once).
    *  Off by default, since a library should not take over a process's signals; the CLI turns it on. */
   handleSignals?: boolean;
+  /** Refuse to start (MemoryBudgetError) when the estimated peak memory of the run (weights, gradients, optimizer
+   *  state, activations at the loader's batch size and longest example) exceeds this many bytes. Default 80% of the
+   *  machine's memory; false skips the check. Only loaders that expose `batchSize` and `examples` (DataLoader) are
+   *  checked. */
+  memoryLimitBytes?: number | false;
   /** Progress display and notices (default: stderr). */
   progressOutput?: { write(s: string): unknown; isTTY?: boolean; columns?: number };
 }
@@ -158,6 +164,7 @@ export class Trainer {
     this.scheduler = scheduler ?? null;
     const inOptimizer = new Set(optimizer.paramGroups.flatMap((g) => g.params));
     this.optimizerParams = [...module.model.namedParameters()].filter(([, p]) => inOptimizer.has(p));
+    if (this.opts.memoryLimitBytes !== false) checkRunMemory(module.model, trainLoader, optimizer, this.opts.memoryLimitBytes);
     this.resetProgress();
     if (resumeFrom) await this.resume(resumeFrom, nb);
     else if (this.opts.seed !== undefined) manualSeed(this.opts.seed);
@@ -457,6 +464,18 @@ export class Trainer {
   private async saveLogs(): Promise<void> {
     for (const l of this.loggers) await l.save?.();
   }
+}
+
+/** The up-front memory check of fit(), for loaders that say how big their batches get. */
+function checkRunMemory(model: TrainingModule<unknown>["model"], loader: Loader<unknown>, optimizer: Optimizer<{ lr: number }>, limitBytes: number | undefined): void {
+  const l = loader as Partial<{ batchSize: number; examples: readonly { inputIds: ArrayLike<number> }[] }>;
+  if (typeof l.batchSize !== "number" || !Array.isArray(l.examples)) return;
+  let seqLen = 1;
+  for (const e of l.examples) seqLen = Math.max(seqLen, e.inputIds?.length ?? 0);
+  const name = optimizer.constructor.name;
+  const momentum = (optimizer.paramGroups[0] as { momentum?: number } | undefined)?.momentum ?? 0;
+  const kind: TrainingRun["optimizer"] = /^adam/i.test(name) ? "adamw" : momentum !== 0 ? "sgd-momentum" : /^sgd$/i.test(name) ? "sgd" : "adamw";
+  checkMemoryBudget(model, { batchSize: l.batchSize, seqLen, optimizer: kind }, { limitBytes });
 }
 
 function splitStepOutput(out: TrainingStepOutput): { loss: Tensor; extras: Metrics } {

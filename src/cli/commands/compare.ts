@@ -5,10 +5,10 @@ import { tableHeader, tableRow } from "../../report/report-md.js";
 import { booleanFlag, flagHelp, listFlag } from "../args.js";
 import { UsageError, type Command } from "../command.js";
 import { parseWithConfig } from "../config-file.js";
-import { hubOptions, hyperparameters, methodOptions, runFlags, taskOf } from "../flags.js";
+import { hubOptions, hyperparameters, methodOptions, runFlags } from "../flags.js";
 import { METHODS, type MethodName } from "../methods.js";
 import { info, noteOnce } from "../output.js";
-import { loadClassificationData } from "../pipeline/data.js";
+import { describeSplits, loadClassificationData } from "../pipeline/data.js";
 import { detectTask, loadTokenizer, modelRef } from "../pipeline/sources.js";
 
 /** The nine methods of the taxonomy figure; IA3 is added with --ia3. */
@@ -50,12 +50,12 @@ Examples:
     const { values: v } = await parseWithConfig(argv, flags);
     if (!v.model) throw new UsageError("--model is required (a model folder or hub id)");
     if (!v.output) throw new UsageError("--output is required (the folder for the report)");
-    const methods = [...new Set<MethodName>([...((v.methods as MethodName[] | undefined) ?? DEFAULT_METHODS), ...(v.ia3 ? ["ia3" as const] : [])])];
+    const methods = [...new Set<MethodName>([...(v.methods ?? DEFAULT_METHODS), ...(v.ia3 ? ["ia3" as const] : [])])];
     const hub = hubOptions(v);
     const source = { ref: await modelRef(v.model), hub, onWarning: noteOnce() };
-    if ((taskOf(v) ?? (await detectTask(source))) !== "seq-cls") throw new UsageError("compare ranks classifiers by test accuracy, so it needs a sequence-classification model (--task seq-cls)");
-    const data = await loadClassificationData(v);
-    info(`data: ${Object.entries(data.splits).map(([k, rows]) => `${rows!.length} ${k}`).join(" / ")} rows; labels ${data.labels.names.join(", ")}; methods ${methods.join(", ")}`);
+    if ((v.task ?? (await detectTask(source))) !== "seq-cls") throw new UsageError("compare ranks classifiers by test accuracy, so it needs a sequence-classification model (--task seq-cls)");
+    const data = await loadClassificationData(v, hub);
+    info(`data: ${describeSplits(data.splits)}; labels ${data.labels.names.join(", ")}; methods ${methods.join(", ")}`);
     const { tokenizer } = await loadTokenizer(v.tokenizer ? [v.tokenizer] : [source.ref], hub);
     const report = await runComparison({
       methods, methodOptions: methodOptions(v), hp: hyperparameters(v), source, tokenizer, data: { task: "seq-cls", ...data }, output: v.output, log: info,

@@ -1,4 +1,4 @@
-import { copyFile } from "node:fs/promises";
+import { copyFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { PeftModel } from "../../peft/index.js";
 import { formatBytes } from "../../report/format.js";
@@ -10,7 +10,6 @@ import { info, noteOnce } from "../output.js";
 import { SETTINGS_FILE } from "../pipeline/output-dir.js";
 import { isFile } from "../pipeline/sources.js";
 import { loadOutput } from "../pipeline/trained.js";
-import { stat } from "node:fs/promises";
 
 const { model: _, ...hubFlags } = modelFlags;
 
@@ -46,7 +45,7 @@ Examples:
     const { values: v } = await parseWithConfig(argv, flags);
     if (!v.adapter) throw new UsageError("--adapter is required (the adapter folder to merge)");
     if (!v.output) throw new UsageError("--output is required (the folder for the merged model)");
-    const loaded = await loadOutput(v.adapter, { ...v, batchSize: 1, hub: hubOptions(v), onWarning: noteOnce() });
+    const loaded = await loadOutput(v.adapter, { baseModel: v.baseModel, tokenizer: v.tokenizer, batchSize: 1, hub: hubOptions(v), onWarning: noteOnce() });
     if (!(loaded.model instanceof PeftModel)) throw new UsageError(`${v.adapter} is not an adapter folder (no adapter_config.json)`);
     const type = loaded.model.activeConfig.peftType;
     if (!MERGEABLE.includes(type)) throw new UsageError(`${v.adapter} is a ${type} adapter; only LoRA and IA3 adapters can be merged into the weights`);

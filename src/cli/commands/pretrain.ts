@@ -1,14 +1,15 @@
 import { formatCount, formatSeconds } from "../../report/format.js";
 import { ARCHITECTURES, objectiveOf, pretrain as runPretraining, type Architecture } from "../../pretrain/index.js";
-import { booleanFlag, flagHelp, numberFlag, stringFlag } from "../args.js";
+import { booleanFlag, choiceFlag, flagHelp, numberFlag, stringFlag } from "../args.js";
 import { UsageError, type Command } from "../command.js";
 import { configFlag, parseWithConfig } from "../config-file.js";
 import { info } from "../output.js";
 
+const SCHEDULES = ["linear", "cosine", "constant"] as const;
 const int = (help: string, min = 1) => numberFlag(help, { integer: true, min });
 
 const flags = {
-  arch: stringFlag("distilbert or bert (masked LM, WordPiece), gpt2 or llama (next token, byte-level BPE); default distilbert", { arg: "ARCH", choices: ARCHITECTURES }),
+  arch: choiceFlag("distilbert or bert (masked LM, WordPiece), gpt2 or llama (next token, byte-level BPE); default distilbert", ARCHITECTURES, { arg: "ARCH" }),
   bundled: booleanFlag("pretrain on the bundled corpus (State of the Union addresses, Moby Dick, spam-task training mails) instead of files"),
   vocabSize: int("tokenizer vocabulary, special tokens included (default 8192)", 16),
   dim: int("hidden size (default 128)"),
@@ -22,14 +23,14 @@ const flags = {
   batchSize: int("blocks per step (default 32)"),
   lr: numberFlag("peak learning rate (default 5e-4)", { arg: "LR", min: 0 }),
   warmupSteps: int("steps of linear warm-up (default 5% of the steps)", 0),
-  schedule: stringFlag("decay after warm-up: linear, cosine or constant (default linear)", { arg: "NAME", choices: ["linear", "cosine", "constant"] }),
+  schedule: choiceFlag("decay after warm-up: linear, cosine or constant (default linear)", SCHEDULES, { arg: "NAME" }),
   weightDecay: numberFlag("AdamW weight decay (default 0.01)", { min: 0 }),
   mlmProbability: numberFlag("share of tokens masked (default 0.15)", { arg: "P", min: 0.01, max: 0.99 }),
   logEvery: int("write train_loss, lr and elapsed time to <output>/metrics.csv every N steps (default 10)"),
   valEvery: int("held-out loss and a checkpoint every N steps (default 100)", 2),
   checkpointDir: stringFlag("where checkpoints go (default <output>/checkpoints)", { arg: "DIR" }),
   resume: booleanFlag("continue from <checkpoint-dir>/last with the tokenizer saved in --output (give the same flags)"),
-  dtype: stringFlag("weights precision on disk: float32 or float16 (default float32)", { arg: "DTYPE", choices: ["float32", "float16"] }),
+  dtype: choiceFlag("weights precision on disk: float32 or float16 (default float32)", ["float32", "float16"] as const, { arg: "DTYPE" }),
   seed: int("seed for initialisation, data order and masking (default 42)", 0),
   output: stringFlag("folder for the model (config.json, model.safetensors, tokenizer files, metrics.csv)", { arg: "DIR" }),
   config: configFlag,
@@ -61,7 +62,7 @@ Examples:
     const { values: v, positionals: files } = await parseWithConfig(argv, flags, { positionals: true });
     if (!v.output) throw new UsageError("--output is required (the folder for the pretrained model)");
     if (v.bundled === (files.length > 0)) throw new UsageError("give text files or --bundled (one of the two)");
-    const arch = (v.arch ?? "distilbert") as Architecture;
+    const arch: Architecture = v.arch ?? "distilbert";
     const dim = v.dim ?? 128;
     const result = await runPretraining({
       arch,
@@ -78,13 +79,13 @@ Examples:
       weightDecay: v.weightDecay,
       warmupSteps: v.warmupSteps,
       warmupRatio: v.warmupSteps === undefined ? 0.05 : undefined,
-      schedule: v.schedule as "linear" | "cosine" | "constant" | undefined,
+      schedule: v.schedule,
       mlmProbability: v.mlmProbability,
       logEvery: v.logEvery,
       valEvery: v.valEvery,
       resume: v.resume,
       seed: v.seed,
-      dtype: v.dtype as "float32" | "float16" | undefined,
+      dtype: v.dtype,
     });
     const what = objectiveOf(arch) === "mlm" ? "masked-LM" : "next-token";
     info(`${result.stopReason === "interrupted" ? "interrupted" : "done"} after ${result.globalStep} steps`);

@@ -2,19 +2,19 @@ import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeJsonAtomic } from "../../io/atomic.js";
 import { formatBytes, formatSeconds } from "../../report/format.js";
-import { booleanFlag, flagHelp, flagsFromObject, stringFlag, type FlagValues } from "../args.js";
+import { booleanFlag, choiceFlag, flagHelp, flagsFromObject, type FlagValues } from "../args.js";
 import { UsageError, type Command } from "../command.js";
 import { parseWithConfig } from "../config-file.js";
-import { hubOptions, hyperparameters, methodOptions, runFlags, taskOf } from "../flags.js";
-import { METHOD_INFO, METHODS, type MethodInfo, type MethodName } from "../methods.js";
+import { hubOptions, hyperparameters, methodOptions, runFlags } from "../flags.js";
+import { METHOD_INFO, METHODS, type MethodInfo } from "../methods.js";
 import { info, metricsLine, noteOnce } from "../output.js";
-import { loadData, type TaskData } from "../pipeline/data.js";
+import { describeSplits, loadData, type TaskData } from "../pipeline/data.js";
 import { runFineTune } from "../pipeline/fine-tune.js";
 import { detectTask, loadTokenizer, modelRef } from "../pipeline/sources.js";
 
 const flags = {
   ...runFlags,
-  method: stringFlag(`one of ${METHODS.join(", ")}`, { arg: "METHOD", choices: METHODS }),
+  method: choiceFlag(`one of ${METHODS.join(", ")}`, METHODS, { arg: "METHOD" }),
   resume: booleanFlag("continue the run in --output from its last checkpoint (its saved flags apply unless overridden)"),
 };
 type Values = FlagValues<typeof flags>;
@@ -58,11 +58,11 @@ Examples:
     if (!v.output) throw new UsageError("--output is required (the folder for the trained result)");
     const hub = hubOptions(v);
     const source = { ref: await modelRef(v.model), hub, onWarning: noteOnce() };
-    const task = taskOf(v) ?? (await detectTask(source));
-    const data = await loadData(task, v);
+    const task = v.task ?? (await detectTask(source));
+    const data = await loadData(task, v, hub);
     info(describeData(data));
     const { tokenizer } = await loadTokenizer(v.tokenizer ? [v.tokenizer] : [source.ref], hub);
-    const method = v.method as MethodName;
+    const method = v.method;
     await mkdir(v.output, { recursive: true });
     const { resume: _, config: __, ...saved } = v;
     await writeJsonAtomic(join(v.output, ARGS_FILE), saved);
@@ -87,6 +87,5 @@ async function withSavedArgs(v: Values): Promise<Values> {
 }
 
 function describeData(data: TaskData): string {
-  const counts = Object.entries(data.splits).map(([k, rows]) => `${rows!.length} ${k}`).join(" / ");
-  return data.task === "seq-cls" ? `data: ${counts} rows; labels ${data.labels.names.join(", ")}` : `data: ${counts} rows`;
+  return `data: ${describeSplits(data.splits)}${data.task === "seq-cls" ? `; labels ${data.labels.names.join(", ")}` : ""}`;
 }

@@ -1,6 +1,9 @@
-// Datasets from the data flags: one file per split, or one file split with a seed; classification rows
-// ({text, textPair?, label}) or causal-LM records ({prompt, completion} or {text}).
-import { loadDataFiles, readRecords, splitDataset, type DatasetDict, type JsonRecord, type TextExample } from "../../data/index.js";
+// Datasets from the data flags: one file per split, one file split with a seed, or a Hugging Face Hub
+// dataset; classification rows ({text, textPair?, label}) or causal-LM records ({prompt, completion} or {text}).
+import {
+  loadDataFiles, loadHubDataset, readRecords, splitDataset, type DatasetDict, type JsonRecord, type TextExample,
+} from "../../data/index.js";
+import type { HubOptions } from "../../io/hub.js";
 import { UsageError } from "../command.js";
 import type { Task } from "../methods.js";
 import type { LmColumns } from "./lm.js";
@@ -12,6 +15,10 @@ export interface DataSettings {
   test?: string;
   /** One file split into train / validation / test with `seed`. */
   data?: string;
+  /** A hub dataset id (classification). */
+  dataset?: string;
+  datasetConfig?: string;
+  /** Shares (0-1) or row counts carved out of --data, or out of a hub dataset's train split when it lacks the split. */
   validationSplit?: number;
   testSplit?: number;
   textColumn?: string;
@@ -20,7 +27,7 @@ export interface DataSettings {
   labelNames?: string[];
   promptColumn?: string;
   completionColumn?: string;
-  /** Keep the first N rows of each split (after splitting). */
+  /** At most N rows per split: a sample drawn with `seed`, since files are often sorted by label. */
   maxRows?: number;
   seed?: number;
 }
@@ -32,63 +39,91 @@ export interface ClassificationData {
   labels: LabelSpec;
 }
 
-export const SPLIT_NAMES = ["train", "validation", "test"] as const;
+export type TaskData =
+  | ({ task: "seq-cls" } & ClassificationData)
+  | { task: "causal-lm"; splits: Splits<JsonRecord>; columns: LmColumns };
 
-export async function loadClassificationData(s: DataSettings): Promise<ClassificationData> {
+export const SPLIT_NAMES = ["train", "validation", "test"] as const;
+const DEFAULT_SEED = 42;
+
+export async function loadData(task: Task, s: DataSettings, hub: HubOptions): Promise<TaskData> {
+  if (task === "seq-cls") return { task, ...(await loadClassificationData(s, hub)) };
+  if (s.dataset !== undefined) throw new UsageError("--dataset loads classification datasets; for causal-lm give --train (and --validation / --test) files");
+  const columns = { textColumn: s.textColumn, promptColumn: s.promptColumn, completionColumn: s.completionColumn };
+  return { task, splits: await loadLmData(s), columns };
+}
+
+export async function loadClassificationData(s: DataSettings, hub: HubOptions): Promise<ClassificationData> {
   const opts = { textColumn: s.textColumn, textPairColumn: s.textPairColumn, labelColumn: s.labelColumn, labelNames: s.labelNames };
   let splits: Splits<TextExample>, names: string[];
-  if (s.data !== undefined) {
+  if (s.dataset !== undefined) {
+    exclusive(s, "--dataset", [s.data, s.train, s.validation, s.test]);
+    const loaded = await loadHubDataset(s.dataset, { ...opts, cacheDir: hub.cacheDir, config: s.datasetConfig });
+    splits = carveMissing(Object.fromEntries(SPLIT_NAMES.filter((k) => loaded[k]).map((k) => [k, loaded[k]!.rows])), s);
+    names = loaded.labelNames;
+  } else if (s.data !== undefined) {
+    exclusive(s, "--data", [s.train, s.validation, s.test]);
     const loaded = await loadDataFiles(s.data, opts);
-    splits = splitRows(loaded.rows, s);
+    splits = splitDataset(loaded.rows, { validation: s.validationSplit ?? 0.1, test: s.testSplit ?? 0.1, seed: s.seed ?? DEFAULT_SEED });
     names = loaded.labelNames;
   } else {
     const files = filesBySplit(s);
-    const loaded = await loadDataFiles({ ...files, train: files.train }, opts);
+    const loaded = await loadDataFiles(files, opts);
     splits = Object.fromEntries(SPLIT_NAMES.filter((k) => files[k] !== undefined).map((k) => [k, loaded[k]!.rows]));
     names = loaded.train.labelNames;
   }
   if (names.length < 2) throw new UsageError(`the data has ${names.length} label (${names.join(", ")}); classification needs at least two (set --label-names)`);
   // Integer labels without names stay anonymous, so a model's own names (e.g. NEGATIVE/POSITIVE) survive.
   const named = s.labelNames !== undefined || names.some((n, i) => n !== String(i));
-  return { splits: limitRows(splits, s.maxRows), labels: { names, named } };
+  return { splits: sampleRows(splits, s), labels: { names, named } };
 }
 
 /** One file scored against a trained model: labels map through the model's names (or index them). */
 export async function loadClassificationFile(file: string, s: DataSettings, labelNames: string[]): Promise<TextExample[]> {
   const loaded = await loadDataFiles(file, { textColumn: s.textColumn, textPairColumn: s.textPairColumn, labelColumn: s.labelColumn, labelNames });
-  return s.maxRows === undefined ? loaded.rows : loaded.rows.slice(0, s.maxRows);
+  return sample(loaded.rows, s);
 }
 
 export async function loadLmData(s: DataSettings): Promise<Splits<JsonRecord>> {
-  if (s.data !== undefined) return limitRows(splitRows(await readRecords(s.data), s), s.maxRows);
+  if (s.data !== undefined) {
+    exclusive(s, "--data", [s.train, s.validation, s.test]);
+    return sampleRows(splitDataset(await readRecords(s.data), { validation: s.validationSplit ?? 0.1, test: s.testSplit ?? 0.1, seed: s.seed ?? DEFAULT_SEED }), s);
+  }
   const files = filesBySplit(s);
   const out: Splits<JsonRecord> = {};
   for (const k of SPLIT_NAMES) if (files[k] !== undefined) out[k] = await readRecords(files[k]!);
-  return limitRows(out, s.maxRows);
+  return sampleRows(out, s);
 }
 
-export type TaskData =
-  | ({ task: "seq-cls" } & ClassificationData)
-  | { task: "causal-lm"; splits: Splits<JsonRecord>; columns: LmColumns };
-
-export async function loadData(task: Task, s: DataSettings): Promise<TaskData> {
-  if (task === "seq-cls") return { task, ...(await loadClassificationData(s)) };
-  const columns = { textColumn: s.textColumn, promptColumn: s.promptColumn, completionColumn: s.completionColumn };
-  return { task, splits: await loadLmData(s), columns };
+/** "800 train / 100 validation / 100 test rows" */
+export function describeSplits(splits: Splits<unknown>): string {
+  return `${SPLIT_NAMES.filter((k) => splits[k]).map((k) => `${splits[k]!.length} ${k}`).join(" / ")} rows`;
 }
 
 function filesBySplit(s: DataSettings): { train: string; validation?: string; test?: string } {
-  if (s.train === undefined) throw new UsageError("no training data: give --train (with --validation / --test) or --data");
+  if (s.train === undefined) throw new UsageError("no training data: give --train (with --validation / --test), --data or --dataset");
   const files = { train: s.train, validation: s.validation, test: s.test };
   return Object.fromEntries(Object.entries(files).filter(([, f]) => f !== undefined)) as typeof files;
 }
 
-function splitRows<T>(rows: T[], s: DataSettings): Splits<T> {
-  if (s.train !== undefined || s.validation !== undefined || s.test !== undefined) throw new UsageError("give either --data (split for you) or --train/--validation/--test files, not both");
-  return splitDataset(rows, { validation: s.validationSplit ?? 0.1, test: s.testSplit ?? 0.1, seed: s.seed ?? 42 });
+function exclusive(s: DataSettings, flag: string, others: (string | undefined)[]): void {
+  if (others.some((o) => o !== undefined)) throw new UsageError(`give ${flag} or ${flag === "--dataset" ? "--data or " : ""}--train/--validation/--test files, not both`);
 }
 
-function limitRows<T>(splits: Splits<T>, maxRows: number | undefined): Splits<T> {
-  if (maxRows === undefined) return splits;
-  return Object.fromEntries(Object.entries(splits).map(([k, rows]) => [k, rows!.slice(0, maxRows)]));
+/** A hub dataset without a validation or test split gets one from its train split when asked. */
+function carveMissing(splits: Splits<TextExample>, s: DataSettings): Splits<TextExample> {
+  const validation = splits.validation ? 0 : (s.validationSplit ?? 0);
+  const test = splits.test ? 0 : (s.testSplit ?? 0);
+  if (validation + test === 0) return splits;
+  const carved = splitDataset(splits.train!, { validation, test, seed: s.seed ?? DEFAULT_SEED });
+  return { ...splits, ...carved };
+}
+
+function sampleRows<T>(splits: Splits<T>, s: DataSettings): Splits<T> {
+  return Object.fromEntries(Object.entries(splits).map(([k, rows]) => [k, sample(rows!, s)]));
+}
+
+function sample<T>(rows: T[], s: DataSettings): T[] {
+  if (s.maxRows === undefined || rows.length <= s.maxRows) return rows;
+  return splitDataset(rows, { test: s.maxRows, seed: s.seed ?? DEFAULT_SEED }).test!;
 }

@@ -83,7 +83,7 @@ export function runFineTune(input: RunInput): Promise<RunResult> {
 async function runWithTrainer(input: RunInput, method: Exclude<MethodName, "feature">): Promise<RunResult> {
   const { hp, data, tokenizer, output } = input;
   manualSeed(hp.seed);
-  const base = await loadModel(data.task, input.source, data.task === "seq-cls" ? data.labels : undefined);
+  const base = await loadModel(data.task, input.source, data.task === "seq-cls" ? data.labels : undefined, padTokenId(tokenizer));
   const model = await prepareMethod(base, method, input.methodOptions, { task: data.task, baseModel: input.source.ref, tokenizer });
   const params = countParameters(model);
   input.log(formatParameterCount(params));

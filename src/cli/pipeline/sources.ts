@@ -70,13 +70,19 @@ export interface LabelSpec {
   named: boolean;
 }
 
-/** The model with its task's head; a classifier head is resized to the labels (re-initialised when it changes). */
-export async function loadModel(task: Task, source: ModelSource, labels?: LabelSpec): Promise<PreTrainedModel> {
+/** The model with its task's head; a classifier head is resized to the labels (re-initialised when it changes).
+ *  `padTokenId` is what batches are padded with: decoder classifiers (GPT-2, Llama) need it in their config to
+ *  find each sequence's last real token, and usually ship without one (transformers users set it the same way). */
+export async function loadModel(task: Task, source: ModelSource, labels?: LabelSpec, padTokenId?: number): Promise<PreTrainedModel> {
   const opts = { ...source.hub, onWarning: source.onWarning };
   if (task === "causal-lm") return AutoModelForCausalLM.fromPretrained(source.ref, opts);
-  if (!labels) return AutoModelForSequenceClassification.fromPretrained(source.ref, opts);
-  const id2label = labels.named ? Object.fromEntries(labels.names.map((n, i) => [i, n])) : undefined;
-  return AutoModelForSequenceClassification.fromPretrained(source.ref, { ...opts, numLabels: labels.names.length, id2label, ignoreMismatchedSizes: true });
+  const id2label = labels?.named ? Object.fromEntries(labels.names.map((n, i) => [i, n])) : undefined;
+  const model = labels
+    ? await AutoModelForSequenceClassification.fromPretrained(source.ref, { ...opts, numLabels: labels.names.length, id2label, ignoreMismatchedSizes: true })
+    : await AutoModelForSequenceClassification.fromPretrained(source.ref, opts);
+  const config = model.config as { padTokenId?: number | null };
+  if (config.padTokenId === null && padTokenId !== undefined) config.padTokenId = padTokenId;
+  return model;
 }
 
 /** The bare encoder/decoder, for feature extraction. Its checkpoint usually has a head this drops, which

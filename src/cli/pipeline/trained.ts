@@ -10,7 +10,7 @@ import { PeftModel, readAdapterConfig } from "../../peft/index.js";
 import type { PreTrainedTokenizer } from "../../tokenizers/index.js";
 import { UsageError } from "../command.js";
 import type { Task } from "../methods.js";
-import { featureClassifier, modelClassifier, type SequenceClassifier } from "./classifier.js";
+import { featureClassifier, modelClassifier, padTokenId, type SequenceClassifier } from "./classifier.js";
 import { CLASSIFIER_FILE, readSettings, type RunSettings } from "./output-dir.js";
 import { detectTask, isDirectory, loadBaseModel, loadModel, loadTokenizer, maxPositions, modelLabelNames, modelRef, type LabelSpec } from "./sources.js";
 
@@ -45,8 +45,8 @@ export async function loadOutput(arg: string, o: LoadOutputOptions): Promise<Loa
   const adapter = o.adapter !== undefined ? await modelRef(o.adapter) : (await hasAdapter(ref, o.hub)) ? ref : null;
   if (adapter) return loadAdapterOutput(adapter, o.adapter !== undefined ? ref : null, o.adapter !== undefined ? await readSettings(adapter) : settings, o);
   const task = settings?.task ?? (await detectTask({ ref, hub: o.hub }));
-  const model = await loadModel(task, { ref, hub: o.hub, onWarning: o.onWarning });
   const { tokenizer } = await loadTokenizer(o.tokenizer ? [o.tokenizer] : [ref], o.hub);
+  const model = await loadModel(task, { ref, hub: o.hub, onWarning: o.onWarning }, undefined, padTokenId(tokenizer));
   return finish({ kind: "model", task, settings, tokenizer, model }, model, o);
 }
 
@@ -61,9 +61,9 @@ async function loadAdapterOutput(dir: string, givenBase: string | null, settings
   const baseRef = await modelRef(recorded);
   const task: Task = config.taskType === "CAUSAL_LM" ? "causal-lm" : "seq-cls";
   const labels = task === "seq-cls" ? (settings?.labelNames ? { names: settings.labelNames, named: true } : await adapterLabels(dir, o.hub)) : undefined;
-  const base = await loadModel(task, { ref: baseRef, hub: o.hub, onWarning: o.onWarning }, labels);
-  const model = await PeftModel.fromPretrained(base, dir, o.hub);
   const { tokenizer } = await loadTokenizer(o.tokenizer ? [o.tokenizer] : [dir, baseRef], o.hub);
+  const base = await loadModel(task, { ref: baseRef, hub: o.hub, onWarning: o.onWarning }, labels, padTokenId(tokenizer));
+  const model = await PeftModel.fromPretrained(base, dir, o.hub);
   return finish({ kind: "adapter", task, settings, tokenizer, model }, base, o);
 }
 

@@ -3,6 +3,7 @@
 import type { PreTrainedModel } from "../../models/pretrained.js";
 import type { PreTrainedTokenizer } from "../../tokenizers/index.js";
 import { Tensor, noGrad } from "../../tensor/index.js";
+import { countTruncated } from "../../train/tokenize-dataset.js";
 import { familyLayout } from "../families.js";
 import { cachePath, featureCacheKey, readCachedFeatures, writeCachedFeatures } from "./cache.js";
 import { POOLINGS, poolInto, type Pooling } from "./pooling.js";
@@ -20,6 +21,8 @@ export interface ExtractFeaturesOptions {
   cacheDir?: string;
   /** Called after each batch with the number of texts done. */
   onProgress?: (done: number, total: number) => void;
+  /** Receives the one warning about texts cut to maxLength; default process.emitWarning. */
+  onWarning?: (message: string) => void;
 }
 
 /** [N, hidden] float32 features, row i for texts[i]. The model runs in eval mode without autograd; every
@@ -33,6 +36,11 @@ export async function extractFeatures(
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
   const maxLength = opts.maxLength ?? (Number.isFinite(tokenizer.modelMaxLength) ? tokenizer.modelMaxLength : undefined);
   const { inputIds } = await tokenizer.call(texts, { truncation: maxLength !== undefined, maxLength, padding: false, returnTokenTypeIds: false });
+  const truncated = maxLength === undefined ? 0 : await countTruncated(tokenizer, texts, undefined, inputIds, maxLength);
+  if (truncated > 0) {
+    (opts.onWarning ?? ((m: string) => process.emitWarning(m, { code: "FINETUNE_TRUNCATION" })))(
+      `extractFeatures: truncated ${truncated} of ${texts.length} texts to maxLength ${maxLength} tokens; their features ignore the cut text`);
+  }
 
   const cacheFile = opts.cacheDir === undefined ? undefined : cachePath(opts.cacheDir, featureCacheKey(model, pooling, inputIds));
   if (cacheFile) {

@@ -50,8 +50,7 @@ class BertSelfAttention extends Module {
 
   forward(x: Tensor, mask: AdditiveMask, past?: LayerPast): Tensor {
     return encoderSelfAttention(this.query.forward(x), this.key.forward(x), this.value.forward(x), {
-      heads: this.config.numAttentionHeads, past, mask, scaleQuery: false,
-      dropoutP: this.config.attentionProbsDropoutProb, training: this.training,
+      heads: this.config.numAttentionHeads, past, mask, dropoutP: this.config.attentionProbsDropoutProb, training: this.training,
     });
   }
 }

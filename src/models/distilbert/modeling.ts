@@ -65,7 +65,7 @@ class MultiHeadSelfAttention extends Module {
 
   forward(x: Tensor, mask: AdditiveMask, past?: LayerPast): Tensor {
     const ctx = encoderSelfAttention(this.qLin.forward(x), this.kLin.forward(x), this.vLin.forward(x), {
-      heads: this.config.nHeads, past, mask, scaleQuery: true, dropoutP: this.config.attentionDropout, training: this.training,
+      heads: this.config.nHeads, past, mask, dropoutP: this.config.attentionDropout, training: this.training,
     });
     return this.outLin.forward(ctx);
   }

@@ -29,7 +29,10 @@ function binary(kind: BinaryKind, x: Operand, y: Operand): Tensor {
   if (dtype === "int32" && kind === "div") throw new TypeError("integer division is not supported; convert to float first");
   const out = alloc(dtype, n);
   const ad = a.data, bd = b.data;
-  if (ra.kind === "same" && rb.kind === "same") {
+  if (ra.kind === "same" && rb.kind === "same" && kind === "add" && out instanceof Float32Array &&
+      ad instanceof Float32Array && bd instanceof Float32Array) {
+    backendFor(out).add(ad, bd, out, n);
+  } else if (ra.kind === "same" && rb.kind === "same") {
     switch (kind) {
       case "add": for (let i = 0; i < n; i++) out[i] = ad[i] + bd[i]; break;
       case "sub": for (let i = 0; i < n; i++) out[i] = ad[i] - bd[i]; break;
@@ -175,16 +178,4 @@ export function where(cond: Tensor, x: Operand, y: Operand): Tensor {
 /** x where mask is 0, value where mask is non-zero (torch.masked_fill). */
 export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
   return where(mask, value, x);
-}
-
-/** Multiplies by a fixed 0/scale mask (dropout's backward is the same multiply). */
-export function scaleByMask(x: Tensor, mask: FloatArray): Tensor {
-  const xd = x.f, n = x.numel;
-  const out = floatLike(xd, n);
-  for (let i = 0; i < n; i++) out[i] = xd[i] * mask[i];
-  return result(out, x.shape, "dropout", [x], (g) => {
-    const gx = floatLike(g, n);
-    for (let i = 0; i < n; i++) gx[i] = g[i] * mask[i];
-    return [gx];
-  });
 }

@@ -104,7 +104,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, weightInO
     }
     if (bias && needs[2]) {
       gb = floatLike(g, outF);
-      for (let r = 0; r < rows; r++) for (let j = 0; j < outF; j++) gb[j] += g[r * outF + j];
+      bg.sumRows(g, gb, rows, outF);
     }
     return [gx, gw, gb];
   });

@@ -4,7 +4,7 @@ import { backendFor } from "../../backend/index.js";
 import { result } from "../autograd.js";
 import { defaultGenerator, Generator } from "../random.js";
 import { Tensor, floatLike } from "../tensor.js";
-import { scaleByMask } from "./elementwise.js";
+import { dropoutSpec } from "./attention.js";
 import { permute } from "./shape.js";
 
 function lastDimRows(x: Tensor): [number, number] {
@@ -110,14 +110,18 @@ export function rmsNorm(x: Tensor, weight: Tensor | null, eps = 1e-6): Tensor {
   });
 }
 
-/** Inverted dropout: zeroes with probability p and scales the rest by 1/(1-p), in training only. */
+/** Inverted dropout: zeroes with probability p and scales the rest by 1/(1-p), in training only. The mask
+ *  is a hash of the element index under two seeds drawn from `gen`, so backward recomputes it. */
 export function dropout(x: Tensor, p: number, training: boolean, gen: Generator = defaultGenerator): Tensor {
   if (!training || p === 0) return x;
-  if (p < 0 || p >= 1) throw new RangeError(`dropout probability must be in [0, 1), got ${p}`);
-  const mask = floatLike(x.f, x.numel);
-  const keep = 1 / (1 - p);
-  for (let i = 0; i < mask.length; i++) mask[i] = gen.random() < p ? 0 : keep;
-  return scaleByMask(x, mask);
+  const spec = dropoutSpec(p, gen);
+  const X = x.f, n = x.numel, out = floatLike(X, n);
+  backendFor(X).dropout(X, out, n, spec);
+  return result(out, x.shape, "dropout", [x], (g) => {
+    const gx = floatLike(g, n);
+    backendFor(g).dropout(g, gx, n, spec);
+    return [gx];
+  });
 }
 
 export interface CrossEntropyOptions {

@@ -1,4 +1,5 @@
 import { PeftConfig, PeftConfigFields, registerPeftConfig } from "../../config.js";
+import { checkModuleNames } from "../../patterns.js";
 
 export interface IA3ConfigFields extends PeftConfigFields {
   /** Module names (exact or dotted suffix), one regex string matched against the full name, or
@@ -25,6 +26,9 @@ export class IA3Config extends PeftConfig {
   constructor(fields: IA3ConfigFields = {}) {
     super();
     this.assign(fields);
+    checkModuleNames(this.targetModules, "IA3Config: target_modules");
+    checkModuleNames(this.excludeModules, "IA3Config: exclude_modules");
+    checkModuleNames(this.feedforwardModules, "IA3Config: feedforward_modules");
     // PEFT checks the subset relation only when both are lists, not for regexes.
     if (Array.isArray(this.feedforwardModules) && Array.isArray(this.targetModules)) {
       const targets = new Set(this.targetModules);

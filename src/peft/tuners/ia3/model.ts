@@ -3,6 +3,7 @@
 // follow PEFT's looser one (plain suffix for a list, full regex for a string).
 import { Conv1D, Linear } from "../../../nn/index.js";
 import type { PreTrainedModel } from "../../../models/pretrained.js";
+import { configPattern } from "../../patterns.js";
 import { registerTuner } from "../../registry.js";
 import type { InjectingTuner } from "../../tuner.js";
 import { matchesTarget } from "../lora/model.js";
@@ -32,7 +33,7 @@ export const DEFAULT_IA3_FEEDFORWARD: Record<string, string[]> = {
 };
 
 function isFeedforward(name: string, feedforward: string[] | string): boolean {
-  if (typeof feedforward === "string") return new RegExp(`^(?:${feedforward})$`).test(name);
+  if (typeof feedforward === "string") return configPattern(feedforward, "feedforward_modules").test(name);
   return feedforward.some((f) => name.endsWith(f));
 }
 

@@ -1,4 +1,5 @@
 import { PeftConfig, PeftConfigFields, registerPeftConfig } from "../../config.js";
+import { checkModuleNames, configPattern } from "../../patterns.js";
 
 export interface LoraConfigFields extends PeftConfigFields {
   r?: number;
@@ -43,6 +44,25 @@ export class LoraConfig extends PeftConfig {
     if (!Number.isInteger(this.r) || this.r <= 0) throw new Error(`LoraConfig: r must be a positive integer, got ${this.r}`);
     if (this.useDora) throw new Error("LoraConfig: DoRA (use_dora) is not supported yet");
     if (!(this.loraDropout >= 0 && this.loraDropout < 1)) throw new Error(`LoraConfig: lora_dropout must be in [0, 1), got ${this.loraDropout}`);
+    // adapter_config.json may hold anything: check the shapes the injection code relies on.
+    checkModuleNames(this.targetModules, "LoraConfig: target_modules");
+    checkModuleNames(this.excludeModules, "LoraConfig: exclude_modules");
+    checkModuleNames(this.layersPattern, "LoraConfig: layers_pattern", { allowRegex: false });
+    const layers = this.layersToTransform;
+    if (layers !== null && ![layers].flat().every((l) => Number.isInteger(l) && (l as number) >= 0))
+      throw new Error(`LoraConfig: layers_to_transform must be a layer index or a list of them, got ${JSON.stringify(layers)}`);
+    if (!["none", "all", "lora_only"].includes(this.bias)) throw new Error(`LoraConfig: bias must be "none", "all" or "lora_only", got ${JSON.stringify(this.bias)}`);
+    if (this.initLoraWeights !== true && this.initLoraWeights !== false && this.initLoraWeights !== "gaussian")
+      throw new Error(`LoraConfig: init_lora_weights must be true, false or "gaussian", got ${JSON.stringify(this.initLoraWeights)}`);
+    for (const [field, pattern] of [["rank_pattern", this.rankPattern], ["alpha_pattern", this.alphaPattern]] as const) {
+      if (typeof pattern !== "object" || pattern === null || Array.isArray(pattern))
+        throw new Error(`LoraConfig: ${field} must be an object of module pattern -> number, got ${JSON.stringify(pattern)}`);
+      for (const [k, v] of Object.entries(pattern)) {
+        if (typeof v !== "number" || !(v > 0)) throw new Error(`LoraConfig: ${field} maps ${JSON.stringify(k)} to ${JSON.stringify(v)}, not a positive number`);
+        if (field === "rank_pattern" && !Number.isInteger(v)) throw new Error(`LoraConfig: rank_pattern maps ${JSON.stringify(k)} to ${v}, not an integer rank`);
+        configPattern(k, `LoraConfig: ${field}`, "suffix");
+      }
+    }
   }
 }
 

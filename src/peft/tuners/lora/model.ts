@@ -4,6 +4,7 @@
 import { Conv1D, Linear, type Module } from "../../../nn/index.js";
 import type { PreTrainedModel } from "../../../models/pretrained.js";
 import type { Tensor } from "../../../tensor/index.js";
+import { configPattern } from "../../patterns.js";
 import { registerTuner } from "../../registry.js";
 import type { InjectingTuner } from "../../tuner.js";
 import { LoraConfig } from "./config.js";
@@ -25,7 +26,7 @@ function isLinearLike(m: Module): m is LinearLike {
 }
 
 export function matchesTarget(name: string, targets: string[] | string): boolean {
-  if (typeof targets === "string") return new RegExp(`^(?:${targets})$`).test(name);
+  if (typeof targets === "string") return configPattern(targets, "target_modules").test(name);
   return targets.some((t) => name === t || name.endsWith(`.${t}`));
 }
 
@@ -41,7 +42,7 @@ function layerIndex(name: string, patterns: string[] | null): number | null {
 
 /** PEFT's rank_pattern / alpha_pattern lookup: a key matches a module name by dotted suffix regex. */
 function patternValue(pattern: Record<string, number>, name: string, fallback: number): number {
-  for (const [k, v] of Object.entries(pattern)) if (new RegExp(`(.*\\.)?(?:${k})$`).test(name)) return v;
+  for (const [k, v] of Object.entries(pattern)) if (configPattern(k, "rank_pattern/alpha_pattern", "suffix").test(name)) return v;
   return fallback;
 }
 

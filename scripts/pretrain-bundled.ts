@@ -1,0 +1,85 @@
+// Reproduces assets/tiny-distilbert, the model finetune-ts ships, and the evidence in its model card.
+//
+//   node --import tsx scripts/pretrain-bundled.ts pretrain [--resume] [--max-minutes N]
+//     = finetune pretrain with the flags below: the bundled corpus, checkpoints in .cache/pretrain-bundled
+//   node --import tsx scripts/pretrain-bundled.ts evidence
+//     full fine-tuning of the pretrained model and of the same architecture randomly initialised, on the same
+//     budget, on the bundled spam task and on the UCI sentiment sentences; writes evidence.json next to the model
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { pretrain } from "../src/cli/commands/pretrain.js";
+import { DataLoader } from "../src/data/dataloader.js";
+import { bundledModelPath, packageRoot } from "../src/datasets/bundled-model.js";
+import { loadBundledTask, type TaskRow } from "../src/datasets/spam.js";
+import { applyLabelOverrides } from "../src/models/config.js";
+import { DistilBertForSequenceClassification, parseDistilBertConfig } from "../src/models/distilbert/index.js";
+import { manualSeed } from "../src/tensor/index.js";
+import { AutoTokenizer, type PreTrainedTokenizer } from "../src/tokenizers/index.js";
+import { SequenceClassificationModule } from "../src/train/classification-module.js";
+import { tokenizeDataset } from "../src/train/tokenize-dataset.js";
+import { Trainer } from "../src/train/trainer.js";
+
+export const PRETRAIN_ARGS = [
+  "--bundled", "--arch", "distilbert", "--vocab-size", "8192", "--dim", "128", "--layers", "4", "--heads", "4", "--hidden-dim", "512",
+  "--max-length", "128", "--batch-size", "32", "--lr", "5e-4", "--warmup-steps", "50", "--schedule", "linear", "--max-steps", "1000",
+  "--weight-decay", "0.01", "--val-every", "50", "--log-every", "10", "--dtype", "float16", "--seed", "42",
+  "--output", bundledModelPath(), "--checkpoint-dir", join(packageRoot(), ".cache", "pretrain-bundled"),
+];
+
+/** One budget for both initialisations: full fine-tuning, AdamW with warm-up and linear decay. */
+const FINE_TUNE = { lr: 2e-4, batchSize: 16, warmupRatio: 0.1, weightDecay: 0.01, seed: 42 };
+const TASKS = [
+  { name: "spam (bundled)", maxLength: 128, epochs: 1, load: async () => loadBundledTask() },
+  { name: "uci_sentiment_sentences", maxLength: 64, epochs: 3, load: () => readSplits(join(packageRoot(), "..", "shared", "data", "sentiment", "uci_sentiment_sentences")) },
+];
+
+async function readSplits(dir: string): Promise<{ train: TaskRow[]; validation: TaskRow[]; test: TaskRow[] }> {
+  const read = async (split: string) => (await readFile(join(dir, `${split}.jsonl`), "utf8")).split("\n").filter(Boolean).map((l) => {
+    const { text, label } = JSON.parse(l) as TaskRow;
+    return { text, label };
+  });
+  return { train: await read("train"), validation: await read("validation"), test: await read("test") };
+}
+
+async function fineTune(init: "pretrained" | "random", task: (typeof TASKS)[number], tokenizer: PreTrainedTokenizer) {
+  const data = await task.load();
+  const [train, validation, test] = await Promise.all([data.train, data.validation, data.test].map((rows) => tokenizeDataset(tokenizer, rows, { maxLength: task.maxLength })));
+  manualSeed(FINE_TUNE.seed);
+  let model: DistilBertForSequenceClassification;
+  if (init === "pretrained") {
+    model = await DistilBertForSequenceClassification.fromPretrained(bundledModelPath(), { numLabels: 2, onWarning: () => {} });
+  } else {
+    const raw = JSON.parse(await readFile(join(bundledModelPath(), "config.json"), "utf8")) as Record<string, unknown>;
+    model = new DistilBertForSequenceClassification(parseDistilBertConfig(applyLabelOverrides(raw, { numLabels: 2 }), "config.json"));
+    model.initWeights();
+  }
+  const loader = (examples: typeof train, shuffle: boolean) => new DataLoader(examples, { batchSize: FINE_TUNE.batchSize, shuffle, seed: FINE_TUNE.seed, padTokenId: tokenizer.padTokenId ?? 0 });
+  const module = new SequenceClassificationModule(model, { lr: FINE_TUNE.lr, warmupRatio: FINE_TUNE.warmupRatio, weightDecay: FINE_TUNE.weightDecay, numLabels: 2 });
+  const trainer = new Trainer({ maxEpochs: task.epochs, seed: FINE_TUNE.seed, logger: false, logEveryNSteps: 50 });
+  const started = performance.now();
+  await trainer.fit(module, loader(train, true), loader(validation, false));
+  const seconds = (performance.now() - started) / 1000;
+  const [metrics] = await trainer.test(module, loader(test, false));
+  return { init, task: task.name, steps: trainer.globalStep, trainSeconds: Math.round(seconds), valAcc: trainer.callbackMetrics.val_acc, testAcc: metrics.test_acc, testF1: metrics.test_f1 };
+}
+
+async function evidence(): Promise<void> {
+  const tokenizer = await AutoTokenizer.fromPretrained(bundledModelPath());
+  const results = [];
+  for (const task of TASKS) {
+    for (const init of ["pretrained", "random"] as const) {
+      const r = await fineTune(init, task, tokenizer);
+      console.log(JSON.stringify(r));
+      results.push(r);
+    }
+  }
+  await writeFile(join(bundledModelPath(), "evidence.json"), `${JSON.stringify({ fineTune: { ...FINE_TUNE, tasks: TASKS.map(({ name, maxLength, epochs }) => ({ name, maxLength, epochs })) }, results }, null, 2)}\n`);
+}
+
+const [stage, ...rest] = process.argv.slice(2);
+if (stage === "pretrain") process.exitCode = (await pretrain.run([...PRETRAIN_ARGS, ...rest])) ?? 0;
+else if (stage === "evidence") await evidence();
+else {
+  console.error("usage: node --import tsx scripts/pretrain-bundled.ts pretrain [--resume] [--max-minutes N] | evidence");
+  process.exitCode = 2;
+}

@@ -1,0 +1,88 @@
+// train -> predict -> eval through the real command line, on a tiny random DistilBERT with the real
+// bert-base-uncased tokenizer and real UCI sentiment sentences, for one method of each kind of output:
+// a whole model (head), a PEFT adapter (lora) and a classifier on frozen features (feature).
+import { before, test } from "node:test";
+import assert from "node:assert/strict";
+import { access, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { UCI, cli, tempDir, tinyDistilBertDir } from "./tiny-models.js";
+
+let model: string;
+before(async () => { model = await tinyDistilBertDir(); });
+
+const ROWS = "48";
+const dataArgs = ["--train", join(UCI, "train.jsonl"), "--validation", join(UCI, "validation.jsonl"), "--test", join(UCI, "test.jsonl"),
+  "--max-rows", ROWS, "--label-names", "neg,pos", "--max-length", "32", "--batch-size", "8"];
+
+const ARTIFACTS: Record<string, string[]> = {
+  head: ["config.json", "model.safetensors"],
+  lora: ["adapter_config.json", "adapter_model.safetensors"],
+  feature: ["classifier.safetensors"],
+};
+
+for (const [method, files] of Object.entries(ARTIFACTS)) {
+  test(`${method}: train writes its artifact, predict labels texts, eval reproduces the test scores`, async () => {
+    const out = join(await tempDir(), method);
+    const trained = await cli(["train", "--model", model, "--method", method, ...dataArgs, "--max-steps", "3", "--output", out]);
+    assert.equal(trained.code, 0, trained.stderr);
+    assert.match(trained.stdout, /^test: acc /m);
+    for (const f of [...files, "tokenizer.json", "finetune.json", "metrics.json"]) await access(join(out, f));
+    const metrics = JSON.parse(await readFile(join(out, "metrics.json"), "utf8"));
+    assert.equal(metrics.method, method);
+    assert.ok(metrics.params.trainable > 0 && metrics.params.trainable <= metrics.params.all);
+    assert.ok(metrics.artifactBytes > 0);
+
+    const predicted = await cli(["predict", "--model", out, "--json", "a wonderful, moving film", "the battery died after a day"]);
+    assert.equal(predicted.code, 0, predicted.stderr);
+    const lines = predicted.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(lines.length, 2);
+    for (const p of lines) {
+      assert.ok(["neg", "pos"].includes(p.label), p.label);
+      assert.ok(Math.abs(p.probabilities.neg + p.probabilities.pos - 1) < 1e-5);
+      assert.equal(p.score, Math.max(p.probabilities.neg, p.probabilities.pos));
+    }
+    const piped = await cli(["predict", "--model", out], "first line\nsecond line\n");
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.deepEqual(piped.stdout.trim().split("\n").map((l) => l.split("\t")[3]), ["first line", "second line"]);
+
+    const evaluated = await cli(["eval", "--model", out, "--data", join(UCI, "test.jsonl"), "--max-rows", ROWS, "--batch-size", "8", "--json"]);
+    assert.equal(evaluated.code, 0, evaluated.stderr);
+    const scores = JSON.parse(evaluated.stdout);
+    assert.equal(scores.rows, Number(ROWS));
+    assert.ok(Math.abs(scores.acc - metrics.test.acc) < 1e-9, `eval ${scores.acc} vs train's test ${metrics.test.acc}`);
+    assert.ok(Math.abs(scores.f1 - metrics.test.f1) < 1e-9);
+  });
+}
+
+test("--resume continues the run in --output from its checkpoint with the saved flags", async () => {
+  const out = join(await tempDir(), "resumed");
+  const first = await cli(["train", "--model", model, "--method", "prompt", ...dataArgs, "--max-steps", "2", "--output", out]);
+  assert.equal(first.code, 0, first.stderr);
+  const resumed = await cli(["train", "--output", out, "--resume", "--max-steps", "4"]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  const metrics = JSON.parse(await readFile(join(out, "metrics.json"), "utf8"));
+  assert.equal(metrics.steps, 4);
+  assert.equal(metrics.method, "prompt");
+});
+
+test("--config reads flags from YAML (kebab-case and camelCase keys), the command line overrides it", async () => {
+  const dir = await tempDir();
+  const config = join(dir, "run.yaml");
+  const out = join(dir, "out");
+  await writeFile(config, [
+    `model: ${model}`, "method: head", `train: ${join(UCI, "train.jsonl")}`, `test: ${join(UCI, "test.jsonl")}`,
+    "max-rows: 32", "maxSteps: 2", "max-length: 32", "label-names: [neg, pos]", `output: ${out}`, "lr: 0.5", "",
+  ].join("\n"));
+  const r = await cli(["train", "--config", config, "--lr", "0.01"]);
+  assert.equal(r.code, 0, r.stderr);
+  const args = JSON.parse(await readFile(join(out, "train-args.json"), "utf8"));
+  assert.equal(args.lr, 0.01);
+  assert.equal(args.maxSteps, 2);
+  assert.deepEqual(args.labelNames, ["neg", "pos"]);
+
+  await writeFile(config, "model: x\nlearning-rate: 3\n");
+  const bad = await cli(["train", "--config", config]);
+  assert.notEqual(bad.code, 0);
+  assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
+  assert.match(bad.stderr, /run\.yaml: unknown key "learning-rate"/);
+});

@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { bundledCorpus, heldOut } from "../../src/datasets/corpus.js";
+import { loadBundledTask, splitKey, splitOf } from "../../src/datasets/spam.js";
+
+test("the spam task: fixed sizes, both labels in every split, split by the hash rule, no text in two splits", () => {
+  const task = loadBundledTask();
+  assert.deepEqual(task.labelNames, ["ham", "spam"]);
+  const sizes = Object.fromEntries((["train", "validation", "test"] as const).map((s) => [s, [task[s].length, task[s].filter((r) => r.label === 1).length]]));
+  assert.deepEqual(sizes, { train: [4457, 1189], validation: [535, 139], test: [576, 144] });
+  const seen = new Map<string, string>();
+  for (const split of ["train", "validation", "test"] as const) {
+    for (const row of task[split]) {
+      assert.equal(splitOf(row.text), split);
+      const key = splitKey(row.text);
+      assert.ok(!seen.has(key), `duplicate text in ${split} and ${seen.get(key)}`);
+      seen.set(key, split);
+    }
+  }
+});
+
+test("the spam task is about the text: no mail headers, no HTML markup, bounded length", () => {
+  const { train, validation, test: testRows } = loadBundledTask();
+  for (const { text } of [...train, ...validation, ...testRows]) {
+    assert.ok(text.length >= 20 && text.length <= 1000, `length ${text.length}`);
+    // Every message of the corpus was delivered to zzzz@localhost; quoted replies inside a body may still show
+    // header-like lines, which are part of what the mail says.
+    assert.ok(!/zzzz@localhost|^Received: from localhost/m.test(text), text.slice(0, 200));
+    assert.ok(!/<\/(table|td|tr|font|center|div|body|html)>/i.test(text), text.slice(0, 200));
+  }
+});
+
+test("the corpus never holds the spam task's validation or test texts; held-out documents are fixed by hash", () => {
+  const corpus = bundledCorpus();
+  const task = loadBundledTask();
+  const corpusTexts = new Set([...corpus.train, ...corpus.heldOut].map((d) => splitKey(d.text)));
+  for (const row of [...task.validation, ...task.test]) assert.ok(!corpusTexts.has(splitKey(row.text)), row.text.slice(0, 100));
+  const bySource = (docs: typeof corpus.train, source: string) => docs.filter((d) => d.source === source).length;
+  assert.equal(bySource(corpus.train, "sotu") + bySource(corpus.heldOut, "sotu"), 233);
+  assert.equal(bySource(corpus.train, "moby-dick") + bySource(corpus.heldOut, "moby-dick"), 138);
+  assert.equal(bySource(corpus.train, "spam-assassin") + bySource(corpus.heldOut, "spam-assassin"), task.train.length);
+  assert.ok(corpus.heldOut.every(heldOut) && !corpus.train.some(heldOut));
+  assert.equal(corpus.heldOut.length, 89);
+});

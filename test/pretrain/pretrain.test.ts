@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { AutoModelForCausalLM, AutoModelForMaskedLM } from "../../src/models/auto.js";
+import { DistilBertForMaskedLM } from "../../src/models/distilbert/index.js";
+import { GPT2LMHeadModel } from "../../src/models/gpt2/index.js";
+import { pretrain, type PretrainOptions } from "../../src/pretrain/index.js";
+import { AutoTokenizer } from "../../src/tokenizers/index.js";
+import { tempDir } from "../io/fixtures.js";
+
+let dir = "";
+let cleanup = async () => {};
+let corpus = "";
+before(async () => {
+  ({ dir, cleanup } = await tempDir("pretrain-run"));
+  // Templated sentences: enough structure that a tiny model's loss falls within a few dozen steps.
+  const adjectives = ["red", "small", "old", "quiet", "bright", "heavy"];
+  const nouns = ["cat", "ship", "river", "house", "whale", "letter", "garden", "captain"];
+  const verbs = ["sees", "follows", "carries", "finds", "paints", "keeps"];
+  let x = 12345;
+  const pick = <T>(a: T[]) => a[(x = (x * 1103515245 + 12345) % 2 ** 31) % a.length];
+  const lines = Array.from({ length: 600 }, () => `the ${pick(adjectives)} ${pick(nouns)} ${pick(verbs)} the ${pick(nouns)} near the ${pick(nouns)} .`);
+  corpus = join(dir, "corpus.txt");
+  await writeFile(corpus, `${lines.join("\n")}\n`);
+});
+after(() => cleanup());
+
+const quiet = { write: () => true };
+const base = (output: string): PretrainOptions => ({
+  arch: "distilbert", corpus: { files: [corpus] }, size: { dim: 32, layers: 1, heads: 2, maxLength: 32 }, vocabSize: 120,
+  output, batchSize: 8, maxSteps: 40, lr: 3e-3, warmupSteps: 4, logEvery: 5, valEvery: 20, valBlocks: 8, progressOutput: quiet,
+});
+
+async function trainLosses(output: string): Promise<number[]> {
+  const [header, ...rows] = (await readFile(join(output, "metrics.csv"), "utf8")).trim().split("\n").map((l) => l.split(","));
+  const col = header.indexOf("train_loss");
+  return rows.map((r) => r[col]).filter(Boolean).map(Number);
+}
+
+test("masked-LM pretraining of a micro DistilBERT lowers the loss and writes a loadable model folder", async () => {
+  const out = join(dir, "mlm");
+  const r = await pretrain(base(out));
+  const losses = await trainLosses(out);
+  assert.equal(r.globalStep, 40);
+  assert.ok(losses[0] > Math.log(120) - 0.5, `first loss ${losses[0]} is near ln(vocab)`);
+  assert.ok(losses.at(-1)! < losses[0] - 1, `loss fell from ${losses[0]} to ${losses.at(-1)}`);
+  assert.ok(r.finalValLoss < Math.log(120) - 1, `held-out loss ${r.finalValLoss}`);
+  const model = await AutoModelForMaskedLM.fromPretrained(out);
+  assert.ok(model instanceof DistilBertForMaskedLM);
+  const tokenizer = await AutoTokenizer.fromPretrained(out);
+  assert.equal(tokenizer.maskToken, "[MASK]");
+  assert.equal(tokenizer.length, model.config.vocabSize);
+  const header = (await readFile(join(out, "metrics.csv"), "utf8")).split("\n")[0];
+  assert.equal(header, "step,epoch,elapsed_s,lr,train_loss,val_loss,val_ppl");
+});
+
+test("next-token pretraining of a micro GPT-2 with a byte-level BPE tokenizer lowers the loss", async () => {
+  const out = join(dir, "clm");
+  const r = await pretrain({ ...base(out), arch: "gpt2", vocabSize: 300, maxSteps: 30 });
+  const losses = await trainLosses(out);
+  assert.ok(losses.at(-1)! < losses[0] - 1, `loss fell from ${losses[0]} to ${losses.at(-1)}`);
+  assert.ok(r.finalValLoss < Math.log(300) - 1);
+  assert.ok((await AutoModelForCausalLM.fromPretrained(out)) instanceof GPT2LMHeadModel);
+});
+
+test("a run stopped early and resumed from its checkpoint ends with the same weights as an uninterrupted run", async () => {
+  const opts = { maxSteps: 12, valEvery: 5 };
+  const straight = join(dir, "straight"), resumed = join(dir, "resumed");
+  await pretrain({ ...base(straight), ...opts });
+  const first = await pretrain({ ...base(resumed), ...opts, maxMinutes: 0 });
+  assert.equal(first.globalStep, 1);
+  assert.equal(first.stopReason, "stopped");
+  const second = await pretrain({ ...base(resumed), ...opts, resume: true });
+  assert.equal(second.globalStep, 12);
+  assert.deepEqual(await readFile(join(resumed, "model.safetensors")), await readFile(join(straight, "model.safetensors")));
+});
