@@ -6,6 +6,7 @@ import { AutoModelForCausalLM, AutoModelForMaskedLM } from "../../src/models/aut
 import { DistilBertForMaskedLM } from "../../src/models/distilbert/index.js";
 import { GPT2LMHeadModel } from "../../src/models/gpt2/index.js";
 import { pretrain, type PretrainOptions } from "../../src/pretrain/index.js";
+import { Generator } from "../../src/tensor/index.js";
 import { AutoTokenizer } from "../../src/tokenizers/index.js";
 import { tempDir } from "../io/fixtures.js";
 
@@ -18,8 +19,8 @@ before(async () => {
   const adjectives = ["red", "small", "old", "quiet", "bright", "heavy"];
   const nouns = ["cat", "ship", "river", "house", "whale", "letter", "garden", "captain"];
   const verbs = ["sees", "follows", "carries", "finds", "paints", "keeps"];
-  let x = 12345;
-  const pick = <T>(a: T[]) => a[(x = (x * 1103515245 + 12345) % 2 ** 31) % a.length];
+  const gen = new Generator(12345);
+  const pick = <T>(a: T[]) => a[gen.int(a.length)];
   const lines = Array.from({ length: 600 }, () => `the ${pick(adjectives)} ${pick(nouns)} ${pick(verbs)} the ${pick(nouns)} near the ${pick(nouns)} .`);
   corpus = join(dir, "corpus.txt");
   await writeFile(corpus, `${lines.join("\n")}\n`);

@@ -2,9 +2,8 @@
 // that reads the last non-pad token.
 import { Embedding, Linear } from "../../nn/index.js";
 import type { Tensor } from "../../tensor/index.js";
-import { asTensor } from "../../tensor/index.js";
-import { causalLmLoss, generateTokens, poolLastTokens, type CausalLMInput, type GenerateOptions } from "../generation.js";
-import { classificationLoss } from "../heads.js";
+import { causalLmForward, lastTokenClassifierForward } from "../decoder-heads.js";
+import { generateTokens, type CausalLMInput, type GenerateOptions } from "../generation.js";
 import type { ModelOutput, TensorLike } from "../outputs.js";
 import type { GPT2Config } from "./config.js";
 import { GPT2Model, GPT2PreTrainedModel } from "./model.js";
@@ -21,13 +20,8 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
     if (config.tieWordEmbeddings) this.lmHead.setParameter("weight", this.transformer.wte.weight);
   }
 
-  /** logits [batch, seq, vocab]; with labels [batch, seq] (-100 = ignored) the mean next-token loss. */
   forward(input: CausalLMInput): ModelOutput {
-    const out = this.transformer.forward(input);
-    const h = out.lastHiddenState!;
-    const logits = this.lmHead.forward(h);
-    const loss = input.labels === undefined ? undefined : causalLmLoss(logits, input.labels);
-    return { logits, loss, lastHiddenState: h, pastKeyValues: out.pastKeyValues };
+    return causalLmForward(this.transformer, this.lmHead, input);
   }
 
   generate(inputIds: TensorLike, opts?: GenerateOptions): Tensor {
@@ -53,14 +47,8 @@ export class GPT2ForSequenceClassification extends GPT2PreTrainedModel {
     this.score = this.addModule("score", new Linear(config.nEmbd, config.numLabels, { bias: false }));
   }
 
-  /** logits [batch, numLabels] from the last non-pad token (pad_token_id decides; needed for batch > 1). */
   forward(input: CausalLMInput): ModelOutput {
-    const out = this.transformer.forward(input);
-    const h = out.lastHiddenState!;
-    const ids = input.inputIds === undefined ? null : asTensor(input.inputIds, "int32");
-    const logits = this.score.forward(poolLastTokens(h, ids, this.config.padTokenId));
-    const loss = input.labels === undefined ? undefined : classificationLoss(logits, input.labels, this.config);
-    return { logits, loss, lastHiddenState: h, pastKeyValues: out.pastKeyValues };
+    return lastTokenClassifierForward(this.transformer, this.score, input, this.config);
   }
 
   override classifierModules(): string[] {

@@ -1,9 +1,9 @@
 // Llama-family models with a head: the causal LM (lm_head tied to the embeddings only when
 // tie_word_embeddings says so) and the sequence classifier on the last non-pad token.
 import { Embedding, Linear } from "../../nn/index.js";
-import { asTensor, type Tensor } from "../../tensor/index.js";
-import { causalLmLoss, generateTokens, poolLastTokens, type CausalLMInput, type GenerateOptions } from "../generation.js";
-import { classificationLoss } from "../heads.js";
+import type { Tensor } from "../../tensor/index.js";
+import { causalLmForward, lastTokenClassifierForward } from "../decoder-heads.js";
+import { generateTokens, type CausalLMInput, type GenerateOptions } from "../generation.js";
 import type { ModelOutput, TensorLike } from "../outputs.js";
 import type { LlamaConfig } from "./config.js";
 import { LlamaModel, LlamaPreTrainedModel } from "./model.js";
@@ -19,13 +19,8 @@ export class LlamaForCausalLM extends LlamaPreTrainedModel {
     if (config.tieWordEmbeddings) this.lmHead.setParameter("weight", this.model.embedTokens.weight);
   }
 
-  /** logits [batch, seq, vocab]; with labels [batch, seq] (-100 = ignored) the mean next-token loss. */
   forward(input: CausalLMInput): ModelOutput {
-    const out = this.model.forward(input);
-    const h = out.lastHiddenState!;
-    const logits = this.lmHead.forward(h);
-    const loss = input.labels === undefined ? undefined : causalLmLoss(logits, input.labels);
-    return { logits, loss, lastHiddenState: h, pastKeyValues: out.pastKeyValues };
+    return causalLmForward(this.model, this.lmHead, input);
   }
 
   generate(inputIds: TensorLike, opts?: GenerateOptions): Tensor {
@@ -51,14 +46,8 @@ export class LlamaForSequenceClassification extends LlamaPreTrainedModel {
     this.score = this.addModule("score", new Linear(config.hiddenSize, config.numLabels, { bias: false }));
   }
 
-  /** logits [batch, numLabels] from the last non-pad token (pad_token_id decides; needed for batch > 1). */
   forward(input: CausalLMInput): ModelOutput {
-    const out = this.model.forward(input);
-    const h = out.lastHiddenState!;
-    const ids = input.inputIds === undefined ? null : asTensor(input.inputIds, "int32");
-    const logits = this.score.forward(poolLastTokens(h, ids, this.config.padTokenId));
-    const loss = input.labels === undefined ? undefined : classificationLoss(logits, input.labels, this.config);
-    return { logits, loss, lastHiddenState: h, pastKeyValues: out.pastKeyValues };
+    return lastTokenClassifierForward(this.model, this.score, input, this.config);
   }
 
   override classifierModules(): string[] {

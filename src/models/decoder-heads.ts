@@ -1,0 +1,32 @@
+// The two heads every decoder family puts on its body, written once: next-token logits (+ shifted loss)
+// and sequence classification from the last non-pad token.
+import type { Linear } from "../nn/index.js";
+import { asTensor } from "../tensor/index.js";
+import { causalLmLoss, poolLastTokens, type CausalLMInput } from "./generation.js";
+import { classificationLoss } from "./heads.js";
+import type { LabelConfig } from "./config.js";
+import type { ModelOutput } from "./outputs.js";
+
+interface DecoderBody {
+  forward(input: CausalLMInput): ModelOutput;
+}
+
+/** logits [batch, seq, vocab]; with labels [batch, seq] (-100 = ignored) the mean next-token loss. */
+export function causalLmForward(body: DecoderBody, lmHead: Linear, input: CausalLMInput): ModelOutput {
+  const out = body.forward(input);
+  const h = out.lastHiddenState!;
+  const logits = lmHead.forward(h);
+  const loss = input.labels === undefined ? undefined : causalLmLoss(logits, input.labels);
+  return { logits, loss, lastHiddenState: h, pastKeyValues: out.pastKeyValues };
+}
+
+/** logits [batch, numLabels] from the last non-pad token (pad_token_id decides; needed for batch > 1). */
+export function lastTokenClassifierForward(body: DecoderBody, score: Linear, input: CausalLMInput,
+  config: LabelConfig & { padTokenId: number | null }): ModelOutput {
+  const out = body.forward(input);
+  const h = out.lastHiddenState!;
+  const ids = input.inputIds === undefined ? null : asTensor(input.inputIds, "int32");
+  const logits = score.forward(poolLastTokens(h, ids, config.padTokenId));
+  const loss = input.labels === undefined ? undefined : classificationLoss(logits, input.labels, config);
+  return { logits, loss, lastHiddenState: h, pastKeyValues: out.pastKeyValues };
+}
