@@ -131,6 +131,10 @@ export function mayBacktrackExponentially(source: string): boolean {
   return false;
 }
 
+/** Adapter sizes read from adapter_config.json (ranks, widths, virtual tokens) beyond this are a corrupt or hostile
+ *  file, not an adapter: refused before anything of that size is allocated. */
+export const MAX_ADAPTER_SIZE = 65_536;
+
 /** Checks a module-name field of a config: null, a string (a regex) or a list of strings. */
 export function checkModuleNames(value: unknown, what: string, opts: { allowRegex?: boolean } = {}): void {
   if (value === null || value === undefined) return;

@@ -6,6 +6,7 @@ import type { LayerPast, PeftModelFacts } from "../models/outputs.js";
 import type { PreTrainedModel } from "../models/pretrained.js";
 import type { Tensor } from "../tensor/index.js";
 import { PeftConfig, type PeftConfigFields } from "./config.js";
+import { MAX_ADAPTER_SIZE } from "./patterns.js";
 
 /** A layer that wraps a base layer and carries named adapters (LoRA's Linear, IA3's, ...). */
 export interface AdapterLayer extends Module {
@@ -63,6 +64,8 @@ export abstract class PromptLearningConfig extends PeftConfig {
       const v = (this as unknown as Record<string, unknown>)[n];
       if (v !== null && !(Number.isInteger(v) && (v as number) > 0))
         throw new Error(`${this.constructor.name}: ${n} must be a positive integer, got ${JSON.stringify(v)}`);
+      if (typeof v === "number" && v > MAX_ADAPTER_SIZE)
+        throw new Error(`${this.constructor.name}: ${n} is ${v}, an absurd size (limit ${MAX_ADAPTER_SIZE}); is the file corrupt?`);
     }
   }
 

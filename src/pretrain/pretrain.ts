@@ -29,8 +29,10 @@ export interface PretrainOptions {
   /** Plain-text files (one document per line, as HF's text datasets read them), or the bundled corpus. */
   corpus: { files: string[] } | "bundled";
   size: ModelSize;
-  /** Including special tokens. */
+  /** Including special tokens; the size of the tokenizer trained on the text. */
   vocabSize: number;
+  /** A tokenizer folder to use instead of training one (its vocabulary size then rules). */
+  tokenizer?: string;
   output: string;
   /** Default <output>/checkpoints. */
   checkpointDir?: string;
@@ -94,15 +96,16 @@ async function exists(path: string): Promise<boolean> {
   return access(path).then(() => true, () => false);
 }
 
-/** A resumed run must tokenize exactly as before, so the tokenizer saved by the first run is reused. */
+/** A resumed run must tokenize exactly as before, so the tokenizer saved by the first run is reused: training
+ *  one again would not give the same ids (the binding's trainer orders tokens of equal count arbitrarily). */
 async function tokenizerFor(opts: PretrainOptions, train: string[]): Promise<PreTrainedTokenizer> {
   if (opts.resume) {
     if (!(await exists(join(opts.output, "tokenizer.json")))) throw new Error(`--resume: ${opts.output} has no tokenizer.json from the first run`);
     return AutoTokenizer.fromPretrained(opts.output);
   }
   const common = { vocabSize: opts.vocabSize, modelMaxLength: opts.size.maxLength };
-  const tokenizer = objectiveOf(opts.arch) === "mlm"
-    ? await trainWordPieceTokenizer({ texts: train }, { ...common, lowercase: true })
+  const tokenizer = opts.tokenizer ? await AutoTokenizer.fromPretrained(opts.tokenizer, { modelMaxLength: opts.size.maxLength })
+    : objectiveOf(opts.arch) === "mlm" ? await trainWordPieceTokenizer({ texts: train }, { ...common, lowercase: true })
     : await trainByteLevelBpeTokenizer({ texts: train }, common);
   await tokenizer.savePretrained(opts.output);
   return tokenizer;

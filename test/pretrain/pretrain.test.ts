@@ -53,7 +53,7 @@ test("masked-LM pretraining of a micro DistilBERT lowers the loss and writes a l
   assert.equal(tokenizer.maskToken, "[MASK]");
   assert.equal(tokenizer.length, model.config.vocabSize);
   const header = (await readFile(join(out, "metrics.csv"), "utf8")).split("\n")[0];
-  assert.equal(header, "step,epoch,elapsed_s,lr,train_loss,val_loss,val_ppl");
+  assert.match(header, /^step,epoch,elapsed_s,lr,train_loss,.*val_loss/);
 });
 
 test("next-token pretraining of a micro GPT-2 with a byte-level BPE tokenizer lowers the loss", async () => {
@@ -68,10 +68,11 @@ test("next-token pretraining of a micro GPT-2 with a byte-level BPE tokenizer lo
 test("a run stopped early and resumed from its checkpoint ends with the same weights as an uninterrupted run", async () => {
   const opts = { maxSteps: 12, valEvery: 5 };
   const straight = join(dir, "straight"), resumed = join(dir, "resumed");
-  await pretrain({ ...base(straight), ...opts });
   const first = await pretrain({ ...base(resumed), ...opts, maxMinutes: 0 });
   assert.equal(first.globalStep, 1);
   assert.equal(first.stopReason, "stopped");
+  // The same tokenizer for both: a second training run would number the tokens differently.
+  await pretrain({ ...base(straight), ...opts, tokenizer: resumed });
   const second = await pretrain({ ...base(resumed), ...opts, resume: true });
   assert.equal(second.globalStep, 12);
   assert.deepEqual(await readFile(join(resumed, "model.safetensors")), await readFile(join(straight, "model.safetensors")));

@@ -1,6 +1,7 @@
 // Bottleneck adapters (Houlsby et al. 2019). PEFT has none, so the peft_type is ours; the files
 // follow PEFT's layout and key rule all the same.
 import { PeftConfig, PeftConfigFields, registerPeftConfig } from "../../config.js";
+import { MAX_ADAPTER_SIZE } from "../../patterns.js";
 
 export type AdapterNonLinearity = "relu" | "gelu" | "tanh";
 export type AdapterTargetLayers = "attention" | "ffn" | "both";
@@ -36,8 +37,8 @@ export class AdapterConfig extends PeftConfig {
   constructor(fields: AdapterConfigFields = {}) {
     super();
     this.assign(fields);
-    if (!(Number.isInteger(this.bottleneckSize) && this.bottleneckSize > 0))
-      throw new Error(`AdapterConfig: bottleneck_size must be a positive integer, got ${JSON.stringify(this.bottleneckSize)}`);
+    if (!(Number.isInteger(this.bottleneckSize) && this.bottleneckSize > 0 && this.bottleneckSize <= MAX_ADAPTER_SIZE))
+      throw new Error(`AdapterConfig: bottleneck_size must be a positive integer up to ${MAX_ADAPTER_SIZE}, got ${JSON.stringify(this.bottleneckSize)}`);
     if (this.reductionFactor !== null && !(typeof this.reductionFactor === "number" && this.reductionFactor > 0))
       throw new Error(`AdapterConfig: reduction_factor must be a positive number, got ${JSON.stringify(this.reductionFactor)}`);
     if (!NON_LINEARITIES.includes(this.nonLinearity))

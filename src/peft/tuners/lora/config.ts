@@ -1,5 +1,5 @@
 import { PeftConfig, PeftConfigFields, registerPeftConfig } from "../../config.js";
-import { checkModuleNames, configPattern } from "../../patterns.js";
+import { MAX_ADAPTER_SIZE, checkModuleNames, configPattern } from "../../patterns.js";
 
 export interface LoraConfigFields extends PeftConfigFields {
   r?: number;
@@ -42,6 +42,7 @@ export class LoraConfig extends PeftConfig {
     super();
     this.assign(fields);
     if (!Number.isInteger(this.r) || this.r <= 0) throw new Error(`LoraConfig: r must be a positive integer, got ${this.r}`);
+    if (this.r > MAX_ADAPTER_SIZE) throw new Error(`LoraConfig: r is ${this.r}, an absurd rank (limit ${MAX_ADAPTER_SIZE}); is the file corrupt?`);
     if (this.useDora) throw new Error("LoraConfig: DoRA (use_dora) is not supported yet");
     if (!(this.loraDropout >= 0 && this.loraDropout < 1)) throw new Error(`LoraConfig: lora_dropout must be in [0, 1), got ${this.loraDropout}`);
     // adapter_config.json may hold anything: check the shapes the injection code relies on.
@@ -59,7 +60,7 @@ export class LoraConfig extends PeftConfig {
         throw new Error(`LoraConfig: ${field} must be an object of module pattern -> number, got ${JSON.stringify(pattern)}`);
       for (const [k, v] of Object.entries(pattern)) {
         if (typeof v !== "number" || !(v > 0)) throw new Error(`LoraConfig: ${field} maps ${JSON.stringify(k)} to ${JSON.stringify(v)}, not a positive number`);
-        if (field === "rank_pattern" && !Number.isInteger(v)) throw new Error(`LoraConfig: rank_pattern maps ${JSON.stringify(k)} to ${v}, not an integer rank`);
+        if (field === "rank_pattern" && (!Number.isInteger(v) || v > MAX_ADAPTER_SIZE)) throw new Error(`LoraConfig: rank_pattern maps ${JSON.stringify(k)} to ${v}, not an integer rank up to ${MAX_ADAPTER_SIZE}`);
         configPattern(k, `LoraConfig: ${field}`, "suffix");
       }
     }
