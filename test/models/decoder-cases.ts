@@ -8,7 +8,7 @@ import type { LayerPast } from "../../src/models/outputs.js";
 import type { PreTrainedModel } from "../../src/models/pretrained.js";
 import { AdamW } from "../../src/optim/index.js";
 import { Tensor, cat, embedding, expand, ones, permute, reshape, slice, tensor } from "../../src/tensor/index.js";
-import { assertCloseRel, assertTrainingStep, fixtureDir, loadInputs, loadJson, loadTensors } from "../helpers/fixtures.js";
+import { assertCloseRel, assertTrainingStep, fixtureDir, loadInputs, loadJson, loadTensors, withNoiseDecidedEntries } from "../helpers/fixtures.js";
 
 export const BACKENDS = ["typescript", "native"] as const;
 
@@ -18,23 +18,6 @@ export interface DecoderCase {
   load: (dir: string) => Promise<PreTrainedModel>;
   /** Module paths trained by the last-layers method. */
   lastLayers: string[];
-}
-
-/** Entries beyond unstable.* whose first AdamW step (about ±lr) float32 noise decides: a reference
- *  gradient below 1e-6 that ours matches within 1e-8 but with another sign. GPT-2's key bias has a
- *  mathematically zero gradient; the fixture lists all but one entry, whose reference is exactly 0. */
-function withNoiseDecidedEntries(ref: Map<string, Tensor>, trainable: Map<string, Tensor>): { ref: Map<string, Tensor>; added: number } {
-  const out = new Map(ref);
-  let added = 0;
-  for (const [name, p] of trainable) {
-    const g = p.grad!.data, r = ref.get(`grad.${name}`)!.data;
-    const skip = new Set(ref.get(`unstable.${name}`)?.data ?? []);
-    for (let i = 0; i < r.length; i++) {
-      if (Math.abs(r[i]) < 1e-6 && Math.sign(g[i]) !== Math.sign(r[i]) && Math.abs(g[i] - r[i]) <= 1e-8 && !skip.has(i)) { skip.add(i); added++; }
-    }
-    if (skip.size) out.set(`unstable.${name}`, new Tensor(Int32Array.from(skip), [skip.size]));
-  }
-  return { ref: out, added };
 }
 
 function adamw(params: Tensor[]): AdamW {

@@ -6,7 +6,7 @@ import type { PreTrainedModel } from "../../src/models/pretrained.js";
 import type { LayerPast } from "../../src/models/outputs.js";
 import { AdamW } from "../../src/optim/index.js";
 import { Tensor, cat, embedding, expand, ones, permute, reshape, slice, tensor } from "../../src/tensor/index.js";
-import { assertCloseRel, assertTrainingStep, fixtureDir, loadInputs, loadJson, loadTensors } from "../helpers/fixtures.js";
+import { assertCloseRel, assertTrainingStep, fixtureDir, loadInputs, loadJson, loadTensors, withNoiseDecidedEntries } from "../helpers/fixtures.js";
 
 export const BACKENDS = ["typescript", "native"] as const;
 
@@ -16,25 +16,6 @@ type Cls = { fromPretrained(pathOrId: string): Promise<PreTrainedModel> };
 function headName(peftName: string): string | null {
   const m = /^base_model\.(.+)\.modules_to_save\.default\.(weight|bias)$/.exec(peftName);
   return m ? `${m[1]}.${m[2]}` : null;
-}
-
-/** Noise-level gradients (README: float32 rounding noise of order 1e-8) where the AdamW step is so steep
- *  that the noise decides it. The fixture lists such entries as unstable.* when its own float32 and
- *  float64 runs disagreed there; a different float32 summation order (the native BLAS) can hit others,
- *  e.g. a reference gradient that happens to be exactly 0 beside ours at 2e-9. Their gradients still
- *  pass the gradient check; the update check skips them like the listed ones. */
-function withNoiseDecidedEntries(ref: Map<string, Tensor>, trainable: Map<string, Tensor>): { ref: Map<string, Tensor>; added: number } {
-  const out = new Map(ref);
-  let added = 0;
-  for (const [name, p] of trainable) {
-    const g = p.grad!.data, r = ref.get(`grad.${name}`)!.data;
-    const skip = new Set(ref.get(`unstable.${name}`)?.data ?? []);
-    for (let i = 0; i < r.length; i++) {
-      if (Math.abs(r[i]) < 1e-6 && g[i] !== r[i] && Math.abs(g[i] - r[i]) <= 1e-8 && !skip.has(i)) { skip.add(i); added++; }
-    }
-    if (skip.size) out.set(`unstable.${name}`, new Tensor(Int32Array.from(skip), [skip.size]));
-  }
-  return { ref: out, added };
 }
 
 function adamw(params: Tensor[]): AdamW {
