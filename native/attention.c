@@ -23,10 +23,11 @@ static float *scratch(size_t n) {
   return p;
 }
 
-/* y = keep ? x * scale : 0 over one row of P, the row's elements numbered from `index`. */
+/* y = x * (keep ? scale : 0) over one row of P, the row's elements numbered from `index`. */
 FT_CLONES static void drop_row(const ft_attention_args *a, const float *x, float *y, size_t n, uint32_t index) {
-  for (size_t j = 0; j < n; j++)
-    y[j] = ft_keep(index + (uint32_t)j, a->seed0, a->seed1, a->threshold) ? x[j] * a->keep_scale : 0.0f;
+  const uint32_t seed0 = a->seed0, seed1 = a->seed1, threshold = a->threshold;
+  const float scale = a->keep_scale;
+  for (size_t j = 0; j < n; j++) y[j] = x[j] * (ft_keep(index + (uint32_t)j, seed0, seed1, threshold) ? scale : 0.0f);
 }
 
 /* Adds the mask row, then softmax in place, as ft_softmax_forward does. */

@@ -16,8 +16,10 @@ typedef struct {
 
 FT_CLONES static void dropout_range(const void *args, size_t begin, size_t end, int part) {
   const elementwise_args *a = args;
-  for (size_t i = begin; i < end; i++)
-    a->y[i] = ft_keep((uint32_t)i, a->seed0, a->seed1, a->threshold) ? a->x[i] * a->scale : 0.0f;
+  const float *x = a->x, scale = a->scale;
+  float *y = a->y;
+  const uint32_t seed0 = a->seed0, seed1 = a->seed1, threshold = a->threshold;
+  for (size_t i = begin; i < end; i++) y[i] = x[i] * (ft_keep((uint32_t)i, seed0, seed1, threshold) ? scale : 0.0f);
 }
 
 void ft_dropout(const float *x, float *y, size_t n, uint32_t threshold, float scale, uint32_t seed0, uint32_t seed1) {

@@ -21,8 +21,8 @@ import { Trainer } from "../src/train/trainer.js";
 
 export const PRETRAIN_ARGS = [
   "--bundled", "--arch", "distilbert", "--vocab-size", "8192", "--dim", "128", "--layers", "4", "--heads", "4", "--hidden-dim", "512",
-  "--max-length", "128", "--batch-size", "32", "--lr", "5e-4", "--warmup-steps", "50", "--schedule", "linear", "--max-steps", "1000",
-  "--weight-decay", "0.01", "--val-every", "50", "--log-every", "10", "--dtype", "float16", "--seed", "42",
+  "--max-length", "128", "--batch-size", "32", "--lr", "5e-4", "--warmup-steps", "40", "--schedule", "linear", "--max-steps", "800",
+  "--weight-decay", "0.01", "--val-every", "100", "--log-every", "10", "--dtype", "float16", "--seed", "42",
   "--output", bundledModelPath(), "--checkpoint-dir", join(packageRoot(), ".cache", "pretrain-bundled"),
 ];
 

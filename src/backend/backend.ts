@@ -111,7 +111,7 @@ export interface Backend {
   /** Overwrites each non-null gradient (laid out as its operand). */
   attentionBackward(a: AttentionArgs, dout: FloatArray, dq: FloatArray | null, dk: FloatArray | null,
     dv: FloatArray | null): void;
-  /** y = keep(i) ? x * scale : 0 (see DropoutSpec); y may alias x. The same call is its own backward. */
+  /** y = x * (keep(i) ? scale : 0) (see DropoutSpec); y may alias x. The same call is its own backward. */
   dropout(x: FloatArray, y: FloatArray, n: number, d: DropoutSpec): void;
   /** out = a + b; out may alias a or b. */
   add(a: FloatArray, b: FloatArray, out: FloatArray, n: number): void;

@@ -16,8 +16,12 @@ export function keep(index: number, d: DropoutSpec): boolean {
   return mix32((mix32((index ^ d.seed0) >>> 0) + d.seed1) >>> 0) >= d.threshold;
 }
 
+/** The scale as the kernels see it: a float32 multiplier on float32 data. */
+const scaleFor = (y: FloatArray, scale: number) => (y instanceof Float32Array ? Math.fround(scale) : scale);
+
 export function dropout(x: FloatArray, y: FloatArray, n: number, d: DropoutSpec): void {
-  for (let i = 0; i < n; i++) y[i] = keep(i, d) ? x[i] * d.scale : 0;
+  const s = scaleFor(y, d.scale);
+  for (let i = 0; i < n; i++) y[i] = x[i] * (keep(i, d) ? s : 0);
 }
 
 export function add(a: FloatArray, b: FloatArray, out: FloatArray, n: number): void {
@@ -99,5 +103,6 @@ export function attentionBackward(gemm: Gemm, a: AttentionArgs, dout: FloatArray
 
 /** y[yo + j] = dropout of x[xo + j], the mask drawn for elements index + j of P. */
 function dropRowTo(a: AttentionArgs, x: FloatArray, xo: number, y: FloatArray, yo: number, n: number, index: number): void {
-  for (let j = 0; j < n; j++) y[yo + j] = keep(index + j, a.dropout) ? x[xo + j] * a.dropout.scale : 0;
+  const s = scaleFor(y, a.dropout.scale);
+  for (let j = 0; j < n; j++) y[yo + j] = x[xo + j] * (keep(index + j, a.dropout) ? s : 0);
 }

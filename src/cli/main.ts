@@ -6,10 +6,11 @@ import { evaluate } from "./commands/eval.js";
 import { generate } from "./commands/generate.js";
 import { merge } from "./commands/merge.js";
 import { predict } from "./commands/predict.js";
+import { pretrain } from "./commands/pretrain.js";
 import { train } from "./commands/train.js";
 import { Interrupted, UsageError, type Command } from "./command.js";
 
-export const commands: Command[] = [train, evaluate, predict, generate, merge, compare, doctor];
+export const commands: Command[] = [train, evaluate, predict, generate, merge, compare, pretrain, doctor];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -25,7 +25,8 @@ export function maskTokens(ids: ArrayLike<number>, opts: MaskingOptions, gen: Ge
   const inputIds = Int32Array.from(ids);
   const labels = new Int32Array(inputIds.length).fill(IGNORE_INDEX);
   for (let i = 0; i < inputIds.length; i++) {
-    // One draw per decision, as the collator's three Bernoulli masks; the later draws only matter for chosen tokens.
+    // The collator draws three full Bernoulli masks; drawing the second and third only for chosen tokens gives
+    // the same distribution.
     const chosen = gen.random() < p && !opts.specialIds.has(inputIds[i]);
     if (!chosen) continue;
     labels[i] = inputIds[i];

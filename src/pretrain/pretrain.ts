@@ -73,7 +73,7 @@ export interface PretrainResult {
   finalValLoss: number;
 }
 
-/** Documents a file split gives: its non-empty lines. About 2% are held out, by a hash of the line. */
+/** The documents of text files: their non-empty lines. About 2% are held out, chosen by a hash of the line. */
 async function fileDocuments(files: string[]): Promise<{ train: string[]; heldOut: string[] }> {
   const out = { train: [] as string[], heldOut: [] as string[] };
   for (const f of files) {
@@ -124,7 +124,7 @@ function loaders(opts: PretrainOptions, tokenizer: PreTrainedTokenizer, train: I
   const examples = (blocks: Int32Array[]) => blocks.map((b) => ({ inputIds: [...b], labels: [...b] }));
   return {
     train: new DataLoader(examples(train), { batchSize: opts.batchSize, shuffle: true, seed, padTokenId: 0 }),
-    val: new DataLoader(examples(val), { batchSize: opts.batchSize, padTokenId: 0 }),
+    val: new DataLoader(examples(val), { batchSize: opts.batchSize, seed, padTokenId: 0 }),
   };
 }
 

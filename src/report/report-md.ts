@@ -35,7 +35,7 @@ export function reportMarkdown(r: ComparisonReport): string {
       `Node ${r.environment.node}, ${r.createdAt}.`,
     "",
     `| ${tableHeader().join(" | ")} |`,
-    `| ${COLUMNS.map(([h], i) => (i < 2 ? "---" : "---:")).join(" | ")} |`,
+    `| ${COLUMNS.map((_, i) => (i < 2 ? "---" : "---:")).join(" | ")} |`,
     ...r.methods.map((e) => `| ${tableRow(e).join(" | ")} |`),
     "",
     ...(r.failed.length ? ["Failed:", "", ...r.failed.map((f) => `- ${f.label}: ${f.error}`), ""] : []),

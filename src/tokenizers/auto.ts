@@ -68,6 +68,9 @@ export class AutoTokenizer {
 
     const backend = tokenizerFromJson(doc, file);
     const maxLength = typeof config.model_max_length === "number" ? config.model_max_length : Infinity;
+    if (!(maxLength >= 1 && (Number.isInteger(maxLength) || maxLength >= 1e18))) {
+      throw new Error(`${configFile}: model_max_length must be a positive integer, got ${JSON.stringify(config.model_max_length)}`);
+    }
     return new PreTrainedTokenizer(backend, {
       specialTokens: special,
       additionalSpecialTokens: additional,

@@ -50,7 +50,13 @@ export function parseTokenizerJson(text: string, file: string): TokenizerJson {
   if (doc.added_tokens !== undefined && !Array.isArray(doc.added_tokens)) {
     throw new Error(`${file}: "added_tokens" must be an array`);
   }
+  // The JS side reads these before the Rust side validates the document; the rest is left to it.
+  const badToken = ((doc.added_tokens ?? []) as unknown[]).findIndex((t) => !isObject(t) || typeof t.content !== "string" || !Number.isInteger(t.id));
+  if (badToken >= 0) {
+    throw new Error(`${file}: added_tokens[${badToken}] must be an object with a string "content" and an integer "id", got ${JSON.stringify((doc.added_tokens as unknown[])[badToken])}`);
+  }
   const model = doc.model as ModelJson;
+  checkVocab(model.vocab, file);
   // The Hub still serves bert-base-uncased and gpt2 in the older layout whose model has no "type".
   model.type ??= inferModelType(model, file);
   return {
@@ -65,6 +71,20 @@ export function parseTokenizerJson(text: string, file: string): TokenizerJson {
     added_tokens: (doc.added_tokens as AddedTokenJson[] | undefined) ?? [],
     model,
   };
+}
+
+/** model.vocab: an object of token -> id (WordPiece, BPE, WordLevel) or a list of [token, score] pairs (Unigram). */
+function checkVocab(vocab: unknown, file: string): void {
+  if (vocab === undefined) return;
+  if (Array.isArray(vocab)) {
+    const bad = vocab.findIndex((e) => !Array.isArray(e) || typeof e[0] !== "string" || typeof e[1] !== "number");
+    if (bad >= 0) throw new Error(`${file}: model.vocab[${bad}] must be a [token, score] pair, got ${JSON.stringify(vocab[bad])}`);
+    return;
+  }
+  if (!isObject(vocab)) throw new Error(`${file}: model.vocab must be an object of token -> id or a list of [token, score] pairs`);
+  for (const [token, id] of Object.entries(vocab)) {
+    if (!Number.isInteger(id) || (id as number) < 0) throw new Error(`${file}: model.vocab maps ${JSON.stringify(token)} to ${JSON.stringify(id)}, not a token id`);
+  }
 }
 
 function inferModelType(model: ModelJson, file: string): string {

@@ -68,11 +68,30 @@ export interface CheckpointContent {
   state: Omit<TrainerState, "format" | "optimizer">;
 }
 
+/** Checkpoint writes so far in this process, for the test hook below. */
+let checkpointWrites = 0;
+
+/**
+ * Test hook, for proving crash safety (test/reliability/interrupted-training.test.ts, docs/reliability.md): with
+ * FINETUNE_TEST_CHECKPOINT_PAUSE="<n>:<stage>" the n-th checkpoint write of the process stops at <stage>
+ * ("after-weights": weights.safetensors written to <dir>.tmp; "before-rename": <dir>.tmp complete; "between-renames":
+ * <dir> moved to <dir>.old, <dir>.tmp not yet renamed), says so on stderr and waits forever, so that a test can
+ * SIGKILL the process at exactly that point. Without the variable it costs one lookup per checkpoint.
+ */
+async function testPause(stage: "after-weights" | "before-rename" | "between-renames", dir: string): Promise<void> {
+  const spec = process.env.FINETUNE_TEST_CHECKPOINT_PAUSE;
+  if (!spec || spec !== `${checkpointWrites}:${stage}`) return;
+  process.stderr.write(`FINETUNE_TEST_CHECKPOINT_PAUSE: paused at ${stage} of checkpoint write ${checkpointWrites} (${dir})\n`);
+  await new Promise(() => setInterval(() => undefined, 1 << 30));
+}
+
 export async function writeCheckpoint(dir: string, { model, optimizer, state }: CheckpointContent): Promise<void> {
+  checkpointWrites++;
   const tmp = `${dir}.tmp`, old = `${dir}.old`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   await saveSafetensors(join(tmp, WEIGHTS_FILE), rawMap(trainableWeights(model)));
+  await testPause("after-weights", dir);
   const full: TrainerState = { format: FORMAT, ...state };
   if (optimizer) {
     const { json, buffers } = optimizerRecords(optimizer, model);
@@ -80,10 +99,12 @@ export async function writeCheckpoint(dir: string, { model, optimizer, state }: 
     await saveSafetensors(join(tmp, OPTIMIZER_FILE), buffers);
   }
   await writeJsonAtomic(join(tmp, STATE_FILE), full);
+  await testPause("before-rename", dir);
   if (await exists(dir)) {
     await rm(old, { recursive: true, force: true });
     await rename(dir, old);
   }
+  await testPause("between-renames", dir);
   await rename(tmp, dir);
   await rm(old, { recursive: true, force: true });
 }
@@ -98,7 +119,13 @@ export interface LoadedCheckpoint {
 export async function readCheckpoint(path: string): Promise<LoadedCheckpoint> {
   const dir = (await exists(join(path, STATE_FILE))) ? path : (await exists(join(`${path}.old`, STATE_FILE))) ? `${path}.old` : null;
   if (!dir) throw new Error(`${path}: not a training checkpoint (no ${STATE_FILE})`);
-  const state = JSON.parse(await readFile(join(dir, STATE_FILE), "utf8")) as TrainerState;
+  let state: TrainerState;
+  try {
+    state = JSON.parse(await readFile(join(dir, STATE_FILE), "utf8")) as TrainerState;
+  } catch (e) {
+    throw new Error(`${join(dir, STATE_FILE)}: not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof state !== "object" || state === null) throw new Error(`${join(dir, STATE_FILE)}: not a trainer state object`);
   if (state.format !== FORMAT) throw new Error(`${dir}: checkpoint format ${state.format} is not supported (expected ${FORMAT})`);
   const weights = new Map<string, Tensor>();
   for (const [name, raw] of (await loadSafetensors(join(dir, WEIGHTS_FILE))).tensors) weights.set(name, toTensor(raw));

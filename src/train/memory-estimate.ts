@@ -248,22 +248,33 @@ export function checkMemoryBudget(model: Module, run: TrainingRun, opts: MemoryB
   const machine = totalmem();
   const limit = opts.limitBytes ?? machine * 0.8;
   if (est.totalBytes <= limit) return est;
-  const label = opts.limitLabel ?? (opts.limitBytes === undefined ? `the machine has ${gb(machine)} GB (80% usable)` : `the limit is ${gb(limit)} GB`);
-  const parts = [`weights ${gb(est.weightsBytes)}`];
-  if (est.gradientsBytes) parts.push(`gradients ${gb(est.gradientsBytes)}`);
-  if (est.optimizerBytes) parts.push(`optimizer ${gb(est.optimizerBytes)}`);
-  if (est.activationsBytes) parts.push(`activations ${gb(est.activationsBytes)} at batch ${est.batchSize} x ${est.seqLen}`);
+  const label = opts.limitLabel ?? (opts.limitBytes === undefined ? `the machine has ${formatBytes(machine)} (80% usable)` : `the limit is ${formatBytes(limit)}`);
+  // The parts in the total's unit: "31.2 GB (weights 0.3, optimizer 0.5, activations 30.4 at batch 64 x 512)".
+  const unit = est.totalBytes >= 1e9 ? 1e9 : 1e6;
+  const part = (bytes: number) => fixed(bytes / unit);
+  const parts = [`weights ${part(est.weightsBytes)}`];
+  if (est.gradientsBytes) parts.push(`gradients ${part(est.gradientsBytes)}`);
+  if (est.optimizerBytes) parts.push(`optimizer ${part(est.optimizerBytes)}`);
+  if (est.activationsBytes) parts.push(`activations ${part(est.activationsBytes)} at batch ${est.batchSize} x ${est.seqLen}`);
   const advice = est.activationsBytes > est.totalBytes / 2
     ? "lower --batch-size or --max-length"
     : "train fewer parameters (a PEFT method such as LoRA) or use a smaller model";
-  throw new MemoryBudgetError(`this run needs about ${gb(est.totalBytes)} GB (${parts.join(", ")}) but ${label}; ${advice}`, est, limit);
+  throw new MemoryBudgetError(`this run needs about ${formatBytes(est.totalBytes)} (${parts.join(", ")}) but ${label}; ${advice}`, est, limit);
 }
 
-/** Bytes as GB with one decimal (at least 0.1 when nonzero). */
-export function gb(bytes: number): string {
-  const v = bytes / 1e9;
-  if (bytes > 0 && v < 0.1) return v < 0.01 ? "0.01" : v.toFixed(2);
-  return v >= 1000 ? v.toExponential(1) : v.toFixed(1);
+/** One decimal, two below 0.1 (so a small part does not read as 0.0), exponent notation past 10^5. */
+function fixed(v: number): string {
+  if (v >= 1e5) return v.toExponential(1);
+  return v > 0 && v < 0.1 ? v.toFixed(2) : v.toFixed(1);
+}
+
+/** "31.2 GB" from 1 GB up, else "412.5 MB". */
+export function formatBytes(bytes: number): string {
+  return bytes >= 1e9 ? `${fixed(bytes / 1e9)} GB` : `${fixed(bytes / 1e6)} MB`;
+}
+
+function gb(bytes: number): string {
+  return fixed(bytes / 1e9);
 }
 
 function formatCount(n: number): string {

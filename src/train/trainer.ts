@@ -475,7 +475,7 @@ function checkRunMemory(model: TrainingModule<unknown>["model"], loader: Loader<
   const name = optimizer.constructor.name;
   const momentum = (optimizer.paramGroups[0] as { momentum?: number } | undefined)?.momentum ?? 0;
   const kind: TrainingRun["optimizer"] = /^adam/i.test(name) ? "adamw" : momentum !== 0 ? "sgd-momentum" : /^sgd$/i.test(name) ? "sgd" : "adamw";
-  checkMemoryBudget(model, { batchSize: l.batchSize, seqLen, optimizer: kind }, { limitBytes });
+  checkMemoryBudget(model, { batchSize: Math.max(1, Math.min(l.batchSize, l.examples.length)), seqLen, optimizer: kind }, { limitBytes });
 }
 
 function splitStepOutput(out: TrainingStepOutput): { loss: Tensor; extras: Metrics } {

@@ -1,11 +1,13 @@
 // Bad input ends in one line on stderr that names the problem, and a non-zero exit code; every command
 // documents itself with --help.
-import { before, test } from "node:test";
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { commands } from "../../src/cli/main.js";
-import { UCI, cli, tempDir, tinyDistilBertDir } from "./tiny-models.js";
+import { UCI, cli, removeTempDirs, tempDir, tinyDistilBertDir } from "./tiny-models.js";
+
+after(removeTempDirs);
 
 let model: string, dir: string;
 before(async () => {

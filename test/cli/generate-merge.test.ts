@@ -1,11 +1,13 @@
 // Causal LMs through the command line: a tiny random GPT-2 with the real GPT-2 tokenizer learns from
 // Tiny Shakespeare with LoRA; generate continues a prompt through the adapter, and the merged model
 // generates exactly what the adapter did.
-import { before, test } from "node:test";
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { access } from "node:fs/promises";
 import { join } from "node:path";
-import { SHAKESPEARE, cli, tempDir, tinyGpt2Dir } from "./tiny-models.js";
+import { SHAKESPEARE, cli, removeTempDirs, tempDir, tinyGpt2Dir } from "./tiny-models.js";
+
+after(removeTempDirs);
 
 let model: string, dir: string;
 before(async () => {

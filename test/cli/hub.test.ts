@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { startHubServer, type HubServer } from "../helpers/hub-server.js";
-import { UCI, cli, tempDir, tinyDistilBertDir } from "./tiny-models.js";
+import { UCI, cli, removeTempDirs, tempDir, tinyDistilBertDir } from "./tiny-models.js";
 
 let hub: HubServer, env: Record<string, string>, dir: string;
 
@@ -20,7 +20,10 @@ before(async () => {
   env = { HF_ENDPOINT: hub.url, HF_HUB_CACHE: join(dir, "cache"), HF_TOKEN: "" };
 });
 
-after(() => hub.close());
+after(async () => {
+  await hub.close();
+  await removeTempDirs();
+});
 
 test("train and compare take hub ids for the model and the dataset (--dataset), carving a validation split", async () => {
   const out = join(dir, "lora");

@@ -1,7 +1,7 @@
 // Tiny randomly initialised models saved as Hugging Face folders, with the REAL tokenizers' files, and a
 // runner for the CLI as users run it (a separate node process, exit code and both streams).
 import { spawn } from "node:child_process";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,8 +14,17 @@ export const DATA = fileURLToPath(new URL("../../../shared/data", import.meta.ur
 export const UCI = join(DATA, "sentiment/uci_sentiment_sentences");
 export const SHAKESPEARE = join(DATA, "lm/tiny_shakespeare");
 
-export function tempDir(prefix = "finetune-cli-"): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+const created: string[] = [];
+
+export async function tempDir(prefix = "finetune-cli-"): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+}
+
+/** Deletes every folder tempDir made in this process (register with `after`). */
+export async function removeTempDirs(): Promise<void> {
+  await Promise.all(created.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 }
 
 /** DistilBERT with dim 32, 2 layers, 4 heads, FFN 64 and bert-base-uncased's 30,522-token vocabulary. */

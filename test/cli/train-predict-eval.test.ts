@@ -1,11 +1,13 @@
 // train -> predict -> eval through the real command line, on a tiny random DistilBERT with the real
 // bert-base-uncased tokenizer and real UCI sentiment sentences, for one method of each kind of output:
 // a whole model (head), a PEFT adapter (lora) and a classifier on frozen features (feature).
-import { before, test } from "node:test";
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { access, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { UCI, cli, tempDir, tinyDistilBertDir } from "./tiny-models.js";
+import { UCI, cli, removeTempDirs, tempDir, tinyDistilBertDir } from "./tiny-models.js";
+
+after(removeTempDirs);
 
 let model: string;
 before(async () => { model = await tinyDistilBertDir(); });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { pretrain as pretrainCommand } from "../../src/cli/commands/pretrain.js";
 import { AutoModelForCausalLM, AutoModelForMaskedLM } from "../../src/models/auto.js";
 import { DistilBertForMaskedLM } from "../../src/models/distilbert/index.js";
 import { GPT2LMHeadModel } from "../../src/models/gpt2/index.js";
@@ -76,4 +77,22 @@ test("a run stopped early and resumed from its checkpoint ends with the same wei
   const second = await pretrain({ ...base(resumed), ...opts, resume: true });
   assert.equal(second.globalStep, 12);
   assert.deepEqual(await readFile(join(resumed, "model.safetensors")), await readFile(join(straight, "model.safetensors")));
+});
+
+test("finetune pretrain: flags become a run; a missing --output or corpus is a usage error", async () => {
+  const out = join(dir, "cli");
+  const args = [corpus, "--dim", "32", "--layers", "1", "--heads", "2", "--max-length", "32", "--vocab-size", "120", "--batch-size", "8",
+    "--max-steps", "6", "--val-every", "3", "--lr", "1e-3", "--dtype", "float16", "--output", out];
+  const log = console.log;
+  const printed: string[] = [];
+  console.log = (s: string) => printed.push(s);
+  try {
+    await pretrainCommand.run(args);
+  } finally {
+    console.log = log;
+  }
+  assert.match(printed.join("\n"), /^pretrained distilbert \(.* parameters\) for 6 steps/);
+  assert.equal(JSON.parse(await readFile(join(out, "config.json"), "utf8")).torch_dtype, "float16");
+  await assert.rejects(pretrainCommand.run([corpus]), /--output is required/);
+  await assert.rejects(pretrainCommand.run(["--output", out]), /give text files or --bundled/);
 });

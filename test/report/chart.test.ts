@@ -1,10 +1,12 @@
 // The chart's scales, labels and PNG rendering, on hand-made points.
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { Resvg } from "@resvg/resvg-js";
 import { chartSvg, type ChartPoint } from "../../src/report/chart-svg.js";
 import { findFontFile, renderPng } from "../../src/report/png.js";
-import { tempDir } from "../cli/tiny-models.js";
+import { removeTempDirs, tempDir } from "../cli/tiny-models.js";
+
+after(removeTempDirs);
 
 const point = (label: string, seconds: number, accuracy: number, trainableParams: number, family = "parameter-efficient"): ChartPoint =>
   ({ label, family, seconds, accuracy, trainableParams });

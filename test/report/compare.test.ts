@@ -1,14 +1,16 @@
 // `finetune compare` end to end on real data: a tiny random DistilBERT (bert-base-uncased vocabulary and
 // tokenizer) fine-tuned with every method on a few hundred UCI sentiment sentences, then the report's
 // files checked against each other.
-import { before, test } from "node:test";
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Resvg } from "@resvg/resvg-js";
 import { METHODS, METHOD_INFO } from "../../src/cli/methods.js";
 import type { ComparisonReport } from "../../src/report/types.js";
-import { UCI, cli, tempDir, tinyDistilBertDir } from "../cli/tiny-models.js";
+import { UCI, cli, removeTempDirs, tempDir, tinyDistilBertDir } from "../cli/tiny-models.js";
+
+after(removeTempDirs);
 
 let out: string, stdout: string, report: ComparisonReport;
 

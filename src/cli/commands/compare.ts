@@ -23,7 +23,7 @@ const flags = {
 export const compare: Command = {
   name: "compare",
   summary: "fine-tune with several methods on the same budget and chart accuracy against cost",
-  help: `Usage: finetune compare --model ID|DIR --train FILE --validation FILE --test FILE --output DIR [options]
+  help: `Usage: finetune compare --model ID|DIR (--train FILE --validation FILE --test FILE | --data FILE | --dataset ID) --output DIR [options]
 
 Trains each method from the same pretrained weights (reloaded for every method) on the same data and
 budget (--epochs or --max-steps, --batch-size, --max-length, --seed), then measures wall-clock training
@@ -35,6 +35,7 @@ the size of what must be saved (model, adapter or classifier file), and peak mem
   chart.png     the same chart as an image
   <method>/     each method's trained output (usable with eval, predict, merge)
 The table is also printed. Learning rates default to each method's usual one; --lr sets one for all.
+A method that fails is listed in the report and the exit code is 1; the other methods still run.
 The method options of \`finetune train\` (--lora-r, --num-virtual-tokens, --layers, ...) apply here too.
 
 Options:
@@ -43,7 +44,9 @@ ${flagHelp(flags)}
 Examples:
   finetune compare --model distilbert-base-uncased --train train.jsonl --validation val.jsonl \\
     --test test.jsonl --epochs 1 --output reports/distilbert
-  finetune compare --model ./tiny-model --data reviews.jsonl --methods head,lora,prompt --max-steps 200 --ia3 --output reports/quick
+  finetune compare --model distilbert-base-uncased --dataset stanfordnlp/imdb --validation-split 1000 \\
+    --max-rows 2000 --max-length 256 --epochs 1 --ia3 --output reports/imdb
+  finetune compare --model ./tiny-model --data reviews.jsonl --methods head,lora,prompt --max-steps 200 --output reports/quick
   finetune compare --config compare.yaml`,
 
   async run(argv) {

@@ -1,11 +1,10 @@
-import { readRecords } from "../../data/index.js";
 import { booleanFlag, flagHelp, stringFlag } from "../args.js";
 import { UsageError, type Command } from "../command.js";
 import { configFlag, parseWithConfig } from "../config-file.js";
 import { columnFlags, hubOptions, loadFlags } from "../flags.js";
 import { info, metricsLine, noteOnce } from "../output.js";
 import { evaluateClassifier } from "../pipeline/classifier.js";
-import { loadClassificationFile } from "../pipeline/data.js";
+import { loadClassificationFile, loadLmFile } from "../pipeline/data.js";
 import { evaluateLm, tokenizeLm } from "../pipeline/lm.js";
 import { loadOutput } from "../pipeline/trained.js";
 
@@ -42,14 +41,9 @@ Examples:
     if (!v.data) throw new UsageError("--data is required (the labelled file to score)");
     const batchSize = v.batchSize ?? 32;
     const loaded = await loadOutput(v.model, { ...v, batchSize, hub: hubOptions(v), onWarning: noteOnce() });
-    let metrics;
-    if (loaded.classifier) {
-      const rows = await loadClassificationFile(v.data, v, loaded.classifier.labelNames);
-      metrics = await evaluateClassifier(loaded.classifier, rows);
-    } else {
-      const examples = await tokenizeLm(loaded.tokenizer, await readRecords(v.data), loaded.maxLength, v);
-      metrics = await evaluateLm(loaded.model!, loaded.tokenizer, v.maxRows ? examples.slice(0, v.maxRows) : examples, batchSize);
-    }
+    const metrics = loaded.classifier
+      ? await evaluateClassifier(loaded.classifier, await loadClassificationFile(v.data, v, loaded.classifier.labelNames))
+      : await evaluateLm(loaded.model!, loaded.tokenizer, await tokenizeLm(loaded.tokenizer, await loadLmFile(v.data, v), loaded.maxLength, v), batchSize);
     if (v.json) console.log(JSON.stringify(metrics));
     else {
       info(`${loaded.kind} (${loaded.task}) on ${v.data}`);

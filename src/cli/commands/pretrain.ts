@@ -62,7 +62,7 @@ Examples:
   async run(argv) {
     const { values: v, positionals: files } = await parseWithConfig(argv, flags, { positionals: true });
     if (!v.output) throw new UsageError("--output is required (the folder for the pretrained model)");
-    if (v.bundled === (files.length > 0)) throw new UsageError("give text files or --bundled (one of the two)");
+    if (Boolean(v.bundled) === files.length > 0) throw new UsageError("give text files or --bundled (one of the two)");
     const arch: Architecture = v.arch ?? "distilbert";
     const dim = v.dim ?? 128;
     const result = await runPretraining({

@@ -27,7 +27,7 @@ const ARGS_FILE = "train-args.json";
 export const train: Command = {
   name: "train",
   summary: "fine-tune a model with one method and save the result",
-  help: `Usage: finetune train --model ID|DIR --method METHOD --train FILE [--validation FILE] [--test FILE] --output DIR [options]
+  help: `Usage: finetune train --model ID|DIR --method METHOD (--train FILE [--validation FILE] [--test FILE] | --data FILE | --dataset ID) --output DIR [options]
 
 Fine-tunes a pretrained model with one method of the taxonomy and writes the result to --output:
   head, last-layers, full     the whole model (config.json + model.safetensors, loadable by transformers)
@@ -46,6 +46,8 @@ Examples:
     --train data/train.jsonl --validation data/val.jsonl --test data/test.jsonl --epochs 3 --output runs/lora
   finetune train --model ./my-model --method last-layers --layers 2 --data reviews.csv \\
     --text-column review --label-column sentiment --label-names negative,positive --output runs/last2
+  finetune train --model distilbert-base-uncased --method ia3 --dataset stanfordnlp/imdb --validation-split 0.1 \\
+    --max-rows 2000 --max-length 256 --output runs/imdb-ia3
   finetune train --model gpt2 --task causal-lm --method prefix --train lm.jsonl --max-steps 500 --output runs/prefix
   finetune train --config run.yaml --lr 3e-4
   finetune train --output runs/lora --resume`,

@@ -57,12 +57,12 @@ export async function loadClassificationData(s: DataSettings, hub: HubOptions): 
   const opts = { textColumn: s.textColumn, textPairColumn: s.textPairColumn, labelColumn: s.labelColumn, labelNames: s.labelNames };
   let splits: Splits<TextExample>, names: string[];
   if (s.dataset !== undefined) {
-    exclusive(s, "--dataset", [s.data, s.train, s.validation, s.test]);
+    exclusive("--dataset", [s.data, s.train, s.validation, s.test]);
     const loaded = await loadHubDataset(s.dataset, { ...opts, cacheDir: hub.cacheDir, config: s.datasetConfig });
     splits = carveMissing(Object.fromEntries(SPLIT_NAMES.filter((k) => loaded[k]).map((k) => [k, loaded[k]!.rows])), s);
     names = loaded.labelNames;
   } else if (s.data !== undefined) {
-    exclusive(s, "--data", [s.train, s.validation, s.test]);
+    exclusive("--data", [s.train, s.validation, s.test]);
     const loaded = await loadDataFiles(s.data, opts);
     splits = splitDataset(loaded.rows, { validation: s.validationSplit ?? 0.1, test: s.testSplit ?? 0.1, seed: s.seed ?? DEFAULT_SEED });
     names = loaded.labelNames;
@@ -84,9 +84,14 @@ export async function loadClassificationFile(file: string, s: DataSettings, labe
   return sample(loaded.rows, s);
 }
 
+/** One causal-LM file to score, sampled like a training run's splits. */
+export async function loadLmFile(file: string, s: DataSettings): Promise<JsonRecord[]> {
+  return sample(await readRecords(file), s);
+}
+
 export async function loadLmData(s: DataSettings): Promise<Splits<JsonRecord>> {
   if (s.data !== undefined) {
-    exclusive(s, "--data", [s.train, s.validation, s.test]);
+    exclusive("--data", [s.train, s.validation, s.test]);
     return sampleRows(splitDataset(await readRecords(s.data), { validation: s.validationSplit ?? 0.1, test: s.testSplit ?? 0.1, seed: s.seed ?? DEFAULT_SEED }), s);
   }
   const files = filesBySplit(s);
@@ -106,7 +111,7 @@ function filesBySplit(s: DataSettings): { train: string; validation?: string; te
   return Object.fromEntries(Object.entries(files).filter(([, f]) => f !== undefined)) as typeof files;
 }
 
-function exclusive(s: DataSettings, flag: string, others: (string | undefined)[]): void {
+function exclusive(flag: string, others: (string | undefined)[]): void {
   if (others.some((o) => o !== undefined)) throw new UsageError(`give ${flag} or ${flag === "--dataset" ? "--data or " : ""}--train/--validation/--test files, not both`);
 }
 

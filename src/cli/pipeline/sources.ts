@@ -40,6 +40,7 @@ export async function tokenizerDir(ref: string, hub: HubOptions): Promise<string
     return null;
   }
   let found: string | null = null;
+  // Every file is fetched, not just the first found: AutoTokenizer reads them all from the one snapshot folder.
   for (const f of [...TOKENIZER_FILES, "special_tokens_map.json", "merges.txt"]) {
     const path = await resolveModelFile(ref, f, { ...hub, required: false });
     found ??= path && dirname(path);

@@ -1,0 +1,153 @@
+// The fused kernels behind the performance work (native/attention.c, native/fused.c) against their
+// TypeScript references, and gradient checks of the autograd ops built on them.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { AttentionArgs, Backend, DropoutSpec } from "../src/backend/backend.js";
+import { loadNativeBackend } from "../src/backend/native.js";
+import { typescriptBackend as ts } from "../src/backend/typescript.js";
+import { dropoutSpec, Generator, scaledDotProductAttention, dropout, tensor } from "../src/tensor/index.js";
+import { gradcheck, randn64 } from "./helpers/gradcheck.js";
+
+const native = loadNativeBackend();
+
+let seed = 777;
+function rand(): number { // mulberry32: reproducible inputs
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+const randomArray = (n: number, scale = 1) => Float32Array.from({ length: n }, () => (2 * rand() - 1) * scale);
+
+/** |a - e| <= rtol * (|e| + rms(expected)). */
+function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, rtol = 1e-5): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  let sq = 0;
+  for (let i = 0; i < expected.length; i++) sq += expected[i] ** 2;
+  const floor = Math.sqrt(sq / Math.max(expected.length, 1));
+  for (let i = 0; i < expected.length; i++) {
+    assert.ok(Math.abs(actual[i] - expected[i]) <= rtol * (Math.abs(expected[i]) + floor),
+      `${what}[${i}]: native ${actual[i]}, typescript ${expected[i]}`);
+  }
+}
+
+const DROP: DropoutSpec = { threshold: Math.round(0.3 * 2 ** 32), scale: 1 / 0.7, seed0: 0x12345678, seed1: 0x9abcdef0 };
+const NO_DROP: DropoutSpec = { threshold: 0, scale: 1, seed0: 0, seed1: 0 };
+
+test("dropout masks are identical on both backends and drop about p of the elements", () => {
+  const n = 100_003, x = randomArray(n);
+  const yn = new Float32Array(n), yt = new Float32Array(n);
+  native.dropout(x, yn, n, DROP);
+  ts.dropout(x, yt, n, DROP);
+  assert.deepEqual(yn, yt);
+  const dropped = yn.reduce((c, v) => c + (v === 0 ? 1 : 0), 0) / n;
+  assert.ok(Math.abs(dropped - 0.3) < 0.01, `dropped ${dropped}`);
+  const other = new Float32Array(n);
+  native.dropout(x, other, n, { ...DROP, seed1: DROP.seed1 + 1 });
+  let same = 0;
+  for (let i = 0; i < n; i++) if ((other[i] === 0) === (yn[i] === 0)) same++;
+  assert.ok(same / n < 0.7, "another seed gives an unrelated mask");
+  native.dropout(x, x, n, DROP); // in place
+  assert.deepEqual(x, yn);
+});
+
+test("add and sumRows match the TypeScript backend", () => {
+  const n = 70_001, a = randomArray(n), b = randomArray(n);
+  const out = new Float32Array(n), ref = new Float32Array(n);
+  native.add(a, b, out, n);
+  ts.add(a, b, ref, n);
+  assert.deepEqual(out, ref);
+  for (const [rows, cols] of [[1024, 300], [3, 5], [17, 1]]) {
+    const x = randomArray(rows * cols), sn = randomArray(cols), st = sn.slice();
+    native.sumRows(x, sn, rows, cols);
+    ts.sumRows(x, st, rows, cols);
+    assertClose(sn, st, `sumRows ${rows}x${cols}`);
+  }
+});
+
+interface AttnCase { batch: number; heads: number; queries: number; keys: number; dim: number; headsInner: boolean;
+  maskRows: 0 | 1 | "queries"; dropout: DropoutSpec }
+
+function attentionArgs(c: AttnCase): AttentionArgs {
+  const rows = c.maskRows === "queries" ? c.queries : 1;
+  const mask = c.maskRows === 0 ? null : Float32Array.from({ length: c.batch * rows * c.keys },
+    (_, i) => (i % 5 === 3 ? -3.4028234663852886e38 : 0));
+  return {
+    q: randomArray(c.batch * c.heads * c.queries * c.dim, 2), k: randomArray(c.batch * c.heads * c.keys * c.dim, 2),
+    v: randomArray(c.batch * c.heads * c.keys * c.dim), batch: c.batch, heads: c.heads, queries: c.queries,
+    keys: c.keys, dim: c.dim, headsInner: c.headsInner, scale: 1 / Math.sqrt(c.dim), mask, maskRows: rows,
+    probs: new Float32Array(c.batch * c.heads * c.queries * c.keys), dropout: c.dropout,
+  };
+}
+
+function runAttention(b: Backend, a: AttentionArgs, dout: Float32Array, needs: [boolean, boolean, boolean]) {
+  const args = { ...a, probs: a.probs.slice() };
+  const out = new Float32Array(a.q.length);
+  b.attentionForward(args, out);
+  const grads = needs.map((need, i) => (need ? new Float32Array(i === 0 ? a.q.length : a.k.length).fill(NaN) : null));
+  b.attentionBackward(args, dout, grads[0], grads[1], grads[2]);
+  return { out, probs: args.probs, grads };
+}
+
+test("fused attention forward and backward match the TypeScript backend", () => {
+  const cases: AttnCase[] = [
+    { batch: 2, heads: 3, queries: 7, keys: 7, dim: 5, headsInner: true, maskRows: 1, dropout: NO_DROP },
+    { batch: 2, heads: 3, queries: 7, keys: 11, dim: 5, headsInner: true, maskRows: 1, dropout: DROP },
+    { batch: 3, heads: 2, queries: 9, keys: 13, dim: 8, headsInner: false, maskRows: "queries", dropout: DROP },
+    { batch: 1, heads: 4, queries: 5, keys: 5, dim: 16, headsInner: false, maskRows: 0, dropout: NO_DROP },
+    // Big enough for the builtin GEMM to block and for the pool to split (batch, head) pairs.
+    { batch: 4, heads: 12, queries: 70, keys: 90, dim: 64, headsInner: true, maskRows: 1, dropout: DROP },
+  ];
+  for (const c of cases) {
+    const a = attentionArgs(c), dout = randomArray(a.q.length);
+    const label = `attention ${JSON.stringify({ ...c, dropout: c.dropout.threshold > 0 })}`;
+    for (const needs of [[true, true, true], [true, false, true], [false, true, false]] as [boolean, boolean, boolean][]) {
+      const n = runAttention(native, a, dout, needs), t = runAttention(ts, a, dout, needs);
+      assertClose(n.out, t.out, `${label} out`);
+      assertClose(n.probs, t.probs, `${label} probs`);
+      n.grads.forEach((g, i) => {
+        if (!g) return assert.equal(t.grads[i], null);
+        assertClose(g, t.grads[i]!, `${label} d${"qkv"[i]} needs ${needs}`, 2e-5);
+      });
+    }
+  }
+});
+
+test("fused attention matches the composed softmax(q·kᵀ·scale + mask)·v", () => {
+  const c: AttnCase = { batch: 2, heads: 2, queries: 4, keys: 6, dim: 3, headsInner: false, maskRows: 1, dropout: NO_DROP };
+  const a = attentionArgs(c), out = new Float32Array(a.q.length);
+  native.attentionForward(a, out);
+  for (let b = 0; b < 2; b++) for (let h = 0; h < 2; h++) for (let i = 0; i < 4; i++) {
+    const qo = ((b * 2 + h) * 4 + i) * 3, s: number[] = [];
+    for (let j = 0; j < 6; j++) {
+      let d = 0;
+      for (let t = 0; t < 3; t++) d += a.q[qo + t] * a.k[((b * 2 + h) * 6 + j) * 3 + t];
+      s.push(d * a.scale + a.mask![b * 6 + j]);
+    }
+    const mx = Math.max(...s), e = s.map((v) => Math.exp(v - mx)), z = e.reduce((p, v) => p + v, 0);
+    for (let t = 0; t < 3; t++) {
+      let o = 0;
+      for (let j = 0; j < 6; j++) o += (e[j] / z) * a.v[((b * 2 + h) * 6 + j) * 3 + t];
+      assert.ok(Math.abs(out[qo + t] - o) < 1e-5, `out[${qo + t}] ${out[qo + t]} vs ${o}`);
+    }
+  }
+});
+
+test("gradcheck: scaledDotProductAttention in both layouts, with mask and dropout", () => {
+  const gen = () => new Generator(5); // the same dropout mask on every evaluation
+  const mask = { data: Float32Array.from([0, 0, -1e9, 0, 0, 0, 0, -1e9, 0, 0]), rows: 1 };
+  gradcheck("attention bhsd", (q, k, v) => scaledDotProductAttention(q, k, v,
+    { layout: "bhsd", scale: 0.4, mask, dropoutP: 0.25, training: true, generator: gen() }),
+  [randn64([2, 2, 3, 4]), randn64([2, 2, 5, 4]), randn64([2, 2, 5, 4])]);
+  gradcheck("attention bshd", (q, k, v) => scaledDotProductAttention(q, k, v,
+    { layout: "bshd", heads: 2, scale: 0.5, mask, dropoutP: 0.2, training: true, generator: gen() }),
+  [randn64([2, 3, 6]), randn64([2, 5, 6]), randn64([2, 5, 6], false)]);
+});
+
+test("gradcheck: dropout with a fixed generator; eval and p = 0 are the identity", () => {
+  gradcheck("dropout", (x) => dropout(x, 0.3, true, new Generator(9)), [randn64([4, 7])]);
+  const x = tensor([1, 2, 3]);
+  assert.equal(dropout(x, 0.3, false), x);
+  assert.equal(dropout(x, 0, true), x);
+  assert.throws(() => dropoutSpec(1), /\[0, 1\)/);
+});
