@@ -2,9 +2,10 @@
 //
 //   node --import tsx scripts/pretrain-bundled.ts pretrain [--resume] [--max-minutes N]
 //     = finetune pretrain with the flags below: the bundled corpus, checkpoints in .cache/pretrain-bundled
-//   node --import tsx scripts/pretrain-bundled.ts evidence
-//     full fine-tuning of the pretrained model and of the same architecture randomly initialised, on the same
-//     budget, on the bundled spam task and on the UCI sentiment sentences; writes evidence.json next to the model
+//   node --import tsx scripts/pretrain-bundled.ts evidence [MODEL_DIR]
+//     full fine-tuning of the pretrained model (default assets/tiny-distilbert) and of the same architecture
+//     randomly initialised, on the same budget, on the bundled spam task and on the UCI sentiment sentences;
+//     writes evidence.json into the model folder
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pretrain } from "../src/cli/commands/pretrain.js";
@@ -21,7 +22,7 @@ import { Trainer } from "../src/train/trainer.js";
 
 export const PRETRAIN_ARGS = [
   "--bundled", "--arch", "distilbert", "--vocab-size", "8192", "--dim", "128", "--layers", "4", "--heads", "4", "--hidden-dim", "512",
-  "--max-length", "128", "--batch-size", "32", "--lr", "5e-4", "--warmup-steps", "40", "--schedule", "linear", "--max-steps", "800",
+  "--max-length", "128", "--batch-size", "32", "--lr", "1e-3", "--warmup-steps", "100", "--schedule", "linear", "--max-steps", "1500",
   "--weight-decay", "0.01", "--val-every", "100", "--log-every", "10", "--dtype", "float16", "--seed", "42",
   "--output", bundledModelPath(), "--checkpoint-dir", join(packageRoot(), ".cache", "pretrain-bundled"),
 ];
@@ -41,15 +42,15 @@ async function readSplits(dir: string): Promise<{ train: TaskRow[]; validation: 
   return { train: await read("train"), validation: await read("validation"), test: await read("test") };
 }
 
-async function fineTune(init: "pretrained" | "random", task: (typeof TASKS)[number], tokenizer: PreTrainedTokenizer) {
+async function fineTune(modelDir: string, init: "pretrained" | "random", task: (typeof TASKS)[number], tokenizer: PreTrainedTokenizer) {
   const data = await task.load();
   const [train, validation, test] = await Promise.all([data.train, data.validation, data.test].map((rows) => tokenizeDataset(tokenizer, rows, { maxLength: task.maxLength })));
   manualSeed(FINE_TUNE.seed);
   let model: DistilBertForSequenceClassification;
   if (init === "pretrained") {
-    model = await DistilBertForSequenceClassification.fromPretrained(bundledModelPath(), { numLabels: 2, onWarning: () => {} });
+    model = await DistilBertForSequenceClassification.fromPretrained(modelDir, { numLabels: 2, onWarning: () => {} });
   } else {
-    const raw = JSON.parse(await readFile(join(bundledModelPath(), "config.json"), "utf8")) as Record<string, unknown>;
+    const raw = JSON.parse(await readFile(join(modelDir, "config.json"), "utf8")) as Record<string, unknown>;
     model = new DistilBertForSequenceClassification(parseDistilBertConfig(applyLabelOverrides(raw, { numLabels: 2 }), "config.json"));
     model.initWeights();
   }
@@ -63,23 +64,23 @@ async function fineTune(init: "pretrained" | "random", task: (typeof TASKS)[numb
   return { init, task: task.name, steps: trainer.globalStep, trainSeconds: Math.round(seconds), valAcc: trainer.callbackMetrics.val_acc, testAcc: metrics.test_acc, testF1: metrics.test_f1 };
 }
 
-async function evidence(): Promise<void> {
-  const tokenizer = await AutoTokenizer.fromPretrained(bundledModelPath());
+async function evidence(modelDir: string): Promise<void> {
+  const tokenizer = await AutoTokenizer.fromPretrained(modelDir);
   const results = [];
   for (const task of TASKS) {
     for (const init of ["pretrained", "random"] as const) {
-      const r = await fineTune(init, task, tokenizer);
+      const r = await fineTune(modelDir, init, task, tokenizer);
       console.log(JSON.stringify(r));
       results.push(r);
     }
   }
-  await writeFile(join(bundledModelPath(), "evidence.json"), `${JSON.stringify({ fineTune: { ...FINE_TUNE, tasks: TASKS.map(({ name, maxLength, epochs }) => ({ name, maxLength, epochs })) }, results }, null, 2)}\n`);
+  await writeFile(join(modelDir, "evidence.json"), `${JSON.stringify({ fineTune: { ...FINE_TUNE, tasks: TASKS.map(({ name, maxLength, epochs }) => ({ name, maxLength, epochs })) }, results }, null, 2)}\n`);
 }
 
 const [stage, ...rest] = process.argv.slice(2);
 if (stage === "pretrain") process.exitCode = (await pretrain.run([...PRETRAIN_ARGS, ...rest])) ?? 0;
-else if (stage === "evidence") await evidence();
+else if (stage === "evidence") await evidence(rest[0] ?? bundledModelPath());
 else {
-  console.error("usage: node --import tsx scripts/pretrain-bundled.ts pretrain [--resume] [--max-minutes N] | evidence");
+  console.error("usage: node --import tsx scripts/pretrain-bundled.ts pretrain [--resume] [--max-minutes N] | evidence [MODEL_DIR]");
   process.exitCode = 2;
 }

@@ -7,7 +7,7 @@ import { DEFAULT_HYPERPARAMETERS as D, type Hyperparameters } from "./pipeline/f
 import type { HubOptions } from "../io/hub.js";
 
 export const modelFlags = {
-  model: stringFlag("pretrained model: a local folder or a Hugging Face Hub id", { arg: "ID|DIR" }),
+  model: stringFlag("pretrained model: a local folder, a Hugging Face Hub id, or bundled (ships with finetune-ts)", { arg: "ID|DIR" }),
   revision: stringFlag("hub branch, tag or commit (default main)", { arg: "REV" }),
   cacheDir: stringFlag("hub cache folder (default $HF_HUB_CACHE or ~/.cache/huggingface/hub)", { arg: "DIR" }),
   tokenizer: stringFlag("tokenizer folder, when the model folder has none", { arg: "DIR" }),
@@ -29,7 +29,7 @@ export const dataFlags = {
   validation: stringFlag("validation file", { arg: "FILE" }),
   test: stringFlag("test file", { arg: "FILE" }),
   data: stringFlag("one file to split into train/validation/test with --seed", { arg: "FILE" }),
-  dataset: stringFlag("a Hugging Face Hub classification dataset, e.g. stanfordnlp/imdb", { arg: "ID" }),
+  dataset: stringFlag("a Hugging Face Hub classification dataset, e.g. stanfordnlp/imdb, or bundled:spam (ships with finetune-ts)", { arg: "ID" }),
   datasetConfig: stringFlag("the hub dataset's config (subset), when it has several", { arg: "NAME" }),
   validationSplit: numberFlag("validation share (0-1) or row count taken from --data (default 0.1), or from a --dataset without one", { min: 0 }),
   testSplit: numberFlag("test share (0-1) or row count, as --validation-split", { min: 0 }),

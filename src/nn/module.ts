@@ -193,7 +193,7 @@ export class Module {
   }
 
   zeroGrad(): void {
-    for (const p of this.parameters()) p.grad = null;
+    for (const p of this.parameters()) p.clearGrad();
   }
 
   numParameters(onlyTrainable = false): number {

@@ -27,12 +27,15 @@ export abstract class Optimizer<H extends { lr: number }> {
   }
 
   zeroGrad(): void {
-    for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
+    for (const g of this.paramGroups) for (const p of g.params) p.clearGrad();
   }
 
   step(): void {
     this.stepCount++;
-    for (const g of this.paramGroups) for (const p of g.params) if (p.grad) this.update(p, p.grad, g);
+    for (const g of this.paramGroups) for (const p of g.params) {
+      const grad = p.peekGrad();
+      if (grad) this.update(p, grad, g);
+    }
   }
 
   protected abstract update(p: Tensor, grad: Tensor, group: ParamGroup<H>): void;

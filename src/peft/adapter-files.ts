@@ -46,6 +46,10 @@ async function resolveRequired(pathOrId: string, file: string, opts: LoadAdapter
 }
 
 export async function readAdapterConfig(pathOrId: string, opts: LoadAdapterOptions = {}): Promise<PeftConfig> {
+  return (await readAdapterConfigFile(pathOrId, opts)).config;
+}
+
+async function readAdapterConfigFile(pathOrId: string, opts: LoadAdapterOptions): Promise<{ config: PeftConfig; file: string }> {
   const file = await resolveRequired(pathOrId, ADAPTER_CONFIG, opts);
   let json: unknown;
   try {
@@ -53,7 +57,7 @@ export async function readAdapterConfig(pathOrId: string, opts: LoadAdapterOptio
   } catch (e) {
     throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
   }
-  return peftConfigFromJson(json, file);
+  return { config: peftConfigFromJson(json, file), file };
 }
 
 async function readAdapterWeights(pathOrId: string, opts: LoadAdapterOptions): Promise<{ file: string; tensors: Map<string, Tensor> }> {
@@ -75,8 +79,7 @@ function naming<T>(file: string, fn: () => T): T {
 
 /** PeftModel.from_pretrained: wraps `base` with the adapter at `pathOrId` (a directory or hub id). */
 export async function loadPeftModel(base: PreTrainedModel, pathOrId: string, opts: LoadAdapterOptions = {}): Promise<PeftModel> {
-  const configFile = await resolveRequired(pathOrId, ADAPTER_CONFIG, opts);
-  const config = await readAdapterConfig(pathOrId, opts);
+  const { config, file: configFile } = await readAdapterConfigFile(pathOrId, opts);
   config.inferenceMode = !opts.isTrainable;
   const name = opts.adapterName ?? "default";
   // Target modules the model lacks, a prefix for another number of layers, ...: the config file is at fault.
@@ -89,8 +92,7 @@ export async function loadPeftModel(base: PreTrainedModel, pathOrId: string, opt
 
 /** PeftModel.load_adapter: adds another saved adapter under `adapterName`. */
 export async function loadAdapter(model: PeftModel, pathOrId: string, adapterName: string, opts: LoadAdapterOptions = {}): Promise<void> {
-  const configFile = await resolveRequired(pathOrId, ADAPTER_CONFIG, opts);
-  const config = await readAdapterConfig(pathOrId, opts);
+  const { config, file: configFile } = await readAdapterConfigFile(pathOrId, opts);
   config.inferenceMode = !opts.isTrainable;
   naming(configFile, () => model.addAdapter(adapterName, config, opts.tunerOptions));
   const { file, tensors } = await readAdapterWeights(pathOrId, opts);

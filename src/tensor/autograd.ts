@@ -4,7 +4,8 @@
 // falls as the pass proceeds, as PyTorch's does without retain_graph.
 import type { FloatArray } from "../backend/backend.js";
 import { backendFor } from "../backend/index.js";
-import { GradNode, Tensor, TensorData, floatLike, installBackward } from "./tensor.js";
+import { releaseFloat32 } from "./pool.js";
+import { GradNode, Tensor, TensorData, emptyLike, floatLike, installBackward } from "./tensor.js";
 
 let gradEnabled = true;
 
@@ -33,7 +34,8 @@ export function enableGrad<T>(fn: () => T): T {
 
 export type BackwardFn = (grad: FloatArray, needs: boolean[]) => (FloatArray | null)[];
 
-/** Wraps an op's output: attaches `backward` when any input needs a gradient. */
+/** Wraps an op's output: attaches `backward` when any input needs a gradient. `backward` must return
+ *  either `grad` itself (passed through) or buffers it allocated: autograd recycles them once consumed. */
 export function result(data: TensorData, shape: readonly number[], name: string, inputs: Tensor[], backward: BackwardFn): Tensor {
   const out = new Tensor(data, shape);
   if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
@@ -64,6 +66,12 @@ function topoOrder(root: Tensor): Tensor[] {
   return order;
 }
 
+function copyOf(g: FloatArray): FloatArray {
+  const c = emptyLike(g, g.length);
+  c.set(g);
+  return c;
+}
+
 function add(dst: FloatArray, src: FloatArray): void {
   backendFor(dst, src).add(dst, src, dst, dst.length);
 }
@@ -79,7 +87,7 @@ function runBackward(root: Tensor, grad?: Tensor): void {
   // A buffer handed to one consumer must not be handed to a second one that may add into it.
   const owned = new Set<FloatArray>();
   const take = (g: FloatArray): FloatArray => {
-    if (owned.has(g)) return g.slice();
+    if (owned.has(g)) return copyOf(g);
     owned.add(g);
     return g;
   };
@@ -94,23 +102,36 @@ function runBackward(root: Tensor, grad?: Tensor): void {
     const needs = node.inputs.map((x) => x.requiresGrad);
     const inGrads = node.backward(g, needs);
     node.backward = null;
+    const kept = new Set<ArrayBufferLike>();
     node.inputs.forEach((x, i) => {
       const gi = inGrads[i];
       if (!gi || !needs[i]) return;
+      let stored: FloatArray | null = null;
       if (x.gradFn) {
         const prev = grads.get(x.id);
-        if (prev) add(prev, gi); else grads.set(x.id, take(gi));
+        if (prev) add(prev, gi); else grads.set(x.id, (stored = take(gi)));
       } else {
-        accumulateLeaf(x, take(gi));
+        stored = accumulateLeaf(x, take(gi));
       }
+      if (stored) kept.add(stored.buffer);
     });
     node.inputs = [];
+    // g and the input gradients are the graph's own buffers (ops pass g through or return fresh ones), so
+    // whatever was not stored is dead.
+    for (const b of new Set([g, ...inGrads])) {
+      if (!b || kept.has(b.buffer)) continue;
+      owned.delete(b);
+      releaseFloat32(b);
+    }
   }
 }
 
-function accumulateLeaf(x: Tensor, g: FloatArray): void {
-  if (x.grad) add(x.grad.f, g);
-  else x.grad = new Tensor(g, x.shape);
+/** Returns the buffer when it became the leaf's gradient, null when it was added into an existing one. */
+function accumulateLeaf(x: Tensor, g: FloatArray): FloatArray | null {
+  const prev = x.peekGrad();
+  if (prev) { add(prev.f, g); return null; }
+  x.adoptGrad(new Tensor(g, x.shape));
+  return g;
 }
 
 installBackward(runBackward);

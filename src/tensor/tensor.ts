@@ -1,6 +1,7 @@
 // The Tensor: a contiguous row-major buffer, a shape, and (when it takes part in autograd) the node that
 // made it. Views that keep the layout (reshape) share the buffer; every other op writes a new one.
 import type { FloatArray } from "../backend/backend.js";
+import { acquireFloat32, releaseFloat32 } from "./pool.js";
 import { defaultGenerator } from "./random.js";
 
 export type DType = "float32" | "float64" | "int32";
@@ -23,8 +24,9 @@ export class Tensor {
   readonly shape: number[];
   readonly dtype: DType;
   requiresGrad = false;
-  grad: Tensor | null = null;
   gradFn: GradNode | null = null;
+  #grad: Tensor | null = null;
+  #gradShared = false;
 
   constructor(data: TensorData, shape: readonly number[]) {
     const n = numelOf(shape);
@@ -40,6 +42,34 @@ export class Tensor {
     return dim === undefined ? [...this.shape] : this.shape[normDim(dim, this.ndim)];
   }
   get isLeaf(): boolean { return this.gradFn === null; }
+
+  /** The accumulated gradient. Reading or assigning it here marks it as possibly held by the caller, so
+   *  clearGrad() then leaves its buffer to the GC instead of recycling it for the next step's gradients. */
+  get grad(): Tensor | null {
+    this.#gradShared = true;
+    return this.#grad;
+  }
+  set grad(g: Tensor | null) {
+    this.#grad = g;
+    this.#gradShared = true;
+  }
+
+  /** The gradient as autograd and the optimizers read it, without marking it held. */
+  peekGrad(): Tensor | null {
+    return this.#grad;
+  }
+
+  /** Autograd's assignment of a gradient buffer that nothing else holds. */
+  adoptGrad(g: Tensor): void {
+    this.#grad = g;
+    this.#gradShared = false;
+  }
+
+  /** Drops the gradient (zero_grad with set_to_none), recycling its buffer unless .grad was read since. */
+  clearGrad(): void {
+    if (this.#grad && !this.#gradShared) releaseFloat32(this.#grad.f);
+    this.#grad = null;
+  }
   get isFloat(): boolean { return this.dtype !== "int32"; }
 
   /** Float view of the data for kernels; throws on integer tensors. */
@@ -142,7 +172,7 @@ export function dtypeOf(data: TensorData): DType {
 }
 
 export function alloc(dtype: DType, n: number): TensorData {
-  return dtype === "float32" ? new Float32Array(n) : dtype === "float64" ? new Float64Array(n) : new Int32Array(n);
+  return dtype === "float32" ? acquireFloat32(n) : dtype === "float64" ? new Float64Array(n) : new Int32Array(n);
 }
 
 function allocLike(dtype: DType, n: number, src: ArrayLike<number>): TensorData {
@@ -151,10 +181,16 @@ function allocLike(dtype: DType, n: number, src: ArrayLike<number>): TensorData 
   return out;
 }
 
-/** A float buffer of the same precision as `like`. */
+/** A zeroed float buffer of the same precision as `like`. */
 export function floatLike(like: FloatArray | Tensor, n: number): FloatArray {
   const d = like instanceof Tensor ? like.data : like;
-  return d instanceof Float64Array ? new Float64Array(n) : new Float32Array(n);
+  return d instanceof Float64Array ? new Float64Array(n) : acquireFloat32(n);
+}
+
+/** As floatLike, for a caller that writes every element: a recycled buffer skips the zero-fill. */
+export function emptyLike(like: FloatArray | Tensor, n: number): FloatArray {
+  const d = like instanceof Tensor ? like.data : like;
+  return d instanceof Float64Array ? new Float64Array(n) : acquireFloat32(n, false);
 }
 
 // ---------------------------------------------------------------------------------------------- creation

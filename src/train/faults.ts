@@ -20,7 +20,7 @@ export class NonFiniteError extends Error {
 /** The first parameter whose gradient holds a NaN or infinity, and that value. */
 export function firstNonFiniteGrad(named: Iterable<[string, Tensor]>): [string, number] | null {
   for (const [name, p] of named) {
-    const g = p.grad?.data;
+    const g = p.peekGrad()?.data;
     if (!g) continue;
     for (let i = 0; i < g.length; i++) if (!Number.isFinite(g[i])) return [name, g[i]];
   }

@@ -2,9 +2,9 @@
 // NonFiniteError naming the step, the epoch, the batch and a likely cause; no optimizer step runs on it, and the last
 // good checkpoint is named and left exactly as it was. Non-finite gradients are caught before the optimizer step
 // (test/train/non-finite.test.ts covers that path, with and without clipping).
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { readdir } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { ModelCheckpoint, NonFiniteError, SequenceClassificationModule, Trainer } from "../../src/train/index.js";
 import { readCheckpoint } from "../../src/train/checkpoint.js";
@@ -15,6 +15,7 @@ for (const bad of [NaN, Infinity] as const) {
   test(`a ${bad} loss at step 5 stops training, keeps the step-4 checkpoint and names it`, async () => {
     const train = await uciExamples("train", 64);
     const dir = await tempDir();
+    after(() => rm(dir, { recursive: true, force: true }));
     const model = seededModel(5);
     const module = new SequenceClassificationModule(model, { lr: 0.01 });
     const step = module.trainingStep.bind(module);

@@ -1,6 +1,6 @@
 // Checklist item 11: a run that cannot fit in memory is refused up front with the estimate and what to change; very
 // long inputs are truncated with ONE warning that says how many rows were cut (tokenizeDataset, extractFeatures).
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { totalmem } from "node:os";
 import { join } from "node:path";
@@ -83,7 +83,8 @@ test("Trainer.fit refuses a run over its memory limit before the first step", as
   const model = await distilbert();
   const examples: Example[] = Array.from({ length: 32 }, (_, i) => ({ inputIds: Array.from({ length: 40 }, (_, j) => ((i + j) % 90) + 1), label: i % 3 }));
   const steps: number[] = [];
-  const dir = (await tempDir("budget")).dir;
+  const { dir, cleanup } = await tempDir("budget");
+  after(cleanup);
   const trainer = new Trainer({
     maxSteps: 3, enableProgressBar: false, logger: false, defaultRootDir: dir, memoryLimitBytes: 2e6,
     callbacks: [{ onTrainStepEnd: (t) => { steps.push(t.globalStep); } }],

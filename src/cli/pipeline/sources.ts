@@ -2,6 +2,7 @@
 import { stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { resolveModelFile, type HubOptions } from "../../io/hub.js";
+import { bundledModelPath } from "../../datasets/index.js";
 import { AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification, type PreTrainedModel } from "../../models/index.js";
 import { AutoTokenizer, type PreTrainedTokenizer } from "../../tokenizers/index.js";
 import { UsageError } from "../command.js";
@@ -19,12 +20,16 @@ export async function isDirectory(path: string): Promise<boolean> {
   return stat(path).then((s) => s.isDirectory(), () => false);
 }
 
+export const BUNDLED = "bundled";
+
 export async function isFile(path: string): Promise<boolean> {
   return stat(path).then((s) => s.isFile(), () => false);
 }
 
-/** A folder that exists becomes an absolute path, so "runs/out" is never taken for the hub repo runs/out. */
+/** A folder that exists becomes an absolute path, so "runs/out" is never taken for the hub repo runs/out.
+ *  "bundled" names the small DistilBERT that ships in assets/ (pretrained by finetune-ts itself). */
 export async function modelRef(arg: string): Promise<string> {
+  if (arg === BUNDLED) return bundledModelPath();
   if (await isDirectory(arg)) return resolve(arg);
   if (/^(\/|\.{1,2}[\\/]|~)/.test(arg) || /[\\/].*[\\/]/.test(arg)) throw new UsageError(`${arg}: no such model folder`);
   return arg;

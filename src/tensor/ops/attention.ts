@@ -4,8 +4,9 @@
 import type { AttentionArgs, DropoutSpec, FloatArray } from "../../backend/backend.js";
 import { backendFor } from "../../backend/index.js";
 import { result } from "../autograd.js";
+import { releaseFloat32 } from "../pool.js";
 import { defaultGenerator, type Generator } from "../random.js";
-import { Tensor, floatLike } from "../tensor.js";
+import { Tensor, emptyLike } from "../tensor.js";
 
 export interface AttentionOptions {
   /** "bshd": q [batch, queries, heads * dim] and k, v [batch, keys, heads * dim], as the projections write
@@ -47,15 +48,16 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, o: At
   const Q = q.f, K = k.f, V = v.f;
   const args: AttentionArgs = {
     q: Q, k: K, v: V, batch, heads, queries, keys, dim, headsInner, scale: o.scale, mask: mask?.data ?? null, maskRows,
-    probs: floatLike(Q, batch * heads * queries * keys),
+    probs: emptyLike(Q, batch * heads * queries * keys),
     dropout: dropoutSpec(o.training ? o.dropoutP ?? 0 : 0, o.generator),
   };
-  const out = floatLike(Q, q.numel);
+  const out = emptyLike(Q, q.numel);
   backendFor(Q, K, V, args.mask).attentionForward(args, out);
   return result(out, q.shape, "attention", [q, k, v], (g, needs) => {
-    const dq = needs[0] ? floatLike(g, q.numel) : null;
-    const dk = needs[1] ? floatLike(g, k.numel) : null, dv = needs[2] ? floatLike(g, v.numel) : null;
+    const dq = needs[0] ? emptyLike(g, q.numel) : null;
+    const dk = needs[1] ? emptyLike(g, k.numel) : null, dv = needs[2] ? emptyLike(g, v.numel) : null;
     backendFor(Q, g).attentionBackward(args, g, dq, dk, dv);
+    releaseFloat32(args.probs); // private to this node, which runs once
     return [dq, dk, dv];
   });
 }

@@ -3,7 +3,7 @@ import type { FloatArray } from "../../backend/backend.js";
 import { backendFor } from "../../backend/index.js";
 import { result } from "../autograd.js";
 import { at, broadcastShapes, reader, sumTo } from "../broadcast.js";
-import { Tensor, TensorData, alloc, floatLike, full } from "../tensor.js";
+import { Tensor, TensorData, alloc, emptyLike, floatLike, full } from "../tensor.js";
 
 type Operand = Tensor | number;
 
@@ -142,10 +142,10 @@ export function pow(x: Tensor, p: number): Tensor {
 /** GELU: exact erf form by default; approximate = "tanh" is GPT-2's gelu_new. */
 export function gelu(x: Tensor, approximate: "none" | "tanh" = "none"): Tensor {
   const xd = x.f, n = x.numel, approx = approximate === "tanh";
-  const out = floatLike(xd, n);
+  const out = emptyLike(xd, n);
   backendFor(xd).geluForward(xd, out, n, approx);
   return result(out, x.shape, "gelu", [x], (g) => {
-    const gx = floatLike(g, n);
+    const gx = emptyLike(g, n);
     backendFor(xd, g).geluBackward(xd, g, gx, n, approx);
     return [gx];
   });

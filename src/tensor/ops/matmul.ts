@@ -3,7 +3,7 @@
 import type { FloatArray } from "../../backend/backend.js";
 import { backendFor } from "../../backend/index.js";
 import { result } from "../autograd.js";
-import { Tensor, floatLike } from "../tensor.js";
+import { Tensor, emptyLike, floatLike } from "../tensor.js";
 
 interface MatmulOptions {
   transA?: boolean;
@@ -25,7 +25,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   if (!sharedB && (b.ndim !== a.ndim || b.shape.slice(0, -2).some((v, i) => v !== batchShape[i])))
     throw new RangeError(`matmul: batch dims of [${a.shape}] and [${b.shape}] differ`);
   const A = a.f, B = b.f;
-  const out = floatLike(A, batch * m * n);
+  const out = emptyLike(A, batch * m * n);
   const be = backendFor(A, B);
   const lda = ac, ldb = bc;
   // A shared, untransposed B with untransposed A is one tall GEMM over all batch rows.
@@ -40,7 +40,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     const bg = backendFor(A, B, g);
     let gA: FloatArray | null = null, gB: FloatArray | null = null;
     if (needs[0]) {
-      gA = floatLike(g, a.numel);
+      gA = emptyLike(g, a.numel);
       // d op(A) = dC op(B)ᵀ; stored A is op(A)ᵀ when transA, so dA = op(B) dCᵀ.
       const args = transA
         ? { transA: transB, transB: true, m: k, n: m, k: n, a: B, lda: ldb, b: g, ldb: n }
@@ -51,7 +51,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
         strideB: transA ? m * n : (sharedB ? 0 : k * n), strideC: m * k });
     }
     if (needs[1]) {
-      gB = floatLike(g, b.numel);
+      gB = emptyLike(g, b.numel);
       // d op(B) = op(A)ᵀ dC; stored B is op(B)ᵀ when transB, so dB = dCᵀ op(A).
       const args = transB
         ? { transA: true, transB: transA, m: n, n: k, k: m, a: g, lda: n, b: A, ldb: lda }
@@ -81,7 +81,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, weightInO
   if (x.shape[x.ndim - 1] !== inF) throw new RangeError(`linear: input [${x.shape}] does not match weight [${weight.shape}]`);
   const rows = x.numel / inF;
   const X = x.f, W = weight.f, Bv = bias?.f ?? null;
-  const out = floatLike(X, rows * outF);
+  const out = emptyLike(X, rows * outF);
   if (Bv) for (let r = 0; r < rows; r++) out.set(Bv, r * outF);
   const be = backendFor(X, W);
   be.gemm({ transA: false, transB: !weightInOut, m: rows, n: outF, k: inF, alpha: 1, a: X, aOffset: 0, lda: inF,
@@ -91,12 +91,12 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, weightInO
     const bg = backendFor(X, W, g);
     let gx: FloatArray | null = null, gw: FloatArray | null = null, gb: FloatArray | null = null;
     if (needs[0]) {
-      gx = floatLike(g, x.numel);
+      gx = emptyLike(g, x.numel);
       bg.gemm({ transA: false, transB: weightInOut, m: rows, n: inF, k: outF, alpha: 1, a: g, aOffset: 0, lda: outF,
         b: W, bOffset: 0, ldb: wc, beta: 0, c: gx, cOffset: 0, ldc: inF });
     }
     if (needs[1]) {
-      gw = floatLike(g, weight.numel);
+      gw = emptyLike(g, weight.numel);
       if (weightInOut) bg.gemm({ transA: true, transB: false, m: inF, n: outF, k: rows, alpha: 1, a: X, aOffset: 0, lda: inF,
         b: g, bOffset: 0, ldb: outF, beta: 0, c: gw, cOffset: 0, ldc: outF });
       else bg.gemm({ transA: true, transB: false, m: outF, n: inF, k: rows, alpha: 1, a: g, aOffset: 0, lda: outF,

@@ -3,7 +3,7 @@ import type { FloatArray } from "../../backend/backend.js";
 import { backendFor } from "../../backend/index.js";
 import { result } from "../autograd.js";
 import { defaultGenerator, Generator } from "../random.js";
-import { Tensor, floatLike } from "../tensor.js";
+import { Tensor, emptyLike, floatLike } from "../tensor.js";
 import { dropoutSpec } from "./attention.js";
 import { permute } from "./shape.js";
 
@@ -26,10 +26,10 @@ function alongLast(x: Tensor, dim: number, fn: (t: Tensor) => Tensor): Tensor {
 export function softmax(x: Tensor, dim = -1): Tensor {
   return alongLast(x, dim, (t) => {
     const [rows, cols] = lastDimRows(t);
-    const X = t.f, Y = floatLike(X, t.numel);
+    const X = t.f, Y = emptyLike(X, t.numel);
     backendFor(X).softmaxForward(X, Y, rows, cols);
     return result(Y, t.shape, "softmax", [t], (g) => {
-      const gx = floatLike(g, g.length);
+      const gx = emptyLike(g, g.length);
       backendFor(Y, g).softmaxBackward(Y, g, gx, rows, cols);
       return [gx];
     });
@@ -65,11 +65,11 @@ export function logSoftmax(x: Tensor, dim = -1): Tensor {
 export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps = 1e-5): Tensor {
   const [rows, cols] = lastDimRows(x);
   const X = x.f, W = weight?.f ?? null, B = bias?.f ?? null;
-  const Y = floatLike(X, x.numel), mean = floatLike(X, rows), rstd = floatLike(X, rows);
+  const Y = emptyLike(X, x.numel), mean = floatLike(X, rows), rstd = floatLike(X, rows);
   backendFor(X, W, B).layerNormForward(X, W, B, Y, mean, rstd, rows, cols, eps);
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
   return result(Y, x.shape, "layerNorm", inputs, (g, needs) => {
-    const gx = needs[0] ? floatLike(g, g.length) : null;
+    const gx = needs[0] ? emptyLike(g, g.length) : null;
     const wi = weight ? 1 : -1, bi = bias ? (weight ? 2 : 1) : -1;
     const gw = wi > 0 && needs[wi] ? floatLike(g, cols) : null;
     const gb = bi > 0 && needs[bi] ? floatLike(g, cols) : null;
@@ -115,10 +115,10 @@ export function rmsNorm(x: Tensor, weight: Tensor | null, eps = 1e-6): Tensor {
 export function dropout(x: Tensor, p: number, training: boolean, gen: Generator = defaultGenerator): Tensor {
   if (!training || p === 0) return x;
   const spec = dropoutSpec(p, gen);
-  const X = x.f, n = x.numel, out = floatLike(X, n);
+  const X = x.f, n = x.numel, out = emptyLike(X, n);
   backendFor(X).dropout(X, out, n, spec);
   return result(out, x.shape, "dropout", [x], (g) => {
-    const gx = floatLike(g, n);
+    const gx = emptyLike(g, n);
     backendFor(g).dropout(g, gx, n, spec);
     return [gx];
   });
