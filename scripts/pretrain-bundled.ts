@@ -22,7 +22,7 @@ import { Trainer } from "../src/train/trainer.js";
 
 export const PRETRAIN_ARGS = [
   "--bundled", "--arch", "distilbert", "--vocab-size", "8192", "--dim", "128", "--layers", "4", "--heads", "4", "--hidden-dim", "512",
-  "--max-length", "128", "--batch-size", "32", "--lr", "1e-3", "--warmup-steps", "100", "--schedule", "linear", "--max-steps", "1500",
+  "--max-length", "128", "--batch-size", "32", "--lr", "1e-3", "--warmup-steps", "100", "--schedule", "linear", "--max-steps", "3000",
   "--weight-decay", "0.01", "--val-every", "100", "--log-every", "10", "--dtype", "float16", "--seed", "42",
   "--output", bundledModelPath(), "--checkpoint-dir", join(packageRoot(), ".cache", "pretrain-bundled"),
 ];
