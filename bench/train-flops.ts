@@ -24,8 +24,9 @@ export function stepFlops(c: CaseName, batch: number, seq: number): number {
   // Frozen base: a head-only step backpropagates into the classifier and pre_classifier weights only.
   const headBack = mm(batch, labels, D) * 2 + mm(batch, D, D) * (c === "head" ? 1 : 2);
   if (c === "head") return forward + headBack;
-  // The first layer's input carries a gradient only under prompt tuning (the prompts are part of it); there
-  // q, k and v need no dX, and attention skips dK (LoRA: k is frozen) or dQ (prefix: only the past is trained).
+  // The first layer's input carries a gradient only under prompt tuning (the prompts are part of it). In the
+  // other cases that layer's q, k and v projections need no dX, and its attention skips dK (LoRA: k is
+  // frozen) or dQ (prefix: only the past is trained).
   let back = headBack;
   for (let l = 0; l < L; l++) {
     const inputGrad = l > 0 || c === "prompt";

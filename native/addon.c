@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "native.h"
@@ -334,6 +335,17 @@ static napi_value js_add(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+static napi_value js_add_rows(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "addRows", 4)) return NULL;
+  double rows = count(&c, 2, "rows", MAX_INDEX), cols = count(&c, 3, "cols", MAX_INDEX);
+  float *x = f32(&c, 0, "x", rows * cols);
+  const float *row = f32(&c, 1, "row", cols);
+  if (c.failed) return NULL;
+  ft_add_rows(x, row, (size_t)rows, (size_t)cols);
+  return undefined(env);
+}
+
 static napi_value js_sum_rows(napi_env env, napi_callback_info info) {
   call c;
   if (!begin(env, info, &c, "sumRows", 4)) return NULL;
@@ -411,7 +423,7 @@ static napi_value string(napi_env env, const char *s) {
   return v;
 }
 
-/* info() -> { blas, builtinKernel, builtinKernels, threads } */
+/* info() -> { blas, blasLibrary, builtinKernel, builtinKernels, threads } */
 static napi_value js_info(napi_env env, napi_callback_info info) {
   const char *names[8];
   int count = ft_builtin_kernels(names, 8);
@@ -420,7 +432,11 @@ static napi_value js_info(napi_env env, napi_callback_info info) {
   napi_create_array_with_length(env, (size_t)count, &list);
   for (int i = 0; i < count; i++) napi_set_element(env, list, (uint32_t)i, string(env, names[i]));
   napi_create_int32(env, ft_threads(), &threads);
+  napi_value library;
+  if (ft_blas_sgemm()) library = string(env, ft_blas_name());
+  else napi_get_null(env, &library);
   napi_set_named_property(env, o, "blas", string(env, ft_gemm_name()));
+  napi_set_named_property(env, o, "blasLibrary", library);
   napi_set_named_property(env, o, "builtinKernel", string(env, ft_builtin_name()));
   napi_set_named_property(env, o, "builtinKernels", list);
   napi_set_named_property(env, o, "threads", threads);
@@ -444,10 +460,17 @@ static napi_value js_blas_gflops(napi_env env, napi_callback_info info) {
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
+/* The builtin AVX-512 micro-kernel outruns a BLAS library that only runs AVX2 kernels on this CPU
+ * (OpenBLAS 0.3.21's Haswell kernels on AMD Zen 5: 1.3-1.8x per core), unless FINETUNE_BLAS names a library. */
+static bool prefer_builtin(void) {
+  const char *env = getenv("FINETUNE_BLAS");
+  return !(env && *env) && strcmp(ft_builtin_name(), "avx512") == 0 && ft_blas_narrow_kernels();
+}
+
 static void init_once(void) {
   ft_blas_load();
   ft_builtin_select(NULL);
-  if (!ft_gemm_select("blas")) ft_gemm_select("builtin");
+  if (prefer_builtin() || !ft_gemm_select("blas")) ft_gemm_select("builtin");
   ft_threads();
 }
 
@@ -472,6 +495,7 @@ NAPI_MODULE_INIT() {
     {"dropout", js_dropout},
     {"add", js_add},
     {"sumRows", js_sum_rows},
+    {"addRows", js_add_rows},
     {"setThreads", js_set_threads},
     {"selectGemm", js_select_gemm},
     {"info", js_info},

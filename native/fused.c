@@ -1,5 +1,5 @@
 /* Elementwise kernels the autograd layer would otherwise run as JavaScript loops: dropout by hashed mask,
- * sums, and the column sums of a bias gradient. Each spreads across the pool like the kernels in
+ * sums, a bias added to every row, and the column sums of a bias gradient. Each spreads across the pool like the kernels in
  * kernels.c. */
 #include <stdlib.h>
 
@@ -35,6 +35,21 @@ FT_CLONES static void add_range(const void *args, size_t begin, size_t end, int 
 void ft_add(const float *a, const float *b, float *out, size_t n) {
   elementwise_args e = {.x = a, .b = b, .y = out};
   run_elements(add_range, &e, n);
+}
+
+FT_CLONES static void add_rows_range(const void *args, size_t begin, size_t end, int part) {
+  const elementwise_args *a = args;
+  const size_t cols = a->cols;
+  const float *restrict b = a->b;
+  for (size_t r = begin; r < end; r++) {
+    float *restrict y = a->y + r * cols;
+    for (size_t j = 0; j < cols; j++) y[j] += b[j];
+  }
+}
+
+void ft_add_rows(float *x, const float *row, size_t rows, size_t cols) {
+  elementwise_args a = {.b = row, .y = x, .cols = cols};
+  run_rows(add_rows_range, &a, rows, cols);
 }
 
 /* Each part owns a stripe of columns and sums it down all rows in double. */

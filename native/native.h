@@ -25,6 +25,7 @@ void ft_blas_load(void);
 ft_cblas_sgemm ft_blas_sgemm(void); /* NULL when no library was found */
 const char *ft_blas_name(void);
 void ft_blas_set_threads(int n);
+bool ft_blas_narrow_kernels(void); /* true when the library only runs 256-bit kernels here (see blas.c) */
 
 /* gemm.c: C = alpha * op(A) op(B) + beta * C for `batch` matrices, through the BLAS or the builtin GEMM. */
 typedef struct {
@@ -91,5 +92,6 @@ void ft_attention_backward(const ft_attention_args *a);
 void ft_dropout(const float *x, float *y, size_t n, uint32_t threshold, float scale, uint32_t seed0, uint32_t seed1);
 void ft_add(const float *a, const float *b, float *out, size_t n);
 void ft_sum_rows(const float *x, float *out, size_t rows, size_t cols);
+void ft_add_rows(float *x, const float *row, size_t rows, size_t cols);
 
 #endif

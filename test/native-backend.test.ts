@@ -11,7 +11,7 @@ import { typescriptBackend as ts } from "../src/backend/typescript.js";
 
 const native = loadNativeBackend();
 const startInfo = nativeInfo();
-const gemmVariants = [...(startInfo.blas !== "builtin" ? ["blas"] : []), ...startInfo.builtinKernels];
+const gemmVariants = [...(startInfo.blasLibrary ? ["blas"] : []), ...startInfo.builtinKernels];
 
 let seed = 12345;
 function rand(): number { // mulberry32: reproducible inputs
@@ -105,7 +105,7 @@ gemmCases.push(gemmCase(false, false, 0, 4, 5));
 for (const variant of gemmVariants) {
   test(`gemm via ${variant} matches the TypeScript backend`, () => {
     withGemm(variant, () => {
-      assert.equal(native.blas, variant === "blas" ? startInfo.blas : "builtin");
+      assert.equal(native.blas, variant === "blas" ? startInfo.blasLibrary : "builtin");
       for (const g of gemmCases) assertClose(runGemm(g), g.expected, `${variant} ${g.label}`);
     });
   });

@@ -5,7 +5,10 @@ import assert from "node:assert/strict";
 import type { AttentionArgs, Backend, DropoutSpec } from "../src/backend/backend.js";
 import { loadNativeBackend } from "../src/backend/native.js";
 import { typescriptBackend as ts } from "../src/backend/typescript.js";
-import { dropoutSpec, Generator, scaledDotProductAttention, dropout, tensor } from "../src/tensor/index.js";
+import {
+  Generator, add, addLayerNorm, addLinear, dropout, dropoutSpec, gelu, layerNorm, linear, linearGelu, noGrad, randn, scale,
+  scaledDotProductAttention, tensor,
+} from "../src/tensor/index.js";
 import { gradcheck, randn64 } from "./helpers/gradcheck.js";
 
 const native = loadNativeBackend();
@@ -150,4 +153,29 @@ test("gradcheck: dropout with a fixed generator; eval and p = 0 are the identity
   assert.equal(dropout(x, 0.3, false), x);
   assert.equal(dropout(x, 0, true), x);
   assert.throws(() => dropoutSpec(1), /\[0, 1\)/);
+});
+
+test("gradcheck: linearGelu, addLinear and addLayerNorm", () => {
+  for (const approximate of [false, true]) {
+    gradcheck(`linearGelu approximate ${approximate}`, (x, w, b) => linearGelu(x, w, b, approximate),
+      [randn64([2, 3, 4]), randn64([5, 4]), randn64([5])]);
+  }
+  gradcheck("addLinear", (y, x, w) => addLinear(y, x, w, 1.5), [randn64([2, 3, 5]), randn64([2, 3, 4]), randn64([5, 4])]);
+  gradcheck("addLayerNorm", (a, b, w, beta) => addLayerNorm(a, b, w, beta, 1e-5),
+    [randn64([3, 6]), randn64([3, 6]), randn64([6]), randn64([6])]);
+  gradcheck("addLayerNorm, one side frozen", (a, b, w, beta) => addLayerNorm(a, b, w, beta, 1e-5),
+    [randn64([3, 6]), randn64([3, 6], false), randn64([6], false), randn64([6])]);
+});
+
+test("the fusions equal the ops they replace, with and without a graph", () => {
+  const x = randn([4, 3, 16]), w = randn([40, 16]), b = randn([40]);
+  const r = randn([4, 3, 40]), nw = randn([40]), nb = randn([40]);
+  const composed = layerNorm(add(gelu(linear(x, w, b)), r), nw, nb, 1e-12).data;
+  const lw = randn([40, 16]);
+  assertClose(addLinear(r, x, lw, 2).data, add(r, scale(linear(x, lw, null), 2)).data, "addLinear", 1e-6);
+  for (const record of [true, false]) {
+    w.requiresGrad = record;
+    const run = () => addLayerNorm(linearGelu(x, w, b), r, nw, nb, 1e-12).data;
+    assertClose(record ? run() : noGrad(run), composed, `fused, graph ${record}`, 1e-6);
+  }
 });

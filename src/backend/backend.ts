@@ -117,4 +117,6 @@ export interface Backend {
   add(a: FloatArray, b: FloatArray, out: FloatArray, n: number): void;
   /** out[j] += sum over rows of x[r, j] (a bias gradient). */
   sumRows(x: FloatArray, out: FloatArray, rows: number, cols: number): void;
+  /** x[r, j] += row[j] for every row (a bias). */
+  addRows(x: FloatArray, row: FloatArray, rows: number, cols: number): void;
 }

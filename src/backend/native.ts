@@ -9,6 +9,9 @@ import type { AttentionArgs, Backend, BatchedGemmArgs, FloatArray } from "./back
 export interface NativeInfo {
   /** The BLAS library GEMM goes through, or "builtin". */
   blas: string;
+  /** The BLAS library found, whether or not GEMM goes through it (the builtin GEMM is preferred where it is
+   *  faster, see native/addon.c); null when none was found. */
+  blasLibrary: string | null;
   /** The builtin GEMM's micro-kernel, used when blas is "builtin". */
   builtinKernel: string;
   /** The builtin micro-kernels this CPU can run, best first. */
@@ -45,6 +48,7 @@ interface Addon {
   dropout(x: FloatArray, y: FloatArray, n: number, threshold: number, scale: number, seed0: number, seed1: number): void;
   add(a: FloatArray, b: FloatArray, out: FloatArray, n: number): void;
   sumRows(x: FloatArray, out: FloatArray, rows: number, cols: number): void;
+  addRows(x: FloatArray, row: FloatArray, rows: number, cols: number): void;
   setThreads(n: number): void;
   selectGemm(which: string): boolean;
   info(): NativeInfo;
@@ -111,6 +115,7 @@ export function loadNativeBackend(): Backend {
     dropout: (x, y, n, d) => a.dropout(x, y, n, d.threshold, d.scale, d.seed0, d.seed1),
     add: a.add,
     sumRows: a.sumRows,
+    addRows: a.addRows,
   };
 }
 

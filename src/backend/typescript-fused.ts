@@ -36,6 +36,10 @@ export function sumRows(x: FloatArray, out: FloatArray, rows: number, cols: numb
   }
 }
 
+export function addRows(x: FloatArray, row: FloatArray, rows: number, cols: number): void {
+  for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) x[r * cols + j] += row[j];
+}
+
 type Gemm = (g: GemmArgs) => void;
 
 const like = (x: FloatArray, n: number): FloatArray => (x instanceof Float64Array ? new Float64Array(n) : new Float32Array(n));

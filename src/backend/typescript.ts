@@ -216,4 +216,5 @@ export const typescriptBackend: Backend = {
   dropout: fused.dropout,
   add: fused.add,
   sumRows: fused.sumRows,
+  addRows: fused.addRows,
 };

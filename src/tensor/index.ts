@@ -8,6 +8,7 @@ export {
 export type { DType, TensorData, NestedArray, GradNode } from "./tensor.js";
 export { noGrad, enableGrad, isGradEnabled, result } from "./autograd.js";
 export { Generator, defaultGenerator, manualSeed } from "./random.js";
+export { releaseFloat32 } from "./pool.js";
 export type { GeneratorState } from "./random.js";
 export * from "./ops/elementwise.js";
 export * from "./ops/shape.js";
@@ -15,3 +16,4 @@ export * from "./ops/reduce.js";
 export * from "./ops/matmul.js";
 export * from "./ops/nn.js";
 export * from "./ops/attention.js";
+export * from "./ops/fused.js";

@@ -175,6 +175,11 @@ export function alloc(dtype: DType, n: number): TensorData {
   return dtype === "float32" ? acquireFloat32(n) : dtype === "float64" ? new Float64Array(n) : new Int32Array(n);
 }
 
+/** As alloc, for a caller that writes every element: a recycled float32 buffer skips the zero-fill. */
+export function allocEmpty(dtype: DType, n: number): TensorData {
+  return dtype === "float32" ? acquireFloat32(n, false) : alloc(dtype, n);
+}
+
 function allocLike(dtype: DType, n: number, src: ArrayLike<number>): TensorData {
   const out = alloc(dtype, n);
   for (let i = 0; i < n; i++) out[i] = src[i];

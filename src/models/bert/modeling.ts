@@ -3,8 +3,8 @@
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList } from "../../nn/index.js";
 import { Tensor, add, asTensor, embedding, reshape, slice, tanh, zeros } from "../../tensor/index.js";
 import { encoderSelfAttention, paddingMask, type AdditiveMask } from "../attention.js";
-import { ACTIVATIONS } from "../config.js";
 import { prepareEncoderInputs } from "../encoder.js";
+import { addNorm, linearActivation } from "../fused-layers.js";
 import { classificationLoss } from "../heads.js";
 import type { LayerPast, ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
 import { PreTrainedModel } from "../pretrained.js";
@@ -69,7 +69,7 @@ class BertResidualOutput extends Module {
   }
 
   forward(x: Tensor, residual: Tensor): Tensor {
-    return this.layerNorm.forward(add(this.dropout.forward(this.dense.forward(x)), residual));
+    return addNorm(this.layerNorm, this.dropout.forward(this.dense.forward(x)), residual);
   }
 }
 
@@ -97,7 +97,7 @@ class BertIntermediate extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return ACTIVATIONS[this.config.hiddenAct](this.dense.forward(x));
+    return linearActivation(this.dense, this.config.hiddenAct, x);
   }
 }
 

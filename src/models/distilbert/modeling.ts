@@ -3,8 +3,8 @@
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList } from "../../nn/index.js";
 import { Tensor, add, embedding, relu, reshape, slice } from "../../tensor/index.js";
 import { encoderSelfAttention, paddingMask, type AdditiveMask } from "../attention.js";
-import { ACTIVATIONS } from "../config.js";
 import { prepareEncoderInputs } from "../encoder.js";
+import { addNorm, linearActivation, releaseUnrecorded } from "../fused-layers.js";
 import { classificationLoss } from "../heads.js";
 import type { LayerPast, ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
 import { PreTrainedModel } from "../pretrained.js";
@@ -64,10 +64,11 @@ class MultiHeadSelfAttention extends Module {
   }
 
   forward(x: Tensor, mask: AdditiveMask, past?: LayerPast): Tensor {
-    const ctx = encoderSelfAttention(this.qLin.forward(x), this.kLin.forward(x), this.vLin.forward(x), {
+    const q = this.qLin.forward(x), k = this.kLin.forward(x), v = this.vLin.forward(x);
+    const ctx = releaseUnrecorded(encoderSelfAttention(q, k, v, {
       heads: this.config.nHeads, past, mask, dropoutP: this.config.attentionDropout, training: this.training,
-    });
-    return this.outLin.forward(ctx);
+    }), q, k, v);
+    return releaseUnrecorded(this.outLin.forward(ctx), ctx);
   }
 }
 
@@ -84,7 +85,8 @@ class FFN extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.dropout.forward(this.lin2.forward(ACTIVATIONS[this.config.activation](this.lin1.forward(x))));
+    const h = linearActivation(this.lin1, this.config.activation, x);
+    return this.dropout.forward(releaseUnrecorded(this.lin2.forward(h), h));
   }
 }
 
@@ -103,8 +105,10 @@ class TransformerBlock extends Module {
   }
 
   forward(x: Tensor, mask: AdditiveMask, past?: LayerPast): Tensor {
-    const sa = this.saLayerNorm.forward(add(this.attention.forward(x, mask, past), x));
-    return this.outputLayerNorm.forward(add(this.ffn.forward(sa), sa));
+    const a = this.attention.forward(x, mask, past);
+    const sa = releaseUnrecorded(addNorm(this.saLayerNorm, a, x), a);
+    const f = this.ffn.forward(sa);
+    return releaseUnrecorded(addNorm(this.outputLayerNorm, f, sa), f, sa);
   }
 }
 

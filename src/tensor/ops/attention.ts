@@ -53,11 +53,13 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, o: At
   };
   const out = emptyLike(Q, q.numel);
   backendFor(Q, K, V, args.mask).attentionForward(args, out);
-  return result(out, q.shape, "attention", [q, k, v], (g, needs) => {
+  const y = result(out, q.shape, "attention", [q, k, v], (g, needs) => {
     const dq = needs[0] ? emptyLike(g, q.numel) : null;
     const dk = needs[1] ? emptyLike(g, k.numel) : null, dv = needs[2] ? emptyLike(g, v.numel) : null;
-    backendFor(Q, g).attentionBackward(args, g, dq, dk, dv);
+    backendFor(Q, K, V, g).attentionBackward(args, g, dq, dk, dv);
     releaseFloat32(args.probs); // private to this node, which runs once
     return [dq, dk, dv];
   });
+  if (!y.gradFn) releaseFloat32(args.probs);
+  return y;
 }

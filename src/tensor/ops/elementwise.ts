@@ -3,7 +3,7 @@ import type { FloatArray } from "../../backend/backend.js";
 import { backendFor } from "../../backend/index.js";
 import { result } from "../autograd.js";
 import { at, broadcastShapes, reader, sumTo } from "../broadcast.js";
-import { Tensor, TensorData, alloc, emptyLike, floatLike, full } from "../tensor.js";
+import { Tensor, TensorData, alloc, allocEmpty, emptyLike, floatLike, full } from "../tensor.js";
 
 type Operand = Tensor | number;
 
@@ -27,7 +27,7 @@ function binary(kind: BinaryKind, x: Operand, y: Operand): Tensor {
   const n = shape.reduce((p, d) => p * d, 1);
   const dtype = outDtype(a, b);
   if (dtype === "int32" && kind === "div") throw new TypeError("integer division is not supported; convert to float first");
-  const out = alloc(dtype, n);
+  const out = allocEmpty(dtype, n);
   const ad = a.data, bd = b.data;
   if (ra.kind === "same" && rb.kind === "same" && kind === "add" && out instanceof Float32Array &&
       ad instanceof Float32Array && bd instanceof Float32Array) {

@@ -73,39 +73,64 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   });
 }
 
-/** y = x Wᵀ + b for a torch Linear weight [out, in]; with `weightInOut` the weight is [in, out]
- *  (GPT-2's Conv1D) and y = x W + b. The bias is fused into the GEMM's output. */
-export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, weightInOut = false): Tensor {
+/** A linear layer's shapes, from the weight: [out, in] (torch Linear) or [in, out] (GPT-2's Conv1D). */
+export interface LinearShape {
+  rows: number;
+  inF: number;
+  outF: number;
+  weightInOut: boolean;
+}
+
+export function linearShape(x: Tensor, weight: Tensor, weightInOut: boolean): LinearShape {
   const [wr, wc] = weight.shape;
   const inF = weightInOut ? wr : wc, outF = weightInOut ? wc : wr;
   if (x.shape[x.ndim - 1] !== inF) throw new RangeError(`linear: input [${x.shape}] does not match weight [${weight.shape}]`);
-  const rows = x.numel / inF;
-  const X = x.f, W = weight.f, Bv = bias?.f ?? null;
-  const out = emptyLike(X, rows * outF);
-  if (Bv) for (let r = 0; r < rows; r++) out.set(Bv, r * outF);
-  const be = backendFor(X, W);
-  be.gemm({ transA: false, transB: !weightInOut, m: rows, n: outF, k: inF, alpha: 1, a: X, aOffset: 0, lda: inF,
-    b: W, bOffset: 0, ldb: wc, beta: Bv ? 1 : 0, c: out, cOffset: 0, ldc: outF });
+  return { rows: x.numel / inF, inF, outF, weightInOut };
+}
+
+/** out = X op(W) + b: the product, then the bias in one native pass (the same single rounding of acc + b
+ *  as accumulating onto a bias-filled output, without a copy per row). */
+export function linearInto(s: LinearShape, X: FloatArray, W: FloatArray, Bv: FloatArray | null, out: FloatArray): void {
+  const { rows, inF, outF, weightInOut } = s;
+  const be = backendFor(X, W, Bv);
+  be.gemm({ transA: false, transB: !weightInOut, m: rows, n: outF, k: inF, alpha: 1, a: X, aOffset: 0,
+    lda: inF, b: W, bOffset: 0, ldb: weightInOut ? outF : inF, beta: 0, c: out, cOffset: 0, ldc: outF });
+  if (Bv) be.addRows(out, Bv, rows, outF);
+}
+
+/** [dX, dW, db] of y = alpha · X op(W) + b from dY = g, each only where `needs` asks (a frozen weight costs no
+ *  GEMM). */
+export function linearGrads(s: LinearShape, X: FloatArray, W: FloatArray, g: FloatArray, needs: boolean[],
+  hasBias: boolean, alpha = 1): (FloatArray | null)[] {
+  const { rows, inF, outF, weightInOut } = s;
+  const bg = backendFor(X, W, g), ldw = weightInOut ? outF : inF;
+  let gx: FloatArray | null = null, gw: FloatArray | null = null, gb: FloatArray | null = null;
+  if (needs[0]) {
+    gx = emptyLike(g, rows * inF);
+    bg.gemm({ transA: false, transB: weightInOut, m: rows, n: inF, k: outF, alpha, a: g, aOffset: 0, lda: outF,
+      b: W, bOffset: 0, ldb: ldw, beta: 0, c: gx, cOffset: 0, ldc: inF });
+  }
+  if (needs[1]) {
+    gw = emptyLike(g, inF * outF);
+    if (weightInOut) bg.gemm({ transA: true, transB: false, m: inF, n: outF, k: rows, alpha, a: X, aOffset: 0, lda: inF,
+      b: g, bOffset: 0, ldb: outF, beta: 0, c: gw, cOffset: 0, ldc: outF });
+    else bg.gemm({ transA: true, transB: false, m: outF, n: inF, k: rows, alpha, a: g, aOffset: 0, lda: outF,
+      b: X, bOffset: 0, ldb: inF, beta: 0, c: gw, cOffset: 0, ldc: inF });
+  }
+  if (hasBias && needs[2]) {
+    gb = floatLike(g, outF);
+    bg.sumRows(g, gb, rows, outF);
+  }
+  return hasBias ? [gx, gw, gb] : [gx, gw];
+}
+
+/** y = x Wᵀ + b for a torch Linear weight [out, in]; with `weightInOut` the weight is [in, out]
+ *  (GPT-2's Conv1D) and y = x W + b. */
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, weightInOut = false): Tensor {
+  const s = linearShape(x, weight, weightInOut);
+  const X = x.f, W = weight.f;
+  const out = emptyLike(X, s.rows * s.outF);
+  linearInto(s, X, W, bias?.f ?? null, out);
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  return result(out, [...x.shape.slice(0, -1), outF], "linear", inputs, (g, needs) => {
-    const bg = backendFor(X, W, g);
-    let gx: FloatArray | null = null, gw: FloatArray | null = null, gb: FloatArray | null = null;
-    if (needs[0]) {
-      gx = emptyLike(g, x.numel);
-      bg.gemm({ transA: false, transB: weightInOut, m: rows, n: inF, k: outF, alpha: 1, a: g, aOffset: 0, lda: outF,
-        b: W, bOffset: 0, ldb: wc, beta: 0, c: gx, cOffset: 0, ldc: inF });
-    }
-    if (needs[1]) {
-      gw = emptyLike(g, weight.numel);
-      if (weightInOut) bg.gemm({ transA: true, transB: false, m: inF, n: outF, k: rows, alpha: 1, a: X, aOffset: 0, lda: inF,
-        b: g, bOffset: 0, ldb: outF, beta: 0, c: gw, cOffset: 0, ldc: outF });
-      else bg.gemm({ transA: true, transB: false, m: outF, n: inF, k: rows, alpha: 1, a: g, aOffset: 0, lda: outF,
-        b: X, bOffset: 0, ldb: inF, beta: 0, c: gw, cOffset: 0, ldc: inF });
-    }
-    if (bias && needs[2]) {
-      gb = floatLike(g, outF);
-      bg.sumRows(g, gb, rows, outF);
-    }
-    return [gx, gw, gb];
-  });
+  return result(out, [...x.shape.slice(0, -1), s.outF], "linear", inputs, (g, needs) => linearGrads(s, X, W, g, needs, !!bias));
 }

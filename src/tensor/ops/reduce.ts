@@ -1,6 +1,6 @@
 // Reductions over one dimension (or all): the tensor is seen as [outer, size, inner].
 import { result } from "../autograd.js";
-import { Tensor, alloc, floatLike, normDim } from "../tensor.js";
+import { Tensor, alloc, emptyLike, floatLike, normDim } from "../tensor.js";
 import { mul, sub } from "./elementwise.js";
 import { reshape } from "./shape.js";
 
@@ -41,10 +41,10 @@ export function mean(x: Tensor, dim?: number, keepdim = false): Tensor {
 /** x * c for a plain number c (cheaper than broadcasting a scalar tensor). */
 export function scale(x: Tensor, c: number): Tensor {
   const xd = x.f;
-  const out = floatLike(xd, x.numel);
+  const out = emptyLike(xd, x.numel);
   for (let i = 0; i < out.length; i++) out[i] = xd[i] * c;
   return result(out, x.shape, "scale", [x], (g) => {
-    const gx = floatLike(g, g.length);
+    const gx = emptyLike(g, g.length);
     for (let i = 0; i < g.length; i++) gx[i] = g[i] * c;
     return [gx];
   });

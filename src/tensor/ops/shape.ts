@@ -1,7 +1,7 @@
 // Ops that move elements without arithmetic: views, permutations, slices, joins and lookups.
 import type { FloatArray } from "../../backend/backend.js";
 import { result } from "../autograd.js";
-import { Tensor, TensorData, alloc, floatLike, normDim, numelOf, stridesOf } from "../tensor.js";
+import { Tensor, TensorData, allocEmpty, floatLike, normDim, numelOf, stridesOf } from "../tensor.js";
 
 /** Same buffer, new shape; one dimension may be -1. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
@@ -58,7 +58,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   if (new Set(p).size !== p.length) throw new RangeError(`permute: repeated axis in [${perm}]`);
   if (p.every((d, i) => d === i)) return x;
   const shape = p.map((d) => x.shape[d]);
-  const out = permuteData(x.data, x.shape, p, alloc(x.dtype, x.numel));
+  const out = permuteData(x.data, x.shape, p, allocEmpty(x.dtype, x.numel));
   const inverse = new Array<number>(p.length);
   p.forEach((d, i) => (inverse[d] = i));
   return result(out, shape, "permute", [x], (g) => [permuteData(g, shape, inverse, floatLike(g, g.length))]);
@@ -80,7 +80,7 @@ export function slice(x: Tensor, dim: number, start: number, end?: number): Tens
   const outer = x.shape.slice(0, d).reduce((p, v) => p * v, 1);
   const inner = x.shape.slice(d + 1).reduce((p, v) => p * v, 1);
   const len = e - s;
-  const out = alloc(x.dtype, outer * len * inner);
+  const out = allocEmpty(x.dtype, outer * len * inner);
   for (let o = 0; o < outer; o++) {
     const src = (o * size + s) * inner;
     out.set(x.data.subarray(src, src + len * inner), o * len * inner);
@@ -103,7 +103,7 @@ export function cat(xs: readonly Tensor[], dim = 0): Tensor {
   const outer = ref.shape.slice(0, d).reduce((p, v) => p * v, 1);
   const inner = ref.shape.slice(d + 1).reduce((p, v) => p * v, 1);
   const total = xs.reduce((p, t) => p + t.shape[d], 0);
-  const out = alloc(ref.dtype, outer * total * inner);
+  const out = allocEmpty(ref.dtype, outer * total * inner);
   let off = 0;
   for (const t of xs) {
     const w = t.shape[d] * inner;
@@ -161,7 +161,7 @@ export function repeatInterleave(x: Tensor, times: number, dim: number): Tensor 
   const d = normDim(dim, x.ndim);
   const outer = x.shape.slice(0, d + 1).reduce((p, v) => p * v, 1);
   const inner = x.shape.slice(d + 1).reduce((p, v) => p * v, 1);
-  const out = alloc(x.dtype, x.numel * times);
+  const out = allocEmpty(x.dtype, x.numel * times);
   for (let o = 0; o < outer; o++) {
     const src = x.data.subarray(o * inner, (o + 1) * inner);
     for (let t = 0; t < times; t++) out.set(src, (o * times + t) * inner);
@@ -184,7 +184,7 @@ export function embedding(weight: Tensor, indices: Tensor, paddingIdx?: number):
   if (weight.ndim !== 2) throw new RangeError(`embedding: weight must be 2-d, got [${weight.shape}]`);
   const [rows, cols] = weight.shape;
   const idx = indices.data;
-  const out = alloc(weight.dtype, idx.length * cols);
+  const out = allocEmpty(weight.dtype, idx.length * cols);
   for (let i = 0; i < idx.length; i++) {
     const r = idx[i];
     if (!(r >= 0 && r < rows) || !Number.isInteger(r)) throw new RangeError(`embedding: index ${r} out of range [0, ${rows})`);
@@ -219,7 +219,7 @@ export function gatherLast(x: Tensor, index: Tensor): Tensor {
   const cols = x.shape[x.ndim - 1], k = index.shape[index.ndim - 1];
   const rows = x.numel / cols;
   if (index.numel !== rows * k) throw new RangeError(`gather: index [${index.shape}] does not match [${x.shape}]`);
-  const out = alloc(x.dtype, rows * k);
+  const out = allocEmpty(x.dtype, rows * k);
   const id = index.data;
   for (let r = 0; r < rows; r++) for (let j = 0; j < k; j++) out[r * k + j] = x.data[r * cols + id[r * k + j]];
   return result(out, index.shape, "gather", [x], (g) => {

@@ -1,7 +1,7 @@
 // A LoRA-wrapped linear layer: y = base(x) + B(A(dropout(x))) * scaling, per named adapter.
 // Works for torch-style Linear weights [out, in] and GPT-2 Conv1D weights [in, out] (fan_in_fan_out).
 import { Dropout, Linear, Module, ModuleDict, init } from "../../../nn/index.js";
-import { Tensor, add, linear, matmul, noGrad, scale, transpose } from "../../../tensor/index.js";
+import { Tensor, addLinear, linear, matmul, noGrad, scale, transpose } from "../../../tensor/index.js";
 import type { AdapterLayer } from "../../tuner.js";
 
 export type LinearLike = Module & { weight: Tensor; bias: Tensor | null; forward(x: Tensor): Tensor };
@@ -58,9 +58,8 @@ export class LoraLinear extends Module implements AdapterLayer {
     const y = this.baseLayer.forward(x);
     const name = this.activeAdapter;
     if (name === null || this.merged || !this.loraA.has(name)) return y;
-    const h = this.loraDropout.get(name)!.forward(x);
-    const delta = linear(linear(h, this.loraA.get(name)!.weight, null), this.loraB.get(name)!.weight, null);
-    return add(y, scale(delta, this.scaling.get(name)!));
+    const h = linear(this.loraDropout.get(name)!.forward(x), this.loraA.get(name)!.weight, null);
+    return addLinear(y, h, this.loraB.get(name)!.weight, this.scaling.get(name)!);
   }
 
   /** scaling * B @ A in the base weight's layout. */

@@ -1,0 +1,32 @@
+// The encoder blocks' fusion points: a linear layer with its activation, and a residual sum with the norm
+// after it. Each falls back to the plain modules when a layer has been swapped (e.g. wrapped by LoRA) or
+// the activation has no fused form, so models call these unconditionally. And the blocks' hand-back of
+// their own intermediates when no graph kept them (inference, frozen layers): with no backward to
+// recycle them, they would otherwise each cost fresh, page-faulting memory on the next forward.
+import { LayerNorm, Linear, type Module } from "../nn/index.js";
+import { Tensor, add, addLayerNorm, fusedGelu, linearGelu, releaseFloat32 } from "../tensor/index.js";
+import { ACTIVATIONS, type ActivationName } from "./config.js";
+
+type Forward = Module & { forward(x: Tensor): Tensor };
+
+/** ACTIVATIONS[activation](layer.forward(x)). */
+export function linearActivation(layer: Forward, activation: ActivationName, x: Tensor): Tensor {
+  const gelu = fusedGelu(activation);
+  if (gelu && layer instanceof Linear) return linearGelu(x, layer.weight, layer.bias, gelu.approximate);
+  return ACTIVATIONS[activation](layer.forward(x));
+}
+
+/** norm.forward(a + residual). */
+export function addNorm(norm: Forward, a: Tensor, residual: Tensor): Tensor {
+  if (norm instanceof LayerNorm && a.shape.join() === residual.shape.join())
+    return addLayerNorm(a, residual, norm.weight, norm.bias, norm.eps);
+  return norm.forward(add(a, residual));
+}
+
+/** Returns `result`; when it recorded no graph, nothing saved the `consumed` intermediates, so their buffers
+ *  go back to the pool. Only for a module's own intermediates, which nothing outside it references. */
+export function releaseUnrecorded(result: Tensor, ...consumed: Tensor[]): Tensor {
+  if (result.gradFn) return result;
+  for (const t of consumed) if (!t.requiresGrad && t.data.buffer !== result.data.buffer) releaseFloat32(t.f);
+  return result;
+}
