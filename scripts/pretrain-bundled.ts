@@ -3,12 +3,13 @@
 //   node --import tsx scripts/pretrain-bundled.ts pretrain [--resume] [--max-minutes N]
 //     = finetune pretrain with the flags below: the bundled corpus, checkpoints in .cache/pretrain-bundled
 //   node --import tsx scripts/pretrain-bundled.ts evidence [MODEL_DIR]
-//     full fine-tuning of the pretrained model (default assets/tiny-distilbert) and of the same architecture
-//     randomly initialised, on the same budget, on the bundled spam task and on the UCI sentiment sentences;
-//     writes evidence.json into the model folder
+//     fine-tunes the pretrained model (default assets/tiny-distilbert) and the same architecture randomly
+//     initialised on the same budget, on the bundled spam task and on the UCI sentiment sentences: full
+//     fine-tuning, and the head alone on the frozen encoder (what the features are worth); writes
+//     evidence.json into the model folder
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { pretrain } from "../src/cli/commands/pretrain.js";
+import { main } from "../src/cli/main.js";
 import { DataLoader } from "../src/data/dataloader.js";
 import { bundledModelPath, packageRoot } from "../src/datasets/bundled-model.js";
 import { loadBundledTask, type TaskRow } from "../src/datasets/spam.js";
@@ -22,13 +23,14 @@ import { Trainer } from "../src/train/trainer.js";
 
 export const PRETRAIN_ARGS = [
   "--bundled", "--arch", "distilbert", "--vocab-size", "8192", "--dim", "128", "--layers", "4", "--heads", "4", "--hidden-dim", "512",
-  "--max-length", "128", "--batch-size", "32", "--lr", "1e-3", "--warmup-steps", "100", "--schedule", "linear", "--max-steps", "3000",
-  "--weight-decay", "0.01", "--val-every", "100", "--log-every", "10", "--dtype", "float16", "--seed", "42",
+  "--max-length", "128", "--batch-size", "32", "--lr", "2e-3", "--warmup-steps", "200", "--schedule", "linear", "--max-steps", "3000",
+  "--dropout", "0", "--weight-decay", "0.01", "--val-every", "100", "--log-every", "10", "--dtype", "float16", "--seed", "42",
   "--output", bundledModelPath(), "--checkpoint-dir", join(packageRoot(), ".cache", "pretrain-bundled"),
 ];
 
-/** One budget for both initialisations: full fine-tuning, AdamW with warm-up and linear decay. */
-const FINE_TUNE = { lr: 2e-4, batchSize: 16, warmupRatio: 0.1, weightDecay: 0.01, seed: 42 };
+/** One budget for both initialisations: AdamW with warm-up and linear decay, at each method's usual rate. */
+const FINE_TUNE = { batchSize: 16, warmupRatio: 0.1, weightDecay: 0.01, seed: 42 };
+const METHODS = [{ name: "full", lr: 2e-4 }, { name: "head", lr: 1e-3 }] as const;
 const TASKS = [
   { name: "spam (bundled)", maxLength: 128, epochs: 1, load: async () => loadBundledTask() },
   { name: "uci_sentiment_sentences", maxLength: 64, epochs: 3, load: () => readSplits(join(packageRoot(), "..", "shared", "data", "sentiment", "uci_sentiment_sentences")) },
@@ -42,7 +44,7 @@ async function readSplits(dir: string): Promise<{ train: TaskRow[]; validation: 
   return { train: await read("train"), validation: await read("validation"), test: await read("test") };
 }
 
-async function fineTune(modelDir: string, init: "pretrained" | "random", task: (typeof TASKS)[number], tokenizer: PreTrainedTokenizer) {
+async function fineTune(modelDir: string, init: "pretrained" | "random", method: (typeof METHODS)[number], task: (typeof TASKS)[number], tokenizer: PreTrainedTokenizer) {
   const data = await task.load();
   const [train, validation, test] = await Promise.all([data.train, data.validation, data.test].map((rows) => tokenizeDataset(tokenizer, rows, { maxLength: task.maxLength })));
   manualSeed(FINE_TUNE.seed);
@@ -54,31 +56,38 @@ async function fineTune(modelDir: string, init: "pretrained" | "random", task: (
     model = new DistilBertForSequenceClassification(parseDistilBertConfig(applyLabelOverrides(raw, { numLabels: 2 }), "config.json"));
     model.initWeights();
   }
+  if (method.name === "head") model.distilbert.requiresGrad(false);
   const loader = (examples: typeof train, shuffle: boolean) => new DataLoader(examples, { batchSize: FINE_TUNE.batchSize, shuffle, seed: FINE_TUNE.seed, padTokenId: tokenizer.padTokenId ?? 0 });
-  const module = new SequenceClassificationModule(model, { lr: FINE_TUNE.lr, warmupRatio: FINE_TUNE.warmupRatio, weightDecay: FINE_TUNE.weightDecay, numLabels: 2 });
+  const module = new SequenceClassificationModule(model, { lr: method.lr, warmupRatio: FINE_TUNE.warmupRatio, weightDecay: FINE_TUNE.weightDecay, numLabels: 2 });
   const trainer = new Trainer({ maxEpochs: task.epochs, seed: FINE_TUNE.seed, logger: false, logEveryNSteps: 50 });
   const started = performance.now();
   await trainer.fit(module, loader(train, true), loader(validation, false));
   const seconds = (performance.now() - started) / 1000;
   const [metrics] = await trainer.test(module, loader(test, false));
-  return { init, task: task.name, steps: trainer.globalStep, trainSeconds: Math.round(seconds), valAcc: trainer.callbackMetrics.val_acc, testAcc: metrics.test_acc, testF1: metrics.test_f1 };
+  return { init, method: method.name, task: task.name, steps: trainer.globalStep, trainSeconds: Math.round(seconds), valAcc: trainer.callbackMetrics.val_acc, testAcc: metrics.test_acc, testF1: metrics.test_f1 };
 }
 
+type Result = Awaited<ReturnType<typeof fineTune>>;
+
+/** Each result is written as soon as it exists, and a rerun skips the ones already there. */
 async function evidence(modelDir: string): Promise<void> {
+  const file = join(modelDir, "evidence.json");
   const tokenizer = await AutoTokenizer.fromPretrained(modelDir);
-  const results = [];
-  for (const task of TASKS) {
+  const results: Result[] = await readFile(file, "utf8").then((t) => (JSON.parse(t) as { results: Result[] }).results, () => []);
+  const setup = { ...FINE_TUNE, methods: METHODS, tasks: TASKS.map(({ name, maxLength, epochs }) => ({ name, maxLength, epochs })) };
+  for (const method of METHODS) for (const task of TASKS) {
     for (const init of ["pretrained", "random"] as const) {
-      const r = await fineTune(modelDir, init, task, tokenizer);
+      if (results.some((r) => r.task === task.name && r.init === init && r.method === method.name)) continue;
+      const r = await fineTune(modelDir, init, method, task, tokenizer);
       console.log(JSON.stringify(r));
       results.push(r);
+      await writeFile(file, `${JSON.stringify({ fineTune: setup, results }, null, 2)}\n`);
     }
   }
-  await writeFile(join(modelDir, "evidence.json"), `${JSON.stringify({ fineTune: { ...FINE_TUNE, tasks: TASKS.map(({ name, maxLength, epochs }) => ({ name, maxLength, epochs })) }, results }, null, 2)}\n`);
 }
 
 const [stage, ...rest] = process.argv.slice(2);
-if (stage === "pretrain") process.exitCode = (await pretrain.run([...PRETRAIN_ARGS, ...rest])) ?? 0;
+if (stage === "pretrain") process.exitCode = await main(["pretrain", ...PRETRAIN_ARGS, ...rest]);
 else if (stage === "evidence") await evidence(rest[0] ?? bundledModelPath());
 else {
   console.error("usage: node --import tsx scripts/pretrain-bundled.ts pretrain [--resume] [--max-minutes N] | evidence [MODEL_DIR]");

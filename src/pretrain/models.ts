@@ -18,6 +18,8 @@ export interface ModelSize {
   hiddenDim?: number;
   /** Longest sequence (position embeddings; Llama's RoPE has none, but its config records it). */
   maxLength: number;
+  /** Every dropout probability of the config (default: the architecture's, 0.1 except Llama's 0). */
+  dropout?: number;
 }
 
 export function objectiveOf(arch: Architecture): "mlm" | "clm" {
@@ -29,21 +31,23 @@ export function freshModel(arch: Architecture, size: ModelSize, tokenizer: PreTr
   const vocabSize = tokenizer.length, hidden = size.hiddenDim ?? 4 * size.dim;
   if (size.dim % size.heads !== 0) throw new Error(`--dim (${size.dim}) must be a multiple of --heads (${size.heads})`);
   const pad = tokenizer.padTokenId ?? null;
+  const p = size.dropout;
   switch (arch) {
     case "distilbert":
       return new DistilBertForMaskedLM(distilBertConfig({
         vocabSize, dim: size.dim, nLayers: size.layers, nHeads: size.heads, hiddenDim: hidden, maxPositionEmbeddings: size.maxLength, padTokenId: pad,
+        dropout: p, attentionDropout: p,
       }));
     case "bert":
       return new BertForMaskedLM(bertConfig({
         vocabSize, hiddenSize: size.dim, numHiddenLayers: size.layers, numAttentionHeads: size.heads, intermediateSize: hidden,
-        maxPositionEmbeddings: size.maxLength, padTokenId: pad,
+        maxPositionEmbeddings: size.maxLength, padTokenId: pad, hiddenDropoutProb: p, attentionProbsDropoutProb: p,
       }));
     case "gpt2": {
       const eos = tokenizer.eosTokenId ?? null;
       const m = new GPT2LMHeadModel(gpt2Config({
         vocabSize, nEmbd: size.dim, nLayer: size.layers, nHead: size.heads, nInner: hidden, nPositions: size.maxLength,
-        bosTokenId: tokenizer.bosTokenId ?? eos, eosTokenId: eos, padTokenId: pad,
+        bosTokenId: tokenizer.bosTokenId ?? eos, eosTokenId: eos, padTokenId: pad, residPdrop: p, embdPdrop: p, attnPdrop: p,
       }));
       m.initWeights();
       return m;
@@ -52,7 +56,7 @@ export function freshModel(arch: Architecture, size: ModelSize, tokenizer: PreTr
       const m = new LlamaForCausalLM(llamaConfig({
         vocabSize, hiddenSize: size.dim, numHiddenLayers: size.layers, numAttentionHeads: size.heads, intermediateSize: hidden,
         maxPositionEmbeddings: size.maxLength, tieWordEmbeddings: true,
-        bosTokenId: tokenizer.bosTokenId ?? null, eosTokenId: tokenizer.eosTokenId ?? null, padTokenId: pad,
+        bosTokenId: tokenizer.bosTokenId ?? null, eosTokenId: tokenizer.eosTokenId ?? null, padTokenId: pad, attentionDropout: p,
       }));
       m.initWeights();
       return m;

@@ -70,7 +70,8 @@ export interface PretrainResult {
   trainBlocks: number;
   tokensSeen: number;
   elapsedSeconds: number;
-  finalValLoss: number;
+  /** null when interrupted: the run then ends at its checkpoint, without a final evaluation or saved model. */
+  finalValLoss: number | null;
 }
 
 /** The documents of text files: their non-empty lines. About 2% are held out, chosen by a hash of the line. */
@@ -164,17 +165,18 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     progressOutput: opts.progressOutput,
   });
   const fit = await trainer.fit(module, data.train, data.val, { ckptPath: opts.resume ? join(checkpointDir, LAST_NAME) : undefined });
-  const elapsedSeconds = clock.elapsed;
-  const final: Metrics = (await trainer.validate(module, data.val))[0];
-  await saveModel(model as PreTrainedModel, opts.output, opts.dtype);
-  return {
+  const result: PretrainResult = {
     output: opts.output,
     parameters: model.numParameters(),
     globalStep: fit.globalStep,
     stopReason: fit.stopReason,
     trainBlocks: trainBlocks.length,
     tokensSeen: fit.globalStep * opts.batchSize * opts.size.maxLength,
-    elapsedSeconds,
-    finalValLoss: final.val_loss,
+    elapsedSeconds: clock.elapsed,
+    finalValLoss: null,
   };
+  if (fit.stopReason === "interrupted") return result;
+  const final: Metrics = (await trainer.validate(module, data.val))[0];
+  await saveModel(model as PreTrainedModel, opts.output, opts.dtype);
+  return { ...result, finalValLoss: final.val_loss };
 }

@@ -1,9 +1,8 @@
 import { formatCount, formatSeconds } from "../../report/format.js";
 import { ARCHITECTURES, objectiveOf, pretrain as runPretraining, type Architecture } from "../../pretrain/index.js";
 import { booleanFlag, choiceFlag, flagHelp, numberFlag, stringFlag } from "../args.js";
-import { UsageError, type Command } from "../command.js";
+import { Interrupted, UsageError, type Command } from "../command.js";
 import { configFlag, parseWithConfig } from "../config-file.js";
-import { info } from "../output.js";
 
 const SCHEDULES = ["linear", "cosine", "constant"] as const;
 const int = (help: string, min = 1) => numberFlag(help, { integer: true, min });
@@ -17,6 +16,7 @@ const flags = {
   layers: int("transformer layers (default 4)"),
   heads: int("attention heads; must divide --dim (default 4)"),
   hiddenDim: int("feed-forward size (default 4 x --dim)"),
+  dropout: numberFlag("every dropout probability of the model (default: the architecture's, 0.1; 0 learns faster on a short budget)", { arg: "P", min: 0, max: 0.9 }),
   maxLength: int("tokens per training block, and the model's longest input (default 128)", 8),
   maxSteps: int("optimizer steps (default: --epochs, else 1000)"),
   epochs: numberFlag("passes over the text (instead of --max-steps)", { min: 0 }),
@@ -68,7 +68,7 @@ Examples:
     const result = await runPretraining({
       arch,
       corpus: v.bundled ? "bundled" : { files },
-      size: { dim, layers: v.layers ?? 4, heads: v.heads ?? 4, hiddenDim: v.hiddenDim, maxLength: v.maxLength ?? 128 },
+      size: { dim, layers: v.layers ?? 4, heads: v.heads ?? 4, hiddenDim: v.hiddenDim, maxLength: v.maxLength ?? 128, dropout: v.dropout },
       vocabSize: v.vocabSize ?? 8192,
       tokenizer: v.tokenizer,
       output: v.output,
@@ -89,8 +89,8 @@ Examples:
       seed: v.seed,
       dtype: v.dtype,
     });
+    if (result.finalValLoss === null) throw new Interrupted(`interrupted at step ${result.globalStep}; continue with the same command and --resume`);
     const what = objectiveOf(arch) === "mlm" ? "masked-LM" : "next-token";
-    info(`${result.stopReason === "interrupted" ? "interrupted" : "done"} after ${result.globalStep} steps`);
     console.log(`pretrained ${arch} (${formatCount(result.parameters)} parameters) for ${result.globalStep} steps, ` +
       `${formatCount(result.tokensSeen)} tokens, in ${formatSeconds(result.elapsedSeconds)}`);
     console.log(`held-out ${what} loss ${result.finalValLoss.toFixed(4)}; saved to ${result.output}`);
