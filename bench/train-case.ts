@@ -1,10 +1,14 @@
 // One case of the training bench in this process: the anchor's model, inputs and step, timed step by step.
 // Run in a child process per case (bench/train.ts does that) so maxRSS is this case's peak alone.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { backend } from "../src/backend/index.js";
+import { extractFeatures } from "../src/methods/index.js";
 import { DistilBertForSequenceClassification, distilBertConfig } from "../src/models/distilbert/index.js";
 import { AdamW } from "../src/optim/index.js";
 import { LoraConfig, PrefixTuningConfig, PromptTuningConfig, getPeftModel, type PeftModel } from "../src/peft/index.js";
 import { type Tensor, manualSeed, noGrad, ones, randint } from "../src/tensor/index.js";
+import { AutoTokenizer, type PreTrainedTokenizer } from "../src/tokenizers/index.js";
 import { type CaseName, DISTILBERT_BASE, LORA_RANK, VIRTUAL_TOKENS, stepFlops } from "./train-flops.js";
 
 export interface CaseOptions {
@@ -37,7 +41,7 @@ function build(c: CaseName, dropout: boolean): Runnable {
     vocabSize: vocab, dim, nLayers: layers, nHeads: heads, hiddenDim: hidden, numLabels: labels, ...p,
   }));
   switch (c) {
-    case "inference": return model.requiresGrad(false);
+    case "inference": case "features": return model.requiresGrad(false);
     case "full": return model;
     case "head":
       model.requiresGrad(false);
@@ -76,15 +80,42 @@ function gemmRate(): number {
   return median(rates);
 }
 
-export function runCase(c: CaseName, o: CaseOptions): CaseResult {
+const SHARED = new URL("../../shared/data/", import.meta.url);
+
+/** `count` texts of real English (SST-2 validation sentences run together) that each tokenize to at least
+ *  `tokens` tokens, so that truncation to `tokens` gives the anchor's batch shape exactly. */
+async function longTexts(tokenizer: PreTrainedTokenizer, count: number, tokens: number): Promise<string[]> {
+  const file = fileURLToPath(new URL("sentiment/sst2/validation.jsonl", SHARED));
+  const sentences = readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { text: string }).text);
+  const texts: string[] = [];
+  for (let i = 0; texts.length < count; ) {
+    let text = "";
+    while ((await tokenizer.encode(text)).length < tokens + 2) text += ` ${sentences[i++ % sentences.length]}`;
+    texts.push(text.trim());
+  }
+  return texts;
+}
+
+/** Feature extraction as a user runs it (tokenize, frozen forward without autograd, [CLS] pooling), one
+ *  batch of texts per step, with distilbert-base-uncased's real tokenizer. */
+async function featureStep(model: Runnable, o: CaseOptions): Promise<() => Promise<void>> {
+  const tokenizer = await AutoTokenizer.fromPretrained(fileURLToPath(new URL("tokenizers/distilbert-base-uncased", SHARED)));
+  const texts = await longTexts(tokenizer, o.batch, o.seq);
+  const opts = { batchSize: o.batch, maxLength: o.seq, pooling: "cls" as const, onWarning: () => {} };
+  return async () => { await extractFeatures(model as DistilBertForSequenceClassification, tokenizer, texts, opts); };
+}
+
+export async function runCase(c: CaseName, o: CaseOptions): Promise<CaseResult> {
   const model = build(c, o.dropout);
   const input = { inputIds: randint(1000, DISTILBERT_BASE.vocab, [o.batch, o.seq]), attentionMask: ones([o.batch, o.seq]),
     labels: randint(0, 2, [o.batch]) };
   const params = model.parameters().filter((p) => p.requiresGrad);
-  const opt = c === "inference" ? null : new AdamW(params, { lr: 1e-3, weightDecay: 0.01 });
+  const opt = c === "inference" || c === "features" ? null : new AdamW(params, { lr: 1e-3, weightDecay: 0.01 });
   if (!opt) model.eval();
   else model.train();
-  const step = (): void => {
+  const features = c === "features" ? await featureStep(model, o) : null;
+  const step = async (): Promise<void> => {
+    if (features) return features();
     if (!opt) { noGrad(() => model.forward(input)); return; }
     opt.zeroGrad();
     (model.forward(input).loss as Tensor).backward();
@@ -93,7 +124,7 @@ export function runCase(c: CaseName, o: CaseOptions): CaseResult {
   const times: number[] = [];
   for (let i = 0; i < o.warmup + o.steps; i++) {
     const t = process.hrtime.bigint();
-    step();
+    await step();
     if (i >= o.warmup) times.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
   const ms = median(times), peakRssMb = process.resourceUsage().maxRSS / 1024;

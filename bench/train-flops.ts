@@ -2,8 +2,13 @@
 // calls, so a wasted product would lower our GFLOP/s instead of raising it. Forward: 2·M·N·K per product.
 // Backward: only the products autograd needs — dX where the input carries a gradient, dW where the weight
 // is trainable, and in attention dS = dO·Vᵀ, dQ, dK, dV where q, k, v carry one.
-export type CaseName = "inference" | "full" | "head" | "lora" | "prompt" | "prefix";
-export const CASES: CaseName[] = ["inference", "full", "head", "lora", "prompt", "prefix"];
+export type CaseName = "inference" | "full" | "head" | "lora" | "prompt" | "prefix" | "features";
+export const CASES: CaseName[] = ["inference", "full", "head", "lora", "prompt", "prefix", "features"];
+/** The anchor's case each of ours is timed against: feature extraction is its inference forward plus our
+ *  tokenization and pooling, so it is compared with the anchor's bare forward. */
+export const TORCH_CASE: Record<CaseName, string> = {
+  inference: "inference", full: "full", head: "head", lora: "lora", prompt: "prompt", prefix: "prefix", features: "inference",
+};
 
 export const DISTILBERT_BASE = { vocab: 30522, dim: 768, layers: 6, heads: 12, hidden: 3072, labels: 2 };
 export const VIRTUAL_TOKENS = 20;
@@ -19,7 +24,7 @@ export function stepFlops(c: CaseName, batch: number, seq: number): number {
   const lora = c === "lora" ? 2 * (mm(T, r, D) + mm(T, D, r)) : 0;
   const head = mm(batch, D, D) + mm(batch, labels, D);
   const forward = L * (linears + 2 * attnProduct + lora) + head;
-  if (c === "inference") return forward;
+  if (c === "inference" || c === "features") return forward;
   if (c === "full") return 3 * forward;
   // Frozen base: a head-only step backpropagates into the classifier and pre_classifier weights only.
   const headBack = mm(batch, labels, D) * 2 + mm(batch, D, D) * (c === "head" ? 1 : 2);

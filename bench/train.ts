@@ -1,5 +1,6 @@
 // Training-step bench on a DistilBERT-base-sized classifier (random weights), case by case as the PyTorch
-// anchor (shared/anchors/torch_train_bench.py) runs them: inference, full, head, lora, prompt, prefix.
+// anchor (shared/anchors/torch_train_bench.py) runs them: inference, full, head, lora, prompt, prefix; and
+// features (extractFeatures on real text, timed against the anchor's inference forward).
 //   npm run bench -- train [--json] [--compare-torch] [--steps N] [--warmup N] [--batch N] [--seq N]
 //                          [--cases a,b] [--dropout on|off] [--threads N] [--sweep]
 // Each case runs in its own child process (peak RSS per case); with --compare-torch the anchor runs the
@@ -11,7 +12,7 @@ import { existsSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { backendLabel, runCase, type CaseOptions, type CaseResult } from "./train-case.js";
-import { CASES, type CaseName } from "./train-flops.js";
+import { CASES, TORCH_CASE, type CaseName } from "./train-flops.js";
 
 interface Options extends CaseOptions {
   cases: CaseName[];
@@ -102,14 +103,15 @@ const TORCH_WRAPPER = "import json,resource,runpy,sys; sys.argv=sys.argv[1:]; ru
 
 function runTorch(c: CaseName, o: Options): TorchResult {
   if (!existsSync(anchor)) throw new Error(`no PyTorch anchor at ${anchor} (set FINETUNE_TORCH_ANCHOR)`);
-  const r = spawnSync(python, ["-c", TORCH_WRAPPER, anchor, "--modes", c, "--threads", `${o.threads}`, ...caseArgs(o)], {
+  const mode = TORCH_CASE[c];
+  const r = spawnSync(python, ["-c", TORCH_WRAPPER, anchor, "--modes", mode, "--threads", `${o.threads}`, ...caseArgs(o)], {
     encoding: "utf8", maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "inherit"],
   });
   if (r.status !== 0) throw new Error(`the PyTorch anchor failed on ${c} (exit ${r.status}):\n${r.stdout}`);
   const lines = r.stdout.trim().split("\n").filter((l) => l.startsWith("{"));
   const bench = JSON.parse(lines[lines.length - 2]) as { results: Record<string, { median_s: number; min_s: number }> };
   const peak = JSON.parse(lines[lines.length - 1]) as { peakRssKb: number };
-  const res = bench.results[c];
+  const res = bench.results[mode];
   return { ms: res.median_s * 1000, minMs: res.min_s * 1000, peakRssMb: peak.peakRssKb / 1024 };
 }
 
@@ -155,7 +157,7 @@ function sweep(o: Options): void {
 export async function main(argv: string[]): Promise<unknown> {
   const o = parseArgs(argv);
   if (o.child) {
-    const r = runCase(o.child, o);
+    const r = await runCase(o.child, o);
     console.log(JSON.stringify(r));
     return r;
   }
