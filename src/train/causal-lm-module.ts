@@ -1,11 +1,10 @@
-// Causal language modelling as a TrainingModule. The model shifts the labels itself (HF convention), so an
-// evaluation epoch's loss is averaged per predicted token, not per batch, and perplexity is exp of it
-// (val_loss / val_ppl, test_loss / test_ppl in the trainer's names).
+// Causal language modelling as a TrainingModule. The model shifts the labels itself (HF convention), so the
+// tokens an evaluation batch predicts are its labelled positions after the first.
 import { IGNORE_INDEX, type Batch } from "../data/collate.js";
 import { crossEntropy, noGrad, slice, type Tensor } from "../tensor/index.js";
-import { perplexity } from "./metrics.js";
-import { modelInput, type ForwardModel, type Metrics, type OptimizerConfig, type TrainingModule, type TrainingPlan } from "./module.js";
-import { configureDefaultOptimizer, resolvedOptimization, type OptimizationOptions } from "./optimizer-config.js";
+import { TokenLossModule } from "./evaluating-module.js";
+import { modelInput, type ForwardModel } from "./module.js";
+import type { OptimizationOptions } from "./optimizer-config.js";
 
 export interface LmPrediction {
   indices: number[];
@@ -14,47 +13,15 @@ export interface LmPrediction {
   tokens: number[];
 }
 
-export class CausalLMModule implements TrainingModule<Batch> {
-  readonly hparams: Record<string, unknown>;
-  private nllSum = 0;
-  private tokenCount = 0;
-
-  constructor(readonly model: ForwardModel, readonly opts: OptimizationOptions = {}) {
-    this.hparams = { module: "CausalLMModule", ...resolvedOptimization(opts, 5e-5) };
-  }
-
-  configureOptimizers(plan: TrainingPlan): OptimizerConfig {
-    return configureDefaultOptimizer(this.model, this.opts, 5e-5, plan);
+export class CausalLMModule extends TokenLossModule {
+  constructor(model: ForwardModel, opts: OptimizationOptions = {}) {
+    super(model, opts, 5e-5);
   }
 
   trainingStep(batch: Batch): Tensor {
     const out = this.model.forward(modelInput(batch));
     if (!out.loss) throw new Error("CausalLMModule: the model returned no loss; does the batch have labels?");
     return out.loss;
-  }
-
-  validationStep(batch: Batch): void {
-    this.accumulate(batch);
-  }
-
-  onValidationEpochStart(): void {
-    this.reset();
-  }
-
-  onValidationEpochEnd(): Metrics {
-    return this.compute();
-  }
-
-  testStep(batch: Batch): void {
-    this.accumulate(batch);
-  }
-
-  onTestEpochStart(): void {
-    this.reset();
-  }
-
-  onTestEpochEnd(): Metrics {
-    return this.compute();
   }
 
   predictStep(batch: Batch): LmPrediction {
@@ -73,21 +40,8 @@ export class CausalLMModule implements TrainingModule<Batch> {
     return out;
   }
 
-  private accumulate(batch: Batch): void {
-    const loss = this.model.forward(modelInput(batch)).loss!.item();
-    const n = predictedTokens(labelsOf(batch));
-    this.nllSum += loss * n;
-    this.tokenCount += n;
-  }
-
-  private reset(): void {
-    this.nllSum = 0;
-    this.tokenCount = 0;
-  }
-
-  private compute(): Metrics {
-    const loss = this.nllSum / this.tokenCount;
-    return { loss, ppl: perplexity(this.nllSum, this.tokenCount) };
+  protected accumulate(batch: Batch): void {
+    this.addTokens(this.model.forward(modelInput(batch)).loss!, predictedTokens(labelsOf(batch)));
   }
 }
 

@@ -3,8 +3,9 @@
 import type { Batch } from "../data/collate.js";
 import { argmax, noGrad, softmax, type Tensor } from "../tensor/index.js";
 import { accuracy, macroScores } from "./metrics.js";
-import { modelInput, type ForwardModel, type Metrics, type OptimizerConfig, type TrainingModule, type TrainingPlan } from "./module.js";
-import { configureDefaultOptimizer, resolvedOptimization, type OptimizationOptions } from "./optimizer-config.js";
+import { EvaluatingModule } from "./evaluating-module.js";
+import { modelInput, type ForwardModel, type Metrics } from "./module.js";
+import type { OptimizationOptions } from "./optimizer-config.js";
 
 export interface SequenceClassificationOptions extends OptimizationOptions {
   /** Scores every class 0..numLabels-1 in the macro averages, even ones absent from an epoch. */
@@ -18,48 +19,19 @@ export interface ClassificationPrediction {
   probabilities: number[][];
 }
 
-export class SequenceClassificationModule implements TrainingModule<Batch> {
-  readonly hparams: Record<string, unknown>;
+export class SequenceClassificationModule extends EvaluatingModule<ForwardModel, SequenceClassificationOptions> {
   private preds: number[] = [];
   private targets: number[] = [];
   private lossSum = 0;
 
-  constructor(readonly model: ForwardModel, readonly opts: SequenceClassificationOptions = {}) {
-    this.hparams = { module: "SequenceClassificationModule", ...resolvedOptimization(opts, 2e-5), numLabels: opts.numLabels };
-  }
-
-  configureOptimizers(plan: TrainingPlan): OptimizerConfig {
-    return configureDefaultOptimizer(this.model, this.opts, 2e-5, plan);
+  constructor(model: ForwardModel, opts: SequenceClassificationOptions = {}) {
+    super(model, opts, 2e-5, { numLabels: opts.numLabels });
   }
 
   trainingStep(batch: Batch): { loss: Tensor; acc: number } {
     const out = this.model.forward(modelInput(batch));
     if (!out.loss) throw new Error("SequenceClassificationModule: the model returned no loss; does the batch have labels?");
     return { loss: out.loss, acc: accuracy(predictions(out.logits), labelsOf(batch)) };
-  }
-
-  validationStep(batch: Batch): void {
-    this.accumulate(batch);
-  }
-
-  onValidationEpochStart(): void {
-    this.reset();
-  }
-
-  onValidationEpochEnd(): Metrics {
-    return this.compute();
-  }
-
-  testStep(batch: Batch): void {
-    this.accumulate(batch);
-  }
-
-  onTestEpochStart(): void {
-    this.reset();
-  }
-
-  onTestEpochEnd(): Metrics {
-    return this.compute();
   }
 
   predictStep(batch: Batch): ClassificationPrediction {
@@ -74,20 +46,20 @@ export class SequenceClassificationModule implements TrainingModule<Batch> {
     };
   }
 
-  private accumulate(batch: Batch): void {
+  protected accumulate(batch: Batch): void {
     const out = this.model.forward(modelInput(batch));
     this.preds.push(...predictions(out.logits));
     this.targets.push(...labelsOf(batch));
     this.lossSum += out.loss!.item() * batch.size;
   }
 
-  private reset(): void {
+  protected reset(): void {
     this.preds = [];
     this.targets = [];
     this.lossSum = 0;
   }
 
-  private compute(): Metrics {
+  protected compute(): Metrics {
     const { precision, recall, f1 } = macroScores(this.preds, this.targets, this.opts.numLabels);
     return { loss: this.lossSum / this.preds.length, acc: accuracy(this.preds, this.targets), f1, precision, recall };
   }
