@@ -16,24 +16,6 @@
 #define FT_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define FT_CLONES
-/* Dropout's keep decision for element `index` of a tensor: a counter-based hash, so any thread can draw any
- * element, and backward recomputes the mask from the two seed words instead of storing it. Two rounds of
- * Wellons' lowbias32 with a seed word before each, so masks under different seeds are not shifts of one
- * another. Uses only 32-bit integer ops, so src/backend/typescript-fused.ts reproduces it bit for bit. */
-INLINE uint32_t ft_mix32(uint32_t x) {
-  x ^= x >> 16;
-  x *= 0x7feb352dU;
-  x ^= x >> 15;
-  x *= 0x846ca68bU;
-  x ^= x >> 16;
-  return x;
-}
-
-/* Kept when the hash is at least `threshold` = round(p * 2^32): dropped with probability p. */
-INLINE bool ft_keep(uint32_t index, uint32_t seed0, uint32_t seed1, uint32_t threshold) {
-  return ft_mix32(ft_mix32(index ^ seed0) + seed1) >= threshold;
-}
-
 #endif
 
 /* Helpers are inlined so each clone gets its own vectorised copy. */
