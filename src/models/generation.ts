@@ -5,6 +5,7 @@
 import {
   Generator, Tensor, asTensor, cat, crossEntropy, defaultGenerator, embedding, noGrad, ones, reshape,
 } from "../tensor/index.js";
+import { readTokensAndPast, type TokensAndPast } from "./model-input.js";
 import type { LayerPast, ModelInput, ModelOutput, TensorLike } from "./outputs.js";
 
 export interface CausalLMInput extends ModelInput {
@@ -15,38 +16,16 @@ export interface CausalLMInput extends ModelInput {
 }
 
 /** A forward pass's input, validated and normalised. */
-export interface DecoderInputs {
-  inputIds: Tensor | null;
-  inputsEmbeds: Tensor | null;
-  batch: number;
-  seq: number;
-  pastLength: number;
-  /** [batch, pastLength + seq], or null when none was given (nothing is padded). */
-  attentionMask: Tensor | null;
+export interface DecoderInputs extends TokensAndPast {
   /** Position of every input token, [positionRows, seq] row-major; positionRows is 1 when all
    *  sequences share them. */
   positions: Int32Array;
   positionRows: number;
-  past: (LayerPast | undefined)[];
 }
 
 export function readDecoderInput(input: CausalLMInput, numLayers: number): DecoderInputs {
-  if ((input.inputIds === undefined) === (input.inputsEmbeds === undefined))
-    throw new Error("forward() needs exactly one of inputIds and inputsEmbeds");
-  const inputIds = input.inputIds === undefined ? null : asTensor(input.inputIds, "int32");
-  const inputsEmbeds = input.inputsEmbeds ?? null;
-  if (inputIds && inputIds.ndim !== 2) throw new RangeError(`inputIds must be [batch, seq], got [${inputIds.shape}]`);
-  if (inputsEmbeds && inputsEmbeds.ndim !== 3) throw new RangeError(`inputsEmbeds must be [batch, seq, hidden], got [${inputsEmbeds.shape}]`);
-  const [batch, seq] = (inputIds ?? inputsEmbeds!).shape;
-  const past = input.pastKeyValues ?? [];
-  if (past.length && past.length !== numLayers) throw new RangeError(`pastKeyValues has ${past.length} layers; the model has ${numLayers}`);
-  const pastLength = past.length ? past[0].key.shape[2] : 0;
-  if (past.some((p) => p.key.shape[2] !== pastLength || p.value.shape[2] !== pastLength))
-    throw new RangeError("pastKeyValues layers have different lengths");
-  const total = pastLength + seq;
-  const attentionMask = input.attentionMask === undefined ? null : asTensor(input.attentionMask);
-  if (attentionMask && (attentionMask.ndim !== 2 || attentionMask.shape[0] !== batch || attentionMask.shape[1] !== total))
-    throw new RangeError(`attentionMask must be [batch, pastLength + seq] = [${batch}, ${total}], got [${attentionMask.shape}]`);
+  const t = readTokensAndPast(input, numLayers);
+  const { batch, seq, pastLength } = t;
   let positions: Int32Array, positionRows = 1;
   if (input.positionIds === undefined) {
     positions = Int32Array.from({ length: seq }, (_, i) => pastLength + i);
@@ -58,8 +37,7 @@ export function readDecoderInput(input: CausalLMInput, numLayers: number): Decod
     positions = Int32Array.from(p.data);
     if (positions.some((v) => v < 0)) throw new RangeError("positionIds must not be negative");
   }
-  return { inputIds, inputsEmbeds, batch, seq, pastLength, attentionMask, positions, positionRows,
-    past: Array.from({ length: numLayers }, (_, i) => past[i]) };
+  return { ...t, positions, positionRows };
 }
 
 /** A layer's past must be [batch, kvHeads, pastLength, headDim] to sit in front of `key`. */
