@@ -19,25 +19,14 @@ export interface NativeInfo {
   threads: number;
 }
 
-interface Addon {
+/** The addon's exports: the row kernels exactly as the Backend declares them, the rest unpacked into
+ *  positional arguments (N-API reads them faster than object fields). */
+interface Addon extends Pick<Backend, "softmaxForward" | "softmaxBackward" | "layerNormForward" | "layerNormBackward" |
+  "geluForward" | "geluBackward" | "adamwStep" | "crossEntropyForward" | "crossEntropyBackward" | "setThreads"> {
   gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
     a: FloatArray, aOffset: number, lda: number, b: FloatArray, bOffset: number, ldb: number,
     beta: number, c: FloatArray, cOffset: number, ldc: number,
     batch: number, strideA: number, strideB: number, strideC: number): void;
-  softmaxForward(x: FloatArray, y: FloatArray, rows: number, cols: number): void;
-  softmaxBackward(y: FloatArray, dy: FloatArray, dx: FloatArray, rows: number, cols: number): void;
-  layerNormForward(x: FloatArray, weight: FloatArray | null, bias: FloatArray | null, y: FloatArray,
-    mean: FloatArray, rstd: FloatArray, rows: number, cols: number, eps: number): void;
-  layerNormBackward(dy: FloatArray, x: FloatArray, weight: FloatArray | null, mean: FloatArray, rstd: FloatArray,
-    dx: FloatArray | null, dWeight: FloatArray | null, dBias: FloatArray | null, rows: number, cols: number): void;
-  geluForward(x: FloatArray, y: FloatArray, n: number, approximate: boolean): void;
-  geluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, n: number, approximate: boolean): void;
-  adamwStep(p: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, n: number, lr: number, beta1: number,
-    beta2: number, eps: number, weightDecay: number, step: number): void;
-  crossEntropyForward(logits: FloatArray, targets: Int32Array, rows: number, cols: number, ignoreIndex: number,
-    losses: FloatArray, lse: FloatArray): void;
-  crossEntropyBackward(logits: FloatArray, targets: Int32Array, lse: FloatArray, rowScale: FloatArray,
-    rows: number, cols: number, ignoreIndex: number, dLogits: FloatArray): void;
   attentionForward(q: FloatArray, k: FloatArray, v: FloatArray, mask: FloatArray | null, out: FloatArray,
     probs: FloatArray, batch: number, heads: number, queries: number, keys: number, dim: number, maskRows: number,
     headsInner: boolean, scale: number, threshold: number, keepScale: number, seed0: number, seed1: number): void;
@@ -49,7 +38,6 @@ interface Addon {
   add(a: FloatArray, b: FloatArray, out: FloatArray, n: number): void;
   sumRows(x: FloatArray, out: FloatArray, rows: number, cols: number): void;
   addRows(x: FloatArray, row: FloatArray, rows: number, cols: number): void;
-  setThreads(n: number): void;
   selectGemm(which: string): boolean;
   info(): NativeInfo;
   blasSgemmGflops(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
