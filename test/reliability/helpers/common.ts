@@ -1,10 +1,10 @@
 // Shared bits of the reliability tests: where the shared fixtures are, temp folders, a seeded PRNG, and the check
 // that an error is a proper Error naming the file it is about.
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { scratchDir } from "../../helpers/temp-dir.js";
 
 /** ../shared/fixtures and ../shared/data from the repository root. */
 export const FIXTURES = fileURLToPath(new URL("../../../../shared/fixtures", import.meta.url));
@@ -12,7 +12,7 @@ export const DATA = fileURLToPath(new URL("../../../../shared/data", import.meta
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
 export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), `finetune-reliability-${prefix}-`));
+  const dir = await scratchDir(`finetune-reliability-${prefix}-`);
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 

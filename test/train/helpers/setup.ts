@@ -1,7 +1,5 @@
 // Shared inputs of the trainer tests: real UCI sentiment sentences tokenized with the real bert-base-uncased
 // tokenizer, and a tiny bag-of-embeddings classifier that honours the models' forward contract.
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DataLoader, type DataLoaderOptions } from "../../../src/data/dataloader.js";
 import type { Example } from "../../../src/data/collate.js";
@@ -12,6 +10,7 @@ import { Tensor, crossEntropy, div, manualSeed, mul, reshape, sum } from "../../
 import { AutoTokenizer, type PreTrainedTokenizer } from "../../../src/tokenizers/index.js";
 import { tokenizeDataset } from "../../../src/train/tokenize-dataset.js";
 import { DATA } from "../../helpers/fixtures.js";
+import { scratchDir } from "../../helpers/temp-dir.js";
 
 export const UCI = join(DATA, "sentiment/uci_sentiment_sentences");
 export const BERT_TOKENIZER = join(DATA, "tokenizers/bert-base-uncased");
@@ -67,7 +66,7 @@ export function seededModel(seed: number, dropout = 0, vocabSize = 30522): BagOf
 }
 
 export function tempDir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), "finetune-train-"));
+  return scratchDir("finetune-train-");
 }
 
 /** A copy of every parameter's values, by name. */
