@@ -37,6 +37,9 @@ export interface TrainCaseReport {
   gemmGflops: number;
   peakRssMb: number;
   torchPeakRssMb?: number;
+  /** Forward-only cases (inference, features): sequences per second, the issue's throughput measure. */
+  seqPerSec?: number;
+  torchSeqPerSec?: number;
   load: number;
 }
 
@@ -118,15 +121,18 @@ function runTorch(c: CaseName, o: Options): TorchResult {
 const r1 = (x: number) => Math.round(x * 10) / 10;
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
+const FORWARD_ONLY: CaseName[] = ["inference", "features"];
+
 function runOne(c: CaseName, o: Options): TrainCaseReport {
   const load = loadavg()[0];
   const ours = runChild(c, o);
+  const perSec = (ms: number) => (FORWARD_ONLY.includes(c) ? r1((1000 * o.batch) / ms) : undefined);
   const rep: TrainCaseReport = { ms: r1(ours.ms), minMs: r1(Math.min(...ours.times)), gflops: r1(ours.gflops),
-    gemmGflops: r1(ours.gemmGflops), peakRssMb: Math.round(ours.peakRssMb), load: r1(load) };
+    gemmGflops: r1(ours.gemmGflops), peakRssMb: Math.round(ours.peakRssMb), seqPerSec: perSec(ours.ms), load: r1(load) };
   if (o.compareTorch) {
     const t = runTorch(c, o);
     Object.assign(rep, { torchMs: r1(t.ms), ratio: r3(ours.ms / t.ms), torchMinMs: r1(t.minMs),
-      minRatio: r3(Math.min(...ours.times) / t.minMs), torchPeakRssMb: Math.round(t.peakRssMb) });
+      minRatio: r3(Math.min(...ours.times) / t.minMs), torchPeakRssMb: Math.round(t.peakRssMb), torchSeqPerSec: perSec(t.ms) });
   }
   return rep;
 }
@@ -136,7 +142,8 @@ function describe(c: string, r: TrainCaseReport): string {
     ` (fastest steps ${r.minMs.toFixed(0)} / ${r.torchMinMs!.toFixed(0)} ms: ${r.minRatio!.toFixed(3)})`;
   const share = ` (${Math.round((100 * r.gflops) / r.gemmGflops)}% of GEMM ${r.gemmGflops})`;
   const rss = `peak ${r.peakRssMb} MB${r.torchPeakRssMb === undefined ? "" : ` (torch ${r.torchPeakRssMb})`}`;
-  return `${c.padEnd(10)} ${r.ms.toFixed(1).padStart(8)} ms${torch}  ${r.gflops.toFixed(1)} GFLOP/s${share}  ${rss}  load ${r.load}`;
+  const seqs = r.seqPerSec === undefined ? "" : `  ${r.seqPerSec} seq/s${r.torchSeqPerSec === undefined ? "" : ` (torch ${r.torchSeqPerSec})`}`;
+  return `${c.padEnd(10)} ${r.ms.toFixed(1).padStart(8)} ms${torch}  ${r.gflops.toFixed(1)} GFLOP/s${share}  ${rss}${seqs}  load ${r.load}`;
 }
 
 function sweep(o: Options): void {
