@@ -45,21 +45,16 @@ export function freshModel(arch: Architecture, size: ModelSize, tokenizer: PreTr
       }));
     case "gpt2": {
       const eos = tokenizer.eosTokenId ?? null;
-      const m = new GPT2LMHeadModel(gpt2Config({
+      return new GPT2LMHeadModel(gpt2Config({
         vocabSize, nEmbd: size.dim, nLayer: size.layers, nHead: size.heads, nInner: hidden, nPositions: size.maxLength,
         bosTokenId: tokenizer.bosTokenId ?? eos, eosTokenId: eos, padTokenId: pad, residPdrop: p, embdPdrop: p, attnPdrop: p,
       }));
-      m.initWeights();
-      return m;
     }
-    case "llama": {
-      const m = new LlamaForCausalLM(llamaConfig({
+    case "llama":
+      return new LlamaForCausalLM(llamaConfig({
         vocabSize, hiddenSize: size.dim, numHiddenLayers: size.layers, numAttentionHeads: size.heads, intermediateSize: hidden,
         maxPositionEmbeddings: size.maxLength, tieWordEmbeddings: true,
         bosTokenId: tokenizer.bosTokenId ?? null, eosTokenId: tokenizer.eosTokenId ?? null, padTokenId: pad, attentionDropout: p,
       }));
-      m.initWeights();
-      return m;
-    }
   }
 }

@@ -7,7 +7,7 @@ import { prepareEncoderInputs } from "../encoder.js";
 import { addNorm, linearActivation } from "../fused-layers.js";
 import { classificationLoss } from "../heads.js";
 import type { LayerPast, ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
-import { PreTrainedModel } from "../pretrained.js";
+import { PreTrainedModel, skipInit } from "../pretrained.js";
 import { bertConfigDict, parseBertConfig, type BertConfig } from "./config.js";
 
 class BertEmbeddings extends Module {
@@ -172,6 +172,7 @@ export class BertModel extends BertPreTrainedModel {
     this.embeddings = this.addModule("embeddings", new BertEmbeddings(config));
     this.encoder = this.addModule("encoder", new BertEncoder(config));
     this.pooler = this.addModule("pooler", new BertPooler(config));
+    this.postInit();
   }
 
   /** No head: logits is the last hidden state [batch, seq, hidden]; poolerOutput [batch, hidden]. */
@@ -199,9 +200,10 @@ export class BertForSequenceClassification extends BertPreTrainedModel {
 
   constructor(config: BertConfig) {
     super(config);
-    this.bert = this.addModule("bert", new BertModel(config));
+    this.bert = this.addModule("bert", skipInit(() => new BertModel(config)));
     this.dropout = this.addModule("dropout", new Dropout(config.classifierDropout ?? config.hiddenDropoutProb));
     this.classifier = this.addModule("classifier", new Linear(config.hiddenSize, config.numLabels));
+    this.postInit();
   }
 
   forward(input: ModelInput): ModelOutput {

@@ -7,7 +7,7 @@ import { prepareEncoderInputs } from "../encoder.js";
 import { addNorm, linearActivation, releaseUnrecorded } from "../fused-layers.js";
 import { classificationLoss } from "../heads.js";
 import type { LayerPast, ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
-import { PreTrainedModel } from "../pretrained.js";
+import { PreTrainedModel, skipInit } from "../pretrained.js";
 import { distilBertConfigDict, parseDistilBertConfig, type DistilBertConfig } from "./config.js";
 
 /** DistilBERT hard-codes this eps in every LayerNorm. */
@@ -151,6 +151,7 @@ export class DistilBertModel extends DistilBertPreTrainedModel {
     super(config);
     this.embeddings = this.addModule("embeddings", new Embeddings(config));
     this.transformer = this.addModule("transformer", new Transformer(config));
+    this.postInit();
   }
 
   /** No head: logits is the last hidden state [batch, seq, dim]. */
@@ -180,10 +181,11 @@ export class DistilBertForSequenceClassification extends DistilBertPreTrainedMod
 
   constructor(config: DistilBertConfig) {
     super(config);
-    this.distilbert = this.addModule("distilbert", new DistilBertModel(config));
+    this.distilbert = this.addModule("distilbert", skipInit(() => new DistilBertModel(config)));
     this.preClassifier = this.addModule("pre_classifier", new Linear(config.dim, config.dim));
     this.classifier = this.addModule("classifier", new Linear(config.dim, config.numLabels));
     this.dropout = this.addModule("dropout", new Dropout(config.seqClassifDropout));
+    this.postInit();
   }
 
   /** Classifies from position 0 (the first virtual token under prompt tuning). */

@@ -5,6 +5,7 @@ import type { Tensor } from "../../tensor/index.js";
 import { causalLmForward, lastTokenClassifierForward } from "../decoder-heads.js";
 import { generateTokens, type CausalLMInput, type GenerateOptions } from "../generation.js";
 import type { ModelOutput, TensorLike } from "../outputs.js";
+import { skipInit } from "../pretrained.js";
 import type { GPT2Config } from "./config.js";
 import { GPT2Model, GPT2PreTrainedModel } from "./model.js";
 
@@ -14,10 +15,11 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
 
   constructor(config: GPT2Config) {
     super(config);
-    this.transformer = this.addModule("transformer", new GPT2Model(config));
+    this.transformer = this.addModule("transformer", skipInit(() => new GPT2Model(config)));
     this.lmHead = this.addModule("lm_head", new Linear(config.nEmbd, config.vocabSize, { bias: false }));
     // One tensor under two names: its gradient sums both uses, and namedParameters lists it once.
     if (config.tieWordEmbeddings) this.lmHead.setParameter("weight", this.transformer.wte.weight);
+    this.postInit();
   }
 
   forward(input: CausalLMInput): ModelOutput {
@@ -43,8 +45,9 @@ export class GPT2ForSequenceClassification extends GPT2PreTrainedModel {
 
   constructor(config: GPT2Config) {
     super(config);
-    this.transformer = this.addModule("transformer", new GPT2Model(config));
+    this.transformer = this.addModule("transformer", skipInit(() => new GPT2Model(config)));
     this.score = this.addModule("score", new Linear(config.nEmbd, config.numLabels, { bias: false }));
+    this.postInit();
   }
 
   forward(input: CausalLMInput): ModelOutput {

@@ -81,6 +81,7 @@ export class GPT2Model extends GPT2PreTrainedModel {
     this.drop = this.addModule("drop", new Dropout(config.embdPdrop));
     this.h = this.addModule("h", new ModuleList(Array.from({ length: config.nLayer }, (_, i) => new GPT2Block(config, i))));
     this.lnF = this.addModule("ln_f", new LayerNorm(config.nEmbd, config.layerNormEpsilon));
+    this.postInit();
   }
 
   /** No head: logits is the last hidden state [batch, seq, n_embd]. Positions are pastLength + arange(seq)

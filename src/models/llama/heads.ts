@@ -5,6 +5,7 @@ import type { Tensor } from "../../tensor/index.js";
 import { causalLmForward, lastTokenClassifierForward } from "../decoder-heads.js";
 import { generateTokens, type CausalLMInput, type GenerateOptions } from "../generation.js";
 import type { ModelOutput, TensorLike } from "../outputs.js";
+import { skipInit } from "../pretrained.js";
 import type { LlamaConfig } from "./config.js";
 import { LlamaModel, LlamaPreTrainedModel } from "./model.js";
 
@@ -14,9 +15,10 @@ export class LlamaForCausalLM extends LlamaPreTrainedModel {
 
   constructor(config: LlamaConfig) {
     super(config);
-    this.model = this.addModule("model", new LlamaModel(config));
+    this.model = this.addModule("model", skipInit(() => new LlamaModel(config)));
     this.lmHead = this.addModule("lm_head", new Linear(config.hiddenSize, config.vocabSize, { bias: false }));
     if (config.tieWordEmbeddings) this.lmHead.setParameter("weight", this.model.embedTokens.weight);
+    this.postInit();
   }
 
   forward(input: CausalLMInput): ModelOutput {
@@ -42,8 +44,9 @@ export class LlamaForSequenceClassification extends LlamaPreTrainedModel {
 
   constructor(config: LlamaConfig) {
     super(config);
-    this.model = this.addModule("model", new LlamaModel(config));
+    this.model = this.addModule("model", skipInit(() => new LlamaModel(config)));
     this.score = this.addModule("score", new Linear(config.hiddenSize, config.numLabels, { bias: false }));
+    this.postInit();
   }
 
   forward(input: CausalLMInput): ModelOutput {

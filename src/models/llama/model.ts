@@ -83,6 +83,7 @@ export class LlamaModel extends LlamaPreTrainedModel {
     this.layers = this.addModule("layers", new ModuleList(Array.from({ length: config.numHiddenLayers }, () => new LlamaDecoderLayer(config))));
     this.norm = this.addModule("norm", new RMSNorm(config.hiddenSize, config.rmsNormEps));
     this.invFreq = ropeInverseFrequencies(config.headDim, config.ropeTheta, config.ropeScaling);
+    this.postInit();
   }
 
   /** No head: logits is the last hidden state [batch, seq, hidden]. Queries and new keys are rotated for
