@@ -1,5 +1,5 @@
 // GPT2Model: token + learned position embeddings, pre-LN blocks (attention, gelu_new MLP), final ln_f.
-import { Conv1D, Dropout, Embedding, LayerNorm, Module, ModuleList } from "../../nn/index.js";
+import { Conv1D, Dropout, Embedding, LayerNorm, Module, ModuleList, init } from "../../nn/index.js";
 import { Tensor, add, asTensor } from "../../tensor/index.js";
 import type { AdditiveMask } from "../attention.js";
 import { ACTIVATIONS } from "../config.js";
@@ -53,6 +53,14 @@ export abstract class GPT2PreTrainedModel extends PreTrainedModel<GPT2Config> {
 
   override configDict(): Record<string, unknown> {
     return gpt2ConfigDict(this.config);
+  }
+
+  /** GPT-2's scheme on top of the usual one: the projections that write into the residual stream (c_proj)
+   *  get std / sqrt(2 * n_layer), so the stream's variance does not grow with depth. */
+  override initWeights(): void {
+    super.initWeights();
+    const std = (this.config.initializerRange ?? 0.02) / Math.sqrt(2 * this.config.nLayer);
+    for (const [name, p] of this.namedParameters()) if (name.endsWith("c_proj.weight")) init.normal_(p, 0, std);
   }
 
   /** Old checkpoints store the causal-mask buffers (transformers' _keys_to_ignore_on_load_unexpected). */
