@@ -18,6 +18,8 @@ import type { ComparisonReport, FailedMethod, MethodEntry } from "./types.js";
 export interface ComparisonInput extends Omit<RunInput, "method" | "output" | "interactive" | "resume" | "data"> {
   data: { task: "seq-cls" } & ClassificationData;
   methods: MethodName[];
+  /** Learning rates for some methods, over hp.lr and the method's usual one. */
+  methodLr?: Partial<Record<MethodName, number>>;
   output: string;
 }
 
@@ -31,13 +33,14 @@ export async function runComparison(input: ComparisonInput): Promise<ComparisonR
     const tag = `[${i + 1}/${input.methods.length}] ${METHOD_INFO[method].label}`;
     input.log(`${tag}: training`);
     const rss = new PeakRss();
+    const hpOfMethod = { ...hp, lr: input.methodLr?.[method] ?? hp.lr };
     try {
-      const r = await runFineTune({ ...input, method, output: join(input.output, method), interactive: false, log: (l) => input.log(`${tag}: ${l}`) });
+      const r = await runFineTune({ ...input, hp: hpOfMethod, method, output: join(input.output, method), interactive: false, log: (l) => input.log(`${tag}: ${l}`) });
       const peakRssBytes = rss.stop();
       methods.push({
         method, label: METHOD_INFO[method].label, family: METHOD_INFO[method].family,
         trainSeconds: r.trainSeconds, extractSeconds: r.extractSeconds, steps: r.steps,
-        lr: method === "feature" ? null : (hp.lr ?? METHOD_INFO[method].defaultLr),
+        lr: method === "feature" ? null : (hpOfMethod.lr ?? METHOD_INFO[method].defaultLr),
         trainableParams: r.params.trainable, totalParams: r.params.all, artifactBytes: r.artifactBytes!, peakRssBytes,
         testAccuracy: r.test!.acc, testMacroF1: r.test!.f1, testLoss: r.test!.loss,
         validationAccuracy: r.validation?.acc ?? null, validationMacroF1: r.validation?.f1 ?? null,

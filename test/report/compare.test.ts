@@ -19,7 +19,8 @@ before(async () => {
   out = join(await tempDir("finetune-compare-"), "report");
   const r = await cli([
     "compare", "--model", model, "--train", join(UCI, "train.jsonl"), "--validation", join(UCI, "validation.jsonl"), "--test", join(UCI, "test.jsonl"),
-    "--max-rows", "160", "--max-steps", "6", "--batch-size", "16", "--max-length", "32", "--num-virtual-tokens", "4", "--ia3", "--output", out,
+    "--max-rows", "160", "--max-steps", "6", "--batch-size", "16", "--max-length", "32", "--num-virtual-tokens", "4", "--ia3",
+    "--method-lr", "full=3e-4,lora=2e-3", "--output", out,
   ]);
   assert.equal(r.code, 0, r.stderr);
   stdout = r.stdout;
@@ -46,6 +47,16 @@ test("report.json has one entry per method, every number finite and sensible", (
     assert.ok(by[m].artifactBytes < by.full.artifactBytes / 10, m);
   }
   assert.ok(by.feature.extractSeconds! > 0 && by.feature.extractSeconds! <= by.feature.trainSeconds);
+  assert.equal(by.feature.lr, null);
+});
+
+test("--method-lr trains those methods at their rates, the others at their usual ones", async () => {
+  const trainedLr = async (m: string) => (JSON.parse(await readFile(join(out, m, "logs", "hparams.json"), "utf8")) as { lr: number }).lr;
+  const by = Object.fromEntries(report.methods.map((e) => [e.method, e]));
+  for (const [m, lr] of [["full", 3e-4], ["lora", 2e-3], ["head", METHOD_INFO.head.defaultLr]] as const) {
+    assert.equal(by[m].lr, lr, m);
+    assert.equal(await trainedLr(m), lr, m);
+  }
 });
 
 test("chart.svg is valid SVG with a labelled point per method", async () => {

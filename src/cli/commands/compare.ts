@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { REPORT_FILES, runComparison } from "../../report/compare.js";
 import { textTable } from "../../report/format.js";
 import { tableHeader, tableRow } from "../../report/report-md.js";
-import { booleanFlag, flagHelp, listFlag } from "../args.js";
+import { booleanFlag, flagHelp, listFlag, numberFlag, type Flag } from "../args.js";
 import { UsageError, type Command } from "../command.js";
 import { parseWithConfig } from "../config-file.js";
 import { hubOptions, hyperparameters, methodOptions, runFlags } from "../flags.js";
@@ -18,7 +18,31 @@ const flags = {
   ...runFlags,
   methods: listFlag(`methods to compare (default ${DEFAULT_METHODS.join(",")})`, { arg: "M1,M2", choices: METHODS }),
   ia3: booleanFlag("add IA3 to the methods"),
+  methodLr: methodLrFlag(),
 };
+
+/** `full=2e-4,last-layers=5e-4` on the command line, or `{ full: 2e-4 }` in a config file. */
+function methodLrFlag(): Flag<Partial<Record<MethodName, number>>> {
+  const lr = numberFlag("", { min: 0 });
+  return {
+    kind: "list", arg: "M=LR,...",
+    help: "learning rates for some methods, e.g. full=2e-4,last-layers=5e-4 (over --lr and the methods' usual ones)",
+    read(value, name) {
+      const entries = value !== null && typeof value === "object" && !Array.isArray(value) ? Object.entries(value)
+        : listFlag("").read(value, name).map((item) => {
+          const at = item.indexOf("=");
+          if (at < 0) throw new UsageError(`${name}: "${item}" should be METHOD=LR, e.g. full=2e-4`);
+          return [item.slice(0, at).trim(), item.slice(at + 1).trim()] as const;
+        });
+      const out: Partial<Record<MethodName, number>> = {};
+      for (const [method, v] of entries) {
+        if (!(METHODS as readonly string[]).includes(method)) throw new UsageError(`${name}: unknown method "${method}" (choose from ${METHODS.join(", ")})`);
+        out[method as MethodName] = lr.read(v, `${name} ${method}`);
+      }
+      return out;
+    },
+  };
+}
 
 export const compare: Command = {
   name: "compare",
@@ -34,7 +58,8 @@ the size of what must be saved (model, adapter or classifier file), and peak mem
   chart.svg     test accuracy against training time, one labelled point per method
   chart.png     the same chart as an image
   <method>/     each method's trained output (usable with eval, predict, merge)
-The table is also printed. Learning rates default to each method's usual one; --lr sets one for all.
+The table is also printed. Learning rates default to each method's usual one; --lr sets one for all,
+--method-lr one per method.
 A method that fails is listed in the report and the exit code is 1; the other methods still run.
 The method options of \`finetune train\` (--lora-r, --num-virtual-tokens, --layers, ...) apply here too.
 
@@ -61,7 +86,7 @@ Examples:
     info(`data: ${describeSplits(data.splits)}; labels ${data.labels.names.join(", ")}; methods ${methods.join(", ")}`);
     const { tokenizer } = await loadTokenizer(v.tokenizer ? [v.tokenizer] : [source.ref], hub);
     const report = await runComparison({
-      methods, methodOptions: methodOptions(v), hp: hyperparameters(v), source, tokenizer, data: { task: "seq-cls", ...data }, output: v.output, log: info,
+      methods, methodLr: v.methodLr, methodOptions: methodOptions(v), hp: hyperparameters(v), source, tokenizer, data: { task: "seq-cls", ...data }, output: v.output, log: info,
     });
     console.log(textTable(tableHeader(), report.methods.map(tableRow)));
     if (!report.chart.pngHasText) info(`warning: no usable font found, so ${join(v.output, REPORT_FILES.png)} has no text; install one (e.g. fonts-dejavu-core) or use ${REPORT_FILES.svg}`);
