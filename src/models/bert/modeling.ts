@@ -4,7 +4,7 @@ import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList } from "../..
 import { Tensor, add, asTensor, embedding, reshape, slice, tanh, zeros } from "../../tensor/index.js";
 import { encoderSelfAttention, paddingMask, type AdditiveMask } from "../attention.js";
 import { prepareEncoderInputs } from "../encoder.js";
-import { addNorm, linearActivation } from "../fused-layers.js";
+import { addNorm, linearActivation, releaseUnrecorded } from "../fused-layers.js";
 import { classificationLoss } from "../heads.js";
 import type { LayerPast, ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
 import { PreTrainedModel, skipInit } from "../pretrained.js";
@@ -49,9 +49,10 @@ class BertSelfAttention extends Module {
   }
 
   forward(x: Tensor, mask: AdditiveMask, past?: LayerPast): Tensor {
-    return encoderSelfAttention(this.query.forward(x), this.key.forward(x), this.value.forward(x), {
+    const q = this.query.forward(x), k = this.key.forward(x), v = this.value.forward(x);
+    return releaseUnrecorded(encoderSelfAttention(q, k, v, {
       heads: this.config.numAttentionHeads, past, mask, dropoutP: this.config.attentionProbsDropoutProb, training: this.training,
-    });
+    }), q, k, v);
   }
 }
 
@@ -69,7 +70,9 @@ class BertResidualOutput extends Module {
   }
 
   forward(x: Tensor, residual: Tensor): Tensor {
-    return addNorm(this.layerNorm, this.dropout.forward(this.dense.forward(x)), residual);
+    const d = this.dense.forward(x), dropped = this.dropout.forward(d);
+    // In eval mode dropout hands back its input: that buffer must go back to the pool once, not twice.
+    return releaseUnrecorded(addNorm(this.layerNorm, dropped, residual), ...(dropped === d ? [d] : [d, dropped]));
   }
 }
 
@@ -84,7 +87,8 @@ class BertAttention extends Module {
   }
 
   forward(x: Tensor, mask: AdditiveMask, past?: LayerPast): Tensor {
-    return this.output.forward(this.self.forward(x, mask, past), x);
+    const context = this.self.forward(x, mask, past);
+    return releaseUnrecorded(this.output.forward(context, x), context);
   }
 }
 
@@ -115,7 +119,8 @@ class BertLayer extends Module {
 
   forward(x: Tensor, mask: AdditiveMask, past?: LayerPast): Tensor {
     const a = this.attention.forward(x, mask, past);
-    return this.output.forward(this.intermediate.forward(a), a);
+    const h = this.intermediate.forward(a);
+    return releaseUnrecorded(this.output.forward(h, a), h, a);
   }
 }
 
