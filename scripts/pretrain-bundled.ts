@@ -74,7 +74,6 @@ async function fineTune(modelDir: string, init: "pretrained" | "random", method:
   } else {
     const raw = JSON.parse(await readFile(join(modelDir, "config.json"), "utf8")) as Record<string, unknown>;
     model = new DistilBertForSequenceClassification(parseDistilBertConfig(applyLabelOverrides(raw, { numLabels: 2 }), "config.json"));
-    model.initWeights();
   }
   if (method === "head") model.distilbert.requiresGrad(false);
   const loader = (examples: typeof train, shuffle: boolean) => new DataLoader(examples, { batchSize: FINE_TUNE.batchSize, shuffle, seed, padTokenId: tokenizer.padTokenId ?? 0 });
