@@ -8,21 +8,13 @@ import { spawnSync } from "node:child_process";
 import type { Backend, BatchedGemmArgs } from "../src/backend/backend.js";
 import { loadNativeBackend, nativeInfo, useBuiltinGemm } from "../src/backend/native.js";
 import { typescriptBackend as ts } from "../src/backend/typescript.js";
+import { seededInputs } from "./helpers/random.js";
 
 const native = loadNativeBackend();
 const startInfo = nativeInfo();
 const gemmVariants = [...(startInfo.blasLibrary ? ["blas"] : []), ...startInfo.builtinKernels];
 
-let seed = 12345;
-function rand(): number { // mulberry32: reproducible inputs
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-function randomArray(n: number, scale = 1): Float32Array {
-  return Float32Array.from({ length: n }, () => (2 * rand() - 1) * scale);
-}
+const { rand, randomArray } = seededInputs(12345);
 
 /** |a - e| <= rtol * (|e| + rms(expected)): relative, with a floor for entries that cancel to ~0. */
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, rtol = 1e-5): void {

@@ -10,17 +10,11 @@ import {
   scaledDotProductAttention, tensor,
 } from "../src/tensor/index.js";
 import { gradcheck, randn64 } from "./helpers/gradcheck.js";
+import { seededInputs } from "./helpers/random.js";
 
 const native = loadNativeBackend();
 
-let seed = 777;
-function rand(): number { // mulberry32: reproducible inputs
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const randomArray = (n: number, scale = 1) => Float32Array.from({ length: n }, () => (2 * rand() - 1) * scale);
+const { randomArray } = seededInputs(777);
 
 /** |a - e| <= rtol * (|e| + rms(expected)). */
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, rtol = 1e-5): void {
