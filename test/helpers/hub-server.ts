@@ -51,6 +51,8 @@ export interface HubServer {
   url: string;
   requests: RecordedRequest[];
   sim: HubSimulation;
+  /** Back to a well-behaved hub: every `sim` switch to its default (for a beforeEach). */
+  resetSim(): void;
   commitOf(repoId: string, revision?: string, repoType?: "model" | "dataset"): string;
   close(): Promise<void>;
 }
@@ -74,7 +76,12 @@ interface Revision {
  */
 export async function startHubServer(repos: Record<string, string>, datasets: Record<string, string | Record<string, string>> = {}): Promise<HubServer> {
   const requests: RecordedRequest[] = [];
-  const sim: HubSimulation = { cutOnce: new Set(), wrongChecksum: false, stall: false, headerOverrides: {}, treePageSize: 1000, treeExtra: [] };
+  const wellBehaved = (): HubSimulation => ({ cutOnce: new Set(), wrongChecksum: false, stall: false, headerOverrides: {}, treePageSize: 1000, treeExtra: [] });
+  const sim = wellBehaved();
+  const resetSim = () => {
+    for (const key of Object.keys(sim)) delete (sim as unknown as Record<string, unknown>)[key];
+    Object.assign(sim, wellBehaved());
+  };
   const commitOf = (repoId: string, revision = "main", repoType = "model") =>
     createHash("sha1").update(`commit of ${repoType} ${repoId} at ${revision}`).digest("hex");
   const byRepo = new Map<string, Map<string, Revision>>();
@@ -200,6 +207,7 @@ export async function startHubServer(repos: Record<string, string>, datasets: Re
     url: hubOrigin,
     requests,
     sim,
+    resetSim,
     commitOf,
     close: async () => {
       await Promise.all([stop(hub), stop(cdn)]);

@@ -50,12 +50,7 @@ after(async () => {
 
 beforeEach(() => {
   cacheDir = join(work, `cache-${++cacheCount}`);
-  server.sim.cutOnce.clear();
-  server.sim.wrongChecksum = false;
-  server.sim.forceStatus = undefined;
-  server.sim.requireToken = undefined;
-  server.sim.stall = false;
-  server.sim.headerOverrides = {};
+  server.resetSim();
 });
 
 const opts = (extra: Record<string, unknown> = {}) => ({ cacheDir, endpoint: server.url, retries: 2, timeoutMs: 5000, ...extra });

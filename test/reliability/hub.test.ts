@@ -36,8 +36,7 @@ after(async () => {
 });
 beforeEach(() => {
   cacheDir = join(dir, `cache-${++caches}`);
-  server.sim.cutOnce.clear();
-  server.sim.wrongChecksum = false;
+  server.resetSim();
 });
 
 const opts = (extra: Record<string, unknown> = {}) => ({ cacheDir, endpoint: server.url, retries: 0, timeoutMs: 5000, ...extra });
