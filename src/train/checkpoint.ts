@@ -12,7 +12,7 @@ import { writeJsonAtomic } from "../io/atomic.js";
 import type { RawTensor } from "../io/raw-tensor.js";
 import { loadSafetensors, saveSafetensors } from "../io/safetensors.js";
 import type { Module } from "../nn/index.js";
-import type { Optimizer, OptimizerStateDict } from "../optim/index.js";
+import type { Optimizer } from "../optim/index.js";
 import { Tensor, type GeneratorState } from "../tensor/index.js";
 
 export const STATE_FILE = "trainer_state.json";

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { loadSafetensorsSync } from "../../src/io/safetensors.js";
 import { toFloat32, toInt32 } from "../../src/io/raw-tensor.js";
+import { AdamW } from "../../src/optim/index.js";
 import { Tensor } from "../../src/tensor/index.js";
 
 export const FIXTURES = fileURLToPath(new URL("../../../shared/fixtures", import.meta.url));
@@ -98,4 +99,35 @@ export function withNoiseDecidedEntries(ref: Map<string, Tensor>, trainable: Map
     if (skip.size) out.set(`unstable.${name}`, new Tensor(Int32Array.from(skip), [skip.size]));
   }
   return { ref: out, added };
+}
+
+/** The optimizer every fixture's AdamW step was generated with. */
+export function fixtureAdamW(params: Tensor[]): AdamW {
+  return new AdamW(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 });
+}
+
+/** The parameters of `model` that require grad, checked against the names the fixture's method trains. */
+export function fixtureTrainable(fixture: string, method: string, model: { namedParameters(): Iterable<[string, Tensor]> }): Map<string, Tensor> {
+  const trainable = new Map([...model.namedParameters()].filter(([, p]) => p.requiresGrad));
+  const spec = loadJson(fixture, method, "method.json") as { trainable_parameters: Record<string, number[]> };
+  assert.deepEqual([...trainable.keys()].sort(), Object.keys(spec.trainable_parameters).sort());
+  return trainable;
+}
+
+/** Logits and loss against the fixture's, then gradients and one AdamW step of `trainable` against it.
+ *  `noiseDecided` also checks loosely the entries whose first step float noise decides (full and last layers
+ *  train thousands of weights; a few beyond those the fixture marks unstable are expected, many would hide a
+ *  real difference). */
+export function assertStepMatches(fixture: string, method: string, out: { logits: Tensor; loss?: Tensor }, trainable: Map<string, Tensor>, { noiseDecided = false } = {}): void {
+  let ref = loadTensors(fixture, method, "expected.safetensors");
+  assertCloseRel("logits", out.logits, ref.get("logits")!);
+  assertCloseRel("loss", out.loss!, ref.get("loss")!);
+  out.loss!.backward();
+  if (noiseDecided) {
+    const checked = withNoiseDecidedEntries(ref, trainable);
+    assert.ok(checked.added <= 4, `${checked.added} noise-decided AdamW entries beyond unstable.*`);
+    ref = checked.ref;
+  }
+  const opt = fixtureAdamW([...trainable.values()]);
+  assertTrainingStep(ref, trainable, () => opt.step());
 }

@@ -4,10 +4,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setBackend } from "../../src/backend/index.js";
-import { cat } from "../../src/tensor/index.js";
 import type { PreTrainedModel } from "../../src/models/pretrained.js";
-import { assertCloseRel, fixtureDir, loadInputs, loadJson, loadTensors } from "../helpers/fixtures.js";
-import { BACKENDS, assertStepMatches, forwardAndTrainingTests, prefixPast, promptedEmbeds, withVirtualTokens } from "./fixture-cases.js";
+import { cat } from "../../src/tensor/index.js";
+import { assertCloseRel, assertStepMatches, fixtureDir, loadInputs, loadJson, loadTensors } from "../helpers/fixtures.js";
+import { BACKENDS, forwardAndTrainingTests, prefixPast, promptedEmbeds, withVirtualTokens } from "./fixture-cases.js";
 
 export { BACKENDS };
 

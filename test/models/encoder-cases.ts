@@ -3,8 +3,8 @@ import { test } from "node:test";
 import { setBackend } from "../../src/backend/index.js";
 import type { PreTrainedModel } from "../../src/models/pretrained.js";
 import type { Tensor } from "../../src/tensor/index.js";
-import { assertCloseRel, fixtureDir, loadInputs, loadTensors } from "../helpers/fixtures.js";
-import { BACKENDS, assertStepMatches, forwardAndTrainingTests, prefixPast, promptedEmbeds, withVirtualTokens } from "./fixture-cases.js";
+import { assertCloseRel, assertStepMatches, fixtureDir, loadInputs, loadTensors } from "../helpers/fixtures.js";
+import { BACKENDS, forwardAndTrainingTests, prefixPast, promptedEmbeds, withVirtualTokens } from "./fixture-cases.js";
 
 type Cls = { fromPretrained(pathOrId: string): Promise<PreTrainedModel> };
 

@@ -7,9 +7,8 @@ import { setBackend } from "../../src/backend/index.js";
 import { loadSafetensorsSync } from "../../src/io/safetensors.js";
 import { AutoModelForCausalLM, AutoModelForSequenceClassification } from "../../src/models/index.js";
 import type { PreTrainedModel } from "../../src/models/pretrained.js";
-import { AdamW } from "../../src/optim/index.js";
 import { LoraConfig, PeftModel, getPeftModel, peftConfigFromJson } from "../../src/peft/index.js";
-import { assertCloseRel, assertTrainingStep, fixtureDir, loadInputs, loadJson, loadTensors } from "../helpers/fixtures.js";
+import { assertCloseRel, assertStepMatches, fixtureDir, fixtureTrainable, loadInputs, loadJson, loadTensors } from "../helpers/fixtures.js";
 
 const CASES: [string, string][] = [["distilbert", "lora"], ["bert", "lora"], ["gpt2", "lora"], ["llama", "lora"], ["llama", "lora-rslora"]];
 const causal = (model: string) => model === "gpt2" || model === "llama";
@@ -33,17 +32,8 @@ for (const backendName of ["typescript", "native"] as const) {
     test(`${model} ${method} matches PEFT (${backendName})`, async () => {
       setBackend(backendName);
       const peft = await freshPeft(model, method);
-      const expected = loadTensors(model, method, "expected.safetensors");
-      const trainable = new Map([...peft.namedParameters()].filter(([, p]) => p.requiresGrad));
-      const spec = loadJson(model, method, "method.json") as { trainable_parameters: Record<string, number[]> };
-      assert.deepEqual([...trainable.keys()].sort(), Object.keys(spec.trainable_parameters).sort());
-      const inputs = loadInputs(model);
-      const out = peft.forward(inputs);
-      assertCloseRel("logits", out.logits, expected.get("logits")!);
-      assertCloseRel("loss", out.loss!, expected.get("loss")!);
-      out.loss!.backward();
-      const opt = new AdamW([...trainable.values()], { lr: 1e-3, weightDecay: 0.01 });
-      assertTrainingStep(expected, trainable, () => opt.step());
+      const trainable = fixtureTrainable(model, method, peft);
+      assertStepMatches(model, method, peft.forward(loadInputs(model)), trainable);
     });
   }
 }

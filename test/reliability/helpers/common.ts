@@ -2,14 +2,11 @@
 // that an error is a proper Error naming the file it is about.
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { mulberry32 } from "../../../src/data/split.js";
 import { scratchDir } from "../../helpers/temp-dir.js";
 
-/** ../shared/fixtures and ../shared/data from the repository root. */
-export const FIXTURES = fileURLToPath(new URL("../../../../shared/fixtures", import.meta.url));
-export const DATA = fileURLToPath(new URL("../../../../shared/data", import.meta.url));
+export { DATA, FIXTURES } from "../../helpers/fixtures.js";
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
 export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
