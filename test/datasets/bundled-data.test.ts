@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { bundledCorpus, heldOut } from "../../src/datasets/corpus.js";
 import { loadBundledTask, splitKey, splitOf } from "../../src/datasets/spam.js";
+import { wordNetEntries } from "../../src/datasets/wordnet.js";
 
 test("the spam task: fixed sizes, both labels in every split, split by the hash rule, no text in two splits", () => {
   const task = loadBundledTask();
@@ -39,6 +40,17 @@ test("the corpus never holds the spam task's validation or test texts; held-out 
   assert.equal(bySource(corpus.train, "sotu") + bySource(corpus.heldOut, "sotu"), 233);
   assert.equal(bySource(corpus.train, "moby-dick") + bySource(corpus.heldOut, "moby-dick"), 138);
   assert.equal(bySource(corpus.train, "spam-assassin") + bySource(corpus.heldOut, "spam-assassin"), task.train.length);
+  // 117,791 synsets in documents of 32.
+  assert.equal(bySource(corpus.train, "wordnet") + bySource(corpus.heldOut, "wordnet"), 3681);
   assert.ok(corpus.heldOut.every(heldOut) && !corpus.train.some(heldOut));
-  assert.equal(corpus.heldOut.length, 89);
+  assert.equal(corpus.heldOut.length, 159);
+});
+
+test("WordNet entries: synonyms without syntactic markers or underscores, then the definition and its examples", () => {
+  const entries = wordNetEntries();
+  assert.equal(entries.length, 117791);
+  const inStock = entries.find((e) => e.text.startsWith("in stock: "));
+  assert.equal(inStock?.text, 'in stock: available for use or sale; "they have plenty of stonewashed jeans in stock"');
+  assert.equal(new Set(entries.map((e) => e.id)).size, entries.length);
+  assert.ok(entries.every((e) => !/[_|]|\([a-z]+\)(,|$)/.test(e.text.slice(0, e.text.indexOf(": ")))));
 });

@@ -9,7 +9,7 @@ const int = (help: string, min = 1) => numberFlag(help, { integer: true, min });
 
 const flags = {
   arch: choiceFlag("distilbert or bert (masked LM, WordPiece), gpt2 or llama (next token, byte-level BPE); default distilbert", ARCHITECTURES, { arg: "ARCH" }),
-  bundled: booleanFlag("pretrain on the bundled corpus (State of the Union addresses, Moby Dick, spam-task training mails) instead of files"),
+  bundled: booleanFlag("pretrain on the bundled corpus (State of the Union addresses, Moby Dick, spam-task training mails, WordNet's definitions and examples) instead of files"),
   vocabSize: int("tokenizer vocabulary, special tokens included (default 8192)", 16),
   tokenizer: stringFlag("use this tokenizer folder instead of training one on the text", { arg: "DIR" }),
   dim: int("hidden size (default 128)"),
