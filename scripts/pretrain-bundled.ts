@@ -92,7 +92,9 @@ async function fineTune(modelDir: string, init: "pretrained" | "random", method:
 type Result = Awaited<ReturnType<typeof fineTune>>;
 
 const readResults = (file: string): Promise<Result[]> => readFile(file, "utf8").then((t) => (JSON.parse(t) as { results: Result[] }).results, () => []);
-const sameRun = (a: Result, b: Result) => a.task === b.task && a.init === b.init && a.method === b.method && a.lr === b.lr && a.seed === b.seed;
+/** What identifies a run: a rerun with the same key is skipped. */
+type RunKey = Pick<Result, "task" | "init" | "method" | "lr" | "seed">;
+const sameRun = (a: RunKey, b: RunKey) => a.task === b.task && a.init === b.init && a.method === b.method && a.lr === b.lr && a.seed === b.seed;
 
 /** Each result is written as soon as it exists, and a rerun skips the ones already there. A process running
  *  the other initialisation may write the same file: each write merges in what is on disk first. */
@@ -102,8 +104,7 @@ async function evidence(modelDir: string, inits: readonly Init[]): Promise<void>
   const results = await readResults(file);
   const setup = { ...FINE_TUNE, seeds: SEEDS, methods: METHODS, tasks: TASKS.map(({ name, maxLength, epochs }) => ({ name, maxLength, epochs })) };
   const run = async (init: Init, method: Method, lr: number, task: (typeof TASKS)[number], seed: number) => {
-    const key = { task: task.name, init, method, lr, seed } as Result;
-    const done = results.find((r) => sameRun(r, key));
+    const done = results.find((r) => sameRun(r, { task: task.name, init, method, lr, seed }));
     if (done) return done;
     const r = await fineTune(modelDir, init, method, lr, task, seed, tokenizer);
     console.log(JSON.stringify(r));
