@@ -39,6 +39,7 @@ export function reportMarkdown(r: ComparisonReport): string {
     ...r.methods.map((e) => `| ${tableRow(e).join(" | ")} |`),
     "",
     ...(r.failed.length ? ["Failed:", "", ...r.failed.map((f) => `- ${f.label}: ${f.error}`), ""] : []),
+    ...(r.pending.length ? [`Not run yet, as the comparison was interrupted (the same command with \`--resume\` continues it): ${r.pending.join(", ")}.`, ""] : []),
     `![Test accuracy against training time](${r.chart.png})`,
     "",
     `Training time is wall-clock time of the training loop (for feature-based: running the frozen model over the training ` +

@@ -1,5 +1,8 @@
 // report.json: what `finetune compare` measured, one entry per method.
-import type { MethodInfo, MethodName } from "../cli/methods.js";
+import type { MethodInfo, MethodName, MethodOptions } from "../cli/methods.js";
+
+/** 2: the data digest, every hyperparameter, the method options and the pending methods, which resuming checks and needs. */
+export const REPORT_FORMAT = 2;
 
 export interface MethodEntry {
   method: MethodName;
@@ -34,14 +37,22 @@ export interface FailedMethod {
 }
 
 export interface ComparisonReport {
-  format: 1;
+  format: typeof REPORT_FORMAT;
   createdAt: string;
   model: string;
   labels: string[];
   rows: { train: number; validation: number; test: number };
-  budget: { epochs: number | null; maxSteps: number | null; batchSize: number; maxLength: number; seed: number; lr: number | null };
+  /** sha256 over every split's texts and labels. */
+  dataSha256: string;
+  budget: {
+    epochs: number | null; maxSteps: number | null; batchSize: number; maxLength: number; seed: number; lr: number | null;
+    weightDecay: number; warmupRatio: number; gradAccum: number; clip: number | null;
+  };
+  methodOptions: MethodOptions;
   environment: { node: string; platform: string; cpu: string; cores: number; backend: string; threads: number };
   methods: MethodEntry[];
   failed: FailedMethod[];
+  /** Methods not run yet: a comparison that was interrupted (empty when it finished). */
+  pending: MethodName[];
   chart: { svg: string; png: string; xScale: "log" | "linear"; pngFont: string | null; pngHasText: boolean };
 }

@@ -26,6 +26,8 @@ export interface TrainerState {
   epoch: number;
   batchIdx: number;
   globalStep: number;
+  /** Wall-clock seconds spent in fit so far, summed over earlier resumed runs (absent in older checkpoints). */
+  fitSeconds?: number;
   rng: GeneratorState;
   loader?: DataLoaderState;
   optimizer?: { step: number; groups: Record<string, unknown>[]; params: string[][] };

@@ -70,6 +70,8 @@ export interface FitResult {
   stopMessage: string | null;
   lastCheckpoint: string | null;
   bestModelPath: string | null;
+  /** Wall-clock seconds in fit, including the runs before a resume: what the whole training took. */
+  fitSeconds: number;
 }
 
 export interface RunOptions {
@@ -106,6 +108,8 @@ export class Trainer {
   private lastSave: { path: string; step: number; resumable: boolean } | null = null;
   private stop: { reason: StopReason; message: string | null } | null = null;
   private epochDone = false;
+  /** fit's clock: seconds carried over from the checkpoint it resumed, plus this run's since `started`. */
+  private fitClock = { carried: 0, started: 0 };
   private epochLoss = { sum: 0, count: 0 };
   private readonly trainMeans = new WeightedMeans();
   /** The optimizer's parameters by name, for naming a non-finite gradient. */
@@ -123,6 +127,11 @@ export class Trainer {
     this.callbacks = [...cbs.filter((c) => !(c instanceof ModelCheckpoint)), ...cbs.filter((c) => c instanceof ModelCheckpoint)];
     this.loggers = opts.logger === false || opts.logger === undefined ? [] : Array.isArray(opts.logger) ? opts.logger : [opts.logger];
     this.progress = new ProgressReporter(opts.progressOutput ?? process.stderr, opts.enableProgressBar ?? true);
+  }
+
+  /** Seconds the current (or last) fit has trained, counting the runs before a resume. */
+  get fitSeconds(): number {
+    return this.fitClock.carried + (performance.now() - this.fitClock.started) / 1000;
   }
 
   get lastCheckpointPath(): string | null {
@@ -168,6 +177,7 @@ export class Trainer {
     this.resetProgress();
     if (resumeFrom) await this.resume(resumeFrom, nb);
     else if (this.opts.seed !== undefined) manualSeed(this.opts.seed);
+    this.fitClock.started = performance.now();
     optimizer.zeroGrad();
 
     for (const cb of this.callbacks) await cb.onFitStart?.(this);
@@ -192,6 +202,7 @@ export class Trainer {
         stopMessage: this.stop?.message ?? null,
         lastCheckpoint: this.lastCheckpointPath,
         bestModelPath: this.checkpointCallback?.bestModelPath ?? null,
+        fitSeconds: this.fitSeconds,
       };
     } finally {
       removeSignals();
@@ -240,6 +251,7 @@ export class Trainer {
         epoch: this.epochDone ? this.currentEpoch + 1 : this.currentEpoch,
         batchIdx: this.epochDone ? 0 : this.batchIdx,
         globalStep: this.globalStep,
+        fitSeconds: this.fitSeconds,
         rng: defaultGenerator.getState(),
         loader: this.trainLoader?.stateDict?.(),
         scheduler: this.scheduler?.stateDict(),
@@ -262,6 +274,7 @@ export class Trainer {
     this.stop = null;
     this.callbackMetrics = {};
     this.lastSave = null;
+    this.fitClock = { carried: 0, started: performance.now() };
   }
 
   private async trainLoop(module: TrainingModule<unknown>, loader: Loader<unknown>, valLoader: Loader<unknown> | undefined, nb: number, stepsPerEpoch: number): Promise<void> {
@@ -407,6 +420,7 @@ export class Trainer {
     defaultGenerator.setState(s.rng);
     if (s.loader) this.trainLoader!.loadStateDict?.(s.loader);
     this.globalStep = s.globalStep;
+    this.fitClock.carried = s.fitSeconds ?? 0;
     this.currentEpoch = s.epoch;
     this.batchIdx = s.batchIdx;
     this.epochLoss = { ...s.epochLoss };

@@ -19,6 +19,7 @@ const flags = {
   methods: listFlag(`methods to compare (default ${DEFAULT_METHODS.join(",")})`, { arg: "M1,M2", choices: METHODS }),
   ia3: booleanFlag("add IA3 to the methods"),
   methodLr: methodLrFlag(),
+  resume: booleanFlag("continue the comparison in --output: keep the methods it finished, continue the interrupted one from its checkpoint"),
 };
 
 /** `full=2e-4,last-layers=5e-4` on the command line, or `{ full: 2e-4 }` in a config file. */
@@ -61,6 +62,10 @@ the size of what must be saved (model, adapter or classifier file), and peak mem
 The table is also printed. Learning rates default to each method's usual one; --lr sets one for all,
 --method-lr one per method.
 A method that fails is listed in the report and the exit code is 1; the other methods still run.
+The report is rewritten after every method. Ctrl-C stops after the current training step, saving a
+checkpoint; the same command with --resume then keeps the finished methods (their measurements are not
+redone), continues the interrupted method from its checkpoint (training time counts both parts) and runs
+the rest. It refuses when the data, flags or machine set-up (backend, threads, CPU) differ from the report's.
 The method options of \`finetune train\` (--lora-r, --num-virtual-tokens, --layers, ...) apply here too.
 
 Options:
@@ -72,7 +77,8 @@ Examples:
   finetune compare --model distilbert-base-uncased --dataset stanfordnlp/imdb --validation-split 1000 \\
     --max-rows 2000 --max-length 256 --epochs 1 --ia3 --output reports/imdb
   finetune compare --model ./tiny-model --data reviews.jsonl --methods head,lora,prompt --max-steps 200 --output reports/quick
-  finetune compare --config compare.yaml`,
+  finetune compare --config compare.yaml
+  finetune compare --model bundled --dataset bundled:spam --output runs/demo --resume   # after Ctrl-C`,
 
   async run(argv) {
     const { values: v } = await parseWithConfig(argv, flags);
@@ -86,7 +92,7 @@ Examples:
     info(`data: ${describeSplits(data.splits)}; labels ${data.labels.names.join(", ")}; methods ${methods.join(", ")}`);
     const { tokenizer } = await loadTokenizer(v.tokenizer ? [v.tokenizer] : [source.ref], hub);
     const report = await runComparison({
-      methods, methodLr: v.methodLr, methodOptions: methodOptions(v), hp: hyperparameters(v), source, tokenizer, data: { task: "seq-cls", ...data }, output: v.output, log: info,
+      methods, methodLr: v.methodLr, methodOptions: methodOptions(v), hp: hyperparameters(v), source, tokenizer, data: { task: "seq-cls", ...data }, output: v.output, resume: v.resume, log: info,
     });
     console.log(textTable(tableHeader(), report.methods.map(tableRow)));
     if (!report.chart.pngHasText) info(`warning: no usable font found, so ${join(v.output, REPORT_FILES.png)} has no text; install one (e.g. fonts-dejavu-core) or use ${REPORT_FILES.svg}`);

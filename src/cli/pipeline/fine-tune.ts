@@ -40,7 +40,8 @@ export interface Hyperparameters {
 
 export const DEFAULT_HYPERPARAMETERS = { batchSize: 16, weightDecay: 0, warmupRatio: 0, gradAccum: 1, maxLength: 128, seed: 42 } as const;
 const DEFAULT_EPOCHS = 3;
-const CHECKPOINTS = "checkpoints";
+/** Where a run's trainer checkpoints go, under its output folder. */
+export const CHECKPOINTS = "checkpoints";
 
 export interface RunInput {
   method: MethodName;
@@ -53,8 +54,8 @@ export interface RunInput {
   output?: string;
   /** Continue from <output>/checkpoints/last. */
   resume?: boolean;
-  /** `train`: validate during fit, checkpoint, and stop cleanly on Ctrl-C. `compare` leaves all three out,
-   *  so the measured time is training alone. */
+  /** `train`: validate during fit and checkpoint every epoch. `compare` leaves both out, so the measured time is
+   *  training alone. Either way Ctrl-C ends training cleanly, with a checkpoint to resume from. */
   interactive: boolean;
   log: (line: string) => void;
 }
@@ -62,7 +63,8 @@ export interface RunInput {
 export interface RunResult {
   method: MethodName;
   task: Task;
-  /** Wall-clock seconds of training; for feature-based, extraction over the training texts plus the classifier fit. */
+  /** Wall-clock seconds of training (summed over the runs a resumed one continues); for feature-based, extraction
+   *  over the training texts plus the classifier fit. */
   trainSeconds: number;
   /** Feature-based only: the part of trainSeconds spent running the frozen model. */
   extractSeconds: number | null;
@@ -105,15 +107,13 @@ async function runWithTrainer(input: RunInput, method: Exclude<MethodName, "feat
     callbacks: input.interactive && output ? [new ModelCheckpoint({ dirpath: join(output, CHECKPOINTS), saveTopK: 0, saveLast: true })] : [],
     logger: output ? new CSVLogger(join(output, "logs")) : false,
     enableProgressBar: input.interactive || process.stderr.isTTY === true,
-    handleSignals: input.interactive,
+    handleSignals: true,
     defaultRootDir: output,
   });
   const trainLoader = loader(await examples("train"), true);
   const valLoader = input.interactive && data.splits.validation ? loader(await examples("validation")) : undefined;
   const ckptPath = input.resume ? await lastCheckpoint(output) : undefined;
-  const started = performance.now();
   const fit = await trainer.fit(module, trainLoader, valLoader, { ckptPath });
-  const trainSeconds = (performance.now() - started) / 1000;
   if (fit.stopReason === "interrupted") throw new Interrupted(`interrupted at step ${fit.globalStep}; continue with the same command and --resume`);
 
   const scores = data.task === "seq-cls"
@@ -121,7 +121,7 @@ async function runWithTrainer(input: RunInput, method: Exclude<MethodName, "feat
     : lmScores(model, tokenizer, data, maxLength, hp.batchSize);
   const { validation, test } = await scores;
   const artifact: Artifact = model instanceof PeftModel ? { kind: "adapter", model } : { kind: "model", model };
-  const result: RunResult = { method, task: data.task, trainSeconds, extractSeconds: null, steps: fit.globalStep, params, artifactBytes: null, validation, test };
+  const result: RunResult = { method, task: data.task, trainSeconds: fit.fitSeconds, extractSeconds: null, steps: fit.globalStep, params, artifactBytes: null, validation, test };
   return save(input, result, artifact, { labelNames, maxLength, pooling: null });
 }
 
