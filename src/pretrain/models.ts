@@ -16,18 +16,19 @@ export interface ModelSize {
   heads: number;
   /** Feed-forward width; default 4 * dim (Llama's MLP included). */
   hiddenDim?: number;
-  /** Longest sequence (position embeddings; Llama's RoPE has none, but its config records it). */
-  maxLength: number;
   /** Every dropout probability of the config (default: the architecture's, 0.1 except Llama's 0). */
   dropout?: number;
 }
 
-export function objectiveOf(arch: Architecture): "mlm" | "clm" {
+export type Objective = "mlm" | "clm";
+
+export function objectiveOf(arch: Architecture): Objective {
   return arch === "distilbert" || arch === "bert" ? "mlm" : "clm";
 }
 
-/** A randomly initialised model (Hugging Face's _init_weights) whose vocabulary is the tokenizer's. */
-export function freshModel(arch: Architecture, size: ModelSize, tokenizer: PreTrainedTokenizer): PreTrainedModel {
+/** A randomly initialised model (Hugging Face's _init_weights) whose vocabulary is the tokenizer's and whose
+ *  longest input is `maxLength` (position embeddings; Llama's RoPE has none, but its config records it). */
+export function freshModel(arch: Architecture, size: ModelSize, maxLength: number, tokenizer: PreTrainedTokenizer): PreTrainedModel {
   const vocabSize = tokenizer.length, hidden = size.hiddenDim ?? 4 * size.dim;
   if (size.dim % size.heads !== 0) throw new Error(`--dim (${size.dim}) must be a multiple of --heads (${size.heads})`);
   const pad = tokenizer.padTokenId ?? null;
@@ -35,25 +36,25 @@ export function freshModel(arch: Architecture, size: ModelSize, tokenizer: PreTr
   switch (arch) {
     case "distilbert":
       return new DistilBertForMaskedLM(distilBertConfig({
-        vocabSize, dim: size.dim, nLayers: size.layers, nHeads: size.heads, hiddenDim: hidden, maxPositionEmbeddings: size.maxLength, padTokenId: pad,
+        vocabSize, dim: size.dim, nLayers: size.layers, nHeads: size.heads, hiddenDim: hidden, maxPositionEmbeddings: maxLength, padTokenId: pad,
         dropout: p, attentionDropout: p,
       }));
     case "bert":
       return new BertForMaskedLM(bertConfig({
         vocabSize, hiddenSize: size.dim, numHiddenLayers: size.layers, numAttentionHeads: size.heads, intermediateSize: hidden,
-        maxPositionEmbeddings: size.maxLength, padTokenId: pad, hiddenDropoutProb: p, attentionProbsDropoutProb: p,
+        maxPositionEmbeddings: maxLength, padTokenId: pad, hiddenDropoutProb: p, attentionProbsDropoutProb: p,
       }));
     case "gpt2": {
       const eos = tokenizer.eosTokenId ?? null;
       return new GPT2LMHeadModel(gpt2Config({
-        vocabSize, nEmbd: size.dim, nLayer: size.layers, nHead: size.heads, nInner: hidden, nPositions: size.maxLength,
+        vocabSize, nEmbd: size.dim, nLayer: size.layers, nHead: size.heads, nInner: hidden, nPositions: maxLength,
         bosTokenId: tokenizer.bosTokenId ?? eos, eosTokenId: eos, padTokenId: pad, residPdrop: p, embdPdrop: p, attnPdrop: p,
       }));
     }
     case "llama":
       return new LlamaForCausalLM(llamaConfig({
         vocabSize, hiddenSize: size.dim, numHiddenLayers: size.layers, numAttentionHeads: size.heads, intermediateSize: hidden,
-        maxPositionEmbeddings: size.maxLength, tieWordEmbeddings: true,
+        maxPositionEmbeddings: maxLength, tieWordEmbeddings: true,
         bosTokenId: tokenizer.bosTokenId ?? null, eosTokenId: tokenizer.eosTokenId ?? null, padTokenId: pad, attentionDropout: p,
       }));
   }

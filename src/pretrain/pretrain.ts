@@ -1,16 +1,21 @@
-// Pretraining from scratch: a tokenizer trained on the text (WordPiece for the masked-LM encoders,
-// byte-level BPE for the causal LMs), the text packed into blocks, a fresh model, and the Trainer with
-// periodic checkpoints (resumable), validation on held-out text and a CSV of the losses. The output folder
-// is a Hugging Face model folder: config.json, model.safetensors, tokenizer.json, tokenizer_config.json.
+// Pretraining: the text packed into blocks and the Trainer with periodic checkpoints (resumable), validation
+// on held-out text and a CSV of the losses. The model is either fresh, with a tokenizer trained on the text
+// (WordPiece for the masked-LM encoders, byte-level BPE for the causal LMs), or an existing model with its own
+// tokenizer, pretrained further on the text (domain-adaptive pretraining). The output folder is a Hugging
+// Face model folder: config.json, model.safetensors, tokenizer.json, tokenizer_config.json.
 import { createHash } from "node:crypto";
 import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DataLoader, type Loader } from "../data/dataloader.js";
 import type { Batch } from "../data/collate.js";
 import { bundledCorpus } from "../datasets/corpus.js";
+import { AutoModelForCausalLM, AutoModelForMaskedLM, modelTypeEntry } from "../models/auto.js";
+import { readConfigJson } from "../models/loading.js";
 import type { PreTrainedModel } from "../models/pretrained.js";
+import type { HubOptions } from "../io/hub.js";
 import type { ScheduleName } from "../optim/index.js";
 import { manualSeed } from "../tensor/index.js";
+import { TOKENIZER_FILES, tokenizerFolder } from "../tokenizers/folder.js";
 import { AutoTokenizer, trainByteLevelBpeTokenizer, trainWordPieceTokenizer, type PreTrainedTokenizer } from "../tokenizers/index.js";
 import { CausalLMModule } from "../train/causal-lm-module.js";
 import { LAST_NAME, ModelCheckpoint } from "../train/callbacks/model-checkpoint.js";
@@ -19,20 +24,34 @@ import { Trainer, type StopReason } from "../train/trainer.js";
 import { packBlocks } from "./blocks.js";
 import { MaskedBlockLoader } from "./loader.js";
 import { MaskedLMModule, type MaskedLanguageModel } from "./masked-lm-module.js";
-import { freshModel, objectiveOf, type Architecture, type ModelSize } from "./models.js";
+import { freshModel, objectiveOf, type Architecture, type ModelSize, type Objective } from "./models.js";
 import { saveModel, type SaveDtype } from "./save.js";
 import { StepCsvLogger } from "./step-csv-logger.js";
 import { WallClock } from "./wall-clock.js";
 
-export interface PretrainOptions {
+/** A randomly initialised model of this architecture and size. */
+export interface FreshModelSpec {
   arch: Architecture;
-  /** Plain-text files (one document per line, as HF's text datasets read them), or the bundled corpus. */
-  corpus: { files: string[] } | "bundled";
   size: ModelSize;
   /** Including special tokens; the size of the tokenizer trained on the text. */
   vocabSize: number;
   /** A tokenizer folder to use instead of training one (its vocabulary size then rules). */
   tokenizer?: string;
+}
+
+/** An existing model (folder or hub id) with its tokenizer: masked LM if its family has one, else next token. */
+export interface PretrainedModelSpec {
+  from: string;
+  hub?: HubOptions;
+  onWarning?: (message: string) => void;
+}
+
+export interface PretrainOptions {
+  model: FreshModelSpec | PretrainedModelSpec;
+  /** Plain-text files (one document per line, as HF's text datasets read them), or the bundled corpus. */
+  corpus: { files: string[] } | "bundled";
+  /** Tokens per training block; a fresh model's longest input too. */
+  maxLength: number;
   output: string;
   /** Default <output>/checkpoints. */
   checkpointDir?: string;
@@ -64,6 +83,7 @@ export interface PretrainOptions {
 
 export interface PretrainResult {
   output: string;
+  objective: Objective;
   parameters: number;
   globalStep: number;
   stopReason: StopReason;
@@ -97,23 +117,51 @@ async function exists(path: string): Promise<boolean> {
   return access(path).then(() => true, () => false);
 }
 
-/** A resumed run must tokenize exactly as before, so the tokenizer saved by the first run is reused: training
- *  one again would not give the same ids (the binding's trainer orders tokens of equal count arbitrarily). */
-async function tokenizerFor(opts: PretrainOptions, train: string[]): Promise<PreTrainedTokenizer> {
-  if (opts.resume) {
-    if (!(await exists(join(opts.output, "tokenizer.json")))) throw new Error(`--resume: ${opts.output} has no tokenizer.json from the first run`);
-    return AutoTokenizer.fromPretrained(opts.output);
+/** The model to train, its tokenizer and objective. A resumed run must tokenize exactly as before, so it reuses
+ *  the tokenizer the first run saved: training one again would not give the same ids (the binding's trainer
+ *  orders tokens of equal count arbitrarily). */
+async function setUp(opts: PretrainOptions, train: string[]): Promise<{ model: PreTrainedModel; tokenizer: PreTrainedTokenizer; objective: Objective }> {
+  const spec = opts.model;
+  // A fresh model's weights, or the new head of a model saved without one, are drawn from the seeded generator.
+  manualSeed(opts.seed ?? 42);
+  if ("from" in spec) {
+    const load = { ...spec.hub, onWarning: spec.onWarning };
+    const { raw, file } = await readConfigJson(spec.from, load);
+    const objective: Objective = modelTypeEntry(raw, file).forMaskedLM ? "mlm" : "clm";
+    const tokenizer = opts.resume ? await savedTokenizer(opts.output) : await AutoTokenizer.fromPretrained(await tokenizerOf(spec), { modelMaxLength: opts.maxLength });
+    const model = await (objective === "mlm" ? AutoModelForMaskedLM : AutoModelForCausalLM).fromPretrained(spec.from, load);
+    const positions = raw.max_position_embeddings ?? raw.n_positions;
+    if (typeof positions === "number" && opts.maxLength > positions) throw new Error(`--max-length ${opts.maxLength} is longer than ${spec.from}'s ${positions} positions`);
+    if (typeof raw.vocab_size === "number" && tokenizer.length > raw.vocab_size) throw new Error(`${spec.from}: the tokenizer has ${tokenizer.length} tokens but the model's vocabulary only ${raw.vocab_size}`);
+    if (!opts.resume) await tokenizer.savePretrained(opts.output);
+    return { model, tokenizer, objective };
   }
-  const common = { vocabSize: opts.vocabSize, modelMaxLength: opts.size.maxLength };
-  const tokenizer = opts.tokenizer ? await AutoTokenizer.fromPretrained(opts.tokenizer, { modelMaxLength: opts.size.maxLength })
-    : objectiveOf(opts.arch) === "mlm" ? await trainWordPieceTokenizer({ texts: train }, { ...common, lowercase: true })
-    : await trainByteLevelBpeTokenizer({ texts: train }, common);
-  await tokenizer.savePretrained(opts.output);
-  return tokenizer;
+  const objective = objectiveOf(spec.arch);
+  let tokenizer: PreTrainedTokenizer;
+  if (opts.resume) tokenizer = await savedTokenizer(opts.output);
+  else {
+    const common = { vocabSize: spec.vocabSize, modelMaxLength: opts.maxLength };
+    tokenizer = spec.tokenizer ? await AutoTokenizer.fromPretrained(spec.tokenizer, { modelMaxLength: opts.maxLength })
+      : objective === "mlm" ? await trainWordPieceTokenizer({ texts: train }, { ...common, lowercase: true })
+      : await trainByteLevelBpeTokenizer({ texts: train }, common);
+    await tokenizer.savePretrained(opts.output);
+  }
+  return { model: freshModel(spec.arch, spec.size, opts.maxLength, tokenizer), tokenizer, objective };
 }
 
-function loaders(opts: PretrainOptions, tokenizer: PreTrainedTokenizer, train: Int32Array[], val: Int32Array[], seed: number): { train: Loader<Batch>; val: Loader<Batch> } {
-  if (objectiveOf(opts.arch) === "mlm") {
+async function tokenizerOf(spec: PretrainedModelSpec): Promise<string> {
+  const dir = await tokenizerFolder(spec.from, spec.hub);
+  if (!dir) throw new Error(`${spec.from}: no tokenizer files (${TOKENIZER_FILES.join(", ")}) to pretrain it with`);
+  return dir;
+}
+
+async function savedTokenizer(output: string): Promise<PreTrainedTokenizer> {
+  if (!(await exists(join(output, "tokenizer.json")))) throw new Error(`--resume: ${output} has no tokenizer.json from the first run`);
+  return AutoTokenizer.fromPretrained(output);
+}
+
+function loaders(opts: PretrainOptions, objective: Objective, tokenizer: PreTrainedTokenizer, train: Int32Array[], val: Int32Array[], seed: number): { train: Loader<Batch>; val: Loader<Batch> } {
+  if (objective === "mlm") {
     const maskTokenId = tokenizer.maskTokenId;
     if (maskTokenId === undefined) throw new Error("the tokenizer has no mask token");
     const masking = { maskTokenId, vocabSize: tokenizer.length, specialIds: new Set(tokenizer.allSpecialIds), mlmProbability: opts.mlmProbability };
@@ -132,21 +180,19 @@ function loaders(opts: PretrainOptions, tokenizer: PreTrainedTokenizer, train: I
 export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const seed = opts.seed ?? 42;
   const docs = await documents(opts.corpus);
-  const tokenizer = await tokenizerFor(opts, docs.train);
-  const pack = { blockSize: opts.size.maxLength, objective: objectiveOf(opts.arch) };
+  const { model, tokenizer, objective } = await setUp(opts, docs.train);
+  const pack = { blockSize: opts.maxLength, objective };
   const trainBlocks = await packBlocks(tokenizer, docs.train, pack);
   const valBlocks = (await packBlocks(tokenizer, docs.heldOut, pack)).slice(0, opts.valBlocks ?? 64);
   if (valBlocks.length === 0) throw new Error("the held-out text is shorter than one block, so there is nothing to validate on");
 
-  manualSeed(seed);
-  const model = freshModel(opts.arch, opts.size, tokenizer);
   const optimization = {
     lr: opts.lr, weightDecay: opts.weightDecay ?? 0.01, warmupSteps: opts.warmupSteps, warmupRatio: opts.warmupRatio, schedule: opts.schedule ?? "linear",
   };
-  const module: TrainingModule<Batch> = objectiveOf(opts.arch) === "mlm"
+  const module: TrainingModule<Batch> = objective === "mlm"
     ? new MaskedLMModule(model as unknown as MaskedLanguageModel, optimization)
     : new CausalLMModule(model, optimization);
-  const data = loaders(opts, tokenizer, trainBlocks, valBlocks, seed);
+  const data = loaders(opts, objective, tokenizer, trainBlocks, valBlocks, seed);
 
   const checkpointDir = opts.checkpointDir ?? join(opts.output, "checkpoints");
   const clock = new WallClock((opts.maxMinutes ?? Infinity) * 60);
@@ -167,16 +213,17 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const fit = await trainer.fit(module, data.train, data.val, { ckptPath: opts.resume ? join(checkpointDir, LAST_NAME) : undefined });
   const result: PretrainResult = {
     output: opts.output,
+    objective,
     parameters: model.numParameters(),
     globalStep: fit.globalStep,
     stopReason: fit.stopReason,
     trainBlocks: trainBlocks.length,
-    tokensSeen: fit.globalStep * opts.batchSize * opts.size.maxLength,
+    tokensSeen: fit.globalStep * opts.batchSize * opts.maxLength,
     elapsedSeconds: clock.elapsed,
     finalValLoss: null,
   };
   if (fit.stopReason === "interrupted") return result;
   const final: Metrics = (await trainer.validate(module, data.val))[0];
-  await saveModel(model as PreTrainedModel, opts.output, opts.dtype);
-  return { ...result, finalValLoss: final.val_loss };
+  await saveModel(model, opts.output, opts.dtype);
+  return { ...result, objective, finalValLoss: final.val_loss };
 }

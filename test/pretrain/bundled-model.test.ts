@@ -42,7 +42,7 @@ test("its masked-LM loss on held-out corpus text is far below that of the same m
   };
   manualSeed(0);
   const c = model.config;
-  const untrained = freshModel("distilbert", { dim: c.dim, layers: c.nLayers, heads: c.nHeads, hiddenDim: c.hiddenDim, maxLength: c.maxPositionEmbeddings }, tokenizer);
+  const untrained = freshModel("distilbert", { dim: c.dim, layers: c.nLayers, heads: c.nHeads, hiddenDim: c.hiddenDim }, c.maxPositionEmbeddings, tokenizer);
   const random = loss(untrained as DistilBertForMaskedLM), trained = loss(model);
   assert.ok(Math.abs(random - Math.log(tokenizer.length)) < 0.5, `untrained ${random.toFixed(3)} vs ln(vocab) ${Math.log(tokenizer.length).toFixed(3)}`);
   assert.ok(trained < random - 2.5, `bundled ${trained.toFixed(3)} vs untrained ${random.toFixed(3)}`);

@@ -6,7 +6,7 @@ import { pretrain as pretrainCommand } from "../../src/cli/commands/pretrain.js"
 import { AutoModelForCausalLM, AutoModelForMaskedLM } from "../../src/models/auto.js";
 import { DistilBertForMaskedLM } from "../../src/models/distilbert/index.js";
 import { GPT2LMHeadModel } from "../../src/models/gpt2/index.js";
-import { pretrain, type PretrainOptions } from "../../src/pretrain/index.js";
+import { pretrain, type FreshModelSpec, type PretrainOptions } from "../../src/pretrain/index.js";
 import { Generator } from "../../src/tensor/index.js";
 import { AutoTokenizer } from "../../src/tokenizers/index.js";
 import { tempDir } from "../io/fixtures.js";
@@ -29,9 +29,9 @@ before(async () => {
 after(() => cleanup());
 
 const quiet = { write: () => true };
+const FRESH: FreshModelSpec = { arch: "distilbert", size: { dim: 32, layers: 1, heads: 2 }, vocabSize: 120 };
 const base = (output: string): PretrainOptions => ({
-  arch: "distilbert", corpus: { files: [corpus] }, size: { dim: 32, layers: 1, heads: 2, maxLength: 32 }, vocabSize: 120,
-  output, batchSize: 8, maxSteps: 40, lr: 3e-3, warmupSteps: 4, logEvery: 5, valEvery: 20, valBlocks: 8, progressOutput: quiet,
+  model: FRESH, corpus: { files: [corpus] }, maxLength: 32, output, batchSize: 8, maxSteps: 40, lr: 3e-3, warmupSteps: 4, logEvery: 5, valEvery: 20, valBlocks: 8, progressOutput: quiet,
 });
 
 async function trainLosses(output: string): Promise<number[]> {
@@ -59,7 +59,7 @@ test("masked-LM pretraining of a micro DistilBERT lowers the loss and writes a l
 
 test("next-token pretraining of a micro GPT-2 with a byte-level BPE tokenizer lowers the loss", async () => {
   const out = join(dir, "clm");
-  const r = await pretrain({ ...base(out), arch: "gpt2", vocabSize: 300, maxSteps: 30 });
+  const r = await pretrain({ ...base(out), model: { ...FRESH, arch: "gpt2", vocabSize: 300 }, maxSteps: 30 });
   const losses = await trainLosses(out);
   assert.ok(losses.at(-1)! < losses[0] - 1, `loss fell from ${losses[0]} to ${losses.at(-1)}`);
   assert.ok(r.finalValLoss! < Math.log(300) - 1);
@@ -73,10 +73,29 @@ test("a run stopped early and resumed from its checkpoint ends with the same wei
   assert.equal(first.globalStep, 1);
   assert.equal(first.stopReason, "stopped");
   // The same tokenizer for both: a second training run would number the tokens differently.
-  await pretrain({ ...base(straight), ...opts, tokenizer: resumed });
+  await pretrain({ ...base(straight), ...opts, model: { ...FRESH, tokenizer: resumed } });
   const second = await pretrain({ ...base(resumed), ...opts, resume: true });
   assert.equal(second.globalStep, 12);
   assert.deepEqual(await readFile(join(resumed, "model.safetensors")), await readFile(join(straight, "model.safetensors")));
+});
+
+test("an existing model pretrained further keeps its architecture and tokenizer and starts from its weights", async () => {
+  for (const arch of ["distilbert", "gpt2"] as const) {
+    const first = join(dir, `further-${arch}-1`), second = join(dir, `further-${arch}-2`);
+    const opts = { maxSteps: 30, lr: 3e-3 };
+    const a = await pretrain({ ...base(first), ...opts, model: { ...FRESH, arch, vocabSize: 200 } });
+    const b = await pretrain({ ...base(second), ...opts, lr: 1e-3, model: { from: first } });
+    assert.equal(b.objective, arch === "distilbert" ? "mlm" : "clm");
+    assert.equal(b.parameters, a.parameters);
+    assert.deepEqual(await readFile(join(second, "tokenizer.json")), await readFile(join(first, "tokenizer.json")));
+    const config = async (d: string) => { const { torch_dtype: _, ...c } = JSON.parse(await readFile(join(d, "config.json"), "utf8")); return c; };
+    assert.deepEqual(await config(second), await config(first));
+    // Its first losses are the first model's last ones, not a random model's ln(vocab).
+    assert.ok((await trainLosses(second))[0] < (await trainLosses(first))[0] - 1, arch);
+    assert.ok(b.finalValLoss! < a.finalValLoss!, `${arch}: held-out loss ${a.finalValLoss} then ${b.finalValLoss}`);
+  }
+  await assert.rejects(pretrainCommand.run([corpus, "--model", join(dir, "further-gpt2-1"), "--dim", "64", "--output", join(dir, "x")]), /--dim shapes a fresh model; --model brings its own/);
+  await assert.rejects(pretrainCommand.run([corpus, "--model", join(dir, "further-gpt2-1"), "--max-length", "4096", "--output", join(dir, "x")]), /--max-length 4096 is longer than .* 32 positions/);
 });
 
 test("finetune pretrain: flags become a run; a missing --output or corpus is a usage error", async () => {

@@ -1,13 +1,19 @@
 import { formatCount, formatSeconds } from "../../report/format.js";
-import { ARCHITECTURES, objectiveOf, pretrain as runPretraining, type Architecture } from "../../pretrain/index.js";
-import { booleanFlag, choiceFlag, flagHelp, numberFlag, stringFlag } from "../args.js";
+import { ARCHITECTURES, pretrain as runPretraining, type FreshModelSpec, type PretrainedModelSpec } from "../../pretrain/index.js";
+import { booleanFlag, choiceFlag, flagHelp, numberFlag, stringFlag, type FlagValues } from "../args.js";
 import { Interrupted, UsageError, type Command } from "../command.js";
 import { configFlag, parseWithConfig } from "../config-file.js";
+import { hubOptions, modelFlags } from "../flags.js";
+import { noteOnce } from "../output.js";
+import { modelRef } from "../pipeline/sources.js";
 
 const SCHEDULES = ["linear", "cosine", "constant"] as const;
 const int = (help: string, min = 1) => numberFlag(help, { integer: true, min });
 
 const flags = {
+  model: stringFlag("pretrain this model further (a folder, hub id, or bundled) with its own tokenizer, instead of a fresh one", { arg: "ID|DIR" }),
+  revision: modelFlags.revision,
+  cacheDir: modelFlags.cacheDir,
   arch: choiceFlag("distilbert or bert (masked LM, WordPiece), gpt2 or llama (next token, byte-level BPE); default distilbert", ARCHITECTURES, { arg: "ARCH" }),
   bundled: booleanFlag("pretrain on the bundled corpus (State of the Union addresses, Moby Dick, spam-task training mails, WordNet's definitions and examples) instead of files"),
   vocabSize: int("tokenizer vocabulary, special tokens included (default 8192)", 16),
@@ -39,12 +45,14 @@ const flags = {
 
 export const pretrain: Command = {
   name: "pretrain",
-  summary: "pretrain a small model from scratch (masked LM or next token) with its own tokenizer",
-  help: `Usage: finetune pretrain (--bundled | FILE...) --output DIR [options]
+  summary: "pretrain a model from scratch, or further on your text (masked LM or next token)",
+  help: `Usage: finetune pretrain (--bundled | FILE...) --output DIR [--model ID|DIR] [options]
 
 Trains a tokenizer on the text (WordPiece for distilbert/bert, byte-level BPE for gpt2/llama), packs the
 text into blocks of --max-length tokens, and pretrains a randomly initialised model on them: masked-LM
 (15% of tokens chosen, 80% replaced by [MASK], 10% by a random token, 10% kept) or next-token prediction.
+With --model, an existing model is pretrained further on the text instead (domain-adaptive pretraining),
+with its own tokenizer and size: masked LM for DistilBERT/BERT, next token for GPT-2/Llama.
 Text files are read one document per line. About 2% of the documents are held out for val_loss. The
 learning rate warms up, then decays (--schedule). Writes a Hugging Face model folder to --output
 (config.json, model.safetensors, tokenizer.json, tokenizer_config.json), plus metrics.csv (step,
@@ -57,20 +65,17 @@ ${flagHelp(flags)}
 Examples:
   finetune pretrain --bundled --dim 128 --layers 4 --heads 4 --max-steps 2000 --output models/tiny
   finetune pretrain notes/*.txt --arch gpt2 --dim 256 --layers 6 --heads 8 --epochs 1 --output models/gpt
-  finetune pretrain --bundled --max-steps 2000 --output models/tiny --resume`,
+  finetune pretrain --bundled --max-steps 2000 --output models/tiny --resume
+  finetune pretrain reviews.txt --model distilbert-base-uncased --lr 5e-5 --epochs 1 --output models/distilbert-reviews`,
 
   async run(argv) {
     const { values: v, positionals: files } = await parseWithConfig(argv, flags, { positionals: true });
     if (!v.output) throw new UsageError("--output is required (the folder for the pretrained model)");
     if (Boolean(v.bundled) === files.length > 0) throw new UsageError("give text files or --bundled (one of the two)");
-    const arch: Architecture = v.arch ?? "distilbert";
-    const dim = v.dim ?? 128;
     const result = await runPretraining({
-      arch,
+      model: v.model !== undefined ? await existingModel(v) : freshModel(v),
       corpus: v.bundled ? "bundled" : { files },
-      size: { dim, layers: v.layers ?? 4, heads: v.heads ?? 4, hiddenDim: v.hiddenDim, maxLength: v.maxLength ?? 128, dropout: v.dropout },
-      vocabSize: v.vocabSize ?? 8192,
-      tokenizer: v.tokenizer,
+      maxLength: v.maxLength ?? 128,
       output: v.output,
       checkpointDir: v.checkpointDir,
       batchSize: v.batchSize ?? 32,
@@ -90,9 +95,29 @@ Examples:
       dtype: v.dtype,
     });
     if (result.finalValLoss === null) throw new Interrupted(`interrupted at step ${result.globalStep}; continue with the same command and --resume`);
-    const what = objectiveOf(arch) === "mlm" ? "masked-LM" : "next-token";
-    console.log(`pretrained ${arch} (${formatCount(result.parameters)} parameters) for ${result.globalStep} steps, ` +
+    const what = result.objective === "mlm" ? "masked-LM" : "next-token";
+    console.log(`pretrained ${v.model ?? v.arch ?? "distilbert"} (${formatCount(result.parameters)} parameters) for ${result.globalStep} steps, ` +
       `${formatCount(result.tokensSeen)} tokens, in ${formatSeconds(result.elapsedSeconds)}`);
     console.log(`held-out ${what} loss ${result.finalValLoss.toFixed(4)}; saved to ${result.output}`);
   },
 };
+
+type Values = FlagValues<typeof flags>;
+
+/** The flags that shape a fresh model; an existing model brings its own. */
+const FRESH_ONLY = ["arch", "vocabSize", "tokenizer", "dim", "layers", "heads", "hiddenDim", "dropout"] as const;
+
+function freshModel(v: Values): FreshModelSpec {
+  return {
+    arch: v.arch ?? "distilbert",
+    size: { dim: v.dim ?? 128, layers: v.layers ?? 4, heads: v.heads ?? 4, hiddenDim: v.hiddenDim, dropout: v.dropout },
+    vocabSize: v.vocabSize ?? 8192,
+    tokenizer: v.tokenizer,
+  };
+}
+
+async function existingModel(v: Values): Promise<PretrainedModelSpec> {
+  const given = FRESH_ONLY.find((k) => v[k] !== undefined);
+  if (given) throw new UsageError(`--${given.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} shapes a fresh model; --model brings its own architecture, size and tokenizer`);
+  return { from: await modelRef(v.model!), hub: hubOptions(v), onWarning: noteOnce() };
+}

@@ -1,9 +1,10 @@
 // Where models and tokenizers come from: a local folder or a Hugging Face Hub id, and which head to load.
 import { stat } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
-import { resolveModelFile, type HubOptions } from "../../io/hub.js";
+import { resolve } from "node:path";
+import type { HubOptions } from "../../io/hub.js";
 import { bundledModelPath } from "../../datasets/index.js";
 import { AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification, type PreTrainedModel } from "../../models/index.js";
+import { TOKENIZER_FILES, tokenizerFolder } from "../../tokenizers/folder.js";
 import { AutoTokenizer, type PreTrainedTokenizer } from "../../tokenizers/index.js";
 import { UsageError } from "../command.js";
 import type { Task } from "../methods.js";
@@ -35,27 +36,9 @@ export async function modelRef(arg: string): Promise<string> {
   return arg;
 }
 
-const TOKENIZER_FILES = ["tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json"];
-
-/** The folder holding a model's tokenizer files: the model folder itself, or the hub snapshot they were
- *  downloaded into. */
-export async function tokenizerDir(ref: string, hub: HubOptions): Promise<string | null> {
-  if (await isDirectory(ref)) {
-    for (const f of TOKENIZER_FILES) if (await isFile(resolve(ref, f))) return ref;
-    return null;
-  }
-  let found: string | null = null;
-  // Every file is fetched, not just the first found: AutoTokenizer reads them all from the one snapshot folder.
-  for (const f of [...TOKENIZER_FILES, "special_tokens_map.json", "merges.txt"]) {
-    const path = await resolveModelFile(ref, f, { ...hub, required: false });
-    found ??= path && dirname(path);
-  }
-  return found;
-}
-
 export async function loadTokenizer(refs: string[], hub: HubOptions): Promise<{ tokenizer: PreTrainedTokenizer; dir: string }> {
   for (const ref of refs) {
-    const dir = await tokenizerDir(ref, hub);
+    const dir = await tokenizerFolder(ref, hub);
     if (dir) return { tokenizer: await AutoTokenizer.fromPretrained(dir), dir };
   }
   throw new UsageError(`no tokenizer files (${TOKENIZER_FILES.join(", ")}) in ${refs.join(" or ")}; pass --tokenizer DIR`);
