@@ -45,3 +45,16 @@ test("train and compare take hub ids for the model and the dataset (--dataset), 
   assert.deepEqual(report.methods.map((m: { method: string }) => m.method), ["head", "prompt"]);
   assert.equal(report.model, "test-org/tiny-distilbert");
 });
+
+test("pretrain --model takes a hub id: weights and tokenizer come through the cache, the output is a model folder", async () => {
+  const text = join(dir, "domain.txt");
+  await writeFile(text, `${(await readFile(join(UCI, "train.jsonl"), "utf8")).split("\n").filter(Boolean).map((l) => JSON.parse(l).text).join("\n")}\n`);
+  const out = join(dir, "further");
+  const r = await cli(["pretrain", text, "--model", "test-org/tiny-distilbert", "--max-steps", "2", "--max-length", "32", "--batch-size", "4",
+    "--val-every", "2", "--output", out], "", env);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^pretrained test-org\/tiny-distilbert \(.* parameters\) for 2 steps/m);
+  assert.match(r.stdout, /held-out masked-LM loss \d/);
+  assert.equal(JSON.parse(await readFile(join(out, "config.json"), "utf8")).architectures[0], "DistilBertForMaskedLM");
+  assert.ok((await readFile(join(out, "tokenizer.json"), "utf8")).includes('"[MASK]"'));
+});
