@@ -128,11 +128,11 @@ async function setUp(opts: PretrainOptions, train: string[]): Promise<{ model: P
     const load = { ...spec.hub, onWarning: spec.onWarning };
     const { raw, file } = await readConfigJson(spec.from, load);
     const objective: Objective = modelTypeEntry(raw, file).forMaskedLM ? "mlm" : "clm";
-    const tokenizer = opts.resume ? await savedTokenizer(opts.output) : await AutoTokenizer.fromPretrained(await tokenizerOf(spec), { modelMaxLength: opts.maxLength });
-    const model = await (objective === "mlm" ? AutoModelForMaskedLM : AutoModelForCausalLM).fromPretrained(spec.from, load);
     const positions = raw.max_position_embeddings ?? raw.n_positions;
     if (typeof positions === "number" && opts.maxLength > positions) throw new Error(`--max-length ${opts.maxLength} is longer than ${spec.from}'s ${positions} positions`);
+    const tokenizer = opts.resume ? await savedTokenizer(opts.output) : await AutoTokenizer.fromPretrained(await tokenizerOf(spec), { modelMaxLength: opts.maxLength });
     if (typeof raw.vocab_size === "number" && tokenizer.length > raw.vocab_size) throw new Error(`${spec.from}: the tokenizer has ${tokenizer.length} tokens but the model's vocabulary only ${raw.vocab_size}`);
+    const model = await (objective === "mlm" ? AutoModelForMaskedLM : AutoModelForCausalLM).fromPretrained(spec.from, load);
     if (!opts.resume) await tokenizer.savePretrained(opts.output);
     return { model, tokenizer, objective };
   }
