@@ -1,6 +1,7 @@
 // `finetune compare` interrupted by Ctrl-C in the middle of a method, then continued with --resume: the finished
 // method is kept as measured, the interrupted one continues from its checkpoint and ends with the very adapter
-// an uninterrupted run trains, and the rest run. --resume refuses a comparison made with other settings.
+// an uninterrupted run trains, and the rest run. After a crash (SIGKILL) the crashed method trains again. --resume
+// refuses a comparison made with other settings.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -28,14 +29,14 @@ before(async () => {
 
 const readReport = async (dir: string): Promise<ComparisonReport> => JSON.parse(await readFile(join(dir, "report.json"), "utf8"));
 
-/** The CLI in a child process, sent SIGINT once `file` exists (LoRA's logger writes it as its fit starts). */
-function interruptedWhen(file: string, argv: string[]): Promise<{ code: number | null; stderr: string; signalled: boolean }> {
+/** The CLI in a child process, sent `signal` once `file` exists (LoRA's logger writes it as its fit starts). */
+function interruptedWhen(file: string, argv: string[], signal: NodeJS.Signals = "SIGINT"): Promise<{ code: number | null; stderr: string; signalled: boolean }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "src/cli/bin.ts"), ...argv], { cwd: REPO, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "", signalled = false;
     child.stderr.on("data", (d) => (stderr += d));
     const poll = setInterval(() => {
-      if (!signalled && existsSync(file)) { signalled = true; child.kill("SIGINT"); }
+      if (!signalled && existsSync(file)) { signalled = true; child.kill(signal); }
     }, 20);
     child.on("close", (code) => { clearInterval(poll); resolve({ code, stderr, signalled }); });
   });
@@ -73,6 +74,22 @@ test("Ctrl-C mid-method keeps the finished method; --resume continues the interr
   const adapter = (dir: string) => readFile(join(dir, "lora", "adapter_model.safetensors"));
   assert.ok((await adapter(out)).equals(await adapter(straight)), "the resumed LoRA adapter differs from an uninterrupted run's");
   assert.equal(report.methods[1].testAccuracy, (await readReport(straight)).methods[0].testAccuracy);
+});
+
+test("after a crash (SIGKILL) mid-method, --resume keeps the finished method and trains the crashed one again", { timeout: 240_000 }, async () => {
+  const crashed = join(await tempDir("finetune-compare-crash-"), "report");
+  const argv = [...args.map((a) => (a === "head,lora,prompt" ? "head,lora" : a)), "--output", crashed];
+  const first = await interruptedWhen(join(crashed, "lora", "logs", "hparams.json"), argv, "SIGKILL");
+  assert.ok(first.signalled, first.stderr);
+  const partial = await readReport(crashed);
+  assert.deepEqual(partial.methods.map((e) => e.method), ["head"]);
+  assert.deepEqual(partial.pending, ["lora"]);
+  const resumed = await cli([...argv, "--resume"]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /\[2\/2\] LoRA: training/);
+  const report = await readReport(crashed);
+  assert.deepEqual(report.methods[0], partial.methods[0]);
+  assert.equal(report.methods[1].steps, STEPS);
 });
 
 test("--resume refuses other settings, naming the difference, and needs a report to continue", async () => {
