@@ -79,7 +79,7 @@ test("a run stopped early and resumed from its checkpoint ends with the same wei
   assert.deepEqual(await readFile(join(resumed, "model.safetensors")), await readFile(join(straight, "model.safetensors")));
 });
 
-test("an existing model pretrained further keeps its architecture and tokenizer and starts from its weights", async () => {
+test("an existing model pretrained further keeps its architecture and tokenizer, starts from its weights and resumes", async () => {
   for (const arch of ["distilbert", "gpt2"] as const) {
     const first = join(dir, `further-${arch}-1`), second = join(dir, `further-${arch}-2`);
     const opts = { maxSteps: 30, lr: 3e-3 };
@@ -94,6 +94,14 @@ test("an existing model pretrained further keeps its architecture and tokenizer 
     assert.ok((await trainLosses(second))[0] < (await trainLosses(first))[0] - 1, arch);
     assert.ok(b.finalValLoss! < a.finalValLoss!, `${arch}: held-out loss ${a.finalValLoss} then ${b.finalValLoss}`);
   }
+  // Stopped after its first step and resumed, pretraining further ends where an uninterrupted run does.
+  const from = join(dir, "further-distilbert-1"), straight = join(dir, "further-straight"), resumed = join(dir, "further-resumed");
+  const opts = { maxSteps: 12, valEvery: 5, model: { from } };
+  assert.equal((await pretrain({ ...base(resumed), ...opts, maxMinutes: 0 })).globalStep, 1);
+  await pretrain({ ...base(straight), ...opts });
+  assert.equal((await pretrain({ ...base(resumed), ...opts, resume: true })).globalStep, 12);
+  assert.deepEqual(await readFile(join(resumed, "model.safetensors")), await readFile(join(straight, "model.safetensors")));
+
   await assert.rejects(pretrainCommand.run([corpus, "--model", join(dir, "further-gpt2-1"), "--dim", "64", "--output", join(dir, "x")]), /--dim shapes a fresh model; --model brings its own/);
   await assert.rejects(pretrainCommand.run([corpus, "--model", join(dir, "further-gpt2-1"), "--max-length", "4096", "--output", join(dir, "x")]), /--max-length 4096 is longer than .* 32 positions/);
 });
