@@ -68,6 +68,7 @@ export interface FitResult {
   stopReason: StopReason;
   /** Why a callback or signal stopped training. */
   stopMessage: string | null;
+  /** The newest resumable save (after an interruption, the one it made): fit's `ckptPath` continues from it. */
   lastCheckpoint: string | null;
   bestModelPath: string | null;
   /** Wall-clock seconds in fit, including the runs before a resume: what the whole training took. */
@@ -454,7 +455,7 @@ export class Trainer {
     if (!(this.lastSave?.resumable && this.lastSave.step === this.globalStep)) {
       await this.saveCheckpoint(join(this.checkpointCallback?.dirpath ?? join(this.opts.defaultRootDir ?? process.cwd(), "checkpoints"), LAST_NAME));
     }
-    this.progress.message(`${this.stop!.message} at step ${this.globalStep} (epoch ${this.currentEpoch}); checkpoint saved to ${this.lastCheckpointPath}. Resume with fit(..., { ckptPath: ${JSON.stringify(this.lastCheckpointPath)} }).`, true);
+    this.progress.message(`${this.stop!.message} at step ${this.globalStep} (epoch ${this.currentEpoch}); checkpoint saved to ${this.lastCheckpointPath}.`, true);
   }
 
   private fault(what: string, batches: [number, number]): NonFiniteError {
