@@ -1,4 +1,5 @@
-import { mkdir, readFile, stat } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
+import { exists } from "./exists.js";
 import { homedir } from "node:os";
 import { join, resolve, sep } from "node:path";
 import { writeJsonAtomic } from "./atomic.js";
@@ -198,10 +199,3 @@ export class RepoCache {
   }
 }
 
-/** True if the path exists, following symlinks (a dangling snapshot link counts as missing). */
-export async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}

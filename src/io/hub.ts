@@ -4,11 +4,11 @@ import type { IncomingMessage } from "node:http";
 import { dirname, join, relative } from "node:path";
 import { writeFileAtomic } from "./atomic.js";
 import { downloadBlob } from "./blob-download.js";
+import { exists } from "./exists.js";
 import { WEIGHT_FILES } from "./checkpoint.js";
 import {
   checkRelativePath,
   checkRepoId,
-  exists,
   hubConfig,
   isCommitHash,
   isSafeSegment,

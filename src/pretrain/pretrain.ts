@@ -4,7 +4,8 @@
 // tokenizer, pretrained further on the text (domain-adaptive pretraining). The output folder is a Hugging
 // Face model folder: config.json, model.safetensors, tokenizer.json, tokenizer_config.json.
 import { createHash } from "node:crypto";
-import { access, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { exists } from "../io/exists.js";
 import { join } from "node:path";
 import { DataLoader, type Loader } from "../data/dataloader.js";
 import type { Batch } from "../data/collate.js";
@@ -113,9 +114,6 @@ async function documents(corpus: PretrainOptions["corpus"]): Promise<{ train: st
   return { train: train.map((d) => d.text), heldOut: heldOut.map((d) => d.text) };
 }
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
-}
 
 /** The model to train, its tokenizer and objective. A resumed run must tokenize exactly as before, so it reuses
  *  the tokenizer the first run saved: training one again would not give the same ids (the binding's trainer

@@ -4,7 +4,8 @@
 // stops part-way (Ctrl-C, a crash) keeps what it measured and `resume` continues it: finished methods are
 // kept, the interrupted one continues from the checkpoint Ctrl-C saved (or starts again after a crash).
 import { createHash } from "node:crypto";
-import { access, mkdir, readFile, rm } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
+import { exists } from "../io/exists.js";
 import { join } from "node:path";
 import { Interrupted, UsageError } from "../cli/command.js";
 import { doctorReport } from "../cli/commands/doctor.js";
@@ -158,9 +159,6 @@ function sorted(o: object | undefined): [string, unknown][] {
   return Object.entries(o ?? {}).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b));
 }
 
-function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
-}
 
 /** Writes report.json, report.md and the chart; the chart fields of `report` are filled in on the way. */
 export async function writeReport(dir: string, report: ComparisonReport): Promise<void> {

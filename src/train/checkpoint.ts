@@ -5,7 +5,8 @@
 //   optimizer.safetensors  optimizer buffers keyed "<paramName>.<bufferName>" (absent for weights-only saves)
 // A directory is written as <dir>.tmp and renamed into place, so a crash mid-write leaves the previous
 // checkpoint whole (as <dir>, or as <dir>.old for the instant between the two renames).
-import { access, mkdir, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, readFile, rename, rm } from "node:fs/promises";
+import { exists } from "../io/exists.js";
 import { join } from "node:path";
 import type { DataLoaderState } from "../data/dataloader.js";
 import { writeJsonAtomic } from "../io/atomic.js";
@@ -192,6 +193,3 @@ function toTensor(raw: RawTensor): Tensor {
   throw new Error(`checkpoint tensor of dtype ${raw.dtype}: only F32, F64 and I32 are written by the trainer`);
 }
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
-}

@@ -1,7 +1,7 @@
 // One fine-tuning run, start to finish: load the pretrained model, set up the method, train, score the
 // validation and test splits, and save the result. `finetune train` runs it once; `finetune compare` once
 // per method on the same data, which is why the timings and counts it returns are measured here.
-import { access } from "node:fs/promises";
+import { exists } from "../../io/exists.js";
 import { join } from "node:path";
 import { DataLoader } from "../../data/dataloader.js";
 import type { Example } from "../../data/collate.js";
@@ -180,6 +180,6 @@ async function save(input: RunInput, result: RunResult, artifact: Artifact, s: P
 async function lastCheckpoint(output: string | undefined): Promise<string> {
   if (!output) throw new UsageError("--resume needs --output (the folder of the run to continue)");
   const dir = join(output, CHECKPOINTS, "last");
-  if (!(await access(dir).then(() => true, () => false))) throw new UsageError(`--resume: no checkpoint at ${dir} to continue from`);
+  if (!(await exists(dir))) throw new UsageError(`--resume: no checkpoint at ${dir} to continue from`);
   return dir;
 }
