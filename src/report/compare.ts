@@ -149,14 +149,10 @@ async function earlierReport(dir: string, now: ComparisonReport, lrOf: (m: Metho
   same("rows", before.rows, now.rows);
   same("data (sha256 of every split)", before.dataSha256, now.dataSha256);
   for (const k of Object.keys(now.budget) as (keyof ComparisonReport["budget"])[]) same(`budget.${k}`, before.budget?.[k], now.budget[k]);
-  same("method options", sorted(before.methodOptions), sorted(now.methodOptions));
+  same("method options", before.methodOptions, now.methodOptions);
   for (const k of ["backend", "threads", "cpu"] as const) same(`environment.${k}`, before.environment?.[k], now.environment[k]);
   for (const e of before.methods) same(`${e.label}'s learning rate`, e.lr, lrOf(e.method));
   return before;
-}
-
-function sorted(o: object | undefined): [string, unknown][] {
-  return Object.entries(o ?? {}).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b));
 }
 
 

@@ -109,8 +109,8 @@ export class Trainer {
   private lastSave: { path: string; step: number; resumable: boolean } | null = null;
   private stop: { reason: StopReason; message: string | null } | null = null;
   private epochDone = false;
-  /** fit's clock: seconds carried over from the checkpoint it resumed, plus this run's since `started`. */
-  private fitClock = { carried: 0, started: 0 };
+  /** fit's clock: seconds carried over from the checkpoint it resumed, plus this run's since `started` while it runs. */
+  private fitClock = { carried: 0, started: 0, running: false };
   private epochLoss = { sum: 0, count: 0 };
   private readonly trainMeans = new WeightedMeans();
   /** The optimizer's parameters by name, for naming a non-finite gradient. */
@@ -132,7 +132,8 @@ export class Trainer {
 
   /** Seconds the current (or last) fit has trained, counting the runs before a resume. */
   get fitSeconds(): number {
-    return this.fitClock.carried + (performance.now() - this.fitClock.started) / 1000;
+    const c = this.fitClock;
+    return c.carried + (c.running ? (performance.now() - c.started) / 1000 : 0);
   }
 
   get lastCheckpointPath(): string | null {
@@ -178,7 +179,7 @@ export class Trainer {
     this.resetProgress();
     if (resumeFrom) await this.resume(resumeFrom, nb);
     else if (this.opts.seed !== undefined) manualSeed(this.opts.seed);
-    this.fitClock.started = performance.now();
+    this.fitClock = { ...this.fitClock, started: performance.now(), running: true };
     optimizer.zeroGrad();
 
     for (const cb of this.callbacks) await cb.onFitStart?.(this);
@@ -206,6 +207,7 @@ export class Trainer {
         fitSeconds: this.fitSeconds,
       };
     } finally {
+      this.fitClock = { carried: this.fitSeconds, started: 0, running: false };
       removeSignals();
       this.progress.close();
       for (const l of this.loggers) await l.finalize?.(status);
@@ -275,7 +277,7 @@ export class Trainer {
     this.stop = null;
     this.callbackMetrics = {};
     this.lastSave = null;
-    this.fitClock = { carried: 0, started: performance.now() };
+    this.fitClock = { carried: 0, started: 0, running: false };
   }
 
   private async trainLoop(module: TrainingModule<unknown>, loader: Loader<unknown>, valLoader: Loader<unknown> | undefined, nb: number, stepsPerEpoch: number): Promise<void> {

@@ -73,7 +73,7 @@ Examples:
     if (!v.output) throw new UsageError("--output is required (the folder for the pretrained model)");
     if (Boolean(v.bundled) === files.length > 0) throw new UsageError("give text files or --bundled (one of the two)");
     const result = await runPretraining({
-      model: v.model !== undefined ? await existingModel(v) : freshModel(v),
+      model: v.model !== undefined ? await existingModelSpec(v) : freshModelSpec(v),
       corpus: v.bundled ? "bundled" : { files },
       maxLength: v.maxLength ?? 128,
       output: v.output,
@@ -107,7 +107,7 @@ type Values = FlagValues<typeof flags>;
 /** The flags that shape a fresh model; an existing model brings its own. */
 const FRESH_ONLY = ["arch", "vocabSize", "tokenizer", "dim", "layers", "heads", "hiddenDim", "dropout"] as const;
 
-function freshModel(v: Values): FreshModelSpec {
+function freshModelSpec(v: Values): FreshModelSpec {
   return {
     arch: v.arch ?? "distilbert",
     size: { dim: v.dim ?? 128, layers: v.layers ?? 4, heads: v.heads ?? 4, hiddenDim: v.hiddenDim, dropout: v.dropout },
@@ -116,7 +116,7 @@ function freshModel(v: Values): FreshModelSpec {
   };
 }
 
-async function existingModel(v: Values): Promise<PretrainedModelSpec> {
+async function existingModelSpec(v: Values): Promise<PretrainedModelSpec> {
   const given = FRESH_ONLY.find((k) => v[k] !== undefined);
   if (given) throw new UsageError(`--${given.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} shapes a fresh model; --model brings its own architecture, size and tokenizer`);
   return { from: await modelRef(v.model!), hub: hubOptions(v), onWarning: noteOnce() };
