@@ -80,12 +80,12 @@ function gemmRate(): number {
   return median(rates);
 }
 
-const SHARED = new URL("../../shared/data/", import.meta.url);
+const TEST_DATA = new URL("../test/data/", import.meta.url);
 
 /** `count` texts of real English (SST-2 validation sentences run together) that each tokenize to at least
  *  `tokens` tokens, so that truncation to `tokens` gives the anchor's batch shape exactly. */
 async function longTexts(tokenizer: PreTrainedTokenizer, count: number, tokens: number): Promise<string[]> {
-  const file = fileURLToPath(new URL("sentiment/sst2/validation.jsonl", SHARED));
+  const file = fileURLToPath(new URL("sentiment/sst2/validation.jsonl", TEST_DATA));
   const sentences = readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { text: string }).text);
   const texts: string[] = [];
   for (let i = 0; texts.length < count; ) {
@@ -97,9 +97,9 @@ async function longTexts(tokenizer: PreTrainedTokenizer, count: number, tokens: 
 }
 
 /** Feature extraction as a user runs it (tokenize, frozen forward without autograd, [CLS] pooling), one
- *  batch of texts per step, with distilbert-base-uncased's real tokenizer. */
+ *  batch of texts per step, with distilbert-base-uncased's real tokenizer (the bert-base-uncased vocabulary it shares). */
 async function featureStep(model: Runnable, o: CaseOptions): Promise<() => Promise<void>> {
-  const tokenizer = await AutoTokenizer.fromPretrained(fileURLToPath(new URL("tokenizers/distilbert-base-uncased", SHARED)));
+  const tokenizer = await AutoTokenizer.fromPretrained(fileURLToPath(new URL("tokenizers/bert-base-uncased", TEST_DATA)));
   const texts = await longTexts(tokenizer, o.batch, o.seq);
   const opts = { batchSize: o.batch, maxLength: o.seq, pooling: "cls" as const, onWarning: () => {} };
   return async () => { await extractFeatures(model as DistilBertForSequenceClassification, tokenizer, texts, opts); };

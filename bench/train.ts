@@ -1,5 +1,5 @@
 // Training-step bench on a DistilBERT-base-sized classifier (random weights), case by case as the PyTorch
-// anchor (shared/anchors/torch_train_bench.py) runs them: inference, full, head, lora, prompt, prefix; and
+// comparison (bench/torch/train_bench.py, the same model and methods in PyTorch) runs them: inference, full, head, lora, prompt, prefix; and
 // features (extractFeatures on real text, timed against the anchor's inference forward).
 //   npm run bench -- train [--json] [--compare-torch] [--steps N] [--warmup N] [--batch N] [--seq N]
 //                          [--cases a,b] [--dropout on|off] [--threads N] [--sweep]
@@ -45,7 +45,7 @@ export interface TrainCaseReport {
 
 const here = fileURLToPath(import.meta.url);
 const anchor = process.env.FINETUNE_TORCH_ANCHOR ??
-  fileURLToPath(new URL("../../shared/anchors/torch_train_bench.py", import.meta.url));
+  fileURLToPath(new URL("torch/train_bench.py", import.meta.url));
 const python = process.env.FINETUNE_TORCH_PYTHON ?? "/usr/bin/python3";
 
 function parseArgs(argv: string[]): Options {

@@ -10,7 +10,7 @@ import { manualSeed } from "../../src/tensor/index.js";
 import { AutoTokenizer } from "../../src/tokenizers/index.js";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
-export const DATA = fileURLToPath(new URL("../../../shared/data", import.meta.url));
+export const DATA = fileURLToPath(new URL("../data", import.meta.url));
 export const UCI = join(DATA, "sentiment/uci_sentiment_sentences");
 export const SHAKESPEARE = join(DATA, "lm/tiny_shakespeare");
 

@@ -8,7 +8,7 @@ import { loadDataFiles } from "../../src/data/load.js";
 import type { TextExample } from "../../src/data/types.js";
 import { tinyParquet } from "./tiny-parquet.js";
 
-const sentiment = fileURLToPath(new URL("../../../shared/data/sentiment/", import.meta.url));
+const sentiment = fileURLToPath(new URL("../data/sentiment/", import.meta.url));
 const scratch = await mkdtemp(join(tmpdir(), "load-data-"));
 after(() => rm(scratch, { recursive: true, force: true }));
 
@@ -34,12 +34,11 @@ test("UCI sentiment sentences: jsonl train/validation/test", async () => {
   assert.deepEqual(ds.train.rows[1], { text: "Good case, Excellent value.", label: 1 });
 });
 
-test("SST-2: the two train shards concatenate to 67,349 rows", async () => {
-  const dir = join(sentiment, "sst2");
-  const train = await loadDataFiles([join(dir, "train-00000-of-00002.jsonl"), join(dir, "train-00001-of-00002.jsonl")]);
-  assert.equal(train.rows.length, 67349);
-  assert.deepEqual(countLabels(train.rows), [29780, 37569]);
-  assert.equal(train.rows[0]!.text, "hide new secretions from the parental units");
+test("SST-2: the committed 4,000-row train sample keeps GLUE's rows and labels", async () => {
+  const train = await loadDataFiles(join(sentiment, "sst2", "train-sample-4000.jsonl"));
+  assert.equal(train.rows.length, 4000);
+  assert.deepEqual(countLabels(train.rows), [1714, 2286]);
+  assert.equal(train.rows[0]!.text, "lend some dignity to a dumb story");
 });
 
 test("SST-2 original dev.tsv (header row) matches validation.jsonl", async () => {

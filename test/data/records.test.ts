@@ -6,7 +6,7 @@ import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { readRecords, streamRecords } from "../../src/data/records.js";
 
-const lm = fileURLToPath(new URL("../../../shared/data/lm/", import.meta.url));
+const lm = fileURLToPath(new URL("../data/lm/", import.meta.url));
 const scratch = await mkdtemp(join(tmpdir(), "records-"));
 after(() => rm(scratch, { recursive: true, force: true }));
 

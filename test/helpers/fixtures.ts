@@ -1,4 +1,4 @@
-// Shared checks against ../shared/fixtures, with the tolerances its README gives.
+// Shared checks against the fixtures in test/fixtures/hf (tiny Hugging Face models), with the tolerances its README gives.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -8,8 +8,8 @@ import { toFloat32, toInt32 } from "../../src/io/raw-tensor.js";
 import { AdamW } from "../../src/optim/index.js";
 import { Tensor } from "../../src/tensor/index.js";
 
-export const FIXTURES = fileURLToPath(new URL("../../../shared/fixtures", import.meta.url));
-export const DATA = fileURLToPath(new URL("../../../shared/data", import.meta.url));
+export const FIXTURES = fileURLToPath(new URL("../fixtures/hf", import.meta.url));
+export const DATA = fileURLToPath(new URL("../data", import.meta.url));
 
 export const fixtureDir = (...parts: string[]): string => join(FIXTURES, ...parts);
 

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The shared fixtures live beside the repository (../shared/fixtures from its root); they are never copied in. */
-export const FIXTURES = fileURLToPath(new URL("../../../shared/fixtures", import.meta.url));
+/** The Hugging Face fixtures, committed under test/fixtures/hf (provenance in test/fixtures/README.md). */
+export const FIXTURES = fileURLToPath(new URL("../fixtures/hf", import.meta.url));
 
 export async function listFiles(dir: string, suffix: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });

@@ -67,7 +67,7 @@ test("dataset files download from /datasets/ into the datasets--org--name cache"
   const first = server.requests.length;
   const path = await resolveModelFile(DATASET, "data/train-00000-of-00001.parquet", opts());
   assert.equal(path, join(root(), "snapshots", commit(), "data", "train-00000-of-00001.parquet"));
-  assert.equal(await readlink(path), join("..", "..", "..", "blobs", sha256(PARQUET)));
+  assert.equal(await readlink(path), join("..", "..", "..", "blobs", sha256(PARQUET)));  // standalone: a value under test, not a path the test reads
   assert.ok((await readFile(path)).equals(PARQUET));
   assert.equal(await readFile(join(root(), "refs", "main"), "utf8"), commit());
   assert.equal(server.requests[first]!.path, `/datasets/${DATASET}/resolve/main/data/train-00000-of-00001.parquet`);

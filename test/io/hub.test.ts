@@ -154,7 +154,7 @@ test("path traversal in repo ids, file names and revisions is refused before any
 });
 
 test("hostile ETag or commit headers cannot write outside the cache", async () => {
-  server.sim.headerOverrides = { ETag: '"../../../../pwned"' };
+  server.sim.headerOverrides = { ETag: '"../../../../pwned"' };  // standalone: a value under test, not a path the test reads
   await assert.rejects(resolveModelFile(REPO, "config.json", opts()), /invalid ETag/);
   server.sim.headerOverrides = { "X-Repo-Commit": "../../escape" };
   await assert.rejects(resolveModelFile(REPO, "config.json", opts()), /no valid X-Repo-Commit/);

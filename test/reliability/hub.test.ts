@@ -26,7 +26,7 @@ before(async () => {
   await mkdir(evil);
   await copyFile(join(FIXTURES, "gpt2", "config.json"), join(evil, "config.json"));
   await writeFile(join(evil, "model.safetensors.index.json"), JSON.stringify({
-    metadata: {}, weight_map: { "transformer.wte.weight": "../../../../escape.safetensors" },
+    metadata: {}, weight_map: { "transformer.wte.weight": "../../../../escape.safetensors" },  // standalone: a value under test, not a path the test reads
   }));
   server = await startHubServer({ "org/gpt2": join(FIXTURES, "gpt2"), "org/evil-index": evil });
 });

@@ -6,7 +6,7 @@ import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { AutoTokenizer } from "../../src/tokenizers/index.js";
 
-const tokenizersDir = fileURLToPath(new URL("../../../shared/data/tokenizers/", import.meta.url));
+const tokenizersDir = fileURLToPath(new URL("../data/tokenizers/", import.meta.url));
 const bert = await AutoTokenizer.fromPretrained(join(tokenizersDir, "bert-base-uncased"));
 const gpt2 = await AutoTokenizer.fromPretrained(join(tokenizersDir, "gpt2"));
 const phi3 = await AutoTokenizer.fromPretrained(join(tokenizersDir, "phi-3-mini"));

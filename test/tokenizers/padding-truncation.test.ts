@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { AutoTokenizer } from "../../src/tokenizers/index.js";
 import { resolveStrategies, truncatedLengths } from "../../src/tokenizers/padding-truncation.js";
 
-const tokenizersDir = fileURLToPath(new URL("../../../shared/data/tokenizers/", import.meta.url));
+const tokenizersDir = fileURLToPath(new URL("../data/tokenizers/", import.meta.url));
 const bert = await AutoTokenizer.fromPretrained(join(tokenizersDir, "bert-base-uncased"));
 
 const short = "hello world"; // [CLS] hello world [SEP]

@@ -6,7 +6,7 @@ import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { AutoTokenizer } from "../../src/tokenizers/index.js";
 
-const tokenizersDir = fileURLToPath(new URL("../../../shared/data/tokenizers/", import.meta.url));
+const tokenizersDir = fileURLToPath(new URL("../data/tokenizers/", import.meta.url));
 const scratch = await mkdtemp(join(tmpdir(), "tokenizer-save-"));
 after(() => rm(scratch, { recursive: true, force: true }));
 

@@ -6,7 +6,7 @@ import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { AutoTokenizer, trainByteLevelBpeTokenizer, trainWordPieceTokenizer } from "../../src/tokenizers/index.js";
 
-const shakespeare = fileURLToPath(new URL("../../../shared/data/lm/tiny_shakespeare/input.txt", import.meta.url));
+const shakespeare = fileURLToPath(new URL("../data/lm/tiny_shakespeare/input.txt", import.meta.url));
 const lines = (await readFile(shakespeare, "utf8")).split("\n").slice(0, 400);
 const scratch = await mkdtemp(join(tmpdir(), "tokenizer-train-"));
 after(() => rm(scratch, { recursive: true, force: true }));

@@ -1,4 +1,4 @@
-// Shared bits of the reliability tests: where the shared fixtures are, temp folders, a seeded PRNG, and the check
+// Shared bits of the reliability tests: where the fixtures are, temp folders, a seeded PRNG, and the check
 // that an error is a proper Error naming the file it is about.
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";

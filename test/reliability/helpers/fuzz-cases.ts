@@ -1,4 +1,4 @@
-// The fuzz cases of fuzz.test.ts. Each case takes a real file from ../shared (a model's weights, a LoRA adapter's
+// The fuzz cases of fuzz.test.ts. Each case takes a real file from test/fixtures or test/data (a model's weights, a LoRA adapter's
 // weights and config, a tokenizer), applies one seeded mutation, writes it to a temp folder and loads it the way a
 // user would. The outcome must be either a correct load or an Error whose message names the file (or its folder,
 // for loaders that read several files); never another kind of throw, a message without the file, or an allocation
