@@ -41,7 +41,7 @@ const SEEDS = [42, 43, 44, 45, 46];
  *  small often wants more than BERT's usual range, hence up to 1e-3). */
 const METHODS = [{ name: "full", lrs: [5e-5, 1e-4, 2e-4, 5e-4, 1e-3] }, { name: "head", lrs: [1e-3] }] as const;
 const SPAM = async () => loadBundledTask();
-const UCI = () => readSplits(join(packageRoot(), "test", "data", "sentiment", "uci_sentiment_sentences"));
+const UCI = () => readSplits(join(packageRoot(), "assets", "datasets", "uci-sentiment"));
 /** The whole training splits, and 256 training texts of each (same validation and test sets): pretraining
  *  should matter most where labelled data is scarce. */
 const TASKS = [

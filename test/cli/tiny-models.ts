@@ -8,10 +8,11 @@ import { fileURLToPath } from "node:url";
 import { DistilBertForSequenceClassification, GPT2LMHeadModel, distilBertConfig, gpt2Config } from "../../src/models/index.js";
 import { manualSeed } from "../../src/tensor/index.js";
 import { AutoTokenizer } from "../../src/tokenizers/index.js";
+import { UCI_SENTIMENT } from "../helpers/fixtures.js";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 export const DATA = fileURLToPath(new URL("../data", import.meta.url));
-export const UCI = join(DATA, "sentiment/uci_sentiment_sentences");
+export const UCI = UCI_SENTIMENT;
 export const SHAKESPEARE = join(DATA, "lm/tiny_shakespeare");
 
 const created: string[] = [];

@@ -6,6 +6,7 @@ import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { loadDataFiles } from "../../src/data/load.js";
 import type { TextExample } from "../../src/data/types.js";
+import { UCI_SENTIMENT } from "../helpers/fixtures.js";
 import { tinyParquet } from "./tiny-parquet.js";
 
 const sentiment = fileURLToPath(new URL("../data/sentiment/", import.meta.url));
@@ -21,7 +22,7 @@ async function scratchFile(name: string, content: string | Buffer): Promise<stri
 }
 
 test("UCI sentiment sentences: jsonl train/validation/test", async () => {
-  const dir = join(sentiment, "uci_sentiment_sentences");
+  const dir = UCI_SENTIMENT;
   const ds = await loadDataFiles({
     train: join(dir, "train.jsonl"),
     validation: join(dir, "validation.jsonl"),

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { bundledCorpus, heldOut } from "../../src/datasets/corpus.js";
+import { loadSentimentTask } from "../../src/datasets/sentiment.js";
 import { loadBundledTask, splitKey, splitOf } from "../../src/datasets/spam.js";
+import { untagBrown } from "../../src/datasets/everyday-english.js";
 import { wordNetEntries } from "../../src/datasets/wordnet.js";
 
 test("the spam task: fixed sizes, both labels in every split, split by the hash rule, no text in two splits", () => {
@@ -31,19 +33,27 @@ test("the spam task is about the text: no mail headers, no HTML markup, bounded 
   }
 });
 
-test("the corpus never holds the spam task's validation or test texts; held-out documents are fixed by hash", () => {
+test("the corpus never holds the tasks' validation or test texts; held-out documents are fixed by hash", () => {
   const corpus = bundledCorpus();
   const task = loadBundledTask();
   const corpusTexts = new Set([...corpus.train, ...corpus.heldOut].map((d) => splitKey(d.text)));
   for (const row of [...task.validation, ...task.test]) assert.ok(!corpusTexts.has(splitKey(row.text)), row.text.slice(0, 100));
+  // Review sentences come twenty to a document: look for each evaluation sentence inside them.
+  const corpusLines = new Set([...corpus.train, ...corpus.heldOut].flatMap((d) => d.text.split("\n")).map(splitKey));
+  const sentiment = loadSentimentTask();
+  for (const row of [...sentiment.validation, ...sentiment.test]) assert.ok(!corpusLines.has(splitKey(row.text)), row.text);
   const bySource = (docs: typeof corpus.train, source: string) => docs.filter((d) => d.source === source).length;
   assert.equal(bySource(corpus.train, "sotu") + bySource(corpus.heldOut, "sotu"), 233);
   assert.equal(bySource(corpus.train, "moby-dick") + bySource(corpus.heldOut, "moby-dick"), 138);
   assert.equal(bySource(corpus.train, "spam-assassin") + bySource(corpus.heldOut, "spam-assassin"), task.train.length);
   // 117,791 synsets in documents of 32.
   assert.equal(bySource(corpus.train, "wordnet") + bySource(corpus.heldOut, "wordnet"), 3681);
+  assert.equal(bySource(corpus.train, "brown") + bySource(corpus.heldOut, "brown"), 500);
+  // 100,000 sentences, 40 to a document.
+  assert.equal(bySource(corpus.train, "nlp-corpus") + bySource(corpus.heldOut, "nlp-corpus"), 2500);
+  assert.equal(bySource(corpus.train, "uci-sentiment") + bySource(corpus.heldOut, "uci-sentiment"), Math.ceil(sentiment.train.length / 20));
   assert.ok(corpus.heldOut.every(heldOut) && !corpus.train.some(heldOut));
-  assert.equal(corpus.heldOut.length, 159);
+  assert.equal(corpus.heldOut.length, 224);
 });
 
 test("WordNet entries: synonyms without syntactic markers or underscores, then the definition and its examples", () => {
@@ -53,4 +63,9 @@ test("WordNet entries: synonyms without syntactic markers or underscores, then t
   assert.equal(inStock?.text, 'in stock: available for use or sale; "they have plenty of stonewashed jeans in stock"');
   assert.equal(new Set(entries.map((e) => e.id)).size, entries.length);
   assert.ok(entries.every((e) => !/[_|]|\([a-z]+\)(,|$)/.test(e.text.slice(0, e.text.indexOf(": ")))));
+});
+
+test("Brown samples read as written English: tags removed, punctuation and quotes attached", () => {
+  assert.equal(untagBrown("\n\n\tThe/at jury/nn said/vbd ``/`` no/at evidence/nn ''/'' ./.\n\n\tIt/pps wasn't/bedz* (/( really/rb )/) over/rp ./."),
+    'The jury said "no evidence".\nIt wasn\'t (really) over.');
 });

@@ -10,6 +10,8 @@ import { Tensor } from "../../src/tensor/index.js";
 
 export const FIXTURES = fileURLToPath(new URL("../fixtures/hf", import.meta.url));
 export const DATA = fileURLToPath(new URL("../data", import.meta.url));
+/** The UCI sentiment sentences split as the package ships them (assets/datasets/uci-sentiment, the `bundled:sentiment` task). */
+export const UCI_SENTIMENT = fileURLToPath(new URL("../../assets/datasets/uci-sentiment", import.meta.url));
 
 export const fixtureDir = (...parts: string[]): string => join(FIXTURES, ...parts);
 

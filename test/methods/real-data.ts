@@ -5,10 +5,10 @@ import { join } from "node:path";
 import { DistilBertForSequenceClassification, distilBertConfig } from "../../src/models/index.js";
 import { manualSeed } from "../../src/tensor/index.js";
 import { AutoTokenizer, type PreTrainedTokenizer } from "../../src/tokenizers/index.js";
-import { DATA } from "../helpers/fixtures.js";
+import { DATA, UCI_SENTIMENT } from "../helpers/fixtures.js";
 
 export function loadSentiment(rows: number): { texts: string[]; labels: Int32Array } {
-  const lines = readFileSync(join(DATA, "sentiment/uci_sentiment_sentences/train.jsonl"), "utf8").split("\n").filter(Boolean);
+  const lines = readFileSync(join(UCI_SENTIMENT, "train.jsonl"), "utf8").split("\n").filter(Boolean);
   const records = lines.slice(0, rows).map((l) => JSON.parse(l) as { text: string; label: number });
   return { texts: records.map((r) => r.text), labels: Int32Array.from(records, (r) => r.label) };
 }

@@ -9,10 +9,10 @@ import { Dropout, Embedding, Linear, Module } from "../../../src/nn/index.js";
 import { Tensor, crossEntropy, div, manualSeed, mul, reshape, sum } from "../../../src/tensor/index.js";
 import { AutoTokenizer, type PreTrainedTokenizer } from "../../../src/tokenizers/index.js";
 import { tokenizeDataset } from "../../../src/train/tokenize-dataset.js";
-import { DATA } from "../../helpers/fixtures.js";
+import { DATA, UCI_SENTIMENT } from "../../helpers/fixtures.js";
 import { scratchDir } from "../../helpers/temp-dir.js";
 
-export const UCI = join(DATA, "sentiment/uci_sentiment_sentences");
+export const UCI = UCI_SENTIMENT;
 export const BERT_TOKENIZER = join(DATA, "tokenizers/bert-base-uncased");
 
 let tokenizer: Promise<PreTrainedTokenizer> | undefined;
