@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { join } from "node:path";
+import { resolve } from "node:path";
 import { loadSafetensorsSync } from "../../src/io/safetensors.js";
 import { toFloat32, toInt32 } from "../../src/io/raw-tensor.js";
 import { AdamW } from "../../src/optim/index.js";
@@ -13,7 +13,8 @@ export const DATA = fileURLToPath(new URL("../data", import.meta.url));
 /** The UCI sentiment sentences split as the package ships them (assets/datasets/uci-sentiment, the `bundled:sentiment` task). */
 export const UCI_SENTIMENT = fileURLToPath(new URL("../../assets/datasets/uci-sentiment", import.meta.url));
 
-export const fixtureDir = (...parts: string[]): string => join(FIXTURES, ...parts);
+/** A path inside a fixture: `fixture` names a folder of test/fixtures/hf ("llama") or is any fixture folder's absolute path. */
+export const fixtureDir = (...parts: string[]): string => resolve(FIXTURES, ...parts);
 
 /** Every tensor of a fixture file: floats as float32 tensors, I32 entries (unstable.*) as int32. */
 export function loadTensors(...parts: string[]): Map<string, Tensor> {

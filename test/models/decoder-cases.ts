@@ -6,13 +6,15 @@ import { test } from "node:test";
 import { setBackend } from "../../src/backend/index.js";
 import type { PreTrainedModel } from "../../src/models/pretrained.js";
 import { cat } from "../../src/tensor/index.js";
+import { basename } from "node:path";
 import { assertCloseRel, assertStepMatches, fixtureDir, loadInputs, loadJson, loadTensors } from "../helpers/fixtures.js";
 import { BACKENDS, forwardAndTrainingTests, prefixPast, promptedEmbeds, withVirtualTokens } from "./fixture-cases.js";
 
 export { BACKENDS };
 
 export interface DecoderCase {
-  model: "gpt2" | "llama";
+  /** The fixture: a folder name under test/fixtures/hf, or a fixture folder's path (a freshly generated one). */
+  model: string;
   /** Loads the fixture model (the causal-LM class's fromPretrained). */
   load: (dir: string) => Promise<PreTrainedModel>;
   /** Module paths trained by the last-layers method. */
@@ -24,11 +26,12 @@ export function decoderFixtureTests({ model, load: loadFrom, lastLayers }: Decod
   const inputs = loadInputs(model);
   const batch = inputs.inputIds.length;
   const TABLE = "prompt_encoder.default.embedding.weight";
+  const label = basename(model);
 
   for (const backend of BACKENDS) {
     forwardAndTrainingTests(model, backend, load, inputs, () => lastLayers);
 
-    test(`${model} prefix tuning through pastKeyValues (${backend})`, async () => {
+    test(`${label} prefix tuning through pastKeyValues (${backend})`, async () => {
       setBackend(backend);
       const m = await load();
       m.requiresGrad(false);
@@ -46,7 +49,7 @@ export function decoderFixtureTests({ model, load: loadFrom, lastLayers }: Decod
       assertStepMatches(model, "prefix-tuning", out, new Map([[TABLE, table]]));
     });
 
-    test(`${model} prompt tuning through inputsEmbeds (${backend})`, async () => {
+    test(`${label} prompt tuning through inputsEmbeds (${backend})`, async () => {
       setBackend(backend);
       const m = await load();
       m.requiresGrad(false);
@@ -57,7 +60,7 @@ export function decoderFixtureTests({ model, load: loadFrom, lastLayers }: Decod
       assertStepMatches(model, "prompt-tuning", out, new Map([[TABLE, prompts]]));
     });
 
-    test(`${model} cached forward in two chunks equals one forward (${backend})`, async () => {
+    test(`${label} cached forward in two chunks equals one forward (${backend})`, async () => {
       setBackend(backend);
       const m = await load();
       const full = m.forward({ inputIds: inputs.inputIds, attentionMask: inputs.attentionMask });

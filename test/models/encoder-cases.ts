@@ -1,4 +1,5 @@
 // The fixture checks shared by the DistilBERT and BERT tests, run once per backend.
+import { basename } from "node:path";
 import { test } from "node:test";
 import { setBackend } from "../../src/backend/index.js";
 import type { PreTrainedModel } from "../../src/models/pretrained.js";
@@ -14,14 +15,16 @@ function headName(peftName: string): string | null {
   return m ? `${m[1]}.${m[2]}` : null;
 }
 
+/** `model`: a folder name under test/fixtures/hf, or a fixture folder's path (a freshly generated one). */
 export function encoderFixtureTests(model: string, cls: Cls): void {
+  const label = basename(model);
   const load = () => cls.fromPretrained(fixtureDir(model));
   const inputs = loadInputs(model);
 
   for (const backend of BACKENDS) {
     forwardAndTrainingTests(model, backend, load, inputs, (m) => m.classifierModules());
 
-    test(`${model} prefix tuning through pastKeyValues (${backend})`, async () => {
+    test(`${label} prefix tuning through pastKeyValues (${backend})`, async () => {
       setBackend(backend);
       const m = await load();
       m.requiresGrad(false);
@@ -45,7 +48,7 @@ export function encoderFixtureTests(model: string, cls: Cls): void {
       assertStepMatches(model, "prefix-tuning", out, trainable);
     });
 
-    test(`${model} prompt tuning through inputsEmbeds (${backend})`, async () => {
+    test(`${label} prompt tuning through inputsEmbeds (${backend})`, async () => {
       setBackend(backend);
       const m = await load();
       const init = loadTensors(model, "prompt-tuning", "trainable_params.safetensors");

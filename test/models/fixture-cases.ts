@@ -2,6 +2,7 @@
 // steps, and the two ways the PEFT prompt methods reach a model (keys/values through pastKeyValues,
 // virtual tokens through inputsEmbeds).
 import { test } from "node:test";
+import { basename } from "node:path";
 import { setBackend } from "../../src/backend/index.js";
 import type { LayerPast } from "../../src/models/outputs.js";
 import type { PreTrainedModel } from "../../src/models/pretrained.js";
@@ -31,9 +32,10 @@ export function promptedEmbeds(m: PreTrainedModel, prompts: Tensor, inputIds: nu
   return cat([expand(reshape(prompts, [1, ...prompts.shape]), [inputIds.length, ...prompts.shape]), words], 1);
 }
 
-/** The forward pass, and full and last-layers training (`lastLayers` picks the modules the latter trains). */
+/** The forward pass, and full and last-layers training (`lastLayers` picks the modules the latter trains).
+ *  `fixture`: a folder name under test/fixtures/hf, or a fixture folder's path. */
 export function forwardAndTrainingTests(fixture: string, backend: Backend, load: () => Promise<PreTrainedModel>, inputs: FixtureInputs, lastLayers: (m: PreTrainedModel) => string[]): void {
-  test(`${fixture} forward matches transformers (${backend})`, async () => {
+  test(`${basename(fixture)} forward matches transformers (${backend})`, async () => {
     setBackend(backend);
     const m = await load();
     const ref = loadTensors(fixture, "expected.safetensors");
@@ -45,7 +47,7 @@ export function forwardAndTrainingTests(fixture: string, backend: Backend, load:
   });
 
   for (const method of ["full", "last-layers"]) {
-    test(`${fixture} ${method}: gradients and one AdamW step (${backend})`, async () => {
+    test(`${basename(fixture)} ${method}: gradients and one AdamW step (${backend})`, async () => {
       setBackend(backend);
       const m = await load();
       if (method === "last-layers") {
