@@ -5,8 +5,9 @@
 //                          [--cases a,b] [--dropout on|off] [--threads N] [--sweep]
 // Each case runs in its own child process (peak RSS per case); with --compare-torch the anchor runs the
 // same case right after ours, so both see about the same machine load. --sweep times one case (full, or
-// the first of --cases) over seq 64..512 and batch 1..32 and prints a markdown table.
+// the first of --cases) over seq 64..512 and batch 1..32 against PyTorch and prints a markdown table.
 // FINETUNE_TORCH_PYTHON (default /usr/bin/python3) and FINETUNE_TORCH_ANCHOR override the anchor's paths.
+// Without a python that imports torch, the comparison is skipped with one line and ours are timed alone.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -100,6 +101,16 @@ function runChild(c: CaseName, o: Options): CaseResult {
   return lastJson(r.stdout, `bench case ${c}`) as CaseResult;
 }
 
+/** Whether `python` imports torch; if not, says so in one line, so the bench goes on with our side alone. */
+function torchAvailable(): boolean {
+  const r = spawnSync(python, ["-c", "import torch"], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"] });
+  if (r.status === 0) return true;
+  const why = r.error ? `${python} cannot run (${(r.error as NodeJS.ErrnoException).code ?? r.error.message})` : `${python} cannot import torch`;
+  console.log(`bench: PyTorch not found: ${why} (apt-get install python3-torch, or pip install torch; ` +
+    `FINETUNE_TORCH_PYTHON picks the python); timing finetune-ts alone`);
+  return false;
+}
+
 // Runs the anchor in-process under a wrapper that adds the process's peak RSS as one more JSON line.
 const TORCH_WRAPPER = "import json,resource,runpy,sys; sys.argv=sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__'); " +
   "print(json.dumps({'peakRssKb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))";
@@ -153,8 +164,9 @@ function sweep(o: Options): void {
     "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"];
   console.log(`sweep: ${c} step, ${backendLabel()}, steps ${o.steps} after ${o.warmup} warm-up`);
   for (const [batch, seq] of shapes) {
-    const r = runOne(c, { ...o, batch, seq, compareTorch: true });
-    rows.push(`| ${batch} | ${seq} | ${r.ms.toFixed(0)} | ${r.torchMs!.toFixed(0)} | ${r.ratio!.toFixed(2)} | ${r.minRatio!.toFixed(2)} | ${r.load} |`);
+    const r = runOne(c, { ...o, batch, seq });
+    const torch = (x: number | undefined, digits: number) => (x === undefined ? "-" : x.toFixed(digits));
+    rows.push(`| ${batch} | ${seq} | ${r.ms.toFixed(0)} | ${torch(r.torchMs, 0)} | ${torch(r.ratio, 2)} | ${torch(r.minRatio, 2)} | ${r.load} |`);
     console.log(rows[rows.length - 1]);
   }
   const what = c === "inference" ? "forward" : "step (forward + backward + AdamW)";
@@ -168,6 +180,7 @@ export async function main(argv: string[]): Promise<unknown> {
     console.log(JSON.stringify(r));
     return r;
   }
+  if (o.compareTorch || o.sweep) o.compareTorch = torchAvailable();
   if (o.sweep) return sweep(o);
   console.log(`train bench: batch ${o.batch} x seq ${o.seq}, steps ${o.steps} after ${o.warmup} warm-up, dropout ` +
     `${o.dropout ? "on" : "off"}; ${backendLabel()}; ${cpus()[0]?.model ?? "cpu"}`);
