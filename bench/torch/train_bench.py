@@ -20,18 +20,26 @@ Needs only torch (Debian: apt-get install python3-torch). Usage:
                                      [--warmup 1] [--threads 2] [--dropout on|off]
 
 One line per mode, then, as the last line, one JSON object: {"results": {mode: {"median_s", "min_s", ...}}, ...}.
+`--about` prints only {"torch": version, "blas": library, "reference_blas": bool}. Without torch the script
+exits with status 3 (bench/train.ts then times finetune-ts alone).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import re
 import statistics
+import sys
 import time
 
-import torch
-import torch.nn.functional as F
-from torch import nn
+try:
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+except ImportError as e:
+    print(f"train_bench.py: PyTorch not found ({e})", file=sys.stderr)
+    sys.exit(3)
 
 VOCAB, DIM, LAYERS, HEADS, FFN_DIM, LABELS, MAX_POSITIONS = 30522, 768, 6, 12, 3072, 2, 512
 HEAD_DIM = DIM // HEADS
@@ -208,6 +216,21 @@ def time_mode(mode: str, args) -> dict:
             "sequences_per_s": args.batch / median, "trainable_params": sum(p.numel() for p in params)}
 
 
+def blas() -> dict:
+    """Which BLAS torch's GEMMs go to. Debian's torch calls whichever libblas.so.3 is installed, and the
+    reference BLAS (libblas3) alone satisfies its dependency: its GEMMs are tens of times slower than
+    OpenBLAS's, which would make every comparison meaningless."""
+    built_in = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
+    if built_in and built_in.group(1) != "generic":
+        return {"blas": built_in.group(1), "reference_blas": False}
+    try:
+        with open("/proc/self/maps") as f:
+            libs = sorted({line.split()[5] for line in f if len(line.split()) > 5 and "blas" in line.split()[5]})
+    except OSError:
+        libs = []
+    return {"blas": ", ".join(libs) or "unknown", "reference_blas": any("/blas/libblas.so" in lib for lib in libs)}
+
+
 def at_least(least: int):
     def parse(s: str) -> int:
         if not s.isdigit() or int(s) < least:
@@ -233,7 +256,11 @@ def main() -> None:
     ap.add_argument("--warmup", type=at_least(0), default=1)
     ap.add_argument("--threads", type=at_least(1), default=2)
     ap.add_argument("--dropout", choices=("on", "off"), default="on")
+    ap.add_argument("--about", action="store_true", help="print torch's version and BLAS library as JSON, and exit")
     args = ap.parse_args()
+    if args.about:
+        print(json.dumps({"torch": torch.__version__, **blas()}))
+        return
     positions = args.seq + (VIRTUAL_TOKENS if {"prompt", "prefix"} & set(args.modes) else 0)
     if positions > MAX_POSITIONS:
         ap.error(f"--seq {args.seq} needs {positions} positions; the model has {MAX_POSITIONS}")
@@ -243,7 +270,7 @@ def main() -> None:
         r = results[mode] = time_mode(mode, args)
         print(f"{mode:10s} median {r['median_s'] * 1000:.1f} ms  fastest {r['min_s'] * 1000:.1f} ms  "
               f"{r['sequences_per_s']:.2f} seq/s  trainable {r['trainable_params']:,}", flush=True)
-    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "batch": args.batch,
+    print(json.dumps({"torch": torch.__version__, **blas(), "threads": torch.get_num_threads(), "batch": args.batch,
                       "seq": args.seq, "steps": args.steps, "warmup": args.warmup, "dropout": args.dropout,
                       "results": results}))
 
