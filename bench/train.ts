@@ -5,8 +5,9 @@
 //                          [--cases a,b] [--dropout on|off] [--threads N] [--sweep]
 // Each case runs in its own child process (peak RSS per case); with --compare-torch the anchor runs the
 // same case right after ours, so both see about the same machine load. --sweep times one case (full, or
-// the first of --cases) over seq 64..512 and batch 1..32 and prints a markdown table.
+// the first of --cases) over seq 64..512 and batch 1..32 against PyTorch and prints a markdown table.
 // FINETUNE_TORCH_PYTHON (default /usr/bin/python3) and FINETUNE_TORCH_ANCHOR override the anchor's paths.
+// Without a python that imports torch, the comparison is skipped with one line and ours are timed alone.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -100,12 +101,35 @@ function runChild(c: CaseName, o: Options): CaseResult {
   return lastJson(r.stdout, `bench case ${c}`) as CaseResult;
 }
 
+interface TorchInfo { torch: string; blas: string; reference_blas: boolean }
+
+/** The anchor's torch and BLAS (its `--about`), or null, said in one line, when the python cannot import
+ *  torch (the anchor exits 3 then): the bench goes on with our side alone. */
+function torchInfo(): TorchInfo | null {
+  if (!existsSync(anchor)) throw new Error(`no PyTorch anchor at ${anchor} (set FINETUNE_TORCH_ANCHOR)`);
+  const r = spawnSync(python, [anchor, "--about"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  if (r.error || r.status === 3) {
+    const why = r.error ? `cannot run ${python} (${(r.error as NodeJS.ErrnoException).code ?? r.error.message})` : `${python} cannot import torch`;
+    console.log(`bench: PyTorch not found: ${why} (apt-get install python3-torch libopenblas0, or pip install torch; ` +
+      `FINETUNE_TORCH_PYTHON picks the python); timing finetune-ts alone`);
+    return null;
+  }
+  if (r.status !== 0) throw new Error(`${anchor} --about failed (exit ${r.status}):\n${r.stderr}`);
+  return lastJson(r.stdout, `${anchor} --about`) as TorchInfo;
+}
+
+function reportTorch(t: TorchInfo | null): void {
+  if (!t) return;
+  console.log(`PyTorch ${t.torch}, BLAS ${t.blas}`);
+  if (t.reference_blas) console.log("bench: PyTorch's GEMMs run on the reference BLAS, tens of times slower than OpenBLAS, " +
+    "so its times mean little (apt-get install libopenblas0)");
+}
+
 // Runs the anchor in-process under a wrapper that adds the process's peak RSS as one more JSON line.
 const TORCH_WRAPPER = "import json,resource,runpy,sys; sys.argv=sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__'); " +
   "print(json.dumps({'peakRssKb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))";
 
 function runTorch(c: CaseName, o: Options): TorchResult {
-  if (!existsSync(anchor)) throw new Error(`no PyTorch anchor at ${anchor} (set FINETUNE_TORCH_ANCHOR)`);
   const mode = TORCH_CASE[c];
   const r = spawnSync(python, ["-c", TORCH_WRAPPER, anchor, "--modes", mode, "--threads", `${o.threads}`, ...caseArgs(o)], {
     encoding: "utf8", maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "inherit"],
@@ -146,15 +170,17 @@ function describe(c: string, r: TrainCaseReport): string {
   return `${c.padEnd(10)} ${r.ms.toFixed(1).padStart(8)} ms${torch}  ${r.gflops.toFixed(1)} GFLOP/s${share}  ${rss}${seqs}  load ${r.load}`;
 }
 
-function sweep(o: Options): void {
+function sweep(o: Options, torch: TorchInfo | null): void {
   const c = o.cases.length === CASES.length ? "full" : o.cases[0];
   const shapes = [[8, 64], [8, 128], [8, 256], [8, 512], [1, 128], [32, 128]];
   const rows = ["| batch | seq | ours ms | PyTorch ms | ratio | fastest-step ratio | load |",
     "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"];
   console.log(`sweep: ${c} step, ${backendLabel()}, steps ${o.steps} after ${o.warmup} warm-up`);
+  reportTorch(torch);
   for (const [batch, seq] of shapes) {
-    const r = runOne(c, { ...o, batch, seq, compareTorch: true });
-    rows.push(`| ${batch} | ${seq} | ${r.ms.toFixed(0)} | ${r.torchMs!.toFixed(0)} | ${r.ratio!.toFixed(2)} | ${r.minRatio!.toFixed(2)} | ${r.load} |`);
+    const r = runOne(c, { ...o, batch, seq });
+    const cell = (x: number | undefined, digits: number) => (x === undefined ? "-" : x.toFixed(digits));
+    rows.push(`| ${batch} | ${seq} | ${r.ms.toFixed(0)} | ${cell(r.torchMs, 0)} | ${cell(r.ratio, 2)} | ${cell(r.minRatio, 2)} | ${r.load} |`);
     console.log(rows[rows.length - 1]);
   }
   const what = c === "inference" ? "forward" : "step (forward + backward + AdamW)";
@@ -168,9 +194,12 @@ export async function main(argv: string[]): Promise<unknown> {
     console.log(JSON.stringify(r));
     return r;
   }
-  if (o.sweep) return sweep(o);
+  const torch = o.compareTorch || o.sweep ? torchInfo() : null;
+  o.compareTorch = torch !== null;
+  if (o.sweep) return sweep(o, torch);
   console.log(`train bench: batch ${o.batch} x seq ${o.seq}, steps ${o.steps} after ${o.warmup} warm-up, dropout ` +
     `${o.dropout ? "on" : "off"}; ${backendLabel()}; ${cpus()[0]?.model ?? "cpu"}`);
+  reportTorch(torch);
   const cases: Record<string, TrainCaseReport> = {};
   for (const c of o.cases) {
     cases[c] = runOne(c, o);
