@@ -1,11 +1,9 @@
-// The models' public surface. Importing the family folders registers them with the Auto classes.
-import "./distilbert/index.js";
-import "./bert/index.js";
-import "./gpt2/index.js";
-import "./llama/index.js";
-
-export { AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification, registerModelType, supportedModelTypes } from "./auto.js";
-export type { ModelTypeEntry } from "./auto.js";
+// The models' public surface: the Auto classes, the family registry and every family's classes.
+export { AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForMaskedLM, AutoModelForSequenceClassification } from "./auto.js";
+export { families, familyForConfig, familyOf, registerFamily, supportedModelTypes } from "./registry.js";
+export type { FamilyClasses, FamilyLayout, FreshModelSize, ModelFamily, PeftTargets } from "./family.js";
+export { estimateParameterCount } from "./size.js";
+export type { ActivationProfile, ModelShape, ParameterEstimate } from "./size.js";
 export { PreTrainedModel } from "./pretrained.js";
 export type { BaseConfig, PretrainedClass } from "./pretrained.js";
 export type { FromPretrainedOptions } from "./loading.js";
