@@ -1,7 +1,7 @@
 // The models' public surface: the Auto classes, the family registry and every family's classes.
 export { AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForMaskedLM, AutoModelForSequenceClassification } from "./auto.js";
 export { families, familyForConfig, familyOf, registerFamily, supportedModelTypes } from "./registry.js";
-export type { FamilyClasses, FamilyLayout, FreshModelSize, ModelFamily, PeftTargets } from "./family.js";
+export type { FamilyClasses, FamilyLayout, FreshModelSize, ModelClass, ModelFamily, PeftTargets } from "./family.js";
 export { estimateParameterCount } from "./size.js";
 export type { ActivationProfile, ModelShape, ParameterEstimate } from "./size.js";
 export { PreTrainedModel } from "./pretrained.js";

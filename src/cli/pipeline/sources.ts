@@ -3,7 +3,8 @@ import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { HubOptions } from "../../io/hub.js";
 import { bundledModelPath } from "../../datasets/index.js";
-import { AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification, familyForConfig, type PreTrainedModel } from "../../models/index.js";
+import type { RawConfig } from "../../models/config.js";
+import { AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification, familyForConfig, type ModelFamily, type PreTrainedModel } from "../../models/index.js";
 import { readConfigJson } from "../../models/loading.js";
 import { TOKENIZER_FILES, tokenizerFolder } from "../../tokenizers/folder.js";
 import { AutoTokenizer, type PreTrainedTokenizer } from "../../tokenizers/index.js";
@@ -45,11 +46,14 @@ export async function loadTokenizer(refs: string[], hub: HubOptions): Promise<{ 
   throw new UsageError(`no tokenizer files (${TOKENIZER_FILES.join(", ")}) in ${refs.join(" or ")}; pass --tokenizer DIR`);
 }
 
-/** The task of the architecture config.json names (transformers' class-name suffixes); without one, a decoder
- *  family's is causal-lm and an encoder's seq-cls. */
 export async function detectTask(source: ModelSource): Promise<Task> {
   const { raw, file } = await readConfigJson(source.ref, source.hub);
-  const family = familyForConfig(raw, file);
+  return defaultTask(raw, familyForConfig(raw, file));
+}
+
+/** The task of the architecture config.json names (transformers' class-name suffixes); without one, a decoder
+ *  family's is causal-lm and an encoder's seq-cls. */
+export function defaultTask(raw: RawConfig, family: ModelFamily): Task {
   const arch = Array.isArray(raw.architectures) ? raw.architectures.map(String) : [];
   if (arch.some((a) => /CausalLM$|LMHeadModel$/.test(a))) return "causal-lm";
   if (arch.some((a) => /SequenceClassification$/.test(a))) return "seq-cls";
