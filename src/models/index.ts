@@ -10,7 +10,4 @@ export type { FromPretrainedOptions } from "./loading.js";
 export type { WeightLoadReport, MismatchedKey } from "./weights.js";
 export type { LabelConfig, ProblemType } from "./config.js";
 export type { LayerPast, ModelInput, ModelOutput, PeftModelFacts, TensorLike } from "./outputs.js";
-export * from "./distilbert/index.js";
-export * from "./bert/index.js";
-export * from "./gpt2/index.js";
-export * from "./llama/index.js";
+export * from "./families.js";

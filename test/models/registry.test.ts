@@ -16,11 +16,11 @@ const tiny = (family: ModelFamily, modelType: string) => family.freshConfig({
 });
 
 test("every supported model type has one family, Mistral and Qwen2 the Llama one", () => {
-  assert.deepEqual(supportedModelTypes(), ["bert", "distilbert", "gpt2", "llama", "mistral", "qwen2"]);
-  assert.deepEqual(families().map((f) => f.name), ["distilbert", "bert", "gpt2", "llama"]);
+  for (const t of ["distilbert", "bert", "gpt2", "llama", "mistral", "qwen2"]) assert.ok(supportedModelTypes().includes(t), t);
+  assert.equal(new Set(families().flatMap((f) => f.modelTypes)).size, supportedModelTypes().length, "each model type in one family");
   assert.equal(familyOf("mistral"), familyOf("llama"));
   assert.equal(familyOf("qwen2").peftTargets.qwen2.ia3[0], "q_proj", "PEFT scales Qwen2's queries, Llama's keys");
-  assert.throws(() => familyOf("t5"), /model_type is "t5", which is not supported \(supported: bert, distilbert, gpt2, llama, mistral, qwen2\)/);
+  assert.throws(() => familyOf("t5"), new RegExp(`model_type is "t5", which is not supported \\(supported: ${supportedModelTypes().join(", ")}\\)`));
 });
 
 test("each family's layout and PEFT targets name modules its models have", () => {
@@ -50,10 +50,10 @@ test("each family's layout and PEFT targets name modules its models have", () =>
 test("a family is refused when a model type is taken or lacks its PEFT targets", () => {
   const llama = familyOf("llama");
   assert.throws(() => registerFamily({ ...llama, name: "copy", modelTypes: ["mistral"] }), /model_type "mistral" of family copy is already registered by family llama/);
-  assert.throws(() => registerFamily({ ...llama, name: "gemma", modelTypes: ["gemma"] }), /family gemma declares model_type "gemma" without its PEFT targets/);
+  assert.throws(() => registerFamily({ ...llama, name: "nosuch", modelTypes: ["nosuch"] }), /family nosuch declares model_type "nosuch" without its PEFT targets/);
   const bad = { ...llama.peftTargets.llama, ia3Feedforward: ["up_proj"] };
   assert.throws(() => registerFamily({ ...llama, name: "odd", modelTypes: ["odd"], peftTargets: { odd: bad } }), /IA3 feed-forward modules of "odd" must be IA3 targets too; not targeted: up_proj/);
-  assert.equal(supportedModelTypes().includes("gemma"), false, "nothing of a refused family is registered");
+  assert.ok(!supportedModelTypes().some((t) => ["nosuch", "odd"].includes(t)), "nothing of a refused family is registered");
 });
 
 test("a config whose model could not be held is refused before allocating, for every registered model type", async () => {

@@ -62,7 +62,7 @@ test("bottleneck adapters with an unknown placement, and a model of an unregiste
     /AdapterConfig: target_layers must be one of attention, ffn, both, got "everywhere"/);
   const stranger = base.clone();
   (stranger.config as { modelType: string }).modelType = "t5";
-  assert.throws(() => getPeftModel(stranger, new AdapterConfig({})), /model_type is "t5", which is not supported \(supported: bert, distilbert, gpt2, llama, mistral, qwen2\)/);
+  assert.throws(() => getPeftModel(stranger, new AdapterConfig({})), /model_type is "t5", which is not supported \(supported: .*\bdistilbert\b.*\)/);
 });
 
 test("prefix and prompt configs for another model shape: num_layers, token_dim", async () => {
