@@ -80,7 +80,7 @@ function printModelReport(r: ModelReport): void {
   const rows: [string, string][] = [
     ["model", r.model],
     ["family", `${r.family} (model_type ${r.modelType}, ${r.kind})`],
-    ["size", `about ${formatCount(r.parameters)} parameters: ${r.layers} layers, hidden ${r.hiddenSize}, ${r.heads} heads, ` +
+    ["size", `about ${formatCount(r.parameters)} parameters: ${r.layers} layer${r.layers === 1 ? "" : "s"}, hidden ${r.hiddenSize}, ${r.heads} heads, ` +
       `vocabulary ${r.vocabSize}, ${r.maxPositions} positions`],
     ["tasks", `${list(r.tasks)} (default ${r.defaultTask})${r.pretraining ? `; pretrain: ${r.pretraining}` : ""}`],
     ["last-layers", `the last blocks of ${r.lastLayers.blocks}${r.lastLayers.top.length ? `, then ${list(r.lastLayers.top)}` : ""}, and the head`],

@@ -46,6 +46,7 @@ export async function loadTokenizer(refs: string[], hub: HubOptions): Promise<{ 
   throw new UsageError(`no tokenizer files (${TOKENIZER_FILES.join(", ")}) in ${refs.join(" or ")}; pass --tokenizer DIR`);
 }
 
+/** The task a model folder or hub id trains for unless --task says otherwise. */
 export async function detectTask(source: ModelSource): Promise<Task> {
   const { raw, file } = await readConfigJson(source.ref, source.hub);
   return defaultTask(raw, familyForConfig(raw, file));
