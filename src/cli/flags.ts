@@ -48,7 +48,7 @@ export const methodOptionFlags = {
   encoderHiddenSize: numberFlag("p-tuning, prefix: hidden width of the prompt encoder (default: the model's)", { integer: true, min: 1 }),
   prefixProjection: booleanFlag("prefix: reparameterize the prefix through an MLP"),
   bottleneckSize: numberFlag("adapter: bottleneck width (default 64)", { integer: true, min: 1 }),
-  pooling: choiceFlag("feature: cls, mean or last (default cls; last for GPT-2/Llama)", POOLINGS, { arg: "P" }),
+  pooling: choiceFlag("feature: cls, mean or last (default: last for decoders such as GPT-2 and Llama, cls for encoders)", POOLINGS, { arg: "P" }),
   classifier: choiceFlag("feature: logreg or mlp (default logreg)", ["logreg", "mlp"] as const, { arg: "C" }),
 };
 

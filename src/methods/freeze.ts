@@ -1,9 +1,9 @@
 // Choosing what trains: Raschka's "output layers only" (n = 0) and "last N layers" sit between the
 // frozen feature extractor and full fine-tuning, and are all expressed as requiresGrad flags.
+import { hasSubmodule, modelLayout } from "../models/layout.js";
 import type { PreTrainedModel } from "../models/pretrained.js";
-import type { Module, ModuleList } from "../nn/index.js";
+import type { Module } from "../nn/index.js";
 import type { Tensor } from "../tensor/index.js";
-import { basePath, familyLayout, hasSubmodule } from "./families.js";
 
 export function freeze<M extends Module>(module: M): M {
   return module.requiresGrad(false);
@@ -21,18 +21,16 @@ export function unfreeze<M extends Module>(module: M): M {
  * Returns the names of the trainable parameters.
  */
 export function trainLastLayers(model: PreTrainedModel, n: number): string[] {
-  const layout = familyLayout(model.config.modelType);
-  const base = basePath(model);
-  const blocks = model.getSubmodule(base + layout.blocks) as ModuleList;
-  const numLayers = blocks.length;
+  const layout = modelLayout(model);
+  const numLayers = layout.blocks.length;
   if (!Number.isInteger(n) || n < 0 || n > numLayers) {
     throw new RangeError(`trainLastLayers: n must be an integer in [0, ${numLayers}] (the model has ${numLayers} layers), got ${n}`);
   }
   const heads = [...model.classifierModules()];
   if (heads.length === 0 && hasSubmodule(model, "lm_head")) heads.push("lm_head");
   const trained = [
-    ...Array.from({ length: n }, (_, i) => `${base}${layout.blocks}.${numLayers - n + i}`),
-    ...(n > 0 ? layout.top.map((p) => base + p).filter((p) => hasSubmodule(model, p)) : []),
+    ...layout.blocks.slice(numLayers - n),
+    ...(n > 0 ? layout.top : []),
     ...heads,
   ];
   freeze(model);

@@ -3,9 +3,7 @@
 export { freeze, unfreeze, trainLastLayers } from "./freeze.js";
 export { countParameters, formatParameterCount, formatTrainableParameters, printTrainableParameters, trainableParameters } from "./trainable.js";
 export type { ParameterCount } from "./trainable.js";
-export { familyLayout } from "./families.js";
-export type { FamilyLayout } from "./families.js";
-export { extractFeatures } from "./features/extract.js";
+export { defaultPooling, extractFeatures } from "./features/extract.js";
 export type { ExtractFeaturesOptions } from "./features/extract.js";
 export type { Pooling } from "./features/pooling.js";
 export { LogisticRegression } from "./logistic-regression.js";

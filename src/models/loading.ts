@@ -9,9 +9,9 @@ import { resolveModelFile, resolveWeights, type HubOptions } from "../io/hub.js"
 import { saveSafetensors } from "../io/safetensors.js";
 import type { Module } from "../nn/index.js";
 import type { Tensor } from "../tensor/index.js";
-import { checkModelSize } from "../train/memory-estimate.js";
 import { applyLabelOverrides, type ProblemType, type RawConfig } from "./config.js";
 import { skipInit, type BaseConfig, type PreTrainedModel, type PretrainedClass } from "./pretrained.js";
+import { checkModelSize } from "./size.js";
 import { hfStateDict, loadHfWeights } from "./weights.js";
 
 export interface FromPretrainedOptions extends HubOptions {
@@ -62,7 +62,7 @@ export async function buildPretrained<M extends PreTrainedModel, C extends BaseC
 ): Promise<M> {
   const config = cls.parseConfig(cfg.raw, cfg.file);
   // Each size passes its own bound, but their products may still be absurd: refuse before allocating.
-  checkModelSize(config, cfg.file);
+  checkModelSize(cls.modelShape(config), cfg.file);
   const model = skipInit(() => new cls(config));
   const weights = await resolveWeights(pathOrId, opts);
   const { tensors } = await loadCheckpoint(weights.folder);

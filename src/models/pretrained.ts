@@ -6,6 +6,7 @@ import { initMissingParameters } from "./init-weights.js";
 import { loadPretrained, savePretrained } from "./loading.js";
 import type { FromPretrainedOptions } from "./loading.js";
 import type { ModelInput, ModelOutput, PeftModelFacts } from "./outputs.js";
+import type { ModelShape } from "./size.js";
 
 export interface BaseConfig {
   modelType: string;
@@ -15,11 +16,13 @@ export interface BaseConfig {
   initializerRange?: number;
 }
 
-/** A concrete model class: builds from its config and parses its config.json. */
+/** A concrete model class: builds from its config, parses its config.json, and sizes the model a config
+ *  describes (loading refuses an absurd one before allocating anything). */
 export interface PretrainedClass<M extends PreTrainedModel = PreTrainedModel, C extends BaseConfig = BaseConfig> {
   new (config: C): M;
   readonly name: string;
   parseConfig(raw: Record<string, unknown>, file: string): C;
+  modelShape(config: C): ModelShape;
 }
 
 let skipInitDepth = 0;
@@ -75,6 +78,11 @@ export abstract class PreTrainedModel<C extends BaseConfig = BaseConfig> extends
   /** Checkpoint keys dropped without a warning (transformers' _keys_to_ignore_on_load_unexpected). */
   ignoredCheckpointKeys(): RegExp[] {
     return [];
+  }
+
+  /** The sizes of this model (its class's modelShape of its config). */
+  shape(): ModelShape {
+    return (this.constructor as PretrainedClass<PreTrainedModel, C>).modelShape(this.config);
   }
 
   /** config.json content, with Hugging Face field names, for savePretrained. */

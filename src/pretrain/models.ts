@@ -1,14 +1,12 @@
 // Fresh models to pretrain, sized from one set of numbers whatever the architecture, with their token ids
-// taken from the tokenizer trained for them.
-import { BertForMaskedLM, bertConfig } from "../models/bert/index.js";
-import { DistilBertForMaskedLM, distilBertConfig } from "../models/distilbert/index.js";
-import { GPT2LMHeadModel, gpt2Config } from "../models/gpt2/index.js";
-import { LlamaForCausalLM, llamaConfig } from "../models/llama/index.js";
+// taken from the tokenizer trained for them. Any registered model type with a masked-LM or causal-LM class works.
+import type { ModelClass, ModelFamily } from "../models/family.js";
 import type { PreTrainedModel } from "../models/pretrained.js";
+import { families, familyOf } from "../models/registry.js";
 import type { PreTrainedTokenizer } from "../tokenizers/index.js";
 
-export const ARCHITECTURES = ["distilbert", "bert", "gpt2", "llama"] as const;
-export type Architecture = (typeof ARCHITECTURES)[number];
+/** A model_type to pretrain from scratch ("distilbert", "llama", "qwen2", ...). */
+export type Architecture = string;
 
 export interface ModelSize {
   dim: number;
@@ -22,40 +20,34 @@ export interface ModelSize {
 
 export type Objective = "mlm" | "clm";
 
+/** The head a family pretrains: masked LM when it has one, else next token. */
+export function pretrainingHead(family: ModelFamily): { objective: Objective; cls: ModelClass } {
+  const { maskedLm, causalLm } = family.classes;
+  if (maskedLm) return { objective: "mlm", cls: maskedLm };
+  if (causalLm) return { objective: "clm", cls: causalLm };
+  throw new Error(`the ${family.name} family has neither a masked-LM nor a causal-LM model to pretrain`);
+}
+
+/** The model types `pretrain --arch` accepts, masked-LM ones first. */
+export function architectures(): Record<Objective, string[]> {
+  const out: Record<Objective, string[]> = { mlm: [], clm: [] };
+  for (const f of families()) if (f.classes.maskedLm || f.classes.causalLm) out[pretrainingHead(f).objective].push(...f.modelTypes);
+  return out;
+}
+
 export function objectiveOf(arch: Architecture): Objective {
-  return arch === "distilbert" || arch === "bert" ? "mlm" : "clm";
+  return pretrainingHead(familyOf(arch)).objective;
 }
 
 /** A randomly initialised model (Hugging Face's _init_weights) whose vocabulary is the tokenizer's and whose
- *  longest input is `maxLength` (position embeddings; Llama's RoPE has none, but its config records it). */
+ *  longest input is `maxLength` (position embeddings; rotary models record it in their config). */
 export function freshModel(arch: Architecture, size: ModelSize, maxLength: number, tokenizer: PreTrainedTokenizer): PreTrainedModel {
-  const vocabSize = tokenizer.length, hidden = size.hiddenDim ?? 4 * size.dim;
   if (size.dim % size.heads !== 0) throw new Error(`--dim (${size.dim}) must be a multiple of --heads (${size.heads})`);
-  const pad = tokenizer.padTokenId ?? null;
-  const p = size.dropout;
-  switch (arch) {
-    case "distilbert":
-      return new DistilBertForMaskedLM(distilBertConfig({
-        vocabSize, dim: size.dim, nLayers: size.layers, nHeads: size.heads, hiddenDim: hidden, maxPositionEmbeddings: maxLength, padTokenId: pad,
-        dropout: p, attentionDropout: p,
-      }));
-    case "bert":
-      return new BertForMaskedLM(bertConfig({
-        vocabSize, hiddenSize: size.dim, numHiddenLayers: size.layers, numAttentionHeads: size.heads, intermediateSize: hidden,
-        maxPositionEmbeddings: maxLength, padTokenId: pad, hiddenDropoutProb: p, attentionProbsDropoutProb: p,
-      }));
-    case "gpt2": {
-      const eos = tokenizer.eosTokenId ?? null;
-      return new GPT2LMHeadModel(gpt2Config({
-        vocabSize, nEmbd: size.dim, nLayer: size.layers, nHead: size.heads, nInner: hidden, nPositions: maxLength,
-        bosTokenId: tokenizer.bosTokenId ?? eos, eosTokenId: eos, padTokenId: pad, residPdrop: p, embdPdrop: p, attnPdrop: p,
-      }));
-    }
-    case "llama":
-      return new LlamaForCausalLM(llamaConfig({
-        vocabSize, hiddenSize: size.dim, numHiddenLayers: size.layers, numAttentionHeads: size.heads, intermediateSize: hidden,
-        maxPositionEmbeddings: maxLength, tieWordEmbeddings: true,
-        bosTokenId: tokenizer.bosTokenId ?? null, eosTokenId: tokenizer.eosTokenId ?? null, padTokenId: pad, attentionDropout: p,
-      }));
-  }
+  const family = familyOf(arch);
+  const config = family.freshConfig({
+    modelType: arch, vocabSize: tokenizer.length, hiddenSize: size.dim, numLayers: size.layers, numHeads: size.heads,
+    intermediateSize: size.hiddenDim ?? 4 * size.dim, maxPositions: maxLength, dropout: size.dropout,
+    padTokenId: tokenizer.padTokenId ?? null, bosTokenId: tokenizer.bosTokenId ?? null, eosTokenId: tokenizer.eosTokenId ?? null,
+  });
+  return new (pretrainingHead(family).cls)(config);
 }

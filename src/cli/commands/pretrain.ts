@@ -1,5 +1,5 @@
 import { formatCount, formatSeconds } from "../../report/format.js";
-import { ARCHITECTURES, pretrain as runPretraining, type FreshModelSpec, type PretrainedModelSpec } from "../../pretrain/index.js";
+import { architectures, pretrain as runPretraining, type FreshModelSpec, type PretrainedModelSpec } from "../../pretrain/index.js";
 import { booleanFlag, choiceFlag, flagHelp, numberFlag, stringFlag, type FlagValues } from "../args.js";
 import { Interrupted, UsageError, type Command } from "../command.js";
 import { configFlag, parseWithConfig } from "../config-file.js";
@@ -9,12 +9,15 @@ import { modelRef } from "../pipeline/sources.js";
 
 const SCHEDULES = ["linear", "cosine", "constant"] as const;
 const int = (help: string, min = 1) => numberFlag(help, { integer: true, min });
+const ARCHS = architectures();
+const either = (names: string[]) => names.length > 1 ? `${names.slice(0, -1).join(", ")} or ${names.at(-1)}` : names.join("");
 
 const flags = {
   model: stringFlag("pretrain this model further (a folder, hub id, or bundled) with its own tokenizer, instead of a fresh one", { arg: "ID|DIR" }),
   revision: modelFlags.revision,
   cacheDir: modelFlags.cacheDir,
-  arch: choiceFlag("distilbert or bert (masked LM, WordPiece), gpt2 or llama (next token, byte-level BPE); default distilbert", ARCHITECTURES, { arg: "ARCH" }),
+  arch: choiceFlag(`${either(ARCHS.mlm)} (masked LM, WordPiece), ${either(ARCHS.clm)} (next token, byte-level BPE); default distilbert`,
+    [...ARCHS.mlm, ...ARCHS.clm], { arg: "ARCH" }),
   bundled: booleanFlag("pretrain on the bundled corpus (State of the Union addresses, Moby Dick, spam-task training mails, WordNet's definitions and examples) instead of files"),
   vocabSize: int("tokenizer vocabulary, special tokens included (default 8192)", 16),
   tokenizer: stringFlag("use this tokenizer folder instead of training one on the text", { arg: "DIR" }),

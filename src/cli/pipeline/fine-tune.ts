@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { DataLoader } from "../../data/dataloader.js";
 import type { Example } from "../../data/collate.js";
 import {
-  LogisticRegression, MLPClassifier, countParameters, extractFeatures, familyLayout, formatParameterCount, type ParameterCount,
+  LogisticRegression, MLPClassifier, countParameters, defaultPooling, extractFeatures, formatParameterCount, type ParameterCount,
 } from "../../methods/index.js";
 import type { PreTrainedModel } from "../../models/index.js";
 import { PeftModel } from "../../peft/index.js";
@@ -134,7 +134,7 @@ async function runFeatureBased(input: RunInput): Promise<RunResult> {
   manualSeed(hp.seed);
   const base = await loadBaseModel(input.source);
   const maxLength = Math.min(hp.maxLength, maxPositions(base));
-  const pooling = mo.pooling ?? (familyLayout(base.config.modelType).causal ? "last" : "cls");
+  const pooling = mo.pooling ?? defaultPooling(base);
   input.log(`extracting ${pooling}-pooled features of ${train.length} training texts`);
 
   const started = performance.now();

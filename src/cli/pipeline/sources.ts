@@ -3,7 +3,9 @@ import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { HubOptions } from "../../io/hub.js";
 import { bundledModelPath } from "../../datasets/index.js";
-import { AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification, type PreTrainedModel } from "../../models/index.js";
+import type { RawConfig } from "../../models/config.js";
+import { AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification, familyForConfig, type ModelFamily, type PreTrainedModel } from "../../models/index.js";
+import { readConfigJson } from "../../models/loading.js";
 import { TOKENIZER_FILES, tokenizerFolder } from "../../tokenizers/folder.js";
 import { AutoTokenizer, type PreTrainedTokenizer } from "../../tokenizers/index.js";
 import { UsageError } from "../command.js";
@@ -44,13 +46,19 @@ export async function loadTokenizer(refs: string[], hub: HubOptions): Promise<{ 
   throw new UsageError(`no tokenizer files (${TOKENIZER_FILES.join(", ")}) in ${refs.join(" or ")}; pass --tokenizer DIR`);
 }
 
-/** seq-cls unless config.json names a causal-LM architecture (or the family only has one). */
+/** The task a model folder or hub id trains for unless --task says otherwise. */
 export async function detectTask(source: ModelSource): Promise<Task> {
-  const { raw } = await AutoConfig.fromPretrained(source.ref, source.hub);
+  const { raw, file } = await readConfigJson(source.ref, source.hub);
+  return defaultTask(raw, familyForConfig(raw, file));
+}
+
+/** The task of the architecture config.json names (transformers' class-name suffixes); without one, a decoder
+ *  family's is causal-lm and an encoder's seq-cls. */
+export function defaultTask(raw: RawConfig, family: ModelFamily): Task {
   const arch = Array.isArray(raw.architectures) ? raw.architectures.map(String) : [];
   if (arch.some((a) => /CausalLM$|LMHeadModel$/.test(a))) return "causal-lm";
   if (arch.some((a) => /SequenceClassification$/.test(a))) return "seq-cls";
-  return raw.model_type === "gpt2" || raw.model_type === "llama" ? "causal-lm" : "seq-cls";
+  return family.kind === "decoder" ? "causal-lm" : "seq-cls";
 }
 
 export interface LabelSpec {
@@ -87,9 +95,7 @@ export function modelLabelNames(model: PreTrainedModel): string[] {
   return Object.keys(id2label).map(Number).sort((a, b) => a - b).map((i) => id2label[i]);
 }
 
-/** The positions a model can read (max_position_embeddings / n_positions), when its config says. */
+/** The positions a model can read (max_position_embeddings, n_positions). */
 export function maxPositions(model: PreTrainedModel): number {
-  const raw = model.config.raw;
-  const n = raw.max_position_embeddings ?? raw.n_positions;
-  return typeof n === "number" && n > 0 ? n : Infinity;
+  return model.shape().maxPositions;
 }

@@ -1,15 +1,15 @@
 // The feature-based approach's first half: run the frozen model once over the texts and keep one
 // vector per text. A classifier (LogisticRegression, MLPClassifier) is then trained on the vectors.
 import type { PreTrainedModel } from "../../models/pretrained.js";
+import { familyOfModel } from "../../models/registry.js";
 import type { PreTrainedTokenizer } from "../../tokenizers/index.js";
 import { Tensor, noGrad } from "../../tensor/index.js";
 import { countTruncated } from "../../train/tokenize-dataset.js";
-import { familyLayout } from "../families.js";
 import { cachePath, featureCacheKey, readCachedFeatures, writeCachedFeatures } from "./cache.js";
 import { POOLINGS, poolInto, type Pooling } from "./pooling.js";
 
 export interface ExtractFeaturesOptions {
-  /** Default: "last" for decoder-only families (gpt2, llama), "cls" otherwise. */
+  /** Default: defaultPooling(model). */
   pooling?: Pooling;
   /** Sequences per forward pass. Default 32. */
   batchSize?: number;
@@ -25,12 +25,18 @@ export interface ExtractFeaturesOptions {
   onWarning?: (message: string) => void;
 }
 
+/** A decoder's last token is the only one that has seen the whole text; an encoder's first ([CLS]) is trained
+ *  to summarise it. */
+export function defaultPooling(model: PreTrainedModel): Pooling {
+  return familyOfModel(model).kind === "decoder" ? "last" : "cls";
+}
+
 /** [N, hidden] float32 features, row i for texts[i]. The model runs in eval mode without autograd; every
  *  module's training flag is restored afterwards. */
 export async function extractFeatures(
   model: PreTrainedModel, tokenizer: PreTrainedTokenizer, texts: string[], opts: ExtractFeaturesOptions = {},
 ): Promise<Tensor> {
-  const pooling = opts.pooling ?? (familyLayout(model.config.modelType).causal ? "last" : "cls");
+  const pooling = opts.pooling ?? defaultPooling(model);
   if (!POOLINGS.includes(pooling)) throw new Error(`unknown pooling "${pooling}" (expected ${POOLINGS.join(", ")})`);
   const batchSize = opts.batchSize ?? 32;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);

@@ -3,6 +3,7 @@ import {
   ACTIVATION_NAMES, LIMITS, applyLabelOverrides, camelToRaw, checkDivisible, checkModelType, configError, labelsToRaw,
   parseLabels, parseSchema, schemaToRaw, type FromSchema, type LabelConfig, type RawConfig, type Schema,
 } from "../config.js";
+import { ACTIVATION_MEMORY, type ModelShape } from "../size.js";
 
 const SCHEMA = {
   vocabSize: { key: "vocab_size", kind: "int", min: 1, max: LIMITS.vocab },
@@ -45,6 +46,19 @@ export function bertConfig(fields: Partial<FromSchema<typeof SCHEMA>> & { numLab
   const { numLabels, ...rest } = fields;
   const raw = applyLabelOverrides({ model_type: "bert", ...camelToRaw(rest, SCHEMA) }, { numLabels });
   return parseBertConfig(raw, "<bertConfig>");
+}
+
+/** The sizes a config describes, for the memory checks (../size.ts). */
+export function bertShape(c: BertConfig): ModelShape {
+  return {
+    vocabSize: c.vocabSize, hiddenSize: c.hiddenSize, numLayers: c.numHiddenLayers, numHeads: c.numAttentionHeads,
+    numKeyValueHeads: c.numAttentionHeads, headDim: c.hiddenSize / c.numAttentionHeads, intermediateSize: c.intermediateSize,
+    maxPositions: c.maxPositionEmbeddings, positionEmbeddings: c.maxPositionEmbeddings, typeVocabSize: c.typeVocabSize,
+    ffnMatrices: 2, biases: true, normsPerLayer: 4,
+    // The embeddings' LayerNorm and the pooler.
+    otherParameters: 2 * c.hiddenSize + c.hiddenSize * c.hiddenSize + c.hiddenSize,
+    numLabels: c.numLabels, tiedEmbeddings: true, activations: ACTIVATION_MEMORY.encoder,
+  };
 }
 
 export function bertConfigDict(c: BertConfig): RawConfig {

@@ -9,7 +9,7 @@ import { labelledRows, maskedLmLoss } from "../distilbert/masked-lm.js";
 import { prepareEncoderInputs } from "../encoder.js";
 import type { ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
 import { PreTrainedModel, skipInit } from "../pretrained.js";
-import { bertConfigDict, parseBertConfig, type BertConfig } from "./config.js";
+import { bertConfigDict, bertShape, parseBertConfig, type BertConfig } from "./config.js";
 import { BertModel } from "./modeling.js";
 
 /** BertModel(config, add_pooling_layer=False): BertModel's embeddings and encoder, run the same way. */
@@ -81,6 +81,7 @@ class BertOnlyMLMHead extends Module {
 
 export class BertForMaskedLM extends PreTrainedModel<BertConfig> {
   static parseConfig = parseBertConfig;
+  static modelShape = bertShape;
   readonly baseModelPrefix = "bert";
   readonly bert: BertModelWithoutPooler;
   readonly cls: BertOnlyMLMHead;

@@ -8,7 +8,7 @@ import { addNorm, linearActivation, releaseUnrecorded } from "../fused-layers.js
 import { classificationLoss } from "../heads.js";
 import type { LayerPast, ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
 import { PreTrainedModel, skipInit } from "../pretrained.js";
-import { bertConfigDict, parseBertConfig, type BertConfig } from "./config.js";
+import { bertConfigDict, bertShape, parseBertConfig, type BertConfig } from "./config.js";
 
 class BertEmbeddings extends Module {
   readonly wordEmbeddings: Embedding;
@@ -149,6 +149,7 @@ class BertPooler extends Module {
 
 abstract class BertPreTrainedModel extends PreTrainedModel<BertConfig> {
   static parseConfig = parseBertConfig;
+  static modelShape = bertShape;
   readonly baseModelPrefix = "bert";
 
   override configDict(): Record<string, unknown> {

@@ -3,6 +3,7 @@ import {
   ACTIVATION_NAMES, LIMITS, applyLabelOverrides, camelToRaw, checkDivisible, checkModelType, configError, labelsToRaw,
   parseLabels, parseSchema, schemaToRaw, type FromSchema, type LabelConfig, type RawConfig, type Schema,
 } from "../config.js";
+import { ACTIVATION_MEMORY, type ModelShape } from "../size.js";
 
 const SCHEMA = {
   vocabSize: { key: "vocab_size", kind: "int", min: 1, max: LIMITS.vocab },
@@ -39,6 +40,18 @@ export function distilBertConfig(fields: Partial<FromSchema<typeof SCHEMA>> & { 
   const { numLabels, ...rest } = fields;
   const raw = applyLabelOverrides({ model_type: "distilbert", ...camelToRaw(rest, SCHEMA) }, { numLabels });
   return parseDistilBertConfig(raw, "<distilBertConfig>");
+}
+
+/** The sizes a config describes, for the memory checks (../size.ts). */
+export function distilBertShape(c: DistilBertConfig): ModelShape {
+  return {
+    vocabSize: c.vocabSize, hiddenSize: c.dim, numLayers: c.nLayers, numHeads: c.nHeads, numKeyValueHeads: c.nHeads,
+    headDim: c.dim / c.nHeads, intermediateSize: c.hiddenDim, maxPositions: c.maxPositionEmbeddings,
+    positionEmbeddings: c.maxPositionEmbeddings, typeVocabSize: 0, ffnMatrices: 2, biases: true, normsPerLayer: 4,
+    // The embeddings' LayerNorm and the classifier's pre_classifier.
+    otherParameters: 2 * c.dim + c.dim * c.dim + c.dim,
+    numLabels: c.numLabels, tiedEmbeddings: true, activations: ACTIVATION_MEMORY.encoder,
+  };
 }
 
 export function distilBertConfigDict(c: DistilBertConfig): RawConfig {

@@ -6,11 +6,12 @@ import { IGNORE_INDEX } from "../../data/collate.js";
 import { ACTIVATIONS } from "../config.js";
 import type { ModelInput, ModelOutput, PeftModelFacts, TensorLike } from "../outputs.js";
 import { PreTrainedModel, skipInit } from "../pretrained.js";
-import { distilBertConfigDict, parseDistilBertConfig, type DistilBertConfig } from "./config.js";
+import { distilBertConfigDict, distilBertShape, parseDistilBertConfig, type DistilBertConfig } from "./config.js";
 import { DistilBertModel } from "./modeling.js";
 
 export class DistilBertForMaskedLM extends PreTrainedModel<DistilBertConfig> {
   static parseConfig = parseDistilBertConfig;
+  static modelShape = distilBertShape;
   readonly baseModelPrefix = "distilbert";
   readonly distilbert: DistilBertModel;
   readonly vocabTransform: Linear;

@@ -8,7 +8,7 @@ import { addNorm, linearActivation, releaseUnrecorded } from "../fused-layers.js
 import { classificationLoss } from "../heads.js";
 import type { LayerPast, ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
 import { PreTrainedModel, skipInit } from "../pretrained.js";
-import { distilBertConfigDict, parseDistilBertConfig, type DistilBertConfig } from "./config.js";
+import { distilBertConfigDict, distilBertShape, parseDistilBertConfig, type DistilBertConfig } from "./config.js";
 
 /** DistilBERT hard-codes this eps in every LayerNorm. */
 const LN_EPS = 1e-12;
@@ -123,6 +123,7 @@ class Transformer extends Module {
 
 abstract class DistilBertPreTrainedModel extends PreTrainedModel<DistilBertConfig> {
   static parseConfig = parseDistilBertConfig;
+  static modelShape = distilBertShape;
   readonly baseModelPrefix = "distilbert";
 
   override configDict(): Record<string, unknown> {

@@ -4,6 +4,7 @@ import {
   parseSchema, schemaToRaw,
 } from "../config.js";
 import type { FromSchema, LabelConfig, RawConfig, Schema } from "../config.js";
+import { ACTIVATION_MEMORY, type ModelShape } from "../size.js";
 
 const prob = (key: string) => ({ key, kind: "float", default: 0.1, min: 0, below: 1 }) as const;
 const tokenId = (key: string, def: number | null) => ({ key, kind: "int", default: def, nullable: true, min: 0 }) as const;
@@ -57,6 +58,17 @@ export function gpt2Config(fields: Partial<FromSchema<typeof GPT2_SCHEMA>> & { n
   const { numLabels, ...rest } = fields;
   const raw = applyLabelOverrides({ model_type: "gpt2", ...camelToRaw(rest, GPT2_SCHEMA) }, { numLabels });
   return parseGPT2Config(raw, "<gpt2Config>");
+}
+
+/** The sizes a config describes, for the memory checks (../size.ts). */
+export function gpt2Shape(c: GPT2Config): ModelShape {
+  return {
+    vocabSize: c.vocabSize, hiddenSize: c.nEmbd, numLayers: c.nLayer, numHeads: c.nHead, numKeyValueHeads: c.nHead,
+    headDim: c.headDim, intermediateSize: c.innerSize, maxPositions: c.nPositions, positionEmbeddings: c.nPositions,
+    typeVocabSize: 0, ffnMatrices: 2, biases: true, normsPerLayer: 4,
+    otherParameters: 2 * c.nEmbd, // ln_f
+    numLabels: c.numLabels, tiedEmbeddings: c.tieWordEmbeddings, activations: ACTIVATION_MEMORY.decoder,
+  };
 }
 
 export function gpt2ConfigDict(c: GPT2Config): RawConfig {

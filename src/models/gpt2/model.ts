@@ -7,7 +7,7 @@ import { readDecoderInput, type CausalLMInput } from "../generation.js";
 import type { LayerPast, ModelOutput, PeftModelFacts } from "../outputs.js";
 import { PreTrainedModel } from "../pretrained.js";
 import { GPT2Attention, gpt2AttentionMask } from "./attention.js";
-import { gpt2ConfigDict, parseGPT2Config, type GPT2Config } from "./config.js";
+import { gpt2ConfigDict, gpt2Shape, parseGPT2Config, type GPT2Config } from "./config.js";
 
 class GPT2MLP extends Module {
   readonly cFc: Conv1D;
@@ -49,6 +49,7 @@ class GPT2Block extends Module {
 
 export abstract class GPT2PreTrainedModel extends PreTrainedModel<GPT2Config> {
   static parseConfig = parseGPT2Config;
+  static modelShape = gpt2Shape;
   readonly baseModelPrefix = "transformer";
 
   override configDict(): Record<string, unknown> {

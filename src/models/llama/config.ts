@@ -6,6 +6,7 @@ import {
   parseSchema, schemaToRaw,
 } from "../config.js";
 import type { FromSchema, LabelConfig, RawConfig, Schema } from "../config.js";
+import { ACTIVATION_MEMORY, type ModelShape } from "../size.js";
 
 export const LLAMA_MODEL_TYPES = ["llama", "mistral", "qwen2"] as const;
 export type LlamaModelType = (typeof LLAMA_MODEL_TYPES)[number];
@@ -155,6 +156,18 @@ export function llamaConfig(fields: Partial<ParsedSchema> & {
   if (eosTokenId !== undefined) raw.eos_token_id = eosTokenId;
   if (slidingWindow !== undefined) raw.sliding_window = slidingWindow;
   return parseLlamaConfig(applyLabelOverrides(raw, { numLabels }), "<llamaConfig>");
+}
+
+/** The sizes a config describes, for the memory checks (../size.ts). Rotary positions have no table; the few
+ *  q/k/v and MLP biases some configs add are left out. */
+export function llamaShape(c: LlamaConfig): ModelShape {
+  return {
+    vocabSize: c.vocabSize, hiddenSize: c.hiddenSize, numLayers: c.numHiddenLayers, numHeads: c.numAttentionHeads,
+    numKeyValueHeads: c.numKeyValueHeads, headDim: c.headDim, intermediateSize: c.intermediateSize,
+    maxPositions: c.maxPositionEmbeddings, positionEmbeddings: 0, typeVocabSize: 0, ffnMatrices: 3, biases: false, normsPerLayer: 2,
+    otherParameters: c.hiddenSize, // the final norm
+    numLabels: c.numLabels, tiedEmbeddings: c.tieWordEmbeddings, activations: ACTIVATION_MEMORY.gatedDecoder,
+  };
 }
 
 export function llamaConfigDict(c: LlamaConfig): RawConfig {

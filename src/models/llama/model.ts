@@ -8,7 +8,7 @@ import { readDecoderInput, type CausalLMInput } from "../generation.js";
 import type { LayerPast, ModelOutput, PeftModelFacts } from "../outputs.js";
 import { PreTrainedModel } from "../pretrained.js";
 import { LlamaAttention, llamaAttentionMask } from "./attention.js";
-import { llamaConfigDict, parseLlamaConfig, type LlamaConfig } from "./config.js";
+import { llamaConfigDict, llamaShape, parseLlamaConfig, type LlamaConfig } from "./config.js";
 import { ropeInverseFrequencies, ropeTable, type RopeTable } from "./rope.js";
 
 class LlamaMLP extends Module {
@@ -53,6 +53,7 @@ class LlamaDecoderLayer extends Module {
 
 export abstract class LlamaPreTrainedModel extends PreTrainedModel<LlamaConfig> {
   static parseConfig = parseLlamaConfig;
+  static modelShape = llamaShape;
   readonly baseModelPrefix = "model";
 
   override configDict(): Record<string, unknown> {

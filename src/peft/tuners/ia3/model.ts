@@ -3,6 +3,7 @@
 // follow PEFT's looser one (plain suffix for a list, full regex for a string).
 import { Conv1D, Linear } from "../../../nn/index.js";
 import type { PreTrainedModel } from "../../../models/pretrained.js";
+import { familyOfModel } from "../../../models/registry.js";
 import { configPattern } from "../../patterns.js";
 import { registerTuner } from "../../registry.js";
 import type { InjectingTuner } from "../../tuner.js";
@@ -10,40 +11,16 @@ import { matchesTarget } from "../lora/model.js";
 import { IA3Config } from "./config.js";
 import { IA3Linear, type Projection } from "./layer.js";
 
-/** PEFT's TRANSFORMERS_MODELS_TO_IA3_TARGET_MODULES_MAPPING for the families we support. PEFT has no
- *  DistilBERT entry; ours follows BERT's choice (key and value of attention, the feed-forward output). */
-export const DEFAULT_IA3_TARGETS: Record<string, string[]> = {
-  distilbert: ["k_lin", "v_lin", "lin2"],
-  bert: ["key", "value", "output.dense"],
-  gpt2: ["c_attn", "mlp.c_proj"],
-  llama: ["k_proj", "v_proj", "down_proj"],
-  mistral: ["k_proj", "v_proj", "down_proj"],
-  qwen2: ["q_proj", "v_proj", "down_proj"],
-};
-
-/** PEFT's TRANSFORMERS_MODELS_TO_IA3_FEEDFORWARD_MODULES_MAPPING. For BERT, "output.dense" is a plain
- *  suffix of attention.output.dense too, so PEFT scales the input of both; so do we. */
-export const DEFAULT_IA3_FEEDFORWARD: Record<string, string[]> = {
-  distilbert: ["lin2"],
-  bert: ["output.dense"],
-  gpt2: ["mlp.c_proj"],
-  llama: ["down_proj"],
-  mistral: ["down_proj"],
-  qwen2: ["down_proj"],
-};
-
 function isFeedforward(name: string, feedforward: string[] | string): boolean {
   if (typeof feedforward === "string") return configPattern(feedforward, "feedforward_modules").test(name);
   return feedforward.some((f) => name.endsWith(f));
 }
 
-/** PEFT's _prepare_adapter_config: fills the defaults into the config, so the saved file records them. */
+/** PEFT's _prepare_adapter_config: fills the family's defaults into the config, so the saved file records them. */
 function prepareConfig(model: PreTrainedModel, config: IA3Config): void {
-  const type = model.config.modelType;
-  config.targetModules ??= DEFAULT_IA3_TARGETS[type] ?? null;
-  config.feedforwardModules ??= DEFAULT_IA3_FEEDFORWARD[type] ?? null;
-  if (config.targetModules === null) throw new Error(`IA3Config: no default target_modules for model type "${type}"; set targetModules`);
-  if (config.feedforwardModules === null) throw new Error(`IA3Config: no default feedforward_modules for model type "${type}"; set feedforwardModules`);
+  const defaults = familyOfModel(model).peftTargets[model.config.modelType];
+  config.targetModules ??= [...defaults.ia3];
+  config.feedforwardModules ??= [...defaults.ia3Feedforward];
 }
 
 export function selectIa3Targets(model: PreTrainedModel, config: IA3Config): string[] {

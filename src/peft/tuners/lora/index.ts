@@ -1,4 +1,4 @@
 export { LoraConfig } from "./config.js";
 export type { LoraConfigFields } from "./config.js";
 export { LoraLinear } from "./layer.js";
-export { loraTuner, DEFAULT_LORA_TARGETS, selectLoraTargets } from "./model.js";
+export { loraTuner, selectLoraTargets } from "./model.js";

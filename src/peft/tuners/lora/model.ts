@@ -3,23 +3,13 @@
 // regex match for a string, "all-linear" for every linear layer but the output heads.
 import { Conv1D, Linear, type Module } from "../../../nn/index.js";
 import type { PreTrainedModel } from "../../../models/pretrained.js";
+import { familyOfModel } from "../../../models/registry.js";
 import type { Tensor } from "../../../tensor/index.js";
 import { configPattern } from "../../patterns.js";
 import { registerTuner } from "../../registry.js";
 import type { InjectingTuner } from "../../tuner.js";
 import { LoraConfig } from "./config.js";
 import { LoraLinear, type LinearLike } from "./layer.js";
-
-/** PEFT's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING for the families we support; PEFT has no
- *  DistilBERT entry, ours mirrors BERT's query/value choice. */
-export const DEFAULT_LORA_TARGETS: Record<string, string[]> = {
-  distilbert: ["q_lin", "v_lin"],
-  bert: ["query", "value"],
-  gpt2: ["c_attn"],
-  llama: ["q_proj", "v_proj"],
-  mistral: ["q_proj", "v_proj"],
-  qwen2: ["q_proj", "v_proj"],
-};
 
 function isLinearLike(m: Module): m is LinearLike {
   return m instanceof Linear || m instanceof Conv1D;
@@ -47,8 +37,7 @@ function patternValue(pattern: Record<string, number>, name: string, fallback: n
 }
 
 export function selectLoraTargets(model: PreTrainedModel, config: LoraConfig): string[] {
-  const targets = config.targetModules ?? DEFAULT_LORA_TARGETS[model.config.modelType];
-  if (!targets) throw new Error(`LoraConfig: no default target_modules for model type "${model.config.modelType}"; set targetModules`);
+  const targets = config.targetModules ?? familyOfModel(model).peftTargets[model.config.modelType].lora;
   const heads = new Set([...model.classifierModules(), ...(config.modulesToSave ?? []), "lm_head"]);
   const layers = config.layersToTransform === null ? null : [config.layersToTransform].flat();
   const patterns = config.layersPattern === null ? null : [config.layersPattern].flat();
