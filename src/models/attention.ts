@@ -2,7 +2,9 @@
 // softmax, dropout, ·v), on the fused attention op: encoders hand it their projections as they are, decoders
 // their [batch, heads, seq, dim] heads.
 import type { FloatArray } from "../backend/index.js";
-import { Tensor, cat, permute, reshape, scaledDotProductAttention } from "../tensor/index.js";
+import {
+  Tensor, add, cat, constant, div, dropout, matmul, mul, permute, reshape, scale, scaledDotProductAttention, softmax, tanh,
+} from "../tensor/index.js";
 import type { LayerPast } from "./outputs.js";
 
 /** torch.finfo(torch.float32).min, the value HF writes at masked positions. */
@@ -43,12 +45,27 @@ export interface AttendOptions {
   divisor: number;
   dropoutP: number;
   training: boolean;
+  /** Gemma 2's attn_logit_softcapping: the scaled scores become cap·tanh(scores / cap) before the mask. */
+  softcap?: number | null;
 }
 
 /** q [b, h, L, d], k/v [b, h, S, d] -> [b, h, L, d]. */
 export function attend(q: Tensor, k: Tensor, v: Tensor, mask: AdditiveMask | null, opts: AttendOptions): Tensor {
-  return scaledDotProductAttention(q, k, v, { layout: "bhsd", scale: 1 / opts.divisor, mask: checkMask(mask, q, k.shape[2]),
-    dropoutP: opts.dropoutP, training: opts.training });
+  const checked = checkMask(mask, q, k.shape[2]);
+  if (opts.softcap) return cappedAttention(q, k, v, checked, opts.softcap, opts);
+  return scaledDotProductAttention(q, k, v, { layout: "bhsd", scale: 1 / opts.divisor, mask: checked, dropoutP: opts.dropoutP, training: opts.training });
+}
+
+/** cap·tanh(x / cap), as transformers caps Gemma 2's attention scores and final logits. */
+export function softcap(x: Tensor, cap: number): Tensor {
+  return mul(tanh(div(x, cap)), cap);
+}
+
+/** The eager path, op by op: the fused kernel has no step between scaling and masking. */
+function cappedAttention(q: Tensor, k: Tensor, v: Tensor, mask: { data: FloatArray; rows: number } | null, cap: number, opts: AttendOptions): Tensor {
+  let scores = softcap(scale(matmul(q, k, { transB: true }), 1 / opts.divisor), cap);
+  if (mask) scores = add(scores, constant(mask.data, [q.shape[0], 1, mask.rows, k.shape[2]]));
+  return matmul(dropout(softmax(scores, -1), opts.dropoutP, opts.training), v);
 }
 
 function checkMask(mask: AdditiveMask | null, q: Tensor, keys: number): { data: FloatArray; rows: number } | null {

@@ -2,6 +2,7 @@
 // and sequence classification from the last non-pad token.
 import type { Linear } from "../nn/index.js";
 import { asTensor } from "../tensor/index.js";
+import { softcap } from "./attention.js";
 import { causalLmLoss, poolLastTokens, type CausalLMInput } from "./generation.js";
 import { classificationLoss } from "./heads.js";
 import type { LabelConfig } from "./config.js";
@@ -11,11 +12,12 @@ interface DecoderBody {
   forward(input: CausalLMInput): ModelOutput;
 }
 
-/** logits [batch, seq, vocab]; with labels [batch, seq] (-100 = ignored) the mean next-token loss. */
-export function causalLmForward(body: DecoderBody, lmHead: Linear, input: CausalLMInput): ModelOutput {
+/** logits [batch, seq, vocab]; with labels [batch, seq] (-100 = ignored) the mean next-token loss. Gemma 2 caps
+ *  the logits (final_logit_softcapping) before the loss. */
+export function causalLmForward(body: DecoderBody, lmHead: Linear, input: CausalLMInput, opts: { logitSoftcap?: number | null } = {}): ModelOutput {
   const out = body.forward(input);
   const h = out.lastHiddenState!;
-  const logits = lmHead.forward(h);
+  const logits = opts.logitSoftcap ? softcap(lmHead.forward(h), opts.logitSoftcap) : lmHead.forward(h);
   const loss = input.labels === undefined ? undefined : causalLmLoss(logits, input.labels);
   return { logits, loss, lastHiddenState: h, pastKeyValues: out.pastKeyValues };
 }

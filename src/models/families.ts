@@ -4,6 +4,7 @@
 import { bertFamily } from "./bert/index.js";
 import { distilBertFamily } from "./distilbert/index.js";
 import type { ModelFamily } from "./family.js";
+import { gemma3Family } from "./gemma3/index.js";
 import { gpt2Family } from "./gpt2/index.js";
 import { llamaFamily } from "./llama/index.js";
 
@@ -11,5 +12,6 @@ export * from "./distilbert/index.js";
 export * from "./bert/index.js";
 export * from "./gpt2/index.js";
 export * from "./llama/index.js";
+export * from "./gemma3/index.js";
 
-export const BUILT_IN_FAMILIES: readonly ModelFamily[] = [distilBertFamily, bertFamily, gpt2Family, llamaFamily];
+export const BUILT_IN_FAMILIES: readonly ModelFamily[] = [distilBertFamily, bertFamily, gpt2Family, llamaFamily, gemma3Family];

@@ -18,7 +18,7 @@ export function initMissingParameters(module: Module, names: ReadonlySet<string>
     if (wants("weight")) init.constant_(module.weight, 1);
     if (wants("bias")) init.constant_(module.bias, 0);
   } else if (module instanceof RMSNorm) {
-    if (wants("weight")) init.constant_(module.weight, 1);
+    if (wants("weight")) init.constant_(module.weight, module.unitOffset ? 0 : 1);
   } else {
     throw new Error(`no Hugging Face initialisation rule for ${module.constructor.name} parameters ${[...names].join(", ")}`);
   }

@@ -90,7 +90,7 @@ function castParameters(model: Module, dtype: "float64"): void {
 
 export async function savePretrained(model: PreTrainedModel, dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const config: RawConfig = { ...model.configDict(), architectures: [model.constructor.name], torch_dtype: "float32" };
+  const config: RawConfig = { ...model.configDict(), architectures: [model.architectureName()], torch_dtype: "float32" };
   const sorted = Object.fromEntries(Object.keys(config).sort().map((k) => [k, config[k]]));
   await writeJsonAtomic(join(dir, "config.json"), sorted);
   await saveSafetensors(join(dir, "model.safetensors"), hfStateDict(model), { format: "pt" });

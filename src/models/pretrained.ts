@@ -70,6 +70,12 @@ export abstract class PreTrainedModel<C extends BaseConfig = BaseConfig> extends
     return [];
   }
 
+  /** The transformers class name config.json's "architectures" records; a class that loads several model types
+   *  names the one of its config. */
+  architectureName(): string {
+    return this.constructor.name;
+  }
+
   /** Keys that alias another parameter and are not written by savePretrained (GPT-2's lm_head). */
   tiedKeys(): string[] {
     return [];

@@ -1,6 +1,6 @@
 // The basic layers, named and shaped as in torch.nn so state_dict keys line up.
 import {
-  Tensor, dropout, embedding, gelu, layerNorm, linear, relu, rmsNorm, silu, tanh, zeros,
+  Tensor, add, dropout, embedding, gelu, layerNorm, linear, relu, rmsNorm, silu, tanh, zeros,
 } from "../tensor/index.js";
 import { constant_, linearDefault_, normal_ } from "./init.js";
 import { Module } from "./module.js";
@@ -68,14 +68,17 @@ export class LayerNorm extends Module {
 
 export class RMSNorm extends Module {
   weight: Tensor;
+  /** Gemma's variant: the scale is (1 + weight), so the weight starts at 0. */
+  readonly unitOffset: boolean;
 
-  constructor(readonly normalizedShape: number, readonly eps = 1e-6) {
+  constructor(readonly normalizedShape: number, readonly eps = 1e-6, opts: { unitOffset?: boolean } = {}) {
     super();
-    this.weight = this.registerParameter("weight", constant_(zeros([normalizedShape]), 1));
+    this.unitOffset = opts.unitOffset ?? false;
+    this.weight = this.registerParameter("weight", constant_(zeros([normalizedShape]), this.unitOffset ? 0 : 1));
   }
 
   forward(x: Tensor): Tensor {
-    return rmsNorm(x, this.weight, this.eps);
+    return rmsNorm(x, this.unitOffset ? add(this.weight, 1) : this.weight, this.eps);
   }
 }
 

@@ -6,7 +6,7 @@ import { basename } from "node:path";
 import { setBackend } from "../../src/backend/index.js";
 import type { LayerPast } from "../../src/models/outputs.js";
 import type { PreTrainedModel } from "../../src/models/pretrained.js";
-import { Tensor, cat, embedding, expand, ones, permute, reshape, slice, tensor } from "../../src/tensor/index.js";
+import { Tensor, cat, expand, ones, permute, reshape, slice, tensor } from "../../src/tensor/index.js";
 import { assertCloseRel, assertStepMatches, type FixtureInputs, fixtureTrainable, loadTensors } from "../helpers/fixtures.js";
 
 export const BACKENDS = ["typescript", "native"] as const;
@@ -26,9 +26,10 @@ export function withVirtualTokens(mask: number[][], nvt: number): Tensor {
   return cat([ones([mask.length, nvt]), tensor(mask)], 1);
 }
 
-/** Prompt tuning's input: the prompt table [nvt, dim] in front of every row's word embeddings. */
+/** Prompt tuning's input: the prompt table [nvt, dim] in front of every row's word embeddings, as the model's
+ *  embedding module gives them (PEFT calls the module: Gemma 3's scales). */
 export function promptedEmbeds(m: PreTrainedModel, prompts: Tensor, inputIds: number[][]): Tensor {
-  const words = embedding(m.getInputEmbeddings().weight, tensor(inputIds, { dtype: "int32" }));
+  const words = m.getInputEmbeddings().forward(tensor(inputIds, { dtype: "int32" }));
   return cat([expand(reshape(prompts, [1, ...prompts.shape]), [inputIds.length, ...prompts.shape]), words], 1);
 }
 

@@ -1,5 +1,6 @@
 // Llama-family self-attention: separate q/k/v projections, RoPE on queries and new keys (never on past
-// or prefix keys), grouped-query attention and a causal + padding (+ sliding-window) mask.
+// or prefix keys), grouped-query attention and a causal + padding (+ sliding-window) mask. Gemma's attention is
+// this one with the variations of AttentionVariant.
 import { Linear, Module } from "../../nn/index.js";
 import { Tensor, cat, reshape } from "../../tensor/index.js";
 import { FLOAT32_MIN, attend, mergeHeads, splitHeads, type AdditiveMask } from "../attention.js";
@@ -26,27 +27,53 @@ export function llamaAttentionMask(padding: Tensor | null, batch: number, querie
   return { data, batch, rows, keys };
 }
 
+/** The config fields the attention reads (a Gemma config has them too). */
+export type AttentionConfig = Pick<LlamaConfig,
+  "hiddenSize" | "numAttentionHeads" | "numKeyValueHeads" | "headDim" | "qkvBias" | "outputBias" | "attentionDropout">;
+
+type HeadNorm = Module & { forward(x: Tensor): Tensor };
+
+/** Where a family's attention departs from Llama's. */
+export interface AttentionVariant {
+  /** Multiplies q·kᵀ (Gemma: query_pre_attn_scalar ** -0.5); default head_dim ** -0.5. */
+  scaling?: number;
+  /** Gemma 2: scores become cap·tanh(scores / cap) before the mask. */
+  softcap?: number | null;
+  /** Gemma 3: a norm over each query and each key head before RoPE (modules q_norm and k_norm). */
+  headNorm?: () => HeadNorm;
+}
+
 export class LlamaAttention extends Module {
   readonly qProj: Linear;
   readonly kProj: Linear;
   readonly vProj: Linear;
   readonly oProj: Linear;
+  readonly qNorm: HeadNorm | null;
+  readonly kNorm: HeadNorm | null;
+  private readonly divisor: number;
+  private readonly softcap: number | null;
 
-  constructor(readonly config: LlamaConfig) {
+  constructor(readonly config: AttentionConfig, variant: AttentionVariant = {}) {
     super();
     const { hiddenSize: e, numAttentionHeads: h, numKeyValueHeads: kv, headDim: d, qkvBias } = config;
     this.qProj = this.addModule("q_proj", new Linear(e, h * d, { bias: qkvBias }));
     this.kProj = this.addModule("k_proj", new Linear(e, kv * d, { bias: qkvBias }));
     this.vProj = this.addModule("v_proj", new Linear(e, kv * d, { bias: qkvBias }));
     this.oProj = this.addModule("o_proj", new Linear(h * d, e, { bias: config.outputBias }));
+    this.qNorm = variant.headNorm ? this.addModule("q_norm", variant.headNorm()) : null;
+    this.kNorm = variant.headNorm ? this.addModule("k_norm", variant.headNorm()) : null;
+    // transformers multiplies the scores by float32(scaling); dividing by its inverse rounds alike.
+    this.divisor = 1 / Math.fround(variant.scaling ?? d ** -0.5);
+    this.softcap = variant.softcap ?? null;
   }
 
   /** x [batch, seq, hidden] -> output, and this layer's keys/values with the past in front. */
   forward(x: Tensor, rope: RopeTable, mask: AdditiveMask, past: LayerPast | undefined): { output: Tensor; present: LayerPast } {
     const [batch, seq] = x.shape;
     const { numAttentionHeads: heads, numKeyValueHeads: kvHeads, headDim } = this.config;
-    const query = applyRope(splitHeads(this.qProj.forward(x), heads), rope);
-    let key = applyRope(splitHeads(this.kProj.forward(x), kvHeads), rope);
+    const normed = (norm: HeadNorm | null, t: Tensor) => (norm ? norm.forward(t) : t);
+    const query = applyRope(normed(this.qNorm, splitHeads(this.qProj.forward(x), heads)), rope);
+    let key = applyRope(normed(this.kNorm, splitHeads(this.kProj.forward(x), kvHeads)), rope);
     let value = splitHeads(this.vProj.forward(x), kvHeads);
     if (past) {
       checkLayerPast(past, key);
@@ -56,10 +83,8 @@ export class LlamaAttention extends Module {
     // Query head h uses kv head h // groups, and those heads are adjacent: [batch, heads, seq, d] read as
     // [batch, kvHeads, groups * seq, d] pairs every query with its kv head without repeating keys.
     const groups = heads / kvHeads;
-    // transformers multiplies the scores by float32(head_dim ** -0.5); dividing by its inverse rounds alike.
-    const divisor = 1 / Math.fround(headDim ** -0.5);
     const ctx = attend(reshape(query, [batch, kvHeads, groups * seq, headDim]), key, value, mask,
-      { divisor, dropoutP: this.config.attentionDropout, training: this.training });
+      { divisor: this.divisor, softcap: this.softcap, dropoutP: this.config.attentionDropout, training: this.training });
     const output = this.oProj.forward(mergeHeads(reshape(ctx, [batch, heads, seq, headDim])));
     return { output, present: { key, value } };
   }

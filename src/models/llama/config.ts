@@ -100,7 +100,7 @@ export function parseLlamaConfig(raw: RawConfig, file: string): LlamaConfig {
   };
 }
 
-function parseEos(v: unknown, file: string): number | number[] | null {
+export function parseEos(v: unknown, file: string): number | number[] | null {
   const ok = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 0;
   if (v === null || ok(v)) return v;
   if (Array.isArray(v) && v.length > 0 && v.every(ok)) return v;
@@ -121,15 +121,16 @@ function parseSlidingWindow(raw: RawConfig, file: string, type: LlamaModelType):
   return w as number;
 }
 
-function parseRopeScaling(v: unknown, file: string): RopeScaling | null {
+/** rope_scaling (or any object of that form: `field` names it in errors). */
+export function parseRopeScaling(v: unknown, file: string, field = "rope_scaling"): RopeScaling | null {
   if (v === undefined || v === null) return null;
-  if (typeof v !== "object" || Array.isArray(v)) throw configError(file, "rope_scaling", "must be an object or null");
+  if (typeof v !== "object" || Array.isArray(v)) throw configError(file, field, "must be an object or null");
   const r = v as Record<string, unknown>;
   const type = r.rope_type ?? r.type;
   const num = (key: string, min = Number.MIN_VALUE): number => {
     const x = r[key];
     if (typeof x !== "number" || !Number.isFinite(x) || x < min)
-      throw configError(file, `rope_scaling.${key}`, `must be a number of at least ${min}, got ${JSON.stringify(x)}`);
+      throw configError(file, `${field}.${key}`, `must be a number of at least ${min}, got ${JSON.stringify(x)}`);
     return x;
   };
   switch (type) {
@@ -139,11 +140,11 @@ function parseRopeScaling(v: unknown, file: string): RopeScaling | null {
       const s = { type, factor: num("factor", 1), lowFreqFactor: num("low_freq_factor"), highFreqFactor: num("high_freq_factor"),
         originalMaxPositionEmbeddings: num("original_max_position_embeddings", 1) } as const;
       if (s.highFreqFactor <= s.lowFreqFactor)
-        throw configError(file, "rope_scaling.high_freq_factor", `(${s.highFreqFactor}) must exceed low_freq_factor (${s.lowFreqFactor})`);
+        throw configError(file, `${field}.high_freq_factor`, `(${s.highFreqFactor}) must exceed low_freq_factor (${s.lowFreqFactor})`);
       return s;
     }
     default:
-      throw configError(file, "rope_scaling", `has type ${JSON.stringify(type)}, which is not supported (supported: default, linear, llama3)`);
+      throw configError(file, field, `has type ${JSON.stringify(type)}, which is not supported (supported: default, linear, llama3)`);
   }
 }
 

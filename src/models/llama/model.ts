@@ -11,12 +11,13 @@ import { LlamaAttention, llamaAttentionMask } from "./attention.js";
 import { llamaConfigDict, llamaShape, parseLlamaConfig, type LlamaConfig } from "./config.js";
 import { ropeInverseFrequencies, ropeTable, type RopeTable } from "./rope.js";
 
-class LlamaMLP extends Module {
+/** The gated MLP down(act(gate(x)) * up(x)): SwiGLU for Llama, GeGLU for Gemma. */
+export class LlamaMLP extends Module {
   readonly gateProj: Linear;
   readonly upProj: Linear;
   readonly downProj: Linear;
 
-  constructor(readonly config: LlamaConfig) {
+  constructor(readonly config: Pick<LlamaConfig, "hiddenSize" | "intermediateSize" | "mlpBias" | "hiddenAct">) {
     super();
     const { hiddenSize: e, intermediateSize: f, mlpBias: bias } = config;
     this.gateProj = this.addModule("gate_proj", new Linear(e, f, { bias }));
