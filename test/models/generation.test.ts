@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setBackend } from "../../src/backend/index.js";
 import { positionsFromMask, topKFilter, topPFilter, type CausalLM } from "../../src/models/generation.js";
+import { Gemma3ForCausalLM } from "../../src/models/gemma3/index.js";
 import { GPT2LMHeadModel } from "../../src/models/gpt2/index.js";
 import { LlamaForCausalLM } from "../../src/models/llama/index.js";
 import type { PreTrainedModel } from "../../src/models/pretrained.js";
@@ -14,6 +15,9 @@ const quiet = { onWarning: () => {} };
 const MODELS = {
   gpt2: { load: () => GPT2LMHeadModel.fromPretrained(fixtureDir("gpt2"), quiet), pad: 511, prompts: [[419, 446, 126, 199, 437], [327, 323, 495], [81]] },
   llama: { load: () => LlamaForCausalLM.fromPretrained(fixtureDir("llama"), quiet), pad: 0, prompts: [[1, 338, 439, 167, 342], [1, 402, 62], [1]] },
+  // Sliding windows of 6 keys: prompt and generated tokens together run past them.
+  gemma3: { load: () => Gemma3ForCausalLM.fromPretrained(fixtureDir("gemma3"), quiet), pad: 0, prompts: [[2, 38, 239, 67, 142, 77, 15], [2, 102, 62], [2]] },
+  gemma2: { load: () => Gemma3ForCausalLM.fromPretrained(fixtureDir("gemma2"), quiet), pad: 0, prompts: [[2, 38, 239, 67, 142, 77, 15], [2, 102, 62], [2]] },
 };
 
 function leftPad(prompts: number[][], pad: number): { ids: number[][]; mask: number[][] } {
