@@ -6,8 +6,8 @@ import {
   schemaToRaw,
 } from "../config.js";
 import type { FromSchema, LabelConfig, RawConfig, Schema } from "../config.js";
-import { parseEos, parseRopeScaling, type RopeScaling } from "../llama/config.js";
-import { ACTIVATION_MEMORY, type ModelShape } from "../size.js";
+import { llamaShape, parseEos, parseRopeScaling, type RopeScaling } from "../llama/config.js";
+import type { ModelShape } from "../size.js";
 
 export const GEMMA_MODEL_TYPES = ["gemma3_text", "gemma2"] as const;
 export type GemmaModelType = (typeof GEMMA_MODEL_TYPES)[number];
@@ -170,16 +170,10 @@ export function gemmaConfig(fields: Partial<ParsedSchema> & {
   return parseGemmaConfig(applyLabelOverrides(raw, { numLabels }), "<gemmaConfig>");
 }
 
-/** The sizes a config describes, for the memory checks (../size.ts). Four norms a block (q/k norms with the
- *  final norm); the attention biases some configs add are left out. */
+/** The sizes a config describes, for the memory checks (../size.ts): Llama's, with four norms a block and the
+ *  q/k norms beside the final norm. */
 export function gemmaShape(c: GemmaConfig): ModelShape {
-  return {
-    vocabSize: c.vocabSize, hiddenSize: c.hiddenSize, numLayers: c.numHiddenLayers, numHeads: c.numAttentionHeads,
-    numKeyValueHeads: c.numKeyValueHeads, headDim: c.headDim, intermediateSize: c.intermediateSize,
-    maxPositions: c.maxPositionEmbeddings, positionEmbeddings: 0, typeVocabSize: 0, ffnMatrices: 3, biases: false, normsPerLayer: 4,
-    otherParameters: c.hiddenSize + (c.qkNorm ? 2 * c.headDim * c.numHiddenLayers : 0),
-    numLabels: c.numLabels, tiedEmbeddings: c.tieWordEmbeddings, activations: ACTIVATION_MEMORY.gatedDecoder,
-  };
+  return { ...llamaShape(c), normsPerLayer: 4, otherParameters: c.hiddenSize + (c.qkNorm ? 2 * c.headDim * c.numHiddenLayers : 0) };
 }
 
 /** config.json: every field as transformers reads it, layer_types spelled out. */

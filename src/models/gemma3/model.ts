@@ -6,7 +6,7 @@ import { Tensor, add, scale } from "../../tensor/index.js";
 import type { AdditiveMask } from "../attention.js";
 import { readDecoderInput, type CausalLMInput } from "../generation.js";
 import { LlamaAttention, llamaAttentionMask } from "../llama/attention.js";
-import { LlamaMLP } from "../llama/model.js";
+import { LlamaMLP, decoderPeftFacts } from "../llama/model.js";
 import { ropeInverseFrequencies, ropeTable, type RopeTable } from "../llama/rope.js";
 import type { LayerPast, ModelOutput, PeftModelFacts } from "../outputs.js";
 import { PreTrainedModel } from "../pretrained.js";
@@ -78,9 +78,7 @@ export abstract class GemmaPreTrainedModel extends PreTrainedModel<GemmaConfig> 
   }
 
   peftFacts(): PeftModelFacts {
-    const c = this.config;
-    return { modelType: c.modelType, numLayers: c.numHiddenLayers, numAttentionHeads: c.numAttentionHeads,
-      numKeyValueHeads: c.numKeyValueHeads, hiddenSize: c.hiddenSize, headDim: c.headDim, vocabSize: c.vocabSize };
+    return decoderPeftFacts(this.config);
   }
 }
 

@@ -160,8 +160,9 @@ export function llamaConfig(fields: Partial<ParsedSchema> & {
 }
 
 /** The sizes a config describes, for the memory checks (../size.ts). Rotary positions have no table; the few
- *  q/k/v and MLP biases some configs add are left out. */
-export function llamaShape(c: LlamaConfig): ModelShape {
+ *  q/k/v and MLP biases some configs add are left out. (Gemma's configs have these fields too.) */
+export function llamaShape(c: Pick<LlamaConfig, "vocabSize" | "hiddenSize" | "numHiddenLayers" | "numAttentionHeads" | "numKeyValueHeads" |
+  "headDim" | "intermediateSize" | "maxPositionEmbeddings" | "numLabels" | "tieWordEmbeddings">): ModelShape {
   return {
     vocabSize: c.vocabSize, hiddenSize: c.hiddenSize, numLayers: c.numHiddenLayers, numHeads: c.numAttentionHeads,
     numKeyValueHeads: c.numKeyValueHeads, headDim: c.headDim, intermediateSize: c.intermediateSize,

@@ -67,10 +67,15 @@ export abstract class LlamaPreTrainedModel extends PreTrainedModel<LlamaConfig> 
   }
 
   peftFacts(): PeftModelFacts {
-    const c = this.config;
-    return { modelType: c.modelType, numLayers: c.numHiddenLayers, numAttentionHeads: c.numAttentionHeads,
-      numKeyValueHeads: c.numKeyValueHeads, hiddenSize: c.hiddenSize, headDim: c.headDim, vocabSize: c.vocabSize };
+    return decoderPeftFacts(this.config);
   }
+}
+
+/** What PEFT reads from a Llama-style config (Gemma's too). */
+export function decoderPeftFacts(c: Pick<LlamaConfig, "numHiddenLayers" | "numAttentionHeads" | "numKeyValueHeads" | "hiddenSize" |
+  "headDim" | "vocabSize"> & { modelType: string }): PeftModelFacts {
+  return { modelType: c.modelType, numLayers: c.numHiddenLayers, numAttentionHeads: c.numAttentionHeads,
+    numKeyValueHeads: c.numKeyValueHeads, hiddenSize: c.hiddenSize, headDim: c.headDim, vocabSize: c.vocabSize };
 }
 
 export class LlamaModel extends LlamaPreTrainedModel {
