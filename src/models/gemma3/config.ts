@@ -170,10 +170,16 @@ export function gemmaConfig(fields: Partial<ParsedSchema> & {
   return parseGemmaConfig(applyLabelOverrides(raw, { numLabels }), "<gemmaConfig>");
 }
 
+/** Soft-capped attention runs op by op and keeps about 16 more bytes per score for backward (the capped scores
+ *  and the probabilities) than the fused kernel (measured as ../size.ts's profiles, within the noise of the pool). */
+const CAPPED_SCORE_BYTES = 24;
+
 /** The sizes a config describes, for the memory checks (../size.ts): Llama's, with four norms a block and the
  *  q/k norms beside the final norm. */
 export function gemmaShape(c: GemmaConfig): ModelShape {
-  return { ...llamaShape(c), normsPerLayer: 4, otherParameters: c.hiddenSize + (c.qkNorm ? 2 * c.headDim * c.numHiddenLayers : 0) };
+  const shape = llamaShape(c);
+  return { ...shape, normsPerLayer: 4, otherParameters: c.hiddenSize + (c.qkNorm ? 2 * c.headDim * c.numHiddenLayers : 0),
+    activations: c.attnLogitSoftcapping ? { ...shape.activations, c: CAPPED_SCORE_BYTES } : shape.activations };
 }
 
 /** config.json: every field as transformers reads it, layer_types spelled out. */
