@@ -12,7 +12,8 @@ import {
 } from "../../src/models/modernbert/index.js";
 import { modernBertMasks } from "../../src/models/modernbert/modeling.js";
 import { pretrain } from "../../src/pretrain/index.js";
-import { Generator, add, crossEntropy, layerNorm, manualSeed, linear, reshape, silu, slice, tensor } from "../../src/tensor/index.js";
+import { estimateTrainingMemory } from "../../src/train/memory-estimate.js";
+import { Generator, Tensor, add, crossEntropy, layerNorm, manualSeed, linear, reshape, silu, slice, tensor } from "../../src/tensor/index.js";
 import { assertCloseRel, fixtureDir, loadInputs, loadJson, loadTensors } from "../helpers/fixtures.js";
 import { tempDir } from "../io/fixtures.js";
 import { loraFixtureTests, promptFixtureTests } from "../peft/method-cases.js";
@@ -171,6 +172,22 @@ test("modernbert fresh init is ModernBERT's: truncated normals, the output proje
   }
   assert.ok(m.model.embeddings.tokEmbeddings.weight.data.subarray(0, 64).some((v) => v !== 0), "the padding row is drawn too");
   assert.ok(m.classifier.bias!.data.every((v) => v === 0) && m.model.finalNorm.weight.data.every((v) => v === 1));
+});
+
+test("modernbert's activation estimate (the gated pre-norm profile) is within a factor of two of what a forward pass keeps", () => {
+  manualSeed(6);
+  const m = new ModernBertForSequenceClassification(modernBertConfig({
+    vocabSize: 120, hiddenSize: 64, numHiddenLayers: 4, numAttentionHeads: 4, intermediateSize: 96, padTokenId: 0, numLabels: 3,
+    localAttention: 32, attentionDropout: 0.1, mlpDropout: 0.1, embeddingDropout: 0.1,
+  })).train();
+  const [b, s] = [4, 48];
+  const ids = new Tensor(Int32Array.from({ length: b * s }, (_, i) => (i * 7) % 100 + 1), [b, s]);
+  const before = process.memoryUsage().arrayBuffers;
+  const out = m.forward({ inputIds: ids, attentionMask: new Tensor(new Int32Array(b * s).fill(1), [b, s]), labels: [0, 1, 2, 0] });
+  const kept = process.memoryUsage().arrayBuffers - before;
+  const ratio = estimateTrainingMemory(m, { batchSize: b, seqLen: s }).activationsBytes / kept;
+  assert.ok(ratio > 0.5 && ratio < 2, `estimate / kept = ${ratio.toFixed(2)}`);
+  assert.ok(Number.isFinite(out.loss!.item()));
 });
 
 test("masked-LM pretraining of a micro ModernBERT lowers the loss and writes a model folder that loads", async () => {
