@@ -50,10 +50,11 @@ test("report.json has one entry per method, every number finite and sensible", (
   assert.equal(by.feature.lr, null);
 });
 
-test("--method-lr trains those methods at their rates, the others at their usual ones", async () => {
+test("--method-lr trains those methods at their rates, the others at their defaults for the model", async () => {
   const trainedLr = async (m: string) => (JSON.parse(await readFile(join(out, m, "logs", "hparams.json"), "utf8")) as { lr: number }).lr;
   const by = Object.fromEntries(report.methods.map((e) => [e.method, e]));
-  for (const [m, lr] of [["full", 3e-4], ["lora", 2e-3], ["head", METHOD_INFO.head.defaultLr]] as const) {
+  // The tiny model's width is 32: 768/32 = 24 times the last layers' base-model rate, capped at 10 times.
+  for (const [m, lr] of [["full", 3e-4], ["lora", 2e-3], ["head", METHOD_INFO.head.baseLr], ["last-layers", 10 * METHOD_INFO["last-layers"].baseLr]] as const) {
     assert.equal(by[m].lr, lr, m);
     assert.equal(await trainedLr(m), lr, m);
   }

@@ -2,13 +2,14 @@ import { join } from "node:path";
 import { REPORT_FILES, runComparison } from "../../report/compare.js";
 import { textTable } from "../../report/format.js";
 import { tableHeader, tableRow } from "../../report/report-md.js";
-import { booleanFlag, flagHelp, listFlag, numberFlag, type Flag } from "../args.js";
+import { booleanFlag, flagHelp, listFlag, type Flag } from "../args.js";
 import { UsageError, type Command } from "../command.js";
 import { parseWithConfig } from "../config-file.js";
-import { hubOptions, hyperparameters, methodOptions, runFlags } from "../flags.js";
+import { hubOptions, hyperparameters, lrFlag, methodOptions, runFlags } from "../flags.js";
 import { METHODS, type MethodName } from "../methods.js";
 import { info, noteOnce } from "../output.js";
 import { describeSplits, loadClassificationData } from "../pipeline/data.js";
+import type { LearningRate } from "../pipeline/fine-tune.js";
 import { detectTask, loadTokenizer, modelRef } from "../pipeline/sources.js";
 
 /** The nine methods of the taxonomy figure; IA3 is added with --ia3. */
@@ -22,12 +23,12 @@ const flags = {
   resume: booleanFlag("continue the comparison in --output: keep the methods it finished, continue the interrupted one from its checkpoint"),
 };
 
-/** `full=2e-4,last-layers=5e-4` on the command line, or `{ full: 2e-4 }` in a config file. */
-function methodLrFlag(): Flag<Partial<Record<MethodName, number>>> {
-  const lr = numberFlag("", { min: 0 });
+/** `full=2e-4,last-layers=auto` on the command line, or `{ full: 2e-4 }` in a config file. */
+function methodLrFlag(): Flag<Partial<Record<MethodName, LearningRate>>> {
+  const lr = lrFlag("");
   return {
     kind: "list", arg: "M=LR,...",
-    help: "learning rates for some methods, e.g. full=2e-4,last-layers=5e-4 (over --lr and the methods' usual ones)",
+    help: "learning rates for some methods, e.g. full=2e-4,last-layers=auto (over --lr and the methods' defaults)",
     read(value, name) {
       const entries = value !== null && typeof value === "object" && !Array.isArray(value) ? Object.entries(value)
         : listFlag("").read(value, name).map((item) => {
@@ -35,7 +36,7 @@ function methodLrFlag(): Flag<Partial<Record<MethodName, number>>> {
           if (at < 0) throw new UsageError(`${name}: "${item}" should be METHOD=LR, e.g. full=2e-4`);
           return [item.slice(0, at).trim(), item.slice(at + 1).trim()] as const;
         });
-      const out: Partial<Record<MethodName, number>> = {};
+      const out: Partial<Record<MethodName, LearningRate>> = {};
       for (const [method, v] of entries) {
         if (!(METHODS as readonly string[]).includes(method)) throw new UsageError(`${name}: unknown method "${method}" (choose from ${METHODS.join(", ")})`);
         out[method as MethodName] = lr.read(v, `${name} ${method}`);
