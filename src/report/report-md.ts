@@ -61,7 +61,8 @@ function learningRates(r: ComparisonReport): string {
   const lr = r.budget.lr;
   const all = lr === null ? "each method's default learning rate for the model" : lr === "auto" ? "learning rates found by a range test" : `learning rate ${lr}`;
   const own = Object.entries(r.methodLr).map(([m, v]) => `${m} ${v}`);
-  return `${all}${own.length ? ` (${own.join(", ")} by --method-lr)` : ""}; the LR column has each method's (auto: found by a range test, whose seconds are not in the training time)`;
+  const auto = r.methods.some((e) => e.lrFind) ? "; auto: found by a range test, whose time is not in the training time" : "";
+  return `${all}${own.length ? ` (${own.join(", ")} by --method-lr)` : ""} (the LR column${auto})`;
 }
 
 function reading(r: ComparisonReport): string[] {

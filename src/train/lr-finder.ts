@@ -1,9 +1,9 @@
-// The learning-rate range test of Lightning's Tuner.lr_find (Smith 2015, "Cyclical Learning Rates"): train for
-// up to `numTraining` optimizer steps while the learning rate climbs from minLr to maxLr, record an
-// exponentially smoothed loss at every rate, stop once it exceeds earlyStopThreshold × the best so far, and
-// suggest the rate where the smoothed loss falls fastest. Afterwards the model is exactly as it was (weights,
-// gradients, train/eval mode), and so are the random generator and the loader, so a fit that follows starts
-// from the same state as it would have without the test.
+// The learning-rate range test of Lightning's Tuner.lr_find (Smith 2015, "Cyclical Learning Rates for Training
+// Neural Networks"): train for up to `numTraining` optimizer steps while the learning rate climbs from minLr to
+// maxLr, record an exponentially smoothed loss at every rate, stop once it exceeds earlyStopThreshold × the best
+// so far, and suggest the rate where the smoothed loss falls fastest. Afterwards the model is exactly as it was
+// (weights, gradients, train/eval mode), and so are the random generator and the loader, so a fit that follows
+// starts from the same state as it would have without the test.
 import type { Loader } from "../data/dataloader.js";
 import { clipGradNorm } from "../optim/index.js";
 import { Tensor, defaultGenerator, scale } from "../tensor/index.js";
@@ -120,13 +120,14 @@ export async function lrFind<B>(trainer: Trainer, module: TrainingModule<B>, loa
         loss += out.item() / accumulate;
         (accumulate === 1 ? out : scale(out, 1 / accumulate)).backward();
       }
+      lrs.push(lr);
+      if (!Number.isFinite(loss)) { losses.push(NaN); stoppedEarly = true; break; }
       if (clip !== undefined) clipGradNorm(params, clip);
       optimizer.step();
       optimizer.zeroGrad();
-      lrs.push(lr);
-      if (!Number.isFinite(loss)) { losses.push(NaN); stoppedEarly = true; break; }
       // Bias-corrected as in Adam, so the first smoothed loss is the first loss. (Lightning divides by
-      // 1 - β^(step+2), reading the step counter after it has moved on, which halves the early values.)
+      // 1 - β^(step+2), reading the step counter after it has moved on, which shrinks the first values to
+      // about half and so lowers the bar that early stopping compares against.)
       avg = BETA * avg + (1 - BETA) * loss;
       const smoothed = avg / (1 - BETA ** (step + 1));
       losses.push(smoothed);

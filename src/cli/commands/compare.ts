@@ -60,8 +60,10 @@ the size of what must be saved (model, adapter or classifier file), and peak mem
   chart.svg     test accuracy against training time, one labelled point per method
   chart.png     the same chart as an image
   <method>/     each method's trained output (usable with eval, predict, merge)
-The table is also printed. Learning rates default to each method's usual one; --lr sets one for all,
---method-lr one per method.
+The table is also printed. Learning rates default to each method's usual one for the model's width (as in
+train); --lr sets one for all, --method-lr one per method. auto, in either, runs a learning-rate range test
+for the method before it trains (its seconds are reported, not counted as training time); the table's LR
+column shows each method's rate.
 A method that fails is listed in the report and the exit code is 1; the other methods still run.
 The report is rewritten after every method. Ctrl-C stops after the current training step, saving a
 checkpoint; the same command with --resume then keeps the finished methods (their measurements are not

@@ -135,6 +135,7 @@ async function runWithTrainer(input: RunInput, method: Exclude<MethodName, "feat
   const trainLoader = loader(await examples("train"), true);
   const valLoader = input.interactive && data.splits.validation ? loader(await examples("validation")) : undefined;
   const ckptPath = input.resume ? await lastCheckpoint(output) : undefined;
+  // The range test sets the rate of every step itself, so the module it probes with needs none.
   const { lr, lrFind } = await learningRate(input, method, base, () => lrRangeTest(trainer, makeModule(0), trainLoader));
   const fit = await trainer.fit(makeModule(lr), trainLoader, valLoader, { ckptPath });
   if (fit.stopReason === "interrupted") throw new Interrupted(`interrupted at step ${fit.globalStep}; continue with the same command and --resume`);
