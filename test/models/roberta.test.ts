@@ -1,8 +1,8 @@
 // RoBERTa and XLM-RoBERTa: the fixture (RobertaForSequenceClassification from the project's PyTorch reference) on
-// both backends through every method folder; fairseq's position numbering; the config; XLM-R through the same
-// numbers; the masked-LM head, and pretraining it further.
+// both backends (its PEFT method folders: test/peft/lora.test.ts, prompt-common.test.ts); fairseq's position
+// numbering; the config; XLM-R through the same numbers; the masked-LM head, and pretraining it further.
 import assert from "node:assert/strict";
-import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { copyFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -18,14 +18,9 @@ import { add, crossEntropy, gelu, layerNorm, linear, manualSeed, reshape, slice,
 import { AutoTokenizer } from "../../src/tokenizers/index.js";
 import { DATA, assertCloseRel, fixtureDir, loadInputs, loadTensors } from "../helpers/fixtures.js";
 import { tempDir } from "../io/fixtures.js";
-import { loraFixtureTests, promptFixtureTests } from "../peft/method-cases.js";
 import { encoderFixtureTests } from "./encoder-cases.js";
 
 encoderFixtureTests("roberta", RobertaForSequenceClassification);
-for (const method of readdirSync(fixtureDir("roberta")).filter((d) => statSync(join(fixtureDir("roberta"), d)).isDirectory())) {
-  if (method.startsWith("lora")) loraFixtureTests("roberta", method);
-  else if (method.includes("tuning")) promptFixtureTests("roberta", method);
-}
 
 let dir = "";
 let cleanup = async () => {};
