@@ -9,7 +9,8 @@ import { after, before, test } from "node:test";
 import { loadSafetensors } from "../../src/io/safetensors.js";
 import { AutoModel, AutoModelForMaskedLM, AutoModelForSequenceClassification } from "../../src/models/index.js";
 import {
-  RobertaForMaskedLM, RobertaForSequenceClassification, RobertaModel, parseRobertaConfig, robertaConfig, robertaPositionIds,
+  RobertaForMaskedLM, RobertaForSequenceClassification, RobertaModel, parseRobertaConfig, robertaConfig, robertaFamily, robertaPositionIds,
+  type RobertaConfig,
 } from "../../src/models/roberta/index.js";
 import { prepareEncoderInputs } from "../../src/models/encoder.js";
 import { LoraConfig, getPeftModel } from "../../src/peft/index.js";
@@ -77,6 +78,12 @@ test("config: fairseq's token ids by default, clear refusals, positions counted 
   assert.equal(m.forward({ inputIds: [[0, 3, 4, 5, 6, 2]] }).logits.shape[1], 6);
   assert.throws(() => m.forward({ inputIds: [[0, 3, 4, 5, 6, 7, 2]] }), /sequence of 7 tokens after 0 past positions exceeds max_position_embeddings \(8\) with positions starting at 2/);
   assert.equal(prepareEncoderInputs({ inputIds: [[1, 2]] }, 2, 2).positionIds.shape[0], 2, "BERT's check is unchanged");
+  // A fresh model (pretrain --arch) holds maxPositions tokens whatever its pad id.
+  for (const padTokenId of [0, 1, null]) {
+    const fresh = robertaFamily.freshConfig({ modelType: "xlm-roberta", vocabSize: 50, hiddenSize: 16, numLayers: 1, numHeads: 2,
+      intermediateSize: 32, maxPositions: 32, padTokenId, bosTokenId: null, eosTokenId: null });
+    assert.equal(RobertaModel.modelShape(fresh as RobertaConfig).maxPositions, 32, `pad ${padTokenId}`);
+  }
 });
 
 test("XLM-RoBERTa: the RoBERTa fixture as model_type xlm-roberta gives the same numbers, PEFT names, and saves its type", async () => {

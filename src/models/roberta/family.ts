@@ -19,14 +19,15 @@ export const robertaFamily: ModelFamily = {
   classes: { base: RobertaModel, seqCls: RobertaForSequenceClassification, maskedLm: RobertaForMaskedLM },
   layout: { blocks: "encoder.layer", top: ["pooler"], embeddings: ["embeddings"] },
   peftTargets: { roberta: ROBERTA_TARGETS, "xlm-roberta": ROBERTA_TARGETS },
-  // Positions start after padding_idx, so the table holds maxPositions + pad + 1 rows (roberta-base: 512 + 2), and
-  // one token type as in the released models. Without a tokenizer pad id, RobertaConfig's default (1).
+  // Positions start after padding_idx, so the table holds maxPositions + pad + 1 rows (roberta-base: 512 + 2).
+  // Without a tokenizer pad id, RobertaConfig's default (1). The rest are RobertaConfig's defaults, two token types
+  // included: the WordPiece tokenizer `pretrain --arch` trains gives a text pair's second half type 1.
   freshConfig: (s) => {
     const pad = s.padTokenId ?? 1;
     return robertaConfig({
       modelType: s.modelType as RobertaModelType, vocabSize: s.vocabSize, hiddenSize: s.hiddenSize, numHiddenLayers: s.numLayers,
       numAttentionHeads: s.numHeads, intermediateSize: s.intermediateSize, maxPositionEmbeddings: s.maxPositions + pad + 1,
-      typeVocabSize: 1, padTokenId: pad, bosTokenId: s.bosTokenId, eosTokenId: s.eosTokenId, layerNormEps: 1e-5,
+      padTokenId: pad, bosTokenId: s.bosTokenId, eosTokenId: s.eosTokenId,
       hiddenDropoutProb: s.dropout, attentionProbsDropoutProb: s.dropout, numLabels: s.numLabels,
     });
   },
