@@ -7,7 +7,7 @@ import { copyFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { loadSafetensors } from "../../src/io/safetensors.js";
-import { AutoModel, AutoModelForMaskedLM, AutoModelForSequenceClassification } from "../../src/models/index.js";
+import { AutoModel, AutoModelForCausalLM, AutoModelForMaskedLM, AutoModelForSequenceClassification } from "../../src/models/index.js";
 import {
   RobertaForMaskedLM, RobertaForSequenceClassification, RobertaModel, parseRobertaConfig, robertaConfig, robertaFamily, robertaPositionIds,
   type RobertaConfig,
@@ -105,6 +105,8 @@ test("XLM-RoBERTa: the RoBERTa fixture as model_type xlm-roberta gives the same 
   const saved = JSON.parse(await readFile(join(dir, "xlmr-saved", "config.json"), "utf8"));
   assert.deepEqual([saved.model_type, saved.pad_token_id, saved.bos_token_id, saved.eos_token_id, saved.layer_norm_eps], ["xlm-roberta", 1, 0, 2, 1e-3]);
   assert.ok((await AutoModel.fromPretrained(join(dir, "xlmr-saved"), quiet)) instanceof RobertaModel);
+  // RobertaForCausalLM (is_decoder) is refused on purpose.
+  await assert.rejects(AutoModelForCausalLM.fromPretrained(xlmr), /model_type "xlm-roberta" has no causal LM model here \(available: base model, sequence classification, masked LM\)/);
 });
 
 const ids = [[0, 7, 9, 11, 4, 2], [0, 13, 4, 17, 2, 1]];
