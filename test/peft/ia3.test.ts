@@ -11,13 +11,14 @@ import { IA3Config, IA3Linear, PeftModel, getPeftModel, peftConfigFromJson } fro
 import { Tensor, defaultGenerator, manualSeed, mul, noGrad, sum, tensor } from "../../src/tensor/index.js";
 import { assertCloseRel, fixtureDir, loadInputs, loadJson } from "../helpers/fixtures.js";
 
-const MODELS = ["distilbert", "bert", "gpt2", "llama"];
+const MODELS = ["distilbert", "bert", "gpt2", "llama", "roberta"];
 /** One saved key per family and its shape: [1, in] for feed-forward targets, [out, 1] otherwise. */
 const SAMPLE_KEYS: Record<string, [string, number[]]> = {
   distilbert: ["base_model.model.distilbert.transformer.layer.0.ffn.lin2.ia3_l", [1, 64]],
   bert: ["base_model.model.bert.encoder.layer.0.attention.output.dense.ia3_l", [1, 32]],
   gpt2: ["base_model.model.transformer.h.0.attn.c_attn.ia3_l", [96, 1]],
   llama: ["base_model.model.model.layers.0.self_attn.k_proj.ia3_l", [16, 1]],
+  roberta: ["base_model.model.roberta.encoder.layer.0.attention.output.dense.ia3_l", [1, 32]],
 };
 const causal = (model: string) => model === "gpt2" || model === "llama";
 
@@ -32,7 +33,8 @@ function expectedIa3Numel(model: string): number {
   const c = loadJson(model, "config.json") as Record<string, number>;
   switch (model) {
     case "distilbert": return c.n_layers * (2 * c.dim + c.hidden_dim);
-    case "bert": return c.num_hidden_layers * (2 * c.hidden_size + c.hidden_size + c.intermediate_size);
+    case "bert":
+    case "roberta": return c.num_hidden_layers * (2 * c.hidden_size + c.hidden_size + c.intermediate_size);
     case "gpt2": return c.n_layer * (3 * c.n_embd + 4 * c.n_embd);
     default: return c.num_hidden_layers * (2 * c.num_key_value_heads * c.head_dim + c.intermediate_size);
   }
@@ -61,7 +63,8 @@ for (const model of MODELS) {
     assert.equal(ia3Numel, expectedIa3Numel(model));
     const heads = [...peft.namedParameters()].filter(([n]) => n.includes(".modules_to_save.default."));
     const headNumel = heads.reduce((s, [, p]) => s + p.numel, 0);
-    assert.equal(heads.length, causal(model) ? 0 : model === "distilbert" ? 4 : 2);
+    // DistilBERT's pre_classifier and classifier; RoBERTa's classifier.dense and classifier.out_proj.
+    assert.equal(heads.length, causal(model) ? 0 : model === "distilbert" || model === "roberta" ? 4 : 2);
     assert.deepEqual(peft.getNbTrainableParameters(), { trainable: ia3Numel + headNumel, all: baseAll + ia3Numel + headNumel });
     const logged: string[] = [];
     const log = console.log;
