@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { AutoModelForCausalLM } from "../../src/models/index.js";
 import { LlamaForCausalLM, LlamaForSequenceClassification, llamaConfig, parseLlamaConfig } from "../../src/models/llama/index.js";
@@ -14,20 +14,14 @@ import { manualSeed, noGrad, slice } from "../../src/tensor/index.js";
 import { AutoTokenizer } from "../../src/tokenizers/index.js";
 import { gradcheck, randn64 } from "../helpers/gradcheck.js";
 import { assertCloseRel, fixtureDir, loadInputs, loadTensors } from "../helpers/fixtures.js";
-import { tempDir } from "../io/fixtures.js";
-import { loraFixtureTests, promptFixtureTests } from "../peft/method-cases.js";
+import { scratchDir } from "../helpers/temp-dir.js";
+import { peftFixtureTests } from "../peft/method-cases.js";
 import { decoderFixtureTests } from "./decoder-cases.js";
 
 const quiet = { onWarning: () => {} };
 const load = (dir: string) => AutoModelForCausalLM.fromPretrained(dir, quiet);
 decoderFixtureTests({ model: "phi3", load, lastLayers: ["model.layers.1", "model.norm", "lm_head"] });
-for (const method of ["lora", "lora-rslora"]) loraFixtureTests("phi3", method);
-for (const method of ["prompt-tuning", "p-tuning", "prefix-tuning", "prefix-tuning-projection"]) promptFixtureTests("phi3", method);
-
-let dir = "";
-let cleanup = async () => {};
-before(async () => { ({ dir, cleanup } = await tempDir("phi3")); });
-after(() => cleanup());
+peftFixtureTests("phi3");
 
 const inputs = loadInputs("phi3");
 const tiny = (extra: Parameters<typeof llamaConfig>[0] = {}) => llamaConfig({
@@ -68,7 +62,7 @@ test("phi3: the query, key and value thirds of qkv_proj and the gate/up halves a
 
 test("phi3 savePretrained writes Phi-3's fields back and reloads to the same logits", async () => {
   const m = await load(fixtureDir("phi3"));
-  const out = join(dir, "saved");
+  const out = join(await scratchDir("finetune-phi3-"), "saved");
   await m.savePretrained(out);
   const config = JSON.parse(await readFile(join(out, "config.json"), "utf8"));
   assert.deepEqual([config.model_type, config.partial_rotary_factor, config.resid_pdrop, config.sliding_window, config.rms_norm_eps],

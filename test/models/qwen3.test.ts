@@ -4,28 +4,23 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { loadSafetensors } from "../../src/io/safetensors.js";
 import { AutoModelForCausalLM, AutoModelForSequenceClassification } from "../../src/models/index.js";
 import { LlamaForCausalLM, LlamaForSequenceClassification, llamaConfig, parseLlamaConfig } from "../../src/models/llama/index.js";
 import { RMSNorm } from "../../src/nn/index.js";
+import { PrefixTuningConfig, getPeftModel } from "../../src/peft/index.js";
 import { noGrad, tensor } from "../../src/tensor/index.js";
 import { assertCloseRel, fixtureDir, loadInputs, loadTensors } from "../helpers/fixtures.js";
-import { tempDir } from "../io/fixtures.js";
-import { loraFixtureTests, promptFixtureTests } from "../peft/method-cases.js";
+import { scratchDir } from "../helpers/temp-dir.js";
+import { peftFixtureTests } from "../peft/method-cases.js";
 import { decoderFixtureTests } from "./decoder-cases.js";
 
 const quiet = { onWarning: () => {} };
 const load = (dir: string) => AutoModelForCausalLM.fromPretrained(dir, quiet);
 // The embeddings are tied to lm_head, so the last-layers method leaves the head frozen.
 decoderFixtureTests({ model: "qwen3", load, lastLayers: ["model.layers.1", "model.norm"] });
-for (const method of ["lora", "lora-rslora"]) loraFixtureTests("qwen3", method);
-for (const method of ["prompt-tuning", "p-tuning", "prefix-tuning", "prefix-tuning-projection"]) promptFixtureTests("qwen3", method);
-
-let dir = "";
-let cleanup = async () => {};
-before(async () => { ({ dir, cleanup } = await tempDir("qwen3")); });
-after(() => cleanup());
+peftFixtureTests("qwen3");
 
 const inputs = loadInputs("qwen3");
 
@@ -57,7 +52,7 @@ test("qwen3: the norms matter (unit q_norm/k_norm weights change the logits)", a
 
 test("qwen3 savePretrained round-trips config and weights; the tied head is not written", async () => {
   const m = await load(fixtureDir("qwen3"));
-  const out = join(dir, "saved");
+  const out = join(await scratchDir("finetune-qwen3-"), "saved");
   await m.savePretrained(out);
   const config = JSON.parse(await readFile(join(out, "config.json"), "utf8"));
   assert.equal(config.model_type, "qwen3");
@@ -100,4 +95,14 @@ test("qwen3 config: transformers' defaults, attention_bias on all four projectio
   assert.throws(() => parseLlamaConfig({ model_type: "qwen3", use_sliding_window: true }, "/m/config.json"),
     /\/m\/config\.json: config field "use_sliding_window" is true; Qwen sliding-window attention is not supported/);
   assert.throws(() => llamaConfig({ modelType: "qwen3", partialRotaryFactor: 0.5 }), /unknown config field "partialRotaryFactor"/);
+});
+
+test("prefix tuning on a Qwen3 without GQA whose head_dim is not hidden / heads: PEFT's sizes come from head_dim", () => {
+  const m = new LlamaForCausalLM(llamaConfig({ modelType: "qwen3", vocabSize: 40, hiddenSize: 16, intermediateSize: 24, numHiddenLayers: 2,
+    numAttentionHeads: 4, numKeyValueHeads: 4, headDim: 8 }));
+  const peft = getPeftModel(m, new PrefixTuningConfig({ taskType: "CAUSAL_LM", numVirtualTokens: 3 }));
+  const c = peft.activeConfig as PrefixTuningConfig;
+  // PEFT 0.18+: token_dim = head_dim * num_key_value_heads = 32, twice the hidden size.
+  assert.deepEqual([c.tokenDim, c.numAttentionHeads, c.encoderHiddenSize], [32, 4, 32]);
+  assert.deepEqual(peft.forward({ inputIds: [[5, 9, 1]] }).logits.shape, [1, 3, 40]);
 });
