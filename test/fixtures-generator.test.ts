@@ -15,7 +15,7 @@ import { peftFixtureTests } from "./peft/method-cases.js";
 
 const PYTHON = "/usr/bin/python3";
 const GENERATOR = fileURLToPath(new URL("../scripts/fixtures", import.meta.url));
-const FAMILIES = ["distilbert", "bert", "gpt2", "llama", "qwen3", "phi3"];
+const FAMILIES = ["distilbert", "bert", "gpt2", "llama", "modernbert", "qwen3", "phi3"];
 
 const hasTorch = spawnSync(PYTHON, ["-c", "import torch"]).status === 0;
 const skip = hasTorch ? false : `${PYTHON} cannot import torch: apt-get install python3-torch`;

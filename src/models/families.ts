@@ -6,10 +6,12 @@ import { distilBertFamily } from "./distilbert/index.js";
 import type { ModelFamily } from "./family.js";
 import { gpt2Family } from "./gpt2/index.js";
 import { llamaFamily } from "./llama/index.js";
+import { modernBertFamily } from "./modernbert/index.js";
 
 export * from "./distilbert/index.js";
 export * from "./bert/index.js";
 export * from "./gpt2/index.js";
 export * from "./llama/index.js";
+export * from "./modernbert/index.js";
 
-export const BUILT_IN_FAMILIES: readonly ModelFamily[] = [distilBertFamily, bertFamily, gpt2Family, llamaFamily];
+export const BUILT_IN_FAMILIES: readonly ModelFamily[] = [distilBertFamily, bertFamily, gpt2Family, llamaFamily, modernBertFamily];

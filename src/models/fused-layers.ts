@@ -18,7 +18,7 @@ export function linearActivation(layer: Forward, activation: ActivationName, x: 
 
 /** norm.forward(a + residual). */
 export function addNorm(norm: Forward, a: Tensor, residual: Tensor): Tensor {
-  if (norm instanceof LayerNorm && a.shape.join() === residual.shape.join())
+  if (norm instanceof LayerNorm && norm.bias && a.shape.join() === residual.shape.join())
     return addLayerNorm(a, residual, norm.weight, norm.bias, norm.eps);
   return norm.forward(add(a, residual));
 }

@@ -16,7 +16,7 @@ export function initMissingParameters(module: Module, names: ReadonlySet<string>
     if (p !== undefined) module.weight.data.fill(0, p * d, (p + 1) * d);
   } else if (module instanceof LayerNorm) {
     if (wants("weight")) init.constant_(module.weight, 1);
-    if (wants("bias")) init.constant_(module.bias, 0);
+    if (module.bias && wants("bias")) init.constant_(module.bias, 0);
   } else if (module instanceof RMSNorm) {
     if (wants("weight")) init.constant_(module.weight, 1);
   } else {

@@ -6,6 +6,18 @@ export function normal_(t: Tensor, mean = 0, std = 1): Tensor {
   return t;
 }
 
+/** torch.nn.init.trunc_normal_: N(mean, std²) restricted to [a, b] (drawn again until inside). */
+export function truncNormal_(t: Tensor, mean: number, std: number, a: number, b: number): Tensor {
+  if (std === 0) return constant_(t, Math.min(Math.max(mean, a), b));
+  if (!(a < b) || a > mean + 6 * std || b < mean - 6 * std) throw new RangeError(`truncNormal_: [${a}, ${b}] is empty or far outside N(${mean}, ${std}²)`);
+  for (let i = 0; i < t.numel; i++) {
+    let v: number;
+    do v = mean + std * defaultGenerator.normal(); while (v < a || v > b);
+    t.data[i] = v;
+  }
+  return t;
+}
+
 export function uniform_(t: Tensor, low: number, high: number): Tensor {
   for (let i = 0; i < t.numel; i++) t.data[i] = low + (high - low) * defaultGenerator.random();
   return t;

@@ -53,12 +53,13 @@ export class Embedding extends Module {
 
 export class LayerNorm extends Module {
   weight: Tensor;
-  bias: Tensor;
+  bias: Tensor | null;
 
-  constructor(readonly normalizedShape: number, readonly eps = 1e-5) {
+  /** bias: false is torch's LayerNorm(bias=False) (ModernBERT's norm_bias), with no bias parameter at all. */
+  constructor(readonly normalizedShape: number, readonly eps = 1e-5, opts: { bias?: boolean } = {}) {
     super();
     this.weight = this.registerParameter("weight", constant_(zeros([normalizedShape]), 1));
-    this.bias = this.registerParameter("bias", zeros([normalizedShape]));
+    this.bias = this.registerParameter("bias", opts.bias === false ? null : zeros([normalizedShape]));
   }
 
   forward(x: Tensor): Tensor {

@@ -14,7 +14,7 @@ export interface ModelSize {
   heads: number;
   /** Feed-forward width; default 4 * dim (Llama's MLP included). */
   hiddenDim?: number;
-  /** Every dropout probability of the config (default: the architecture's, 0.1 except Llama's 0). */
+  /** Every dropout probability of the config (default: the architecture's, 0.1 except Llama's and ModernBERT's 0). */
   dropout?: number;
 }
 
