@@ -92,6 +92,11 @@ test("phi3 config: transformers' defaults, partial_rotary_factor, and the refuse
   for (const type of ["longrope", "su", "yarn", "linear"])
     assert.throws(() => parseLlamaConfig({ model_type: "phi3", rope_scaling: { type, short_factor: [1], long_factor: [1] } }, "/m/config.json"),
       new RegExp(`/m/config\\.json: config field "rope_scaling" has type "${type}"; Phi-3 long-context RoPE scaling \\(longrope, su, yarn\\) is not supported`));
+  // transformers 5 writes the rotary settings in rope_parameters.
+  const v5 = parseLlamaConfig({ model_type: "phi3", rope_parameters: { rope_type: "default", rope_theta: 25000, partial_rotary_factor: 0.5 } }, "c.json");
+  assert.deepEqual([v5.ropeTheta, v5.rotaryDim, v5.ropeScaling], [25000, 48, null]);
+  assert.throws(() => parseLlamaConfig({ model_type: "phi3", rope_parameters: { rope_type: "longrope", rope_theta: 1e4, short_factor: [1] } }, "/m/config.json"),
+    /\/m\/config\.json: config field "rope_parameters" has type "longrope"; Phi-3 long-context RoPE scaling/);
   assert.throws(() => parseLlamaConfig({ model_type: "phi3", partial_rotary_factor: 0.1 }, "c.json"), /partial_rotary_factor.*rotates 9 of head_dim 96 dims; that must be even/);
   assert.throws(() => parseLlamaConfig({ model_type: "phi3", partial_rotary_factor: 1.5 }, "c.json"), /partial_rotary_factor" must be at most 1/);
   assert.throws(() => parseLlamaConfig({ model_type: "phi3", resid_pdrop: 1 }, "c.json"), /resid_pdrop" must be below 1/);

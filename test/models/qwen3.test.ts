@@ -2,7 +2,7 @@
 // every method folder, and what sets Qwen3 apart from Llama/Qwen2: q_norm/k_norm, an explicit head_dim that differs
 // from hidden / heads, tied embeddings, no pad token, its defaults and what it refuses.
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { loadSafetensors } from "../../src/io/safetensors.js";
@@ -105,4 +105,20 @@ test("prefix tuning on a Qwen3 without GQA whose head_dim is not hidden / heads:
   // PEFT 0.18+: token_dim = head_dim * num_key_value_heads = 32, twice the hidden size.
   assert.deepEqual([c.tokenDim, c.numAttentionHeads, c.encoderHiddenSize], [32, 4, 32]);
   assert.deepEqual(peft.forward({ inputIds: [[5, 9, 1]] }).logits.shape, [1, 3, 40]);
+});
+
+test("qwen3 config in transformers 5's format (rope_parameters instead of rope_theta) loads the same model", async () => {
+  const folder = join(await scratchDir("finetune-qwen3-"), "v5");
+  await mkdir(folder);
+  const { rope_theta: theta, rope_scaling: _, ...rest } = JSON.parse(await readFile(fixtureDir("qwen3", "config.json"), "utf8"));
+  await writeFile(join(folder, "config.json"), JSON.stringify({ ...rest, rope_parameters: { rope_type: "default", rope_theta: theta } }));
+  await copyFile(fixtureDir("qwen3", "model.safetensors"), join(folder, "model.safetensors"));
+  const m = await load(folder);
+  assertCloseRel("logits", m.forward(inputs).logits, loadTensors("qwen3", "expected.safetensors").get("logits")!);
+  const parse = (extra: Record<string, unknown>) => parseLlamaConfig({ model_type: "qwen3", ...extra }, "/m/config.json");
+  assert.equal(parse({ rope_parameters: { rope_type: "default", rope_theta: 5e5 } }).ropeTheta, 5e5);
+  assert.deepEqual(parse({ rope_parameters: { rope_type: "linear", factor: 2, rope_theta: 1e4 } }).ropeScaling, { type: "linear", factor: 2 });
+  assert.throws(() => parse({ rope_theta: 1e6, rope_parameters: { rope_type: "default", rope_theta: 1e4 } }),
+    /\/m\/config\.json: config field "rope_parameters\.rope_theta" \(10000\) disagrees with rope_theta \(1000000\)/);
+  assert.throws(() => parse({ rope_parameters: { rope_type: "yarn", factor: 4, rope_theta: 1e6 } }), /config field "rope_parameters" has type "yarn", which is not supported/);
 });

@@ -99,14 +99,15 @@ export function parseLlamaConfig(raw: RawConfig, file: string): LlamaConfig {
   if (!LLAMA_MODEL_TYPES.includes(modelType as LlamaModelType))
     throw configError(file, "model_type", `is ${JSON.stringify(modelType)}; the Llama family covers ${LLAMA_MODEL_TYPES.join(", ")}`);
   const type = modelType as LlamaModelType;
-  const s = parseSchema(raw, file, schemaFor(DEFAULTS[type]));
+  const { fields, scaling } = readRopeParameters(raw, file);
+  const s = parseSchema(fields, file, schemaFor(DEFAULTS[type]));
   const numKeyValueHeads = s.numKeyValueHeads ?? s.numAttentionHeads;
   if (s.numAttentionHeads % numKeyValueHeads !== 0)
     throw configError(file, "num_key_value_heads", `(${numKeyValueHeads}) must divide num_attention_heads (${s.numAttentionHeads})`);
   if (s.headDim === null) checkDivisible(file, "hidden_size", s.hiddenSize, "num_attention_heads", s.numAttentionHeads);
   const headDim = s.headDim ?? s.hiddenSize / s.numAttentionHeads;
   if (headDim % 2 !== 0) throw configError(file, "head_dim", `(${headDim}) must be even for rotary embeddings`);
-  const phi3 = type === "phi3" ? parseSchema(raw, file, PHI3_FIELDS) : PHI3_DEFAULTS;
+  const phi3 = type === "phi3" ? parseSchema(fields, file, PHI3_FIELDS) : PHI3_DEFAULTS;
   const rotaryDim = Math.floor(headDim * phi3.partialRotaryFactor);
   if (rotaryDim < 2 || rotaryDim % 2 !== 0)
     throw configError(file, "partial_rotary_factor", `(${phi3.partialRotaryFactor}) rotates ${rotaryDim} of head_dim ${headDim} dims; that must be even and at least 2`);
@@ -125,7 +126,7 @@ export function parseLlamaConfig(raw: RawConfig, file: string): LlamaConfig {
     qkNorm: type === "qwen3",
     fusedProjections: type === "phi3",
     rotaryDim,
-    ropeScaling: parseRopeScaling(raw.rope_scaling, file, type),
+    ropeScaling: parseRopeScaling(scaling.value, file, type, scaling.field),
     slidingWindow: parseSlidingWindow(raw, file, type),
     eosTokenId: parseEos(raw.eos_token_id === undefined ? DEFAULTS[type].eos : raw.eos_token_id, file),
   };
@@ -153,19 +154,40 @@ function parseSlidingWindow(raw: RawConfig, file: string, type: LlamaModelType):
   return w as number;
 }
 
-function parseRopeScaling(v: unknown, file: string, modelType: LlamaModelType): RopeScaling | null {
+/** transformers 5 writes rope_theta, the scaling type with its factors and Phi-3's partial_rotary_factor in one
+ *  rope_parameters object, where older releases wrote top-level fields (rope_scaling for the scaling). Both
+ *  spellings load: the fields to parse with rope_parameters' values moved to the top level (a value given both
+ *  ways with different numbers is refused), and the scaling with the field it came from. */
+function readRopeParameters(raw: RawConfig, file: string): { fields: RawConfig; scaling: { value: unknown; field: string } } {
+  const p = raw.rope_parameters;
+  const old = { value: raw.rope_scaling, field: "rope_scaling" };
+  if (p === undefined || p === null) return { fields: raw, scaling: old };
+  if (typeof p !== "object" || Array.isArray(p)) throw configError(file, "rope_parameters", "must be an object or null");
+  const { rope_theta, partial_rotary_factor, ...rest } = p as Record<string, unknown>;
+  const fields = { ...raw };
+  for (const [key, v] of [["rope_theta", rope_theta], ["partial_rotary_factor", partial_rotary_factor]] as const) {
+    if (v === undefined) continue;
+    if (fields[key] !== undefined && fields[key] !== v)
+      throw configError(file, `rope_parameters.${key}`, `(${JSON.stringify(v)}) disagrees with ${key} (${JSON.stringify(fields[key])})`);
+    fields[key] = v;
+  }
+  const typed = (rest.rope_type ?? rest.type) !== undefined;
+  return { fields, scaling: old.value === undefined || old.value === null ? { value: typed ? rest : null, field: "rope_parameters" } : old };
+}
+
+function parseRopeScaling(v: unknown, file: string, modelType: LlamaModelType, field: string): RopeScaling | null {
   if (v === undefined || v === null) return null;
-  if (typeof v !== "object" || Array.isArray(v)) throw configError(file, "rope_scaling", "must be an object or null");
+  if (typeof v !== "object" || Array.isArray(v)) throw configError(file, field, "must be an object or null");
   const r = v as Record<string, unknown>;
   const type = r.rope_type ?? r.type;
   // transformers accepts only longrope (also spelt su or yarn) for Phi-3: its short/long factor switch and
   // attention factor are not implemented, so 128k-context Phi-3 and Phi-4-mini checkpoints are refused.
   if (modelType === "phi3" && type !== "default")
-    throw configError(file, "rope_scaling", `has type ${JSON.stringify(type)}; Phi-3 long-context RoPE scaling (longrope, su, yarn) is not supported (only rope_scaling null)`);
+    throw configError(file, field, `has type ${JSON.stringify(type)}; Phi-3 long-context RoPE scaling (longrope, su, yarn) is not supported (only the default rotary embeddings)`);
   const num = (key: string, min = Number.MIN_VALUE): number => {
     const x = r[key];
     if (typeof x !== "number" || !Number.isFinite(x) || x < min)
-      throw configError(file, `rope_scaling.${key}`, `must be a number of at least ${min}, got ${JSON.stringify(x)}`);
+      throw configError(file, `${field}.${key}`, `must be a number of at least ${min}, got ${JSON.stringify(x)}`);
     return x;
   };
   switch (type) {
@@ -175,11 +197,11 @@ function parseRopeScaling(v: unknown, file: string, modelType: LlamaModelType): 
       const s = { type, factor: num("factor", 1), lowFreqFactor: num("low_freq_factor"), highFreqFactor: num("high_freq_factor"),
         originalMaxPositionEmbeddings: num("original_max_position_embeddings", 1) } as const;
       if (s.highFreqFactor <= s.lowFreqFactor)
-        throw configError(file, "rope_scaling.high_freq_factor", `(${s.highFreqFactor}) must exceed low_freq_factor (${s.lowFreqFactor})`);
+        throw configError(file, `${field}.high_freq_factor`, `(${s.highFreqFactor}) must exceed low_freq_factor (${s.lowFreqFactor})`);
       return s;
     }
     default:
-      throw configError(file, "rope_scaling", `has type ${JSON.stringify(type)}, which is not supported (supported: default, linear, llama3)`);
+      throw configError(file, field, `has type ${JSON.stringify(type)}, which is not supported (supported: default, linear, llama3)`);
   }
 }
 
