@@ -495,7 +495,7 @@ function checkRunMemory(model: TrainingModule<unknown>["model"], loader: Loader<
   checkMemoryBudget(model, { batchSize: Math.max(1, Math.min(l.batchSize, l.examples.length)), seqLen, optimizer: kind }, { limitBytes });
 }
 
-function splitStepOutput(out: TrainingStepOutput): { loss: Tensor; extras: Metrics } {
+export function splitStepOutput(out: TrainingStepOutput): { loss: Tensor; extras: Metrics } {
   if (out instanceof Tensor) return { loss: out, extras: {} };
   const extras: Metrics = {};
   for (const [k, v] of Object.entries(out)) if (k !== "loss") extras[k] = typeof v === "number" ? v : v.item();
