@@ -14,6 +14,10 @@ const quiet = { onWarning: () => {} };
 const MODELS = {
   gpt2: { load: () => GPT2LMHeadModel.fromPretrained(fixtureDir("gpt2"), quiet), pad: 511, prompts: [[419, 446, 126, 199, 437], [327, 323, 495], [81]] },
   llama: { load: () => LlamaForCausalLM.fromPretrained(fixtureDir("llama"), quiet), pad: 0, prompts: [[1, 338, 439, 167, 342], [1, 402, 62], [1]] },
+  // Qwen3: q/k norms; no pad token, so the prompts are padded with eos. Phi-3: fused projections, partial RoPE and a
+  // 6-token sliding window that the 6 new tokens run past.
+  qwen3: { load: () => LlamaForCausalLM.fromPretrained(fixtureDir("qwen3"), quiet), pad: 2, prompts: [[24, 155, 200, 161, 250], [4, 246, 177], [193]] },
+  phi3: { load: () => LlamaForCausalLM.fromPretrained(fixtureDir("phi3"), quiet), pad: 2, prompts: [[1, 240, 98, 205, 206], [1, 249, 115], [1]] },
 };
 
 function leftPad(prompts: number[][], pad: number): { ids: number[][]; mask: number[][] } {

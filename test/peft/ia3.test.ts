@@ -11,7 +11,7 @@ import { IA3Config, IA3Linear, PeftModel, getPeftModel, peftConfigFromJson } fro
 import { Tensor, defaultGenerator, manualSeed, mul, noGrad, sum, tensor } from "../../src/tensor/index.js";
 import { assertCloseRel, fixtureDir, loadInputs, loadJson } from "../helpers/fixtures.js";
 
-const MODELS = ["distilbert", "bert", "gpt2", "llama", "roberta"];
+const MODELS = ["distilbert", "bert", "gpt2", "llama", "qwen3", "phi3", "roberta"];
 /** One saved key per family and its shape: [1, in] for feed-forward targets, [out, 1] otherwise. */
 const SAMPLE_KEYS: Record<string, [string, number[]]> = {
   distilbert: ["base_model.model.distilbert.transformer.layer.0.ffn.lin2.ia3_l", [1, 64]],
@@ -19,8 +19,10 @@ const SAMPLE_KEYS: Record<string, [string, number[]]> = {
   gpt2: ["base_model.model.transformer.h.0.attn.c_attn.ia3_l", [96, 1]],
   llama: ["base_model.model.model.layers.0.self_attn.k_proj.ia3_l", [16, 1]],
   roberta: ["base_model.model.roberta.encoder.layer.0.attention.output.dense.ia3_l", [1, 32]],
+  qwen3: ["base_model.model.model.layers.0.self_attn.q_proj.ia3_l", [64, 1]],
+  phi3: ["base_model.model.model.layers.0.self_attn.qkv_proj.ia3_l", [64, 1]],
 };
-const causal = (model: string) => model === "gpt2" || model === "llama";
+const causal = (model: string) => !["distilbert", "bert"].includes(model);
 
 async function loadBase(model: string): Promise<PreTrainedModel> {
   const auto = causal(model) ? AutoModelForCausalLM : AutoModelForSequenceClassification;
@@ -36,6 +38,8 @@ function expectedIa3Numel(model: string): number {
     case "bert":
     case "roberta": return c.num_hidden_layers * (2 * c.hidden_size + c.hidden_size + c.intermediate_size);
     case "gpt2": return c.n_layer * (3 * c.n_embd + 4 * c.n_embd);
+    case "qwen3": return c.num_hidden_layers * ((c.num_attention_heads + c.num_key_value_heads) * c.head_dim + c.intermediate_size);
+    case "phi3": return c.num_hidden_layers * ((c.num_attention_heads + 2 * c.num_key_value_heads) * (c.hidden_size / c.num_attention_heads) + c.intermediate_size);
     default: return c.num_hidden_layers * (2 * c.num_key_value_heads * c.head_dim + c.intermediate_size);
   }
 }

@@ -1,7 +1,8 @@
-// Llama-family self-attention: separate q/k/v projections, RoPE on queries and new keys (never on past
-// or prefix keys), grouped-query attention and a causal + padding (+ sliding-window) mask.
-import { Linear, Module } from "../../nn/index.js";
-import { Tensor, cat, reshape } from "../../tensor/index.js";
+// Llama-family self-attention: q/k/v projections (Phi-3: one fused qkv_proj), Qwen3's RMSNorm of each query and
+// key head, RoPE on queries and new keys (never on past or prefix keys), grouped-query attention and a causal +
+// padding (+ sliding-window) mask.
+import { Linear, Module, RMSNorm } from "../../nn/index.js";
+import { Tensor, cat, reshape, split } from "../../tensor/index.js";
 import { FLOAT32_MIN, attend, mergeHeads, splitHeads, type AdditiveMask } from "../attention.js";
 import { checkLayerPast } from "../generation.js";
 import type { LayerPast } from "../outputs.js";
@@ -27,27 +28,50 @@ export function llamaAttentionMask(padding: Tensor | null, batch: number, querie
 }
 
 export class LlamaAttention extends Module {
-  readonly qProj: Linear;
-  readonly kProj: Linear;
-  readonly vProj: Linear;
+  readonly qProj?: Linear;
+  readonly kProj?: Linear;
+  readonly vProj?: Linear;
   readonly oProj: Linear;
+  /** Phi-3: q_proj | k_proj | v_proj as one layer, registered after o_proj as transformers does. */
+  readonly qkvProj?: Linear;
+  readonly qNorm?: RMSNorm;
+  readonly kNorm?: RMSNorm;
 
   constructor(readonly config: LlamaConfig) {
     super();
     const { hiddenSize: e, numAttentionHeads: h, numKeyValueHeads: kv, headDim: d, qkvBias } = config;
+    if (config.fusedProjections) {
+      this.oProj = this.addModule("o_proj", new Linear(h * d, e, { bias: config.outputBias }));
+      this.qkvProj = this.addModule("qkv_proj", new Linear(e, (h + 2 * kv) * d, { bias: qkvBias }));
+      return;
+    }
     this.qProj = this.addModule("q_proj", new Linear(e, h * d, { bias: qkvBias }));
     this.kProj = this.addModule("k_proj", new Linear(e, kv * d, { bias: qkvBias }));
     this.vProj = this.addModule("v_proj", new Linear(e, kv * d, { bias: qkvBias }));
     this.oProj = this.addModule("o_proj", new Linear(h * d, e, { bias: config.outputBias }));
+    if (config.qkNorm) {
+      this.qNorm = this.addModule("q_norm", new RMSNorm(d, config.rmsNormEps));
+      this.kNorm = this.addModule("k_norm", new RMSNorm(d, config.rmsNormEps));
+    }
+  }
+
+  /** Queries, keys and values [batch, seq, heads * headDim], before RoPE. */
+  private project(x: Tensor): Tensor[] {
+    const { numAttentionHeads: h, numKeyValueHeads: kv, headDim: d } = this.config;
+    if (this.qkvProj) return split(this.qkvProj.forward(x), [h * d, kv * d, kv * d], -1);
+    return [this.qProj!.forward(x), this.kProj!.forward(x), this.vProj!.forward(x)];
   }
 
   /** x [batch, seq, hidden] -> output, and this layer's keys/values with the past in front. */
   forward(x: Tensor, rope: RopeTable, mask: AdditiveMask, past: LayerPast | undefined): { output: Tensor; present: LayerPast } {
     const [batch, seq] = x.shape;
     const { numAttentionHeads: heads, numKeyValueHeads: kvHeads, headDim } = this.config;
-    const query = applyRope(splitHeads(this.qProj.forward(x), heads), rope);
-    let key = applyRope(splitHeads(this.kProj.forward(x), kvHeads), rope);
-    let value = splitHeads(this.vProj.forward(x), kvHeads);
+    const [q, k, v] = this.project(x);
+    // Qwen3's norms act on each head's headDim values, so they apply to the split heads alike.
+    const norm = (t: Tensor, n: RMSNorm | undefined) => (n ? n.forward(t) : t);
+    const query = applyRope(norm(splitHeads(q, heads), this.qNorm), rope);
+    let key = applyRope(norm(splitHeads(k, kvHeads), this.kNorm), rope);
+    let value = splitHeads(v, kvHeads);
     if (past) {
       checkLayerPast(past, key);
       key = cat([past.key, key], 2);
