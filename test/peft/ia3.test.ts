@@ -22,7 +22,7 @@ const SAMPLE_KEYS: Record<string, [string, number[]]> = {
   qwen3: ["base_model.model.model.layers.0.self_attn.q_proj.ia3_l", [64, 1]],
   phi3: ["base_model.model.model.layers.0.self_attn.qkv_proj.ia3_l", [64, 1]],
 };
-const causal = (model: string) => !["distilbert", "bert"].includes(model);
+const causal = (model: string) => !["distilbert", "bert", "roberta"].includes(model);
 
 async function loadBase(model: string): Promise<PreTrainedModel> {
   const auto = causal(model) ? AutoModelForCausalLM : AutoModelForSequenceClassification;
