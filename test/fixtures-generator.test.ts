@@ -11,11 +11,11 @@ import { LlamaForCausalLM } from "../src/models/llama/index.js";
 import { fixtureDir } from "./helpers/fixtures.js";
 import { scratchDir } from "./helpers/temp-dir.js";
 import { decoderFixtureTests } from "./models/decoder-cases.js";
-import { loraFixtureTests, promptFixtureTests } from "./peft/method-cases.js";
+import { peftFixtureTests } from "./peft/method-cases.js";
 
 const PYTHON = "/usr/bin/python3";
 const GENERATOR = fileURLToPath(new URL("../scripts/fixtures", import.meta.url));
-const FAMILIES = ["distilbert", "bert", "gpt2", "llama", "modernbert", "gemma3", "gemma2"];
+const FAMILIES = ["distilbert", "bert", "gpt2", "llama", "modernbert", "qwen3", "phi3", "roberta", "gemma3", "gemma2"];
 
 const hasTorch = spawnSync(PYTHON, ["-c", "import torch"]).status === 0;
 const skip = hasTorch ? false : `${PYTHON} cannot import torch: apt-get install python3-torch`;
@@ -54,10 +54,7 @@ if (hasTorch) {
   const made = generator("make", "llama", fresh, "--seed", "7");
   assert.equal(made.status, 0, made.output);
   decoderFixtureTests({ model: fresh, load: (dir) => LlamaForCausalLM.fromPretrained(dir, { onWarning: () => {} }), lastLayers: ["model.layers.1", "model.norm", "lm_head"] });
-  for (const method of methodFolders(fresh)) {
-    if (method.startsWith("lora")) loraFixtureTests(fresh, method);
-    else if (method.includes("tuning")) promptFixtureTests(fresh, method);
-  }
+  peftFixtureTests(fresh);
 } else {
   test("make: a fresh fixture folder matches the TypeScript implementation", { skip }, () => {});
 }

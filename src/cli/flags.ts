@@ -1,9 +1,10 @@
 // Flag groups shared by several commands, and their translation into the pipeline's settings.
 import { POOLINGS } from "../methods/features/pooling.js";
-import { booleanFlag, choiceFlag, listFlag, numberFlag, stringFlag, type FlagValues } from "./args.js";
+import { booleanFlag, choiceFlag, listFlag, numberFlag, stringFlag, type Flag, type FlagValues } from "./args.js";
+import { UsageError } from "./command.js";
 import { configFlag } from "./config-file.js";
 import { DEFAULT_LAST_LAYERS, DEFAULT_VIRTUAL_TOKENS, type MethodOptions } from "./methods.js";
-import { DEFAULT_HYPERPARAMETERS as D, type Hyperparameters } from "./pipeline/fine-tune.js";
+import { DEFAULT_HYPERPARAMETERS as D, type Hyperparameters, type LearningRate } from "./pipeline/fine-tune.js";
 import type { HubOptions } from "../io/hub.js";
 
 export const modelFlags = {
@@ -52,11 +53,27 @@ export const methodOptionFlags = {
   classifier: choiceFlag("feature: logreg or mlp (default logreg)", ["logreg", "mlp"] as const, { arg: "C" }),
 };
 
+/** A learning rate, or "auto": a range test (lrFind) picks it before training. */
+export function lrFlag(help: string): Flag<LearningRate> {
+  const rate = numberFlag(help, { arg: "LR|auto", min: 0 });
+  return {
+    ...rate,
+    read(value, name) {
+      if (value === "auto") return "auto";
+      try {
+        return rate.read(value, name);
+      } catch {
+        throw new UsageError(`${name} must be a number >= 0 or auto, got ${JSON.stringify(value)}`);
+      }
+    },
+  };
+}
+
 export const hyperparameterFlags = {
   epochs: numberFlag("training epochs (default 3 unless --max-steps is given)", { min: 0 }),
   maxSteps: numberFlag("stop after N optimizer steps", { integer: true, min: 1 }),
   batchSize: numberFlag(`examples per batch (default ${D.batchSize})`, { integer: true, min: 1 }),
-  lr: numberFlag("peak learning rate (default: the method's usual one)", { arg: "LR", min: 0 }),
+  lr: lrFlag("peak learning rate, or auto to pick it with a range test (default: the method's usual one for the model's width)"),
   weightDecay: numberFlag("AdamW weight decay (default 0)", { min: 0 }),
   warmupRatio: numberFlag("share of steps spent warming up (default 0)", { min: 0, max: 1 }),
   gradAccum: numberFlag("batches per optimizer step (default 1)", { integer: true, min: 1 }),

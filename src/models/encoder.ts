@@ -11,10 +11,13 @@ export interface EncoderInputs extends TokensAndPast {
   positionIds: Tensor;
 }
 
-export function prepareEncoderInputs(input: ModelInput, numLayers: number, maxPositions: number): EncoderInputs {
+/** `firstPosition`: the position id of the first token when there is no past (RoBERTa's start after padding_idx). */
+export function prepareEncoderInputs(input: ModelInput, numLayers: number, maxPositions: number, firstPosition = 0): EncoderInputs {
   const t = readTokensAndPast(input, numLayers);
   const total = t.pastLength + t.seq;
-  if (total > maxPositions)
-    throw new RangeError(`sequence of ${t.seq} tokens after ${t.pastLength} past positions exceeds max_position_embeddings (${maxPositions})`);
+  if (firstPosition + total > maxPositions) {
+    const start = firstPosition ? ` with positions starting at ${firstPosition}` : "";
+    throw new RangeError(`sequence of ${t.seq} tokens after ${t.pastLength} past positions exceeds max_position_embeddings (${maxPositions})${start}`);
+  }
   return { ...t, attentionMask: t.attentionMask ?? ones([t.batch, total]), positionIds: arange(t.pastLength, total) };
 }

@@ -8,12 +8,16 @@ import { gemma3Family } from "./gemma3/index.js";
 import { gpt2Family } from "./gpt2/index.js";
 import { llamaFamily } from "./llama/index.js";
 import { modernBertFamily } from "./modernbert/index.js";
+import { robertaFamily } from "./roberta/index.js";
 
 export * from "./distilbert/index.js";
 export * from "./bert/index.js";
 export * from "./gpt2/index.js";
 export * from "./llama/index.js";
 export * from "./modernbert/index.js";
+export * from "./roberta/index.js";
 export * from "./gemma3/index.js";
 
-export const BUILT_IN_FAMILIES: readonly ModelFamily[] = [distilBertFamily, bertFamily, gpt2Family, llamaFamily, modernBertFamily, gemma3Family];
+export const BUILT_IN_FAMILIES: readonly ModelFamily[] = [
+  distilBertFamily, bertFamily, gpt2Family, llamaFamily, modernBertFamily, robertaFamily, gemma3Family,
+];

@@ -11,7 +11,7 @@ import { Interrupted, UsageError } from "../cli/command.js";
 import { doctorReport } from "../cli/commands/doctor.js";
 import { METHOD_INFO, type MethodName } from "../cli/methods.js";
 import type { ClassificationData } from "../cli/pipeline/data.js";
-import { CHECKPOINTS, runFineTune, type RunInput } from "../cli/pipeline/fine-tune.js";
+import { CHECKPOINTS, runFineTune, type LearningRate, type RunInput } from "../cli/pipeline/fine-tune.js";
 import { writeFileAtomic, writeJsonAtomic } from "../io/atomic.js";
 import { chartSvg } from "./chart-svg.js";
 import { formatScore, formatSeconds } from "./format.js";
@@ -23,8 +23,8 @@ import { REPORT_FORMAT, type ComparisonReport } from "./types.js";
 export interface ComparisonInput extends Omit<RunInput, "method" | "output" | "interactive" | "resume" | "data"> {
   data: { task: "seq-cls" } & ClassificationData;
   methods: MethodName[];
-  /** Learning rates for some methods, over hp.lr and the method's usual one. */
-  methodLr?: Partial<Record<MethodName, number>>;
+  /** Learning rates (or "auto") for some methods, over hp.lr and the method's default. */
+  methodLr?: Partial<Record<MethodName, LearningRate>>;
   output: string;
   /** Continue the comparison whose report.json is in `output` (it must have been made with the same settings). */
   resume?: boolean;
@@ -36,7 +36,7 @@ export async function runComparison(input: ComparisonInput): Promise<ComparisonR
   const { data, output } = input;
   if (!data.splits.test?.length) throw new Error("compare scores methods on a test split: give --test (or --data, which makes one)");
   const report = newReport(input);
-  const earlier = input.resume ? await earlierReport(output, report, (m) => methodLr(input, m)) : null;
+  const earlier = input.resume ? await earlierReport(output, report) : null;
   if (!input.resume) for (const m of input.methods) await rm(join(output, m, CHECKPOINTS), { recursive: true, force: true });
   for (const [i, method] of input.methods.entries()) {
     const tag = `[${i + 1}/${input.methods.length}] ${METHOD_INFO[method].label}`;
@@ -59,13 +59,12 @@ async function runMethod(input: ComparisonInput, method: MethodName, tag: string
   const resume = input.resume === true && (await exists(join(dir, CHECKPOINTS, "last")));
   input.log(`${tag}: ${resume ? "continuing from its checkpoint" : "training"}`);
   const rss = new PeakRss();
-  const lr = methodLr(input, method);
   try {
-    const r = await runFineTune({ ...input, hp: { ...input.hp, lr: lr ?? undefined }, method, output: dir, resume, interactive: false, log: (l) => input.log(`${tag}: ${l}`) });
+    const r = await runFineTune({ ...input, hp: { ...input.hp, lr: input.methodLr?.[method] ?? input.hp.lr }, method, output: dir, resume, interactive: false, log: (l) => input.log(`${tag}: ${l}`) });
     const peakRssBytes = rss.stop();
     report.methods.push({
       method, label: METHOD_INFO[method].label, family: METHOD_INFO[method].family,
-      trainSeconds: r.trainSeconds, extractSeconds: r.extractSeconds, steps: r.steps, lr,
+      trainSeconds: r.trainSeconds, extractSeconds: r.extractSeconds, steps: r.steps, lr: r.lr, lrFind: r.lrFind,
       trainableParams: r.params.trainable, totalParams: r.params.all, artifactBytes: r.artifactBytes!, peakRssBytes,
       testAccuracy: r.test!.acc, testMacroF1: r.test!.f1, testLoss: r.test!.loss,
       validationAccuracy: r.validation?.acc ?? null, validationMacroF1: r.validation?.f1 ?? null,
@@ -88,11 +87,6 @@ async function runMethod(input: ComparisonInput, method: MethodName, tag: string
   }
 }
 
-/** The learning rate a method trains at (null for feature-based, whose classifier has its own solver). */
-function methodLr(input: ComparisonInput, method: MethodName): number | null {
-  return method === "feature" ? null : (input.methodLr?.[method] ?? input.hp.lr ?? METHOD_INFO[method].defaultLr);
-}
-
 function newReport(input: ComparisonInput): ComparisonReport {
   const { data, hp } = input;
   const env = doctorReport();
@@ -108,6 +102,7 @@ function newReport(input: ComparisonInput): ComparisonReport {
       weightDecay: hp.weightDecay, warmupRatio: hp.warmupRatio, gradAccum: hp.gradAccum, clip: hp.clip ?? null,
     },
     methodOptions: { ...input.methodOptions },
+    methodLr: { ...input.methodLr },
     environment: { node: env.node, platform: env.platform, cpu: env.cpu, cores: env.cores, backend: env.backend, threads: env.threads },
     methods: [],
     failed: [],
@@ -127,7 +122,7 @@ function dataDigest(data: ClassificationData): string {
 }
 
 /** What the interrupted comparison in `dir` finished, after checking that it measured the same thing as `now` would. */
-async function earlierReport(dir: string, now: ComparisonReport, lrOf: (m: MethodName) => number | null): Promise<ComparisonReport> {
+async function earlierReport(dir: string, now: ComparisonReport): Promise<ComparisonReport> {
   const file = join(dir, REPORT_FILES.json);
   const text = await readFile(file, "utf8").catch(() => null);
   if (text === null) throw new UsageError(`--resume: no ${file} to continue (run without --resume to start the comparison)`);
@@ -150,8 +145,8 @@ async function earlierReport(dir: string, now: ComparisonReport, lrOf: (m: Metho
   same("data (sha256 of every split)", before.dataSha256, now.dataSha256);
   for (const k of Object.keys(now.budget) as (keyof ComparisonReport["budget"])[]) same(`budget.${k}`, before.budget?.[k], now.budget[k]);
   same("method options", before.methodOptions, now.methodOptions);
+  same("method learning rates", before.methodLr, now.methodLr);
   for (const k of ["backend", "threads", "cpu"] as const) same(`environment.${k}`, before.environment?.[k], now.environment[k]);
-  for (const e of before.methods) same(`${e.label}'s learning rate`, e.lr, lrOf(e.method));
   return before;
 }
 

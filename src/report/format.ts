@@ -25,6 +25,11 @@ export function formatCount(n: number): string {
   return short(n / 1e9, "B");
 }
 
+/** A learning rate to three significant digits: 0.00215 -> "2.15e-3", 5e-5 -> "5e-5". */
+export function formatLr(lr: number): string {
+  return Number(lr.toPrecision(3)).toExponential().replace("e+", "e");
+}
+
 /** Scores as reported: four decimals. */
 export function formatScore(x: number | null | undefined): string {
   return x === null || x === undefined || !Number.isFinite(x) ? "-" : x.toFixed(4);

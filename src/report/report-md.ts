@@ -1,11 +1,12 @@
 // report.md: the comparison table (the same cells as the table printed on stdout) and a short reading of
 // it, written from the numbers so it never contradicts them.
-import { formatBytes, formatInteger, formatPercent, formatScore, formatSeconds } from "./format.js";
+import { formatBytes, formatInteger, formatLr, formatPercent, formatScore, formatSeconds } from "./format.js";
 import type { ComparisonReport, MethodEntry } from "./types.js";
 
 const COLUMNS: [string, (e: MethodEntry) => string][] = [
   ["Method", (e) => e.label],
   ["Family", (e) => e.family],
+  ["LR", (e) => (e.lr === null ? "-" : `${formatLr(e.lr)}${e.lrFind ? " (auto)" : ""}`)],
   ["Trainable params", (e) => formatInteger(e.trainableParams)],
   ["Trainable %", (e) => formatPercent(e.trainableParams, e.totalParams)],
   ["Train time", (e) => formatSeconds(e.trainSeconds)],
@@ -30,7 +31,7 @@ export function reportMarkdown(r: ComparisonReport): string {
     "",
     `${r.methods.length} methods fine-tuned \`${r.model}\` on ${r.rows.train} training rows (labels: ${r.labels.join(", ")}), each starting ` +
       `from the same pretrained weights with the same budget: ${budget}, batch size ${r.budget.batchSize}, texts cut to ` +
-      `${r.budget.maxLength} tokens, seed ${r.budget.seed}, ${r.budget.lr === null ? "each method's usual learning rate" : `learning rate ${r.budget.lr}`}. ` +
+      `${r.budget.maxLength} tokens, seed ${r.budget.seed}, ${learningRates(r)}. ` +
       `Scores are on ${r.rows.test} test rows. Measured on ${r.environment.cpu} (${r.environment.threads} threads, ${r.environment.backend} backend), ` +
       `Node ${r.environment.node}, ${r.createdAt}.`,
     "",
@@ -54,6 +55,14 @@ export function reportMarkdown(r: ComparisonReport): string {
   ];
   if (!r.chart.pngHasText) lines.push(`> Warning: no font was found when rendering ${r.chart.png}, so it has no text; ${r.chart.svg} is complete.`, "");
   return lines.join("\n");
+}
+
+function learningRates(r: ComparisonReport): string {
+  const lr = r.budget.lr;
+  const all = lr === null ? "each method's default learning rate for the model" : lr === "auto" ? "learning rates found by a range test" : `learning rate ${lr}`;
+  const own = Object.entries(r.methodLr).map(([m, v]) => `${m} ${v}`);
+  const auto = r.methods.some((e) => e.lrFind) ? "; auto: found by a range test, whose time is not in the training time" : "";
+  return `${all}${own.length ? ` (${own.join(", ")} by --method-lr)` : ""} (the LR column${auto})`;
 }
 
 function reading(r: ComparisonReport): string[] {

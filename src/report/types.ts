@@ -1,8 +1,10 @@
 // report.json: what `finetune compare` measured, one entry per method.
 import type { MethodInfo, MethodName, MethodOptions } from "../cli/methods.js";
+import type { LearningRate, LrFindSummary } from "../cli/pipeline/fine-tune.js";
 
-/** 2: the data digest, every hyperparameter, the method options and the pending methods, which resuming checks and needs. */
-export const REPORT_FORMAT = 2;
+/** 2: the data digest, every hyperparameter, the method options and the pending methods, which resuming checks and needs.
+ *  3: the per-method learning rates asked for (methodLr), since the rate a method's default gives depends on the model. */
+export const REPORT_FORMAT = 3;
 
 export interface MethodEntry {
   method: MethodName;
@@ -15,6 +17,8 @@ export interface MethodEntry {
   steps: number | null;
   /** The learning rate used (null for feature-based, whose classifier has its own solver). */
   lr: number | null;
+  /** The range test that chose `lr`, when it was "auto". */
+  lrFind: LrFindSummary | null;
   trainableParams: number;
   totalParams: number;
   /** Bytes of the saved model, adapter or classifier file. */
@@ -45,10 +49,12 @@ export interface ComparisonReport {
   /** sha256 over every split's texts and labels. */
   dataSha256: string;
   budget: {
-    epochs: number | null; maxSteps: number | null; batchSize: number; maxLength: number; seed: number; lr: number | null;
+    epochs: number | null; maxSteps: number | null; batchSize: number; maxLength: number; seed: number; lr: LearningRate | null;
     weightDecay: number; warmupRatio: number; gradAccum: number; clip: number | null;
   };
   methodOptions: MethodOptions;
+  /** --method-lr: the rates (or "auto") asked for per method, over budget.lr. */
+  methodLr: Partial<Record<MethodName, LearningRate>>;
   environment: { node: string; platform: string; cpu: string; cores: number; backend: string; threads: number };
   methods: MethodEntry[];
   failed: FailedMethod[];

@@ -62,14 +62,20 @@ export function additionalSpecialTokens(config: JsonObject, where: string): stri
   return list.map((t) => tokenContent(t, `${where}: additional_special_tokens`)).filter((t) => t !== null);
 }
 
+/** RobertaTokenizer's and XLMRobertaTokenizer's defaults (fairseq's dictionary: <s> <pad> </s> <unk> ... <mask>). */
+const FAIRSEQ_TOKENS: SpecialTokens = { bos: "<s>", eos: "</s>", unk: "<unk>", sep: "</s>", pad: "<pad>", cls: "<s>", mask: "<mask>" };
+
 /**
  * What HF's tokenizer classes assume when a config names nothing: BertTokenizer's [CLS]/[SEP]/...,
- * GPT2Tokenizer's <|endoftext|> for bos/eos/unk. Only tokens the vocabulary really has are used.
+ * GPT2Tokenizer's <|endoftext|> for bos/eos/unk, and RoBERTa's and XLM-R's fairseq tokens for a vocabulary that has
+ * <s>, </s> and <pad> (roberta-base ships no tokenizer_config.json). Only tokens the vocabulary really has are used.
  */
 export function defaultSpecialTokens(modelType: string, vocab: Map<string, number>, unkToken?: string | null): SpecialTokens {
+  const fairseq = ["<s>", "</s>", "<pad>"].every((t) => vocab.has(t));
   const candidates: SpecialTokens =
     modelType === "WordPiece"
       ? { unk: "[UNK]", sep: "[SEP]", pad: "[PAD]", cls: "[CLS]", mask: "[MASK]" }
+      : fairseq && !vocab.has("<|endoftext|>") ? { ...FAIRSEQ_TOKENS }
       : { bos: "<|endoftext|>", eos: "<|endoftext|>", unk: "<|endoftext|>" };
   if (unkToken) candidates.unk = unkToken;
   return Object.fromEntries(Object.entries(candidates).filter(([, token]) => vocab.has(token))) as SpecialTokens;

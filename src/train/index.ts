@@ -1,6 +1,8 @@
 // Training: the Trainer, what it trains, and its callbacks, loggers and metrics.
 export { Trainer } from "./trainer.js";
 export type { TrainerOptions, FitResult, RunOptions, StopReason } from "./trainer.js";
+export { LrFinder, lrFind } from "./lr-finder.js";
+export type { LrFindOptions } from "./lr-finder.js";
 export { modelInput } from "./module.js";
 export type { TrainingModule, TrainingStepOutput, TrainingPlan, OptimizerConfig, Metrics, ForwardModel } from "./module.js";
 export { SequenceClassificationModule } from "./classification-module.js";

@@ -182,8 +182,8 @@ export class Trainer {
     this.fitClock = { ...this.fitClock, started: performance.now(), running: true };
     optimizer.zeroGrad();
 
-    for (const cb of this.callbacks) await cb.onFitStart?.(this);
-    if (m.hparams) for (const l of this.loggers) await l.logHyperparams?.(m.hparams);
+    // Handlers go in before anything of the run is written: a signal that arrives once hparams.json exists
+    // must stop the run with a checkpoint, not kill the process.
     const removeSignals = this.opts.handleSignals
       ? onInterrupt((sig) => {
         this.stop = { reason: "interrupted", message: `Interrupted by ${sig}` };
@@ -192,6 +192,8 @@ export class Trainer {
       : () => undefined;
     let status: RunStatus = "failed";
     try {
+      for (const cb of this.callbacks) await cb.onFitStart?.(this);
+      if (m.hparams) for (const l of this.loggers) await l.logHyperparams?.(m.hparams);
       await this.trainLoop(m, this.trainLoader, valLoader as Loader<unknown> | undefined, nb, stepsPerEpoch);
       const reason = this.stop?.reason ?? "max_epochs";
       for (const cb of this.callbacks) await cb.onFitEnd?.(this);
@@ -495,7 +497,7 @@ function checkRunMemory(model: TrainingModule<unknown>["model"], loader: Loader<
   checkMemoryBudget(model, { batchSize: Math.max(1, Math.min(l.batchSize, l.examples.length)), seqLen, optimizer: kind }, { limitBytes });
 }
 
-function splitStepOutput(out: TrainingStepOutput): { loss: Tensor; extras: Metrics } {
+export function splitStepOutput(out: TrainingStepOutput): { loss: Tensor; extras: Metrics } {
   if (out instanceof Tensor) return { loss: out, extras: {} };
   const extras: Metrics = {};
   for (const [k, v] of Object.entries(out)) if (k !== "loss") extras[k] = typeof v === "number" ? v : v.item();

@@ -9,9 +9,10 @@ import { BACKENDS, forwardAndTrainingTests, prefixPast, promptedEmbeds, withVirt
 
 type Cls = { fromPretrained(pathOrId: string): Promise<PreTrainedModel> };
 
-/** PEFT's in-memory names of the trained head -> the model's names. */
+/** PEFT's in-memory names of the trained head -> the model's names (a head module's own tensors, or those of its
+ *  layers: RoBERTa's classifier.dense and classifier.out_proj). */
 function headName(peftName: string): string | null {
-  const m = /^base_model\.(.+)\.modules_to_save\.default\.(weight|bias)$/.exec(peftName);
+  const m = /^base_model\.(.+)\.modules_to_save\.default\.(.+)$/.exec(peftName);
   return m ? `${m[1]}.${m[2]}` : null;
 }
 

@@ -15,6 +15,10 @@ const quiet = { onWarning: () => {} };
 const MODELS = {
   gpt2: { load: () => GPT2LMHeadModel.fromPretrained(fixtureDir("gpt2"), quiet), pad: 511, prompts: [[419, 446, 126, 199, 437], [327, 323, 495], [81]] },
   llama: { load: () => LlamaForCausalLM.fromPretrained(fixtureDir("llama"), quiet), pad: 0, prompts: [[1, 338, 439, 167, 342], [1, 402, 62], [1]] },
+  // Qwen3: q/k norms; no pad token, so the prompts are padded with eos. Phi-3: fused projections, partial RoPE and a
+  // 6-token sliding window that the 6 new tokens run past.
+  qwen3: { load: () => LlamaForCausalLM.fromPretrained(fixtureDir("qwen3"), quiet), pad: 2, prompts: [[24, 155, 200, 161, 250], [4, 246, 177], [193]] },
+  phi3: { load: () => LlamaForCausalLM.fromPretrained(fixtureDir("phi3"), quiet), pad: 2, prompts: [[1, 240, 98, 205, 206], [1, 249, 115], [1]] },
   // Sliding windows of 6 keys: prompt and generated tokens together run past them.
   gemma3: { load: () => Gemma3ForCausalLM.fromPretrained(fixtureDir("gemma3"), quiet), pad: 0, prompts: [[2, 38, 239, 67, 142, 77, 15], [2, 102, 62], [2]] },
   gemma2: { load: () => Gemma3ForCausalLM.fromPretrained(fixtureDir("gemma2"), quiet), pad: 0, prompts: [[2, 38, 239, 67, 142, 77, 15], [2, 102, 62], [2]] },

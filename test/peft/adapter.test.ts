@@ -11,8 +11,8 @@ import { AdapterConfig, BottleneckAdapterLayer, PeftModel, getPeftModel, peftCon
 import { Tensor, defaultGenerator, manualSeed, noGrad, tensor } from "../../src/tensor/index.js";
 import { assertCloseRel, fixtureDir, loadInputs } from "../helpers/fixtures.js";
 
-const MODELS = ["distilbert", "bert", "gpt2", "llama"];
-const causal = (model: string) => model === "gpt2" || model === "llama";
+const MODELS = ["distilbert", "bert", "gpt2", "llama", "qwen3", "phi3", "roberta"];
+const causal = (model: string) => !["distilbert", "bert", "roberta"].includes(model);
 const HIDDEN = 32, LAYERS = 2, BOTTLENECK = 4;
 
 /** Layer-0 attention and feed-forward output projections, per family. */
@@ -21,6 +21,9 @@ const SITES: Record<string, [string, string]> = {
   bert: ["bert.encoder.layer.0.attention.output.dense", "bert.encoder.layer.0.output.dense"],
   gpt2: ["transformer.h.0.attn.c_proj", "transformer.h.0.mlp.c_proj"],
   llama: ["model.layers.0.self_attn.o_proj", "model.layers.0.mlp.down_proj"],
+  roberta: ["roberta.encoder.layer.0.attention.output.dense", "roberta.encoder.layer.0.output.dense"],
+  qwen3: ["model.layers.0.self_attn.o_proj", "model.layers.0.mlp.down_proj"],
+  phi3: ["model.layers.0.self_attn.o_proj", "model.layers.0.mlp.down_proj"],
 };
 
 async function loadBase(model: string): Promise<PreTrainedModel> {

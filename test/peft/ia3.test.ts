@@ -11,16 +11,19 @@ import { IA3Config, IA3Linear, PeftModel, getPeftModel, peftConfigFromJson } fro
 import { Tensor, defaultGenerator, manualSeed, mul, noGrad, sum, tensor } from "../../src/tensor/index.js";
 import { assertCloseRel, fixtureDir, loadInputs, loadJson } from "../helpers/fixtures.js";
 
-const MODELS = ["distilbert", "bert", "gpt2", "llama", "gemma3"];
+const MODELS = ["distilbert", "bert", "gpt2", "llama", "qwen3", "phi3", "roberta", "gemma3"];
 /** One saved key per family and its shape: [1, in] for feed-forward targets, [out, 1] otherwise. */
 const SAMPLE_KEYS: Record<string, [string, number[]]> = {
   distilbert: ["base_model.model.distilbert.transformer.layer.0.ffn.lin2.ia3_l", [1, 64]],
   bert: ["base_model.model.bert.encoder.layer.0.attention.output.dense.ia3_l", [1, 32]],
   gpt2: ["base_model.model.transformer.h.0.attn.c_attn.ia3_l", [96, 1]],
   llama: ["base_model.model.model.layers.0.self_attn.k_proj.ia3_l", [16, 1]],
+  roberta: ["base_model.model.roberta.encoder.layer.0.attention.output.dense.ia3_l", [1, 32]],
+  qwen3: ["base_model.model.model.layers.0.self_attn.q_proj.ia3_l", [64, 1]],
+  phi3: ["base_model.model.model.layers.0.self_attn.qkv_proj.ia3_l", [64, 1]],
   gemma3: ["base_model.model.model.layers.0.self_attn.q_proj.ia3_l", [48, 1]],
 };
-const causal = (model: string) => ["gpt2", "llama", "gemma3"].includes(model);
+const causal = (model: string) => !["distilbert", "bert", "roberta"].includes(model);
 
 async function loadBase(model: string): Promise<PreTrainedModel> {
   const auto = causal(model) ? AutoModelForCausalLM : AutoModelForSequenceClassification;
@@ -33,10 +36,13 @@ function expectedIa3Numel(model: string): number {
   const c = loadJson(model, "config.json") as Record<string, number>;
   switch (model) {
     case "distilbert": return c.n_layers * (2 * c.dim + c.hidden_dim);
-    case "bert": return c.num_hidden_layers * (2 * c.hidden_size + c.hidden_size + c.intermediate_size);
+    case "bert":
+    case "roberta": return c.num_hidden_layers * (2 * c.hidden_size + c.hidden_size + c.intermediate_size);
     case "gpt2": return c.n_layer * (3 * c.n_embd + 4 * c.n_embd);
-    // PEFT scales Gemma's queries (not keys): q_proj, v_proj outputs and down_proj's input.
+    // PEFT scales Qwen3's and Gemma's queries (not keys): q_proj, v_proj outputs and down_proj's input.
+    case "qwen3":
     case "gemma3": return c.num_hidden_layers * ((c.num_attention_heads + c.num_key_value_heads) * c.head_dim + c.intermediate_size);
+    case "phi3": return c.num_hidden_layers * ((c.num_attention_heads + 2 * c.num_key_value_heads) * (c.hidden_size / c.num_attention_heads) + c.intermediate_size);
     default: return c.num_hidden_layers * (2 * c.num_key_value_heads * c.head_dim + c.intermediate_size);
   }
 }
@@ -64,7 +70,8 @@ for (const model of MODELS) {
     assert.equal(ia3Numel, expectedIa3Numel(model));
     const heads = [...peft.namedParameters()].filter(([n]) => n.includes(".modules_to_save.default."));
     const headNumel = heads.reduce((s, [, p]) => s + p.numel, 0);
-    assert.equal(heads.length, causal(model) ? 0 : model === "distilbert" ? 4 : 2);
+    // DistilBERT's pre_classifier and classifier; RoBERTa's classifier.dense and classifier.out_proj.
+    assert.equal(heads.length, causal(model) ? 0 : model === "distilbert" || model === "roberta" ? 4 : 2);
     assert.deepEqual(peft.getNbTrainableParameters(), { trainable: ia3Numel + headNumel, all: baseAll + ia3Numel + headNumel });
     const logged: string[] = [];
     const log = console.log;

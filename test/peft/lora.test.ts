@@ -4,7 +4,7 @@ import { LoraConfig, getPeftModel } from "../../src/peft/index.js";
 import { assertCloseRel, loadInputs } from "../helpers/fixtures.js";
 import { loadFixtureModel as loadBase, loraFixtureTests } from "./method-cases.js";
 
-for (const [model, method] of [["distilbert", "lora"], ["bert", "lora"], ["gpt2", "lora"], ["llama", "lora"], ["llama", "lora-rslora"]]) {
+for (const [model, method] of [["distilbert", "lora"], ["bert", "lora"], ["gpt2", "lora"], ["llama", "lora"], ["llama", "lora-rslora"], ["roberta", "lora"], ["roberta", "lora-rslora"]]) {
   loraFixtureTests(model, method);
 }
 

@@ -4,6 +4,7 @@
 // `fixture`: a folder name under test/fixtures/hf, or a fixture folder's path.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readdirSync, statSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -107,5 +108,14 @@ export function promptFixtureTests(fixture: string, method: string): void {
       setBackend(backend);
       await loadedPeft(fixture, method);
     });
+  }
+}
+
+/** The tests of every PEFT method folder of a fixture (lora*, *tuning). */
+export function peftFixtureTests(fixture: string): void {
+  const dir = fixtureDir(fixture);
+  for (const method of readdirSync(dir).filter((d) => statSync(join(dir, d)).isDirectory())) {
+    if (method.startsWith("lora")) loraFixtureTests(fixture, method);
+    else if (method.includes("tuning")) promptFixtureTests(fixture, method);
   }
 }

@@ -6,7 +6,7 @@ import { LoraConfig, PrefixTuningConfig, PromptTuningConfig, getPeftModel, peftC
 import { assertCloseRel, loadInputs, loadJson } from "../helpers/fixtures.js";
 import { loadFixtureModel as loadBase, promptFixtureTests } from "./method-cases.js";
 
-const MODELS = ["distilbert", "bert", "gpt2", "llama"];
+const MODELS = ["distilbert", "bert", "gpt2", "llama", "roberta"];
 const METHODS = ["prompt-tuning", "p-tuning", "prefix-tuning", "prefix-tuning-projection"];
 
 for (const model of MODELS) for (const method of METHODS) promptFixtureTests(model, method);

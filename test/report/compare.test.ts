@@ -50,10 +50,13 @@ test("report.json has one entry per method, every number finite and sensible", (
   assert.equal(by.feature.lr, null);
 });
 
-test("--method-lr trains those methods at their rates, the others at their usual ones", async () => {
+test("--method-lr trains those methods at their rates, the others at their defaults for the model", async () => {
   const trainedLr = async (m: string) => (JSON.parse(await readFile(join(out, m, "logs", "hparams.json"), "utf8")) as { lr: number }).lr;
   const by = Object.fromEntries(report.methods.map((e) => [e.method, e]));
-  for (const [m, lr] of [["full", 3e-4], ["lora", 2e-3], ["head", METHOD_INFO.head.defaultLr]] as const) {
+  // The tiny model's width is 32: 768/32 = 24 times the base-model rate for the head and the last layers, capped at
+  // 10 times; prompt tuning keeps its rate.
+  const defaults = [["head", 10 * METHOD_INFO.head.baseLr], ["last-layers", 10 * METHOD_INFO["last-layers"].baseLr], ["prompt", METHOD_INFO.prompt.baseLr]] as const;
+  for (const [m, lr] of [["full", 3e-4], ["lora", 2e-3], ...defaults] as const) {
     assert.equal(by[m].lr, lr, m);
     assert.equal(await trainedLr(m), lr, m);
   }
@@ -89,10 +92,11 @@ test("report.md's table and the printed table hold report.json's numbers", async
     assert.ok(row, `row for ${e.method}`);
     const cells = row.split("|").slice(1, -1).map((c) => c.trim());
     assert.equal(cells[1], e.family);
-    assert.equal(Number(cells[2].replace(/,/g, "")), e.trainableParams);
-    assert.ok(Math.abs(Number(cells[5]) - e.testAccuracy) <= 5e-5, `${e.method} accuracy ${cells[5]} vs ${e.testAccuracy}`);
-    assert.ok(Math.abs(Number(cells[6]) - e.testMacroF1) <= 5e-5, `${e.method} F1 ${cells[6]} vs ${e.testMacroF1}`);
-    assert.ok(Math.abs(parseFloat(cells[4]) - e.trainSeconds) <= 0.05 * e.trainSeconds + 0.01, `${e.method} time ${cells[4]} vs ${e.trainSeconds}`);
+    assert.equal(cells[2] === "-" ? null : Number(cells[2]), e.lr);
+    assert.equal(Number(cells[3].replace(/,/g, "")), e.trainableParams);
+    assert.ok(Math.abs(Number(cells[6]) - e.testAccuracy) <= 5e-5, `${e.method} accuracy ${cells[6]} vs ${e.testAccuracy}`);
+    assert.ok(Math.abs(Number(cells[7]) - e.testMacroF1) <= 5e-5, `${e.method} F1 ${cells[7]} vs ${e.testMacroF1}`);
+    assert.ok(Math.abs(parseFloat(cells[5]) - e.trainSeconds) <= 0.05 * e.trainSeconds + 0.01, `${e.method} time ${cells[5]} vs ${e.trainSeconds}`);
     const printed = stdout.split("\n").find((l) => l.startsWith(`${e.label}  `));
     assert.ok(printed, `printed row for ${e.method}`);
     assert.deepEqual(printed.split(/\s{2,}/).filter(Boolean), cells);

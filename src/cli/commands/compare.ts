@@ -2,13 +2,14 @@ import { join } from "node:path";
 import { REPORT_FILES, runComparison } from "../../report/compare.js";
 import { textTable } from "../../report/format.js";
 import { tableHeader, tableRow } from "../../report/report-md.js";
-import { booleanFlag, flagHelp, listFlag, numberFlag, type Flag } from "../args.js";
+import { booleanFlag, flagHelp, listFlag, type Flag } from "../args.js";
 import { UsageError, type Command } from "../command.js";
 import { parseWithConfig } from "../config-file.js";
-import { hubOptions, hyperparameters, methodOptions, runFlags } from "../flags.js";
+import { hubOptions, hyperparameters, lrFlag, methodOptions, runFlags } from "../flags.js";
 import { METHODS, type MethodName } from "../methods.js";
 import { info, noteOnce } from "../output.js";
 import { describeSplits, loadClassificationData } from "../pipeline/data.js";
+import type { LearningRate } from "../pipeline/fine-tune.js";
 import { detectTask, loadTokenizer, modelRef } from "../pipeline/sources.js";
 
 /** The nine methods of the taxonomy figure; IA3 is added with --ia3. */
@@ -22,12 +23,12 @@ const flags = {
   resume: booleanFlag("continue the comparison in --output: keep the methods it finished, continue the interrupted one from its checkpoint"),
 };
 
-/** `full=2e-4,last-layers=5e-4` on the command line, or `{ full: 2e-4 }` in a config file. */
-function methodLrFlag(): Flag<Partial<Record<MethodName, number>>> {
-  const lr = numberFlag("", { min: 0 });
+/** `full=2e-4,last-layers=auto` on the command line, or `{ full: 2e-4 }` in a config file. */
+function methodLrFlag(): Flag<Partial<Record<MethodName, LearningRate>>> {
+  const lr = lrFlag("");
   return {
     kind: "list", arg: "M=LR,...",
-    help: "learning rates for some methods, e.g. full=2e-4,last-layers=5e-4 (over --lr and the methods' usual ones)",
+    help: "learning rates for some methods, e.g. full=2e-4,last-layers=auto (over --lr and the methods' defaults)",
     read(value, name) {
       const entries = value !== null && typeof value === "object" && !Array.isArray(value) ? Object.entries(value)
         : listFlag("").read(value, name).map((item) => {
@@ -35,7 +36,7 @@ function methodLrFlag(): Flag<Partial<Record<MethodName, number>>> {
           if (at < 0) throw new UsageError(`${name}: "${item}" should be METHOD=LR, e.g. full=2e-4`);
           return [item.slice(0, at).trim(), item.slice(at + 1).trim()] as const;
         });
-      const out: Partial<Record<MethodName, number>> = {};
+      const out: Partial<Record<MethodName, LearningRate>> = {};
       for (const [method, v] of entries) {
         if (!(METHODS as readonly string[]).includes(method)) throw new UsageError(`${name}: unknown method "${method}" (choose from ${METHODS.join(", ")})`);
         out[method as MethodName] = lr.read(v, `${name} ${method}`);
@@ -59,8 +60,10 @@ the size of what must be saved (model, adapter or classifier file), and peak mem
   chart.svg     test accuracy against training time, one labelled point per method
   chart.png     the same chart as an image
   <method>/     each method's trained output (usable with eval, predict, merge)
-The table is also printed. Learning rates default to each method's usual one; --lr sets one for all,
---method-lr one per method.
+The table is also printed. Learning rates default to each method's usual one for the model's width (as in
+train); --lr sets one for all, --method-lr one per method. auto, in either, runs a learning-rate range test
+for the method before it trains (its seconds are reported, not counted as training time); the table's LR
+column shows each method's rate.
 A method that fails is listed in the report and the exit code is 1; the other methods still run.
 The report is rewritten after every method. Ctrl-C stops after the current training step, saving a
 checkpoint; the same command with --resume then keeps the finished methods (their measurements are not

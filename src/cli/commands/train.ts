@@ -35,8 +35,14 @@ Fine-tunes a pretrained model with one method of the taxonomy and writes the res
   prefix, ia3, adapter
   feature                     classifier.safetensors, fitted on the frozen model's pooled features
 plus the tokenizer, finetune.json (how to load it again), metrics.json (validation/test scores, time,
-parameter counts), logs/metrics.csv and checkpoints/last (for --resume). Ctrl-C stops after the current
-step and saves a checkpoint.
+parameter counts, the learning rate), logs/metrics.csv and checkpoints/last (for --resume). Ctrl-C stops
+after the current step and saves a checkpoint.
+
+Without --lr, the rate is the method's usual one, scaled for the model's width for the methods that train
+weight matrices (docs/cli.md has the rule). --lr auto runs a learning-rate range test first, as Lightning's
+lr_find: up to 100 steps with the rate rising from 1e-8 to 1 (stopping when the loss diverges), after
+which the weights are put back; training then uses the rate where the loss fell fastest. One line on stderr
+and metrics.json (lrFind) report the rate, the lowest-loss rate and the steps the test ran.
 
 Options:
 ${flagHelp(flags)}
@@ -49,6 +55,7 @@ Examples:
   finetune train --model distilbert-base-uncased --method ia3 --dataset stanfordnlp/imdb --validation-split 0.1 \\
     --max-rows 2000 --max-length 256 --output runs/imdb-ia3
   finetune train --model gpt2 --task causal-lm --method prefix --train lm.jsonl --max-steps 500 --output runs/prefix
+  finetune train --model bundled --method full --dataset bundled:spam --lr auto --output runs/full-auto
   finetune train --config run.yaml --lr 3e-4
   finetune train --output runs/lora --resume`,
 

@@ -13,10 +13,11 @@ import { PeftModel } from "../../peft/index.js";
 import { manualSeed } from "../../tensor/index.js";
 import type { PreTrainedTokenizer } from "../../tokenizers/index.js";
 import {
-  CSVLogger, CausalLMModule, ModelCheckpoint, SequenceClassificationModule, Trainer, tokenizeDataset, type Metrics,
+  CSVLogger, CausalLMModule, ModelCheckpoint, SequenceClassificationModule, Trainer, lrFind, tokenizeDataset, type Loader, type Metrics, type TrainingModule,
 } from "../../train/index.js";
+import { formatLr, formatSeconds } from "../../report/format.js";
 import { Interrupted, UsageError } from "../command.js";
-import { DEFAULT_VIRTUAL_TOKENS, METHOD_INFO, prepareMethod, type MethodName, type MethodOptions, type Task } from "../methods.js";
+import { DEFAULT_VIRTUAL_TOKENS, METHOD_INFO, defaultLr, prepareMethod, type MethodName, type MethodOptions, type Task } from "../methods.js";
 import { evaluateClassifier, featureClassifier, modelClassifier, padTokenId, type SequenceClassifier } from "./classifier.js";
 import type { TaskData } from "./data.js";
 import { evaluateLm, tokenizeLm } from "./lm.js";
@@ -28,14 +29,29 @@ export interface Hyperparameters {
   epochs?: number;
   maxSteps?: number;
   batchSize: number;
-  /** Default: the method's (METHOD_INFO). */
-  lr?: number;
+  /** A rate, or "auto" for a range test; default: the method's for the model (defaultLr). */
+  lr?: LearningRate;
   weightDecay: number;
   warmupRatio: number;
   gradAccum: number;
   maxLength: number;
   seed: number;
   clip?: number;
+}
+
+export type LearningRate = number | "auto";
+
+/** What the range test behind an "auto" learning rate found (metrics.json, the compare report). */
+export interface LrFindSummary {
+  /** The steepest descent of the smoothed loss: the rate trained with (null when the test had too few points). */
+  suggestion: number | null;
+  /** Where the smoothed loss was lowest. */
+  minLossLr: number | null;
+  steps: number;
+  numTraining: number;
+  /** The loss diverged before numTraining steps. */
+  stoppedEarly: boolean;
+  seconds: number;
 }
 
 export const DEFAULT_HYPERPARAMETERS = { batchSize: 16, weightDecay: 0, warmupRatio: 0, gradAccum: 1, maxLength: 128, seed: 42 } as const;
@@ -70,6 +86,10 @@ export interface RunResult {
   extractSeconds: number | null;
   /** Optimizer steps taken (null for feature-based). */
   steps: number | null;
+  /** The peak learning rate trained with (null for feature-based, whose classifier has its own solver). */
+  lr: number | null;
+  /** The range test that chose `lr`, when it was "auto". */
+  lrFind: LrFindSummary | null;
   params: ParameterCount;
   /** Bytes of the saved model, adapter or classifier file (null when nothing was saved). */
   artifactBytes: number | null;
@@ -95,9 +115,11 @@ async function runWithTrainer(input: RunInput, method: Exclude<MethodName, "feat
   const examples = (split: "train" | "validation" | "test") => tokenizeSplit(data, split, tokenizer, maxLength);
   const loader = (ex: Example[], shuffle = false) => new DataLoader(ex, { batchSize: hp.batchSize, shuffle, seed: hp.seed, padTokenId: padTokenId(tokenizer) });
 
-  const optimization = { lr: hp.lr ?? METHOD_INFO[method].defaultLr, weightDecay: hp.weightDecay, warmupRatio: hp.warmupRatio };
   const labelNames = data.task === "seq-cls" ? modelLabelNames(base) : null;
-  const module = labelNames ? new SequenceClassificationModule(model, { ...optimization, numLabels: labelNames.length }) : new CausalLMModule(model, optimization);
+  const makeModule = (lr: number) => {
+    const optimization = { lr, weightDecay: hp.weightDecay, warmupRatio: hp.warmupRatio };
+    return labelNames ? new SequenceClassificationModule(model, { ...optimization, numLabels: labelNames.length }) : new CausalLMModule(model, optimization);
+  };
   const trainer = new Trainer({
     maxEpochs: hp.epochs ?? (hp.maxSteps === undefined ? DEFAULT_EPOCHS : undefined),
     maxSteps: hp.maxSteps,
@@ -113,7 +135,9 @@ async function runWithTrainer(input: RunInput, method: Exclude<MethodName, "feat
   const trainLoader = loader(await examples("train"), true);
   const valLoader = input.interactive && data.splits.validation ? loader(await examples("validation")) : undefined;
   const ckptPath = input.resume ? await lastCheckpoint(output) : undefined;
-  const fit = await trainer.fit(module, trainLoader, valLoader, { ckptPath });
+  // The range test sets the rate of every step itself, so the module it probes with needs none.
+  const { lr, lrFind } = await learningRate(input, method, base, () => lrRangeTest(trainer, makeModule(0), trainLoader));
+  const fit = await trainer.fit(makeModule(lr), trainLoader, valLoader, { ckptPath });
   if (fit.stopReason === "interrupted") throw new Interrupted(`interrupted at step ${fit.globalStep}; continue with the same command and --resume`);
 
   const scores = data.task === "seq-cls"
@@ -121,7 +145,7 @@ async function runWithTrainer(input: RunInput, method: Exclude<MethodName, "feat
     : lmScores(model, tokenizer, data, maxLength, hp.batchSize);
   const { validation, test } = await scores;
   const artifact: Artifact = model instanceof PeftModel ? { kind: "adapter", model } : { kind: "model", model };
-  const result: RunResult = { method, task: data.task, trainSeconds: fit.fitSeconds, extractSeconds: null, steps: fit.globalStep, params, artifactBytes: null, validation, test };
+  const result: RunResult = { method, task: data.task, trainSeconds: fit.fitSeconds, extractSeconds: null, steps: fit.globalStep, lr, lrFind, params, artifactBytes: null, validation, test };
   return save(input, result, artifact, { labelNames, maxLength, pooling: null });
 }
 
@@ -148,8 +172,35 @@ async function runFeatureBased(input: RunInput): Promise<RunResult> {
   const params = { trainable, all: countParameters(base).all + trainable };
   input.log(formatParameterCount(params));
   const { validation, test } = await classifierScores(featureClassifier(base, clf, { tokenizer, maxLength, batchSize: hp.batchSize, labelNames: data.labels.names, pooling }), data);
-  const result: RunResult = { method: "feature", task: "seq-cls", trainSeconds, extractSeconds, steps: null, params, artifactBytes: null, validation, test };
+  const result: RunResult = { method: "feature", task: "seq-cls", trainSeconds, extractSeconds, steps: null, lr: null, lrFind: null, params, artifactBytes: null, validation, test };
   return save(input, result, { kind: "feature", classifier: clf }, { labelNames: data.labels.names, maxLength, pooling });
+}
+
+/** The rate to train with: the one given, the method's default for this model, or a range test's suggestion. */
+async function learningRate(
+  input: RunInput, method: Exclude<MethodName, "feature">, base: PreTrainedModel, rangeTest: () => Promise<LrFindSummary>,
+): Promise<{ lr: number; lrFind: LrFindSummary | null }> {
+  const setting = input.hp.lr ?? defaultLr(method, base);
+  if (setting !== "auto") return { lr: setting, lrFind: null };
+  input.log(`finding a learning rate: a range test of up to ${LR_FIND.numTraining} steps from ${LR_FIND.minLr} to ${LR_FIND.maxLr}`);
+  const found = await rangeTest();
+  const lr = found.suggestion ?? defaultLr(method, base);
+  input.log(`learning rate ${formatLr(lr)}${found.suggestion === null ? ` (the default: the range test had too few points to suggest one)` : " (range test)"}: ` +
+    `suggestion ${found.suggestion === null ? "none" : formatLr(found.suggestion)}, lowest loss at ${found.minLossLr === null ? "none" : formatLr(found.minLossLr)}, ` +
+    `${found.steps} of ${found.numTraining} steps${found.stoppedEarly ? " (stopped: the loss diverged)" : ""}, ${formatSeconds(found.seconds)}`);
+  return { lr, lrFind: found };
+}
+
+/** Lightning's defaults. */
+const LR_FIND = { minLr: 1e-8, maxLr: 1, numTraining: 100 };
+
+async function lrRangeTest<B>(trainer: Trainer, module: TrainingModule<B>, loader: Loader<B>): Promise<LrFindSummary> {
+  const started = performance.now();
+  const f = await lrFind(trainer, module, loader, LR_FIND);
+  return {
+    suggestion: f.suggestion(), minLossLr: f.minLossLr(), steps: f.stepsRun, numTraining: LR_FIND.numTraining, stoppedEarly: f.stoppedEarly,
+    seconds: (performance.now() - started) / 1000,
+  };
 }
 
 async function classifierScores(c: SequenceClassifier, data: TaskData & { task: "seq-cls" }): Promise<Pick<RunResult, "validation" | "test">> {

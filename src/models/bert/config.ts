@@ -5,7 +5,8 @@ import {
 } from "../config.js";
 import { ACTIVATION_MEMORY, type ModelShape } from "../size.js";
 
-const SCHEMA = {
+/** BertConfig's fields. RoBERTa's config is this schema with its own token ids (../roberta/config.ts). */
+export const BERT_SCHEMA = {
   vocabSize: { key: "vocab_size", kind: "int", min: 1, max: LIMITS.vocab },
   hiddenSize: { key: "hidden_size", kind: "int", min: 1, max: LIMITS.hidden },
   numHiddenLayers: { key: "num_hidden_layers", kind: "int", min: 1, max: LIMITS.layers },
@@ -25,31 +26,39 @@ const SCHEMA = {
   addCrossAttention: { key: "add_cross_attention", kind: "bool", default: false },
 } as const satisfies Schema;
 
-export type BertConfig = FromSchema<typeof SCHEMA> & LabelConfig & {
+/** The fields BERT's embeddings and blocks read, which every model built from them (RoBERTa) has. */
+export type BertLayersConfig = FromSchema<typeof BERT_SCHEMA>;
+
+export type BertConfig = BertLayersConfig & LabelConfig & {
   readonly modelType: "bert";
   readonly raw: RawConfig;
 };
 
 export function parseBertConfig(raw: RawConfig, file: string): BertConfig {
   checkModelType(raw, file, "bert");
-  const c = { ...parseSchema(raw, file, SCHEMA), ...parseLabels(raw, file), modelType: "bert" as const, raw };
-  checkDivisible(file, "hidden_size", c.hiddenSize, "num_attention_heads", c.numAttentionHeads);
-  if (c.padTokenId !== null && c.padTokenId >= c.vocabSize)
-    throw configError(file, "pad_token_id", `(${c.padTokenId}) must be below vocab_size (${c.vocabSize})`);
-  if (c.isDecoder) throw configError(file, "is_decoder", "is true: BERT as a decoder is not supported (encoder only)");
-  if (c.addCrossAttention) throw configError(file, "add_cross_attention", "is true: cross-attention is not supported");
+  const c = { ...parseSchema(raw, file, BERT_SCHEMA), ...parseLabels(raw, file), modelType: "bert" as const, raw };
+  checkBertLayers(c, file, "BERT");
   return c;
 }
 
+/** The relations between fields that BERT's layers need; `name` is the family in messages. */
+export function checkBertLayers(c: BertLayersConfig, file: string, name: string): void {
+  checkDivisible(file, "hidden_size", c.hiddenSize, "num_attention_heads", c.numAttentionHeads);
+  if (c.padTokenId !== null && c.padTokenId >= c.vocabSize)
+    throw configError(file, "pad_token_id", `(${c.padTokenId}) must be below vocab_size (${c.vocabSize})`);
+  if (c.isDecoder) throw configError(file, "is_decoder", `is true: ${name} as a decoder is not supported (encoder only)`);
+  if (c.addCrossAttention) throw configError(file, "add_cross_attention", "is true: cross-attention is not supported");
+}
+
 /** A config built in code from camelCase fields (validated like a file). */
-export function bertConfig(fields: Partial<FromSchema<typeof SCHEMA>> & { numLabels?: number } = {}): BertConfig {
+export function bertConfig(fields: Partial<BertLayersConfig> & { numLabels?: number } = {}): BertConfig {
   const { numLabels, ...rest } = fields;
-  const raw = applyLabelOverrides({ model_type: "bert", ...camelToRaw(rest, SCHEMA) }, { numLabels });
+  const raw = applyLabelOverrides({ model_type: "bert", ...camelToRaw(rest, BERT_SCHEMA) }, { numLabels });
   return parseBertConfig(raw, "<bertConfig>");
 }
 
 /** The sizes a config describes, for the memory checks (../size.ts). */
-export function bertShape(c: BertConfig): ModelShape {
+export function bertShape(c: BertLayersConfig & LabelConfig): ModelShape {
   return {
     vocabSize: c.vocabSize, hiddenSize: c.hiddenSize, numLayers: c.numHiddenLayers, numHeads: c.numAttentionHeads,
     numKeyValueHeads: c.numAttentionHeads, headDim: c.hiddenSize / c.numAttentionHeads, intermediateSize: c.intermediateSize,
@@ -62,5 +71,5 @@ export function bertShape(c: BertConfig): ModelShape {
 }
 
 export function bertConfigDict(c: BertConfig): RawConfig {
-  return { ...schemaToRaw(c, SCHEMA), ...labelsToRaw(c), model_type: "bert" };
+  return { ...schemaToRaw(c, BERT_SCHEMA), ...labelsToRaw(c), model_type: "bert" };
 }

@@ -2,15 +2,13 @@
 // cls.predictions = transform (dense -> activation -> LayerNorm) -> decoder, whose weight is tied to the word
 // embeddings and whose bias is cls.predictions.bias (both saved once, under those names).
 import { Embedding, LayerNorm, Linear, Module, init } from "../../nn/index.js";
-import { asTensor, zeros, type Tensor } from "../../tensor/index.js";
-import { paddingMask } from "../attention.js";
+import { zeros, type Tensor } from "../../tensor/index.js";
 import { ACTIVATIONS } from "../config.js";
 import { labelledRows, maskedLmLoss } from "../distilbert/masked-lm.js";
-import { prepareEncoderInputs } from "../encoder.js";
 import type { ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
 import { PreTrainedModel, skipInit } from "../pretrained.js";
 import { bertConfigDict, bertShape, parseBertConfig, type BertConfig } from "./config.js";
-import { BertModel } from "./modeling.js";
+import { BertModel, bertPeftFacts, encodeWithBertLayers } from "./modeling.js";
 
 /** BertModel(config, add_pooling_layer=False): BertModel's embeddings and encoder, run the same way. */
 class BertModelWithoutPooler extends Module {
@@ -26,13 +24,7 @@ class BertModelWithoutPooler extends Module {
 
   /** The last hidden state [batch, seq, hidden]. */
   forward(input: ModelInput): Tensor {
-    const c = this.config;
-    const x = prepareEncoderInputs(input, c.numHiddenLayers, c.maxPositionEmbeddings);
-    const tokenTypeIds = input.tokenTypeIds === undefined ? zeros([x.batch, x.seq], { dtype: "int32" }) : asTensor(input.tokenTypeIds, "int32");
-    let h = this.embeddings.forward(x.inputIds, x.inputsEmbeds, tokenTypeIds, x.positionIds);
-    const mask = paddingMask(x.attentionMask, "add");
-    this.encoder.layer.items.forEach((layer, i) => { h = layer.forward(h, mask, x.past[i]); });
-    return h;
+    return encodeWithBertLayers(this, this.config, input);
   }
 }
 
@@ -133,9 +125,7 @@ export class BertForMaskedLM extends PreTrainedModel<BertConfig> {
   }
 
   peftFacts(): PeftModelFacts {
-    const c = this.config;
-    return { modelType: "bert", numLayers: c.numHiddenLayers, numAttentionHeads: c.numAttentionHeads,
-      numKeyValueHeads: c.numAttentionHeads, hiddenSize: c.hiddenSize, headDim: c.hiddenSize / c.numAttentionHeads, vocabSize: c.vocabSize };
+    return bertPeftFacts(this.config, "bert");
   }
 
   getInputEmbeddings(): Embedding {

@@ -1,36 +1,47 @@
 // BERT (transformers' modeling_bert, eager attention, absolute positions). Self-attention takes per-layer
 // past keys/values as BertSelfAttention's past_key_value does, which is how PEFT prefix tuning works.
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList } from "../../nn/index.js";
-import { Tensor, add, asTensor, embedding, reshape, slice, tanh, zeros } from "../../tensor/index.js";
+import { Tensor, add, asTensor, reshape, slice, tanh, zeros } from "../../tensor/index.js";
 import { encoderSelfAttention, paddingMask, type AdditiveMask } from "../attention.js";
-import { prepareEncoderInputs } from "../encoder.js";
+import { prepareEncoderInputs, type EncoderInputs } from "../encoder.js";
 import { addNorm, linearActivation, releaseUnrecorded } from "../fused-layers.js";
 import { classificationLoss } from "../heads.js";
 import type { LayerPast, ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
 import { PreTrainedModel, skipInit } from "../pretrained.js";
-import { bertConfigDict, bertShape, parseBertConfig, type BertConfig } from "./config.js";
+import { bertConfigDict, bertShape, parseBertConfig, type BertConfig, type BertLayersConfig } from "./config.js";
 
-class BertEmbeddings extends Module {
+export class BertEmbeddings extends Module {
   readonly wordEmbeddings: Embedding;
   readonly positionEmbeddings: Embedding;
   readonly tokenTypeEmbeddings: Embedding;
   readonly layerNorm: LayerNorm;
   readonly dropout: Dropout;
 
-  constructor(config: BertConfig) {
+  /** `positionPaddingIdx`: a row of the position table that gets no gradient (RoBERTa's, where pads sit). */
+  constructor(config: BertLayersConfig, positionPaddingIdx?: number) {
     super();
     const h = config.hiddenSize;
     this.wordEmbeddings = this.addModule("word_embeddings", new Embedding(config.vocabSize, h, config.padTokenId ?? undefined));
-    this.positionEmbeddings = this.addModule("position_embeddings", new Embedding(config.maxPositionEmbeddings, h));
+    this.positionEmbeddings = this.addModule("position_embeddings", new Embedding(config.maxPositionEmbeddings, h, positionPaddingIdx));
     this.tokenTypeEmbeddings = this.addModule("token_type_embeddings", new Embedding(config.typeVocabSize, h));
     this.layerNorm = this.addModule("LayerNorm", new LayerNorm(h, config.layerNormEps));
     this.dropout = this.addModule("dropout", new Dropout(config.hiddenDropoutProb));
   }
 
+  /** The lowest position id a token can get (the max_position_embeddings check counts from it). */
+  get firstPosition(): number {
+    return 0;
+  }
+
+  /** BERT's positions run on after the past: [seq]. */
+  positionIds(x: EncoderInputs): Tensor {
+    return x.positionIds;
+  }
+
   /** inputsEmbeds replaces the word lookup; token types, positions and LayerNorm apply either way. */
   forward(inputIds: Tensor | null, inputsEmbeds: Tensor | null, tokenTypeIds: Tensor, positionIds: Tensor): Tensor {
     const words = inputsEmbeds ?? this.wordEmbeddings.forward(inputIds!);
-    const x = add(add(words, this.tokenTypeEmbeddings.forward(tokenTypeIds)), embedding(this.positionEmbeddings.weight, positionIds));
+    const x = add(add(words, this.tokenTypeEmbeddings.forward(tokenTypeIds)), this.positionEmbeddings.forward(positionIds));
     return this.dropout.forward(this.layerNorm.forward(x));
   }
 }
@@ -40,7 +51,7 @@ class BertSelfAttention extends Module {
   readonly key: Linear;
   readonly value: Linear;
 
-  constructor(readonly config: BertConfig) {
+  constructor(readonly config: BertLayersConfig) {
     super();
     const h = config.hiddenSize;
     this.query = this.addModule("query", new Linear(h, h));
@@ -62,7 +73,7 @@ class BertResidualOutput extends Module {
   readonly layerNorm: LayerNorm;
   readonly dropout: Dropout;
 
-  constructor(config: BertConfig, inFeatures: number) {
+  constructor(config: BertLayersConfig, inFeatures: number) {
     super();
     this.dense = this.addModule("dense", new Linear(inFeatures, config.hiddenSize));
     this.layerNorm = this.addModule("LayerNorm", new LayerNorm(config.hiddenSize, config.layerNormEps));
@@ -80,7 +91,7 @@ class BertAttention extends Module {
   readonly self: BertSelfAttention;
   readonly output: BertResidualOutput;
 
-  constructor(config: BertConfig) {
+  constructor(config: BertLayersConfig) {
     super();
     this.self = this.addModule("self", new BertSelfAttention(config));
     this.output = this.addModule("output", new BertResidualOutput(config, config.hiddenSize));
@@ -95,7 +106,7 @@ class BertAttention extends Module {
 class BertIntermediate extends Module {
   readonly dense: Linear;
 
-  constructor(readonly config: BertConfig) {
+  constructor(readonly config: BertLayersConfig) {
     super();
     this.dense = this.addModule("dense", new Linear(config.hiddenSize, config.intermediateSize));
   }
@@ -110,7 +121,7 @@ class BertLayer extends Module {
   readonly intermediate: BertIntermediate;
   readonly output: BertResidualOutput;
 
-  constructor(config: BertConfig) {
+  constructor(config: BertLayersConfig) {
     super();
     this.attention = this.addModule("attention", new BertAttention(config));
     this.intermediate = this.addModule("intermediate", new BertIntermediate(config));
@@ -124,19 +135,19 @@ class BertLayer extends Module {
   }
 }
 
-class BertEncoder extends Module {
+export class BertEncoder extends Module {
   readonly layer: ModuleList<BertLayer>;
 
-  constructor(config: BertConfig) {
+  constructor(config: BertLayersConfig) {
     super();
     this.layer = this.addModule("layer", new ModuleList(Array.from({ length: config.numHiddenLayers }, () => new BertLayer(config))));
   }
 }
 
-class BertPooler extends Module {
+export class BertPooler extends Module {
   readonly dense: Linear;
 
-  constructor(config: BertConfig) {
+  constructor(config: BertLayersConfig) {
     super();
     this.dense = this.addModule("dense", new Linear(config.hiddenSize, config.hiddenSize));
   }
@@ -145,6 +156,25 @@ class BertPooler extends Module {
   forward(h: Tensor): Tensor {
     return tanh(this.dense.forward(reshape(slice(h, 1, 0, 1), [h.shape[0], h.shape[2]])));
   }
+}
+
+/** What PEFT reads from the config of a model built from BERT's layers. */
+export function bertPeftFacts(c: BertLayersConfig, modelType: string): PeftModelFacts {
+  return { modelType, numLayers: c.numHiddenLayers, numAttentionHeads: c.numAttentionHeads, numKeyValueHeads: c.numAttentionHeads,
+    hiddenSize: c.hiddenSize, headDim: c.hiddenSize / c.numAttentionHeads, vocabSize: c.vocabSize };
+}
+
+/** BertModel's embeddings and encoder on one input: the last hidden state [batch, seq, hidden]. Shared by every
+ *  model built from BERT's layers; the embeddings number the positions. */
+export function encodeWithBertLayers(m: { embeddings: BertEmbeddings; encoder: BertEncoder }, c: BertLayersConfig, input: ModelInput): Tensor {
+  const x = prepareEncoderInputs(input, c.numHiddenLayers, c.maxPositionEmbeddings, m.embeddings.firstPosition);
+  const tokenTypeIds = input.tokenTypeIds === undefined ? zeros([x.batch, x.seq], { dtype: "int32" }) : asTensor(input.tokenTypeIds, "int32");
+  if (tokenTypeIds.shape.join() !== `${x.batch},${x.seq}`)
+    throw new RangeError(`tokenTypeIds must be [batch, seq] = [${x.batch}, ${x.seq}], got [${tokenTypeIds.shape}]`);
+  let h = m.embeddings.forward(x.inputIds, x.inputsEmbeds, tokenTypeIds, m.embeddings.positionIds(x));
+  const mask = paddingMask(x.attentionMask, "add");
+  m.encoder.layer.items.forEach((layer, i) => { h = layer.forward(h, mask, x.past[i]); });
+  return h;
 }
 
 abstract class BertPreTrainedModel extends PreTrainedModel<BertConfig> {
@@ -162,9 +192,7 @@ abstract class BertPreTrainedModel extends PreTrainedModel<BertConfig> {
   }
 
   peftFacts(): PeftModelFacts {
-    const c = this.config;
-    return { modelType: "bert", numLayers: c.numHiddenLayers, numAttentionHeads: c.numAttentionHeads,
-      numKeyValueHeads: c.numAttentionHeads, hiddenSize: c.hiddenSize, headDim: c.hiddenSize / c.numAttentionHeads, vocabSize: c.vocabSize };
+    return bertPeftFacts(this.config, "bert");
   }
 }
 
@@ -183,14 +211,7 @@ export class BertModel extends BertPreTrainedModel {
 
   /** No head: logits is the last hidden state [batch, seq, hidden]; poolerOutput [batch, hidden]. */
   forward(input: ModelInput): ModelOutput {
-    const c = this.config;
-    const x = prepareEncoderInputs(input, c.numHiddenLayers, c.maxPositionEmbeddings);
-    const tokenTypeIds = input.tokenTypeIds === undefined ? zeros([x.batch, x.seq], { dtype: "int32" }) : asTensor(input.tokenTypeIds, "int32");
-    if (tokenTypeIds.shape.join() !== `${x.batch},${x.seq}`)
-      throw new RangeError(`tokenTypeIds must be [batch, seq] = [${x.batch}, ${x.seq}], got [${tokenTypeIds.shape}]`);
-    let h = this.embeddings.forward(x.inputIds, x.inputsEmbeds, tokenTypeIds, x.positionIds);
-    const mask = paddingMask(x.attentionMask, "add");
-    this.encoder.layer.items.forEach((layer, i) => { h = layer.forward(h, mask, x.past[i]); });
+    const h = encodeWithBertLayers(this, this.config, input);
     return { logits: h, lastHiddenState: h, poolerOutput: this.pooler.forward(h) };
   }
 

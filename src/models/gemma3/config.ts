@@ -74,10 +74,11 @@ export type GemmaConfig = ParsedSchema & LabelConfig & {
   /** Gemma 3 scales inside its embedding module (prompts fed as inputsEmbeds stay unscaled); Gemma 2 scales
    *  whatever enters the model. */
   readonly embeddingScaledInModule: boolean;
-  /** The attention reads these (Llama's names for attention_bias); the MLP has no biases. */
+  /** The attention and MLP read these (Llama's names for attention_bias); the MLP has no biases, no projection is fused. */
   readonly qkvBias: boolean;
   readonly outputBias: boolean;
   readonly mlpBias: false;
+  readonly fusedProjections: false;
   readonly eosTokenId: number | number[] | null;
 };
 
@@ -106,6 +107,7 @@ export function parseGemmaConfig(raw: RawConfig, file: string): GemmaConfig {
     qkvBias: s.attentionBias,
     outputBias: s.attentionBias,
     mlpBias: false,
+    fusedProjections: false,
     eosTokenId: parseEos(raw.eos_token_id === undefined ? 1 : raw.eos_token_id, file),
   };
 }
@@ -174,11 +176,11 @@ export function gemmaConfig(fields: Partial<ParsedSchema> & {
  *  and the probabilities) than the fused kernel (measured as ../size.ts's profiles, within the noise of the pool). */
 const CAPPED_SCORE_BYTES = 24;
 
-/** The sizes a config describes, for the memory checks (../size.ts): Llama's, with four norms a block and the
- *  q/k norms beside the final norm. */
+/** The sizes a config describes, for the memory checks (../size.ts): Llama's (q/k norms included), with two more
+ *  norms a block. */
 export function gemmaShape(c: GemmaConfig): ModelShape {
   const shape = llamaShape(c);
-  return { ...shape, normsPerLayer: 4, otherParameters: c.hiddenSize + (c.qkNorm ? 2 * c.headDim * c.numHiddenLayers : 0),
+  return { ...shape, normsPerLayer: shape.normsPerLayer + 2,
     activations: c.attnLogitSoftcapping ? { ...shape.activations, c: CAPPED_SCORE_BYTES } : shape.activations };
 }
 

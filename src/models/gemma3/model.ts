@@ -40,8 +40,7 @@ class GemmaDecoderLayer extends Module {
   constructor(config: GemmaConfig, readonly layerType: LayerType) {
     super();
     this.selfAttn = this.addModule("self_attn", new LlamaAttention(config, {
-      scaling: config.queryPreAttnScalar ** -0.5, softcap: config.attnLogitSoftcapping,
-      headNorm: config.qkNorm ? () => gemmaNorm(config.headDim, config) : undefined,
+      scaling: config.queryPreAttnScalar ** -0.5, softcap: config.attnLogitSoftcapping, unitOffsetNorms: true,
     }));
     this.mlp = this.addModule("mlp", new LlamaMLP(config));
     this.inputLayernorm = this.addModule("input_layernorm", gemmaNorm(config.hiddenSize, config));

@@ -1,8 +1,8 @@
-// Llama-family self-attention: separate q/k/v projections, RoPE on queries and new keys (never on past
-// or prefix keys), grouped-query attention and a causal + padding (+ sliding-window) mask. Gemma's attention is
-// this one with the variations of AttentionVariant.
-import { Linear, Module } from "../../nn/index.js";
-import { Tensor, cat, reshape } from "../../tensor/index.js";
+// Llama-family self-attention: q/k/v projections (Phi-3: one fused qkv_proj), the RMSNorm of each query and key
+// head (Qwen3, Gemma 3), RoPE on queries and new keys (never on past or prefix keys), grouped-query attention and
+// a causal + padding (+ sliding-window) mask. Gemma's attention is this one with the variations of AttentionVariant.
+import { Linear, Module, RMSNorm } from "../../nn/index.js";
+import { Tensor, cat, reshape, split } from "../../tensor/index.js";
 import { FLOAT32_MIN, attend, mergeHeads, splitHeads, type AdditiveMask } from "../attention.js";
 import { checkLayerPast } from "../generation.js";
 import type { LayerPast } from "../outputs.js";
@@ -28,10 +28,8 @@ export function llamaAttentionMask(padding: Tensor | null, batch: number, querie
 }
 
 /** The config fields the attention reads (a Gemma config has them too). */
-export type AttentionConfig = Pick<LlamaConfig,
-  "hiddenSize" | "numAttentionHeads" | "numKeyValueHeads" | "headDim" | "qkvBias" | "outputBias" | "attentionDropout">;
-
-type HeadNorm = Module & { forward(x: Tensor): Tensor };
+export type AttentionConfig = Pick<LlamaConfig, "hiddenSize" | "numAttentionHeads" | "numKeyValueHeads" | "headDim" |
+  "qkvBias" | "outputBias" | "attentionDropout" | "qkNorm" | "rmsNormEps" | "fusedProjections">;
 
 /** Where a family's attention departs from Llama's. */
 export interface AttentionVariant {
@@ -39,42 +37,61 @@ export interface AttentionVariant {
   scaling?: number;
   /** Gemma 2: scores become cap·tanh(scores / cap) before the mask. */
   softcap?: number | null;
-  /** Gemma 3: a norm over each query and each key head before RoPE (modules q_norm and k_norm). */
-  headNorm?: () => HeadNorm;
+  /** Gemma: the q/k norms scale by (1 + weight), as all its RMSNorms do. */
+  unitOffsetNorms?: boolean;
 }
 
 export class LlamaAttention extends Module {
-  readonly qProj: Linear;
-  readonly kProj: Linear;
-  readonly vProj: Linear;
+  readonly qProj?: Linear;
+  readonly kProj?: Linear;
+  readonly vProj?: Linear;
   readonly oProj: Linear;
-  readonly qNorm: HeadNorm | null;
-  readonly kNorm: HeadNorm | null;
+  /** Phi-3: q_proj | k_proj | v_proj as one layer, registered after o_proj as transformers does. */
+  readonly qkvProj?: Linear;
+  readonly qNorm?: RMSNorm;
+  readonly kNorm?: RMSNorm;
   private readonly divisor: number;
   private readonly softcap: number | null;
 
   constructor(readonly config: AttentionConfig, variant: AttentionVariant = {}) {
     super();
     const { hiddenSize: e, numAttentionHeads: h, numKeyValueHeads: kv, headDim: d, qkvBias } = config;
-    this.qProj = this.addModule("q_proj", new Linear(e, h * d, { bias: qkvBias }));
-    this.kProj = this.addModule("k_proj", new Linear(e, kv * d, { bias: qkvBias }));
-    this.vProj = this.addModule("v_proj", new Linear(e, kv * d, { bias: qkvBias }));
-    this.oProj = this.addModule("o_proj", new Linear(h * d, e, { bias: config.outputBias }));
-    this.qNorm = variant.headNorm ? this.addModule("q_norm", variant.headNorm()) : null;
-    this.kNorm = variant.headNorm ? this.addModule("k_norm", variant.headNorm()) : null;
+    if (config.fusedProjections) {
+      this.oProj = this.addModule("o_proj", new Linear(h * d, e, { bias: config.outputBias }));
+      this.qkvProj = this.addModule("qkv_proj", new Linear(e, (h + 2 * kv) * d, { bias: qkvBias }));
+    } else {
+      this.qProj = this.addModule("q_proj", new Linear(e, h * d, { bias: qkvBias }));
+      this.kProj = this.addModule("k_proj", new Linear(e, kv * d, { bias: qkvBias }));
+      this.vProj = this.addModule("v_proj", new Linear(e, kv * d, { bias: qkvBias }));
+      this.oProj = this.addModule("o_proj", new Linear(h * d, e, { bias: config.outputBias }));
+    }
+    if (config.qkNorm) {
+      const norm = () => new RMSNorm(d, config.rmsNormEps, { unitOffset: variant.unitOffsetNorms ?? false });
+      this.qNorm = this.addModule("q_norm", norm());
+      this.kNorm = this.addModule("k_norm", norm());
+    }
     // transformers multiplies the scores by float32(scaling); dividing by its inverse rounds alike.
     this.divisor = 1 / Math.fround(variant.scaling ?? d ** -0.5);
     this.softcap = variant.softcap ?? null;
+  }
+
+  /** Queries, keys and values [batch, seq, heads * headDim], before RoPE. */
+  private project(x: Tensor): Tensor[] {
+    const { numAttentionHeads: h, numKeyValueHeads: kv, headDim: d } = this.config;
+    if (this.qkvProj) return split(this.qkvProj.forward(x), [h * d, kv * d, kv * d], -1);
+    return [this.qProj!.forward(x), this.kProj!.forward(x), this.vProj!.forward(x)];
   }
 
   /** x [batch, seq, hidden] -> output, and this layer's keys/values with the past in front. */
   forward(x: Tensor, rope: RopeTable, mask: AdditiveMask, past: LayerPast | undefined): { output: Tensor; present: LayerPast } {
     const [batch, seq] = x.shape;
     const { numAttentionHeads: heads, numKeyValueHeads: kvHeads, headDim } = this.config;
-    const normed = (norm: HeadNorm | null, t: Tensor) => (norm ? norm.forward(t) : t);
-    const query = applyRope(normed(this.qNorm, splitHeads(this.qProj.forward(x), heads)), rope);
-    let key = applyRope(normed(this.kNorm, splitHeads(this.kProj.forward(x), kvHeads)), rope);
-    let value = splitHeads(this.vProj.forward(x), kvHeads);
+    const [q, k, v] = this.project(x);
+    // The q/k norms act on each head's headDim values, so they apply to the split heads alike.
+    const norm = (t: Tensor, n: RMSNorm | undefined) => (n ? n.forward(t) : t);
+    const query = applyRope(norm(splitHeads(q, heads), this.qNorm), rope);
+    let key = applyRope(norm(splitHeads(k, kvHeads), this.kNorm), rope);
+    let value = splitHeads(v, kvHeads);
     if (past) {
       checkLayerPast(past, key);
       key = cat([past.key, key], 2);

@@ -1,7 +1,7 @@
-// LlamaModel (also Mistral and Qwen2): token embeddings, pre-RMSNorm decoder layers (RoPE attention,
-// SwiGLU MLP), final norm. Position information enters only through RoPE.
+// LlamaModel (also Mistral, Qwen2, Qwen3 and Phi-3): token embeddings, pre-RMSNorm decoder layers (RoPE
+// attention, SwiGLU MLP), final norm. Position information enters only through RoPE.
 import { Embedding, Linear, Module, ModuleList, RMSNorm } from "../../nn/index.js";
-import { Tensor, add, mul } from "../../tensor/index.js";
+import { Tensor, add, dropout, mul, split } from "../../tensor/index.js";
 import type { AdditiveMask } from "../attention.js";
 import { ACTIVATIONS } from "../config.js";
 import { readDecoderInput, type CausalLMInput } from "../generation.js";
@@ -13,21 +13,28 @@ import { ropeInverseFrequencies, ropeTable, type RopeTable } from "./rope.js";
 
 /** The gated MLP down(act(gate(x)) * up(x)): SwiGLU for Llama, GeGLU for Gemma. */
 export class LlamaMLP extends Module {
-  readonly gateProj: Linear;
-  readonly upProj: Linear;
+  readonly gateProj?: Linear;
+  readonly upProj?: Linear;
+  /** Phi-3: gate_proj | up_proj as one layer. */
+  readonly gateUpProj?: Linear;
   readonly downProj: Linear;
 
-  constructor(readonly config: Pick<LlamaConfig, "hiddenSize" | "intermediateSize" | "mlpBias" | "hiddenAct">) {
+  constructor(readonly config: Pick<LlamaConfig, "hiddenSize" | "intermediateSize" | "mlpBias" | "hiddenAct" | "fusedProjections">) {
     super();
     const { hiddenSize: e, intermediateSize: f, mlpBias: bias } = config;
-    this.gateProj = this.addModule("gate_proj", new Linear(e, f, { bias }));
-    this.upProj = this.addModule("up_proj", new Linear(e, f, { bias }));
+    if (config.fusedProjections) this.gateUpProj = this.addModule("gate_up_proj", new Linear(e, 2 * f, { bias }));
+    else {
+      this.gateProj = this.addModule("gate_proj", new Linear(e, f, { bias }));
+      this.upProj = this.addModule("up_proj", new Linear(e, f, { bias }));
+    }
     this.downProj = this.addModule("down_proj", new Linear(f, e, { bias }));
   }
 
   forward(x: Tensor): Tensor {
     const act = ACTIVATIONS[this.config.hiddenAct];
-    return this.downProj.forward(mul(act(this.gateProj.forward(x)), this.upProj.forward(x)));
+    const f = this.config.intermediateSize;
+    const [gate, up] = this.gateUpProj ? split(this.gateUpProj.forward(x), f, -1) : [this.gateProj!.forward(x), this.upProj!.forward(x)];
+    return this.downProj.forward(mul(act(gate), up));
   }
 }
 
@@ -37,7 +44,7 @@ class LlamaDecoderLayer extends Module {
   readonly inputLayernorm: RMSNorm;
   readonly postAttentionLayernorm: RMSNorm;
 
-  constructor(config: LlamaConfig) {
+  constructor(readonly config: LlamaConfig) {
     super();
     this.selfAttn = this.addModule("self_attn", new LlamaAttention(config));
     this.mlp = this.addModule("mlp", new LlamaMLP(config));
@@ -46,9 +53,11 @@ class LlamaDecoderLayer extends Module {
   }
 
   forward(x: Tensor, rope: RopeTable, mask: AdditiveMask, past: LayerPast | undefined): { hidden: Tensor; present: LayerPast } {
+    // Phi-3's resid_pdrop drops both sub-layers' outputs in training; it is 0 for the other model types.
+    const drop = (t: Tensor) => dropout(t, this.config.residPdrop, this.training);
     const { output, present } = this.selfAttn.forward(this.inputLayernorm.forward(x), rope, mask, past);
-    const h = add(x, output);
-    return { hidden: add(h, this.mlp.forward(this.postAttentionLayernorm.forward(h))), present };
+    const h = add(x, drop(output));
+    return { hidden: add(h, drop(this.mlp.forward(this.postAttentionLayernorm.forward(h)))), present };
   }
 }
 
@@ -89,7 +98,7 @@ export class LlamaModel extends LlamaPreTrainedModel {
     this.embedTokens = this.addModule("embed_tokens", new Embedding(config.vocabSize, config.hiddenSize, config.padTokenId ?? undefined));
     this.layers = this.addModule("layers", new ModuleList(Array.from({ length: config.numHiddenLayers }, () => new LlamaDecoderLayer(config))));
     this.norm = this.addModule("norm", new RMSNorm(config.hiddenSize, config.rmsNormEps));
-    this.invFreq = ropeInverseFrequencies(config.headDim, config.ropeTheta, config.ropeScaling);
+    this.invFreq = ropeInverseFrequencies(config.rotaryDim, config.ropeTheta, config.ropeScaling);
     this.postInit();
   }
 

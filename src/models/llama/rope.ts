@@ -1,16 +1,18 @@
 // Rotary position embeddings as transformers' Llama computes them: inv_freq = 1 / theta^(2i/d), the same
-// frequencies for both halves of a head, rotate_half(x) = cat(-x2, x1), cos/sin tables in float32.
+// frequencies for both halves of the rotated dims, rotate_half(x) = cat(-x2, x1), cos/sin tables in float32.
+// d is the rotary width: the whole head, or (Phi-3's partial_rotary_factor) its first d dims, the rest passing
+// through unrotated.
 import { Tensor, result } from "../../tensor/index.js";
 import { floatLike } from "../../tensor/tensor.js";
 import type { RopeScaling } from "./config.js";
 
 const f32 = Math.fround;
 
-/** inv_freq [headDim / 2], rounded through float32 at each step as torch computes it. */
-export function ropeInverseFrequencies(headDim: number, theta: number, scaling: RopeScaling | null): Float32Array {
-  const half = headDim / 2;
+/** inv_freq [rotaryDim / 2], rounded through float32 at each step as torch computes it. */
+export function ropeInverseFrequencies(rotaryDim: number, theta: number, scaling: RopeScaling | null): Float32Array {
+  const half = rotaryDim / 2;
   const inv = new Float32Array(half);
-  for (let i = 0; i < half; i++) inv[i] = f32(1 / f32(Math.pow(theta, f32((2 * i) / headDim))));
+  for (let i = 0; i < half; i++) inv[i] = f32(1 / f32(Math.pow(theta, f32((2 * i) / rotaryDim))));
   if (scaling?.type === "linear") for (let i = 0; i < half; i++) inv[i] = f32(inv[i] / scaling.factor);
   if (scaling?.type === "llama3") applyLlama3Scaling(inv, scaling);
   return inv;
@@ -29,60 +31,62 @@ function applyLlama3Scaling(inv: Float32Array, s: Extract<RopeScaling, { type: "
   }
 }
 
-/** cos and sin of position * inv_freq for each (row, position), [rows, len, headDim]; rows are batch
+/** cos and sin of position * inv_freq for each (row, position), [rows, len, rotaryDim]; rows are batch
  *  entries when positions differ per sequence (left-padded generation), else 1. */
 export interface RopeTable {
   cos: Float32Array;
   sin: Float32Array;
   rows: number;
   len: number;
-  headDim: number;
+  rotaryDim: number;
 }
 
 export function ropeTable(invFreq: Float32Array, positions: ArrayLike<number>, rows: number, len: number): RopeTable {
-  const half = invFreq.length, headDim = 2 * half;
-  const cos = new Float32Array(rows * len * headDim), sin = new Float32Array(rows * len * headDim);
+  const half = invFreq.length, rotaryDim = 2 * half;
+  const cos = new Float32Array(rows * len * rotaryDim), sin = new Float32Array(rows * len * rotaryDim);
   for (let p = 0; p < rows * len; p++) {
     const pos = positions[p];
     for (let i = 0; i < half; i++) {
       const angle = f32(invFreq[i] * pos);
       const c = f32(Math.cos(angle)), s = f32(Math.sin(angle));
-      const o = p * headDim + i;
+      const o = p * rotaryDim + i;
       cos[o] = c; cos[o + half] = c;
       sin[o] = s; sin[o + half] = s;
     }
   }
-  return { cos, sin, rows, len, headDim };
+  return { cos, sin, rows, len, rotaryDim };
 }
 
-/** x [batch, heads, len, headDim] rotated by its positions' angles: x·cos + rotate_half(x)·sin.
- *  Rotation is orthogonal, so the gradient is the rotation by the opposite angle. */
+/** x [batch, heads, len, headDim] rotated by its positions' angles: x·cos + rotate_half(x)·sin on the first
+ *  rotaryDim dims of each head, the others copied. Rotation is orthogonal, so the gradient is the rotation by the
+ *  opposite angle. */
 export function applyRope(x: Tensor, t: RopeTable): Tensor {
   const [batch, heads, len, headDim] = x.shape;
-  if (x.ndim !== 4 || len !== t.len || headDim !== t.headDim || (t.rows !== 1 && t.rows !== batch))
-    throw new RangeError(`rope: input [${x.shape}] does not match a table of ${t.rows} x ${t.len} positions x ${t.headDim}`);
+  if (x.ndim !== 4 || len !== t.len || headDim < t.rotaryDim || (t.rows !== 1 && t.rows !== batch))
+    throw new RangeError(`rope: input [${x.shape}] does not match a table of ${t.rows} x ${t.len} positions x ${t.rotaryDim}`);
   const X = x.f, out = floatLike(X, x.numel);
-  rotate(X, out, t, batch, heads, 1);
+  rotate(X, out, t, batch, heads, headDim, 1);
   return result(out, x.shape, "rope", [x], (g) => {
     const gx = floatLike(g, g.length);
-    rotate(g, gx, t, batch, heads, -1);
+    rotate(g, gx, t, batch, heads, headDim, -1);
     return [gx];
   });
 }
 
-/** out = src·cos + sign·rotate_half(src)·sin for every head. */
-function rotate(src: ArrayLike<number>, out: Float32Array | Float64Array, t: RopeTable, batch: number, heads: number, sign: 1 | -1): void {
-  const { cos, sin, len, headDim } = t, half = headDim / 2;
+/** out = src·cos + sign·rotate_half(src)·sin on the rotary dims of every head; the rest copied. */
+function rotate(src: ArrayLike<number>, out: Float32Array | Float64Array, t: RopeTable, batch: number, heads: number, headDim: number, sign: 1 | -1): void {
+  const { cos, sin, len, rotaryDim } = t, half = rotaryDim / 2;
   for (let b = 0; b < batch; b++) {
     const tableRow = t.rows === 1 ? 0 : b;
     for (let h = 0; h < heads; h++) {
       for (let p = 0; p < len; p++) {
-        const o = ((b * heads + h) * len + p) * headDim, c = (tableRow * len + p) * headDim;
+        const o = ((b * heads + h) * len + p) * headDim, c = (tableRow * len + p) * rotaryDim;
         for (let i = 0; i < half; i++) {
           const x1 = src[o + i], x2 = src[o + i + half];
           out[o + i] = x1 * cos[c + i] - sign * x2 * sin[c + i];
           out[o + i + half] = x2 * cos[c + i + half] + sign * x1 * sin[c + i + half];
         }
+        for (let i = rotaryDim; i < headDim; i++) out[o + i] = src[o + i];
       }
     }
   }

@@ -7,7 +7,7 @@ import { familyOfModel } from "../../../models/registry.js";
 import { configPattern } from "../../patterns.js";
 import { registerTuner } from "../../registry.js";
 import type { InjectingTuner } from "../../tuner.js";
-import { matchesTarget } from "../lora/model.js";
+import { coveredByModulesToSave, matchesTarget } from "../lora/model.js";
 import { IA3Config } from "./config.js";
 import { IA3Linear, type Projection } from "./layer.js";
 
@@ -33,7 +33,7 @@ export function selectIa3Targets(model: PreTrainedModel, config: IA3Config): str
     if (name === "" || !(m instanceof Linear || m instanceof Conv1D || m instanceof IA3Linear)) continue;
     linearNames.push(name);
     // Layers inside a wrapper (ours, or a head's frozen original and copies) are not targets.
-    if (/\.(base_layer|original_module|modules_to_save)(\.|$)/.test(name)) continue;
+    if (/\.(base_layer|original_module|modules_to_save)(\.|$)/.test(name) || coveredByModulesToSave(name, config.modulesToSave)) continue;
     const hit = targets === "all-linear" ? !heads.has(name.split(".").pop()!) && !heads.has(name) : matchesTarget(name, targets);
     if (!hit || (config.excludeModules && matchesTarget(name, config.excludeModules))) continue;
     chosen.push(name);

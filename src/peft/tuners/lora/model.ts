@@ -20,6 +20,12 @@ export function matchesTarget(name: string, targets: string[] | string): boolean
   return targets.some((t) => name === t || name.endsWith(`.${t}`));
 }
 
+/** PEFT's guard: an adapter never goes on a module modules_to_save covers, nor inside one (the name itself, a dotted
+ *  run of its components, and everything below: "classifier" covers RoBERTa's classifier.dense). */
+export function coveredByModulesToSave(name: string, modulesToSave: readonly string[] | null): boolean {
+  return (modulesToSave ?? []).some((m) => name === m || name.startsWith(`${m}.`) || name.endsWith(`.${m}`) || name.includes(`.${m}.`));
+}
+
 /** The layer index in a name like "model.layers.3.self_attn.q_proj" (after a layers_pattern segment). */
 function layerIndex(name: string, patterns: string[] | null): number | null {
   const parts = name.split(".");
@@ -47,7 +53,7 @@ export function selectLoraTargets(model: PreTrainedModel, config: LoraConfig): s
     const candidate = isLinearLike(m) || m instanceof LoraLinear;
     if (!candidate || name === "") continue;
     linearNames.push(name);
-    if (name.includes(".base_layer") || name.includes("lora_")) continue;
+    if (name.includes(".base_layer") || name.includes("lora_") || coveredByModulesToSave(name, config.modulesToSave)) continue;
     const hit = targets === "all-linear" ? !heads.has(name.split(".").pop()!) && !heads.has(name) : matchesTarget(name, targets);
     if (!hit) continue;
     if (config.excludeModules && matchesTarget(name, config.excludeModules)) continue;

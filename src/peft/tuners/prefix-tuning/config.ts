@@ -24,13 +24,14 @@ export class PrefixTuningConfig extends PromptLearningConfig {
       throw new Error(`PrefixTuningConfig: init_weights must be null or "zero", got ${JSON.stringify(this.initWeights)}`);
   }
 
-  /** The prefix is every layer's past keys/values, so it takes the key/value heads' shape. PEFT, for
-   *  grouped-query attention, uses num_attention_heads = num_key_value_heads and token_dim = head_dim *
-   *  num_key_value_heads. */
+  /** The prefix is every layer's past keys/values, so it takes the key/value heads' shape. PEFT (0.18 on), for
+   *  configs with num_key_value_heads, uses num_attention_heads = num_key_value_heads and token_dim = head_dim *
+   *  num_key_value_heads, head_dim from the config when it has one (Qwen3's differs from hidden / heads); sizes
+   *  left at the model's defaults are replaced so. */
   override prepare(facts: PeftModelFacts): void {
     super.prepare(facts);
     const kv = facts.numKeyValueHeads;
-    if (kv !== facts.numAttentionHeads && this.numAttentionHeads === facts.numAttentionHeads) {
+    if (this.numAttentionHeads === facts.numAttentionHeads && this.tokenDim === facts.hiddenSize) {
       this.tokenDim = facts.headDim * kv;
       this.numAttentionHeads = kv;
     }
