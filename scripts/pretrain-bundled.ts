@@ -2,6 +2,9 @@
 //
 //   node --import tsx scripts/pretrain-bundled.ts pretrain [--resume] [--max-minutes N] [--output DIR] [--checkpoint-dir DIR]
 //     = finetune pretrain with the flags below (the bundled corpus; later flags override these)
+//   node --import tsx scripts/pretrain-bundled.ts export CHECKPOINT_DIR TOKENIZER_DIR OUT
+//     a trainer checkpoint of that run (weights.safetensors) as a float16 model folder with the run's tokenizer:
+//     how a run in progress is kept between sessions, and how the shipped model is cut from a checkpoint
 //   node --import tsx scripts/pretrain-bundled.ts evidence [MODEL_DIR] [--seeds 42,43,44] [--tasks sst2,...] [--inits pretrained,random]
 //     runs `finetune compare` (every method, default settings) on each evidence task with the pretrained
 //     model and with the same architecture randomly initialised (transformers' init, same tokenizer), for each
@@ -18,7 +21,11 @@ import { exists } from "../src/io/exists.js";
 import { LogisticRegression } from "../src/methods/logistic-regression.js";
 import { familyForConfig } from "../src/models/registry.js";
 import { readConfigJson } from "../src/models/loading.js";
+import { freshModel } from "../src/pretrain/models.js";
+import { saveModel } from "../src/pretrain/save.js";
 import { manualSeed, tensor } from "../src/tensor/index.js";
+import { AutoTokenizer } from "../src/tokenizers/index.js";
+import { readCheckpoint, restoreWeights } from "../src/train/checkpoint.js";
 
 export const PRETRAIN_ARGS = [
   "--bundled", "--arch", "distilbert", "--vocab-size", "16384", "--dim", "256", "--layers", "4", "--heads", "4", "--hidden-dim", "1024",
@@ -148,12 +155,25 @@ async function evidence(modelDir: string, tasks: TaskName[], inits: Init[], seed
   console.log(table(runs, baselines));
 }
 
+/** The value PRETRAIN_ARGS gives a flag. */
+const arg = (flag: string): string => PRETRAIN_ARGS[PRETRAIN_ARGS.indexOf(flag) + 1]!;
+
+async function exportCheckpoint(checkpoint: string, tokenizerDir: string, out: string): Promise<void> {
+  const tokenizer = await AutoTokenizer.fromPretrained(tokenizerDir);
+  const size = { dim: Number(arg("--dim")), layers: Number(arg("--layers")), heads: Number(arg("--heads")), hiddenDim: Number(arg("--hidden-dim")), dropout: Number(arg("--dropout")) };
+  const model = freshModel(arg("--arch"), size, Number(arg("--max-length")), tokenizer);
+  restoreWeights(model, (await readCheckpoint(checkpoint)).weights);
+  await saveModel(model, out, "float16");
+  await tokenizer.savePretrained(out);
+}
+
 const list = (args: string[], flag: string, fallback: string[]): string[] => {
   const at = args.indexOf(flag);
   return at < 0 ? fallback : args.splice(at, 2)[1]!.split(",");
 };
 const [stage, ...rest] = process.argv.slice(2);
 if (stage === "pretrain") process.exitCode = await main(["pretrain", ...PRETRAIN_ARGS, ...rest]);
+else if (stage === "export" && rest.length === 3) await exportCheckpoint(rest[0]!, rest[1]!, rest[2]!);
 else if (stage === "evidence") {
   const tasks = list(rest, "--tasks", Object.keys(TASKS)) as TaskName[];
   const inits = list(rest, "--inits", [...INITS]) as Init[];
@@ -162,6 +182,6 @@ else if (stage === "evidence") {
   for (const i of inits) if (!INITS.includes(i)) throw new Error(`--inits: expected ${INITS.join(" or ")}, got ${i}`);
   await evidence(rest[0] ?? bundledModelPath(), tasks, inits, seeds);
 } else {
-  console.error("usage: node --import tsx scripts/pretrain-bundled.ts pretrain [flags] | evidence [MODEL_DIR] [--seeds 42,43,44] [--tasks sst2,sentiment,spam] [--inits pretrained,random]");
+  console.error("usage: node --import tsx scripts/pretrain-bundled.ts pretrain [flags] | export CHECKPOINT_DIR TOKENIZER_DIR OUT | evidence [MODEL_DIR] [--seeds 42,43,44] [--tasks sst2,sentiment,spam] [--inits pretrained,random]");
   process.exitCode = 2;
 }
