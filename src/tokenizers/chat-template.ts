@@ -167,3 +167,24 @@ export function spansToTokens(text: string, offsets: readonly (readonly [number,
     return last >= first ? { first, last } : null;
   });
 }
+
+const PROBE: ChatMessage[] = [{ role: "user", content: "Hello" }, { role: "assistant", content: "Hi there" }];
+
+/**
+ * What the template writes after an assistant's text to close the turn ("<|im_end|>", "<|eot_id|>", "<|end|>\n" +
+ * eos, ...), trimmed; found by rendering a one-exchange conversation. "" when it writes nothing (then a model cannot
+ * learn where a reply ends), null when the probe cannot be rendered or located.
+ */
+export function chatTurnEnd(render: (messages: readonly ChatMessage[], generationPrompt: boolean) => string): string | null {
+  let prompt: string, whole: string;
+  try {
+    prompt = render(PROBE.slice(0, 1), true);
+    whole = render(PROBE, false);
+  } catch {
+    return null;
+  }
+  if (!whole.startsWith(prompt)) return null;
+  const rest = whole.slice(prompt.length);
+  const at = rest.indexOf(PROBE[1]!.content);
+  return at < 0 ? null : rest.slice(at + PROBE[1]!.content.length).trim();
+}

@@ -5,7 +5,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Encoding, Tokenizer } from "tokenizers";
 import {
-  assistantSpans, configTemplateValue, renderChatTemplate, selectTemplate, spansToTokens,
+  assistantSpans, chatTurnEnd, configTemplateValue, renderChatTemplate, selectTemplate, spansToTokens,
   type ChatMessage, type ChatTemplateOptions, type ChatTemplateSource,
 } from "./chat-template.js";
 import { SPECIAL_ROLES, type JsonObject, type SpecialRole, type SpecialTokens } from "./config.js";
@@ -248,6 +248,22 @@ export class PreTrainedTokenizer {
     if (opts.tokenize === false) return render(messages, opts.addGenerationPrompt ?? false);
     if (!opts.returnAssistantTokensMask) return this.encode(render(messages, opts.addGenerationPrompt ?? false), { addSpecialTokens: false });
     return this.encodeChat(messages, render);
+  }
+
+  /**
+   * How the chat template closes an assistant turn: its text ("" when the template writes nothing after a reply,
+   * null when a probe conversation cannot be rendered) and, when that text starts with one added token (such as
+   * <|im_end|>), that token's id: what generation stops at.
+   */
+  async chatTurnEnd(opts: ChatTemplateOptions = {}): Promise<{ text: string; tokenId: number | null } | null> {
+    const template = selectTemplate(this.chatTemplate, opts);
+    const text = chatTurnEnd((m, addGenerationPrompt) => renderChatTemplate(template, m, this.templateSpecialTokens(), { ...opts, addGenerationPrompt }));
+    if (!text) return text === "" ? { text, tokenId: null } : null;
+    const [first] = await this.encode(text, { addSpecialTokens: false });
+    // Added tokens are stored as written; a piece of an ordinary word is stored in the model's own alphabet.
+    const token = first === undefined ? "" : this.convertIdsToTokens(first);
+    const whole = token !== "" && text.startsWith(token);
+    return { text: whole ? token : text.split("\n")[0]!, tokenId: whole ? first! : null };
   }
 
   async decode(ids: number[], opts: DecodeOptions = {}): Promise<string> {
