@@ -4,3 +4,4 @@ export { readRecords, recordSource, streamRecords, type JsonRecord, type RecordI
 export { conversationOf, type Turn } from "./conversations.js";
 export { mulberry32, splitDataset, type SplitOptions } from "./split.js";
 export type { ColumnRef, DataFormat, DatasetDict, ReadOptions, SplitName, TextExample } from "./types.js";
+export { packExamples } from "./packing.js";

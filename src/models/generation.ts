@@ -11,7 +11,8 @@ import type { LayerPast, ModelInput, ModelOutput, TensorLike } from "./outputs.j
 export interface CausalLMInput extends ModelInput {
   /** [batch, seq] (or [seq] for every sequence): positions of the input tokens. Default pastLength +
    *  arange(seq), as transformers; generate() derives them from the attention mask, so left padding
-   *  does not shift the real tokens. */
+   *  does not shift the real tokens. Given without attentionMask and past, a position that does not follow
+   *  the one before it by 1 starts a new packed sequence (transformers' find_packed_sequence_indices). */
   positionIds?: TensorLike;
 }
 
@@ -21,6 +22,9 @@ export interface DecoderInputs extends TokensAndPast {
    *  sequences share them. */
   positions: Int32Array;
   positionRows: number;
+  /** [batch, seq]: which packed sequence each token belongs to; null when every row is one sequence. Attention
+   *  stays within a sequence. */
+  segments: Int32Array | null;
 }
 
 export function readDecoderInput(input: CausalLMInput, numLayers: number): DecoderInputs {
@@ -37,7 +41,24 @@ export function readDecoderInput(input: CausalLMInput, numLayers: number): Decod
     positions = Int32Array.from(p.data);
     if (positions.some((v) => v < 0)) throw new RangeError("positionIds must not be negative");
   }
-  return { ...t, positions, positionRows };
+  // As transformers, packing is read from the positions only in a training-style call: no mask, no cache.
+  const packed = input.positionIds !== undefined && t.attentionMask === null && pastLength === 0;
+  return { ...t, positions, positionRows, segments: packed ? packedSegments(positions, positionRows, batch, seq) : null };
+}
+
+/** Sequence index of every token, counting restarts of the positions along each row; null when nothing restarts. */
+export function packedSegments(positions: Int32Array, rows: number, batch: number, seq: number): Int32Array | null {
+  const out = new Int32Array(batch * seq);
+  let restarts = false;
+  for (let b = 0; b < batch; b++) {
+    const p = (rows === 1 ? 0 : b) * seq;
+    for (let t = 1; t < seq; t++) {
+      const next = positions[p + t] !== positions[p + t - 1] + 1;
+      restarts ||= next;
+      out[b * seq + t] = out[b * seq + t - 1] + (next ? 1 : 0);
+    }
+  }
+  return restarts ? out : null;
 }
 
 /** A layer's past must be [batch, kvHeads, pastLength, headDim] to sit in front of `key`. */
