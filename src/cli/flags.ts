@@ -65,6 +65,31 @@ export const hyperparameterFlags = {
   clip: numberFlag("clip the gradient norm to this value", { arg: "NORM", min: 0 }),
 };
 
+/** A chat template from a file, for train, eval, generate and chat. */
+export const chatTemplateFlag = {
+  chatTemplate: stringFlag("a Jinja chat template file to use instead of the tokenizer's own (saved with the trained output)", { arg: "FILE" }),
+};
+
+/** Instruction tuning: conversations and packing (train). */
+export const instructionFlags = {
+  ...chatTemplateFlag,
+  trainOnPrompt: booleanFlag("causal-lm: take the loss on prompts and on every turn of a conversation too, not only on completions and assistant turns"),
+  packing: booleanFlag("causal-lm: pack short examples into rows of --max-length tokens (positions restart and attention stays within each example)"),
+};
+
+/** Decoding for generate and chat. */
+export const generationFlags = {
+  maxNewTokens: numberFlag("tokens to generate at most (default 50)", { integer: true, min: 0 }),
+  doSample: booleanFlag("sample instead of taking the most likely token"),
+  temperature: numberFlag("sampling: divide the logits by T (default 1)", { arg: "T", min: 0 }),
+  topK: numberFlag("sampling: keep the K most likely tokens, 0 for all (default 50)", { arg: "K", integer: true, min: 0 }),
+  topP: numberFlag("sampling: keep the most likely tokens up to probability P (default 1)", { arg: "P", min: 0, max: 1 }),
+  minP: numberFlag("sampling: drop tokens less likely than P times the most likely one (default off)", { arg: "P", min: 0, max: 1 }),
+  repetitionPenalty: numberFlag("divide the positive scores (multiply the negative ones) of tokens already in the text by R (default 1)", { arg: "R", min: 0 }),
+  stop: listFlag("stop when the text ends with one of these strings (left out of the output)", { arg: "S1,S2" }),
+  seed: numberFlag("sampling seed: the same seed gives the same text", { integer: true }),
+};
+
 /** How eval, predict and generate find a trained result. */
 export const loadFlags = {
   ...modelFlags,

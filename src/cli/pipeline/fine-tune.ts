@@ -4,6 +4,7 @@
 import { exists } from "../../io/exists.js";
 import { join } from "node:path";
 import { DataLoader } from "../../data/dataloader.js";
+import { packExamples } from "../../data/packing.js";
 import type { Example } from "../../data/collate.js";
 import {
   LogisticRegression, MLPClassifier, countParameters, defaultPooling, extractFeatures, formatParameterCount, type ParameterCount,
@@ -36,6 +37,8 @@ export interface Hyperparameters {
   maxLength: number;
   seed: number;
   clip?: number;
+  /** Causal-LM: pack the training examples into rows of maxLength tokens. */
+  packing?: boolean;
 }
 
 export const DEFAULT_HYPERPARAMETERS = { batchSize: 16, weightDecay: 0, warmupRatio: 0, gradAccum: 1, maxLength: 128, seed: 42 } as const;
@@ -110,7 +113,7 @@ async function runWithTrainer(input: RunInput, method: Exclude<MethodName, "feat
     handleSignals: true,
     defaultRootDir: output,
   });
-  const trainLoader = loader(await examples("train"), true);
+  const trainLoader = loader(hp.packing ? pack(await examples("train"), maxLength, method, data, input.log) : await examples("train"), true);
   const valLoader = input.interactive && data.splits.validation ? loader(await examples("validation")) : undefined;
   const ckptPath = input.resume ? await lastCheckpoint(output) : undefined;
   const fit = await trainer.fit(module, trainLoader, valLoader, { ckptPath });
@@ -123,6 +126,18 @@ async function runWithTrainer(input: RunInput, method: Exclude<MethodName, "feat
   const artifact: Artifact = model instanceof PeftModel ? { kind: "adapter", model } : { kind: "model", model };
   const result: RunResult = { method, task: data.task, trainSeconds: fit.fitSeconds, extractSeconds: null, steps: fit.globalStep, params, artifactBytes: null, validation, test };
   return save(input, result, artifact, { labelNames, maxLength, pooling: null });
+}
+
+/** Training examples packed into rows of maxLength tokens; validation and test are scored unpacked, per row. */
+function pack(examples: Example[], maxLength: number, method: MethodName, data: TaskData, log: (line: string) => void): Example[] {
+  if (data.task !== "causal-lm") throw new UsageError("--packing packs causal-LM examples; it needs --task causal-lm");
+  if (METHOD_INFO[method].virtualTokens) {
+    throw new UsageError(`--packing puts several examples in one row, but --method ${method} puts its virtual tokens in front of the whole row; use lora, ia3, adapter or a layer method`);
+  }
+  const rows = packExamples(examples, maxLength);
+  const tokens = examples.reduce((n, e) => n + e.inputIds.length, 0);
+  log(`packing: ${examples.length} examples (${tokens} tokens) into ${rows.length} rows of up to ${maxLength} tokens (${(100 * tokens / (rows.length * maxLength)).toFixed(1)}% full)`);
+  return rows;
 }
 
 async function runFeatureBased(input: RunInput): Promise<RunResult> {
