@@ -5,6 +5,7 @@ import { configFlag } from "./config-file.js";
 import { DEFAULT_LAST_LAYERS, DEFAULT_VIRTUAL_TOKENS, type MethodOptions } from "./methods.js";
 import { DEFAULT_HYPERPARAMETERS as D, type Hyperparameters } from "./pipeline/fine-tune.js";
 import type { HubOptions } from "../io/hub.js";
+import type { TextGenerationOptions } from "./pipeline/generation.js";
 
 export const modelFlags = {
   model: stringFlag("pretrained model: a local folder, a Hugging Face Hub id, or bundled (ships with finetune-ts)", { arg: "ID|DIR" }),
@@ -86,7 +87,7 @@ export const generationFlags = {
   topP: numberFlag("sampling: keep the most likely tokens up to probability P (default 1)", { arg: "P", min: 0, max: 1 }),
   minP: numberFlag("sampling: drop tokens less likely than P times the most likely one (default off)", { arg: "P", min: 0, max: 1 }),
   repetitionPenalty: numberFlag("divide the positive scores (multiply the negative ones) of tokens already in the text by R (default 1)", { arg: "R", min: 0 }),
-  stop: listFlag("stop when the text ends with one of these strings (left out of the output)", { arg: "S1,S2" }),
+  stop: listFlag("stop when the text reaches one of these strings, left out of the output (\\n and \\t are newline and tab)", { arg: "S1,S2" }),
   seed: numberFlag("sampling seed: the same seed gives the same text", { integer: true }),
 };
 
@@ -123,4 +124,14 @@ export function hyperparameters(v: RunValues): Hyperparameters {
     batchSize: v.batchSize ?? D.batchSize, weightDecay: v.weightDecay ?? D.weightDecay, warmupRatio: v.warmupRatio ?? D.warmupRatio,
     gradAccum: v.gradAccum ?? D.gradAccum, maxLength: v.maxLength ?? D.maxLength, seed: v.seed ?? D.seed,
   };
+}
+
+export function generationOptions(v: FlagValues<typeof generationFlags>, maxNewTokens: number): TextGenerationOptions {
+  const { doSample, temperature, topK, topP, minP, repetitionPenalty, stop, seed } = v;
+  return { maxNewTokens: v.maxNewTokens ?? maxNewTokens, doSample, temperature, topK, topP, minP, repetitionPenalty, stop: stop?.map(unescape), seed };
+}
+
+/** "\n" typed on a command line is two characters; stop strings are usually newlines. */
+function unescape(s: string): string {
+  return s.replace(/\\([nt\\])/g, (_, c: string) => (c === "n" ? "\n" : c === "t" ? "\t" : "\\"));
 }
