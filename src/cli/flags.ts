@@ -87,7 +87,7 @@ export const generationFlags = {
   topP: numberFlag("sampling: keep the most likely tokens up to probability P (default 1)", { arg: "P", min: 0, max: 1 }),
   minP: numberFlag("sampling: drop tokens less likely than P times the most likely one (default off)", { arg: "P", min: 0, max: 1 }),
   repetitionPenalty: numberFlag("divide the positive scores (multiply the negative ones) of tokens already in the text by R (default 1)", { arg: "R", min: 0 }),
-  stop: listFlag("stop when the text reaches one of these strings, left out of the output (\\n and \\t are newline and tab)", { arg: "S1,S2" }),
+  stop: listFlag("stop when the text reaches this string, left out of the output; repeat for more (\\n and \\t are newline and tab)", { arg: "TEXT", split: false }),
   seed: numberFlag("sampling seed: the same seed gives the same text", { integer: true }),
 };
 

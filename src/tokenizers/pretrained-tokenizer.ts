@@ -252,18 +252,17 @@ export class PreTrainedTokenizer {
 
   /**
    * How the chat template closes an assistant turn: its text ("" when the template writes nothing after a reply,
-   * null when a probe conversation cannot be rendered) and, when that text starts with one added token (such as
-   * <|im_end|>), that token's id: what generation stops at.
+   * null when a probe conversation cannot be rendered) and, when that text starts with a special token (such as
+   * <|im_end|>), that token and its id: what generation stops at.
    */
   async chatTurnEnd(opts: ChatTemplateOptions = {}): Promise<{ text: string; tokenId: number | null } | null> {
     const template = selectTemplate(this.chatTemplate, opts);
     const text = chatTurnEnd((m, addGenerationPrompt) => renderChatTemplate(template, m, this.templateSpecialTokens(), { ...opts, addGenerationPrompt }));
     if (!text) return text === "" ? { text, tokenId: null } : null;
     const [first] = await this.encode(text, { addSpecialTokens: false });
-    // Added tokens are stored as written; a piece of an ordinary word is stored in the model's own alphabet.
-    const token = first === undefined ? "" : this.convertIdsToTokens(first);
-    const whole = token !== "" && text.startsWith(token);
-    return { text: whole ? token : text.split("\n")[0]!, tokenId: whole ? first! : null };
+    // A special token (which decoding with skipSpecialTokens drops) is the stop; otherwise the text's first line.
+    const special = first !== undefined && (await this.decode([first], { skipSpecialTokens: true })) === "";
+    return special ? { text: await this.decode([first]), tokenId: first } : { text: text.split("\n")[0]!, tokenId: null };
   }
 
   async decode(ids: number[], opts: DecodeOptions = {}): Promise<string> {
