@@ -68,14 +68,14 @@ export const hyperparameterFlags = {
 
 /** A chat template from a file, for train, eval, generate and chat. */
 export const chatTemplateFlag = {
-  chatTemplate: stringFlag("a Jinja chat template file to use instead of the tokenizer's own (saved with the trained output)", { arg: "FILE" }),
+  chatTemplate: stringFlag("a Jinja chat template file instead of the tokenizer's own (saved with the output)", { arg: "FILE" }),
 };
 
 /** Instruction tuning: conversations and packing (train). */
 export const instructionFlags = {
   ...chatTemplateFlag,
-  trainOnPrompt: booleanFlag("causal-lm: take the loss on prompts and on every turn of a conversation too, not only on completions and assistant turns"),
-  packing: booleanFlag("causal-lm: pack short examples into rows of --max-length tokens (positions restart and attention stays within each example)"),
+  trainOnPrompt: booleanFlag("causal-lm: loss on prompts and every conversation turn too, not only completions and assistant turns"),
+  packing: booleanFlag("causal-lm: pack examples into rows of --max-length tokens, each attending only to itself"),
 };
 
 /** Decoding for generate and chat. */
@@ -86,8 +86,8 @@ export const generationFlags = {
   topK: numberFlag("sampling: keep the K most likely tokens, 0 for all (default 50)", { arg: "K", integer: true, min: 0 }),
   topP: numberFlag("sampling: keep the most likely tokens up to probability P (default 1)", { arg: "P", min: 0, max: 1 }),
   minP: numberFlag("sampling: drop tokens less likely than P times the most likely one (default off)", { arg: "P", min: 0, max: 1 }),
-  repetitionPenalty: numberFlag("divide the positive scores (multiply the negative ones) of tokens already in the text by R (default 1)", { arg: "R", min: 0 }),
-  stop: listFlag("stop when the text reaches this string, left out of the output; repeat for more (\\n and \\t are newline and tab)", { arg: "TEXT", split: false }),
+  repetitionPenalty: numberFlag("tokens already in the text: positive scores / R, negative ones * R (default 1)", { arg: "R", min: 0 }),
+  stop: listFlag("stop at this text, left out of the output; repeat for more (\\n, \\t understood)", { arg: "TEXT", split: false }),
   seed: numberFlag("sampling seed: the same seed gives the same text", { integer: true }),
 };
 

@@ -51,6 +51,7 @@ Examples:
   finetune train --model distilbert-base-uncased --method ia3 --dataset stanfordnlp/imdb --validation-split 0.1 \\
     --max-rows 2000 --max-length 256 --output runs/imdb-ia3
   finetune train --model gpt2 --task causal-lm --method prefix --train lm.jsonl --max-steps 500 --output runs/prefix
+  finetune train --model ./small-chat-model --method lora --train chat.jsonl --packing --max-length 512 --output runs/chat
   finetune train --config run.yaml --lr 3e-4
   finetune train --output runs/lora --resume`,
 
