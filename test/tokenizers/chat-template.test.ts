@@ -18,7 +18,7 @@ const TWO_TURNS: ChatMessage[] = [
   { role: "assistant", content: "4" },
 ];
 
-test("Qwen2.5: ChatML with Qwen's default system prompt when none is given", async () => {
+test("Qwen2.5: ChatML with Qwen's default system prompt when none is given", async (t_) => {
   const t = await chatTokenizer("Qwen-Qwen2.5-7B-Instruct");
   assert.equal(t.applyChatTemplate([{ role: "user", content: "Hi" }], { tokenize: false, addGenerationPrompt: true }),
     "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n" +
@@ -32,7 +32,9 @@ test("Qwen2.5: ChatML with Qwen's default system prompt when none is given", asy
   assert.deepEqual(enc.inputIds, await t.applyChatTemplate([SYSTEM, ...TWO_TURNS]));
   assert.deepEqual(enc.unlocatedTurns, []);
   // Each turn's content and its <|im_end|>, which the model must learn to write; never the headers or the newline.
-  assert.deepEqual(await maskedSpans(t, text, enc.assistantMasks), ["Hello!<|im_end|>", "4<|im_end|>"]);
+  const spans = await maskedSpans(t, text, enc.assistantMasks);
+  t_.diagnostic(`masked spans: ${JSON.stringify(spans)} of ${enc.assistantMasks.filter((m) => m === 1).length} of ${enc.inputIds.length} tokens`);
+  assert.deepEqual(spans, ["Hello!<|im_end|>", "4<|im_end|>"]);
 });
 
 test("Llama 3.2: bos, the dated system header, <|eot_id|> after every turn", async () => {
