@@ -11,7 +11,7 @@ import {
 } from "../../methods/index.js";
 import type { PreTrainedModel } from "../../models/index.js";
 import { PeftModel } from "../../peft/index.js";
-import { manualSeed } from "../../tensor/index.js";
+import { manualSeed, noGrad } from "../../tensor/index.js";
 import type { PreTrainedTokenizer } from "../../tokenizers/index.js";
 import {
   CSVLogger, CausalLMModule, ModelCheckpoint, SequenceClassificationModule, Trainer, tokenizeDataset, type Metrics,
@@ -113,7 +113,7 @@ async function runWithTrainer(input: RunInput, method: Exclude<MethodName, "feat
     handleSignals: true,
     defaultRootDir: output,
   });
-  const trainLoader = loader(hp.packing ? pack(await examples("train"), maxLength, method, data, input.log) : await examples("train"), true);
+  const trainLoader = loader(hp.packing ? pack(model, await examples("train"), maxLength, method, data, input.log) : await examples("train"), true);
   const valLoader = input.interactive && data.splits.validation ? loader(await examples("validation")) : undefined;
   const ckptPath = input.resume ? await lastCheckpoint(output) : undefined;
   const fit = await trainer.fit(module, trainLoader, valLoader, { ckptPath });
@@ -129,15 +129,36 @@ async function runWithTrainer(input: RunInput, method: Exclude<MethodName, "feat
 }
 
 /** Training examples packed into rows of maxLength tokens; validation and test are scored unpacked, per row. */
-function pack(examples: Example[], maxLength: number, method: MethodName, data: TaskData, log: (line: string) => void): Example[] {
+function pack(model: PreTrainedModel | PeftModel, examples: Example[], maxLength: number, method: MethodName, data: TaskData, log: (line: string) => void): Example[] {
   if (data.task !== "causal-lm") throw new UsageError("--packing packs causal-LM examples; it needs --task causal-lm");
   if (METHOD_INFO[method].virtualTokens) {
     throw new UsageError(`--packing puts several examples in one row, but --method ${method} puts its virtual tokens in front of the whole row; use lora, ia3, adapter or a layer method`);
+  }
+  if (!keepsPackedSequencesApart(model)) {
+    throw new UsageError("--packing: this model's attention does not keep packed sequences apart (its family does not read restarting position ids); train without --packing");
   }
   const rows = packExamples(examples, maxLength);
   const tokens = examples.reduce((n, e) => n + e.inputIds.length, 0);
   log(`packing: ${examples.length} examples (${tokens} tokens) into ${rows.length} rows of up to ${maxLength} tokens (${(100 * tokens / (rows.length * maxLength)).toFixed(1)}% full)`);
   return rows;
+}
+
+/** Whether the model reads a restart of the position ids as a new sequence: the second of two packed sequences
+ *  must give what it gives alone. Checked on the model itself, so a family that ignores packing is refused
+ *  instead of training on sequences that see each other. */
+function keepsPackedSequencesApart(model: PreTrainedModel | PeftModel): boolean {
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    const packed = noGrad(() => model.forward({ inputIds: [[1, 2, 3, 4]], positionIds: [[0, 1, 0, 1]] }).logits);
+    const alone = noGrad(() => model.forward({ inputIds: [[3, 4]] }).logits);
+    const tail = packed.data.subarray(packed.numel / 2);
+    let diff = 0, scale = 0;
+    alone.data.forEach((v, i) => { diff = Math.max(diff, Math.abs(v - tail[i]!)); scale = Math.max(scale, Math.abs(v)); });
+    return diff <= 1e-4 * Math.max(1, scale);
+  } finally {
+    model.train(wasTraining);
+  }
 }
 
 async function runFeatureBased(input: RunInput): Promise<RunResult> {
