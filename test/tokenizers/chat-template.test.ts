@@ -148,3 +148,14 @@ test("a template that fails to parse names the problem", async () => {
   assert.throws(() => t.applyChatTemplate([{ role: "user", content: "Hi" }], { tokenize: false, chatTemplate: "{% for m in messages %}" }),
     /cannot parse the chat template/);
 });
+
+test("each template's end of turn, found by rendering, is the token generation stops at", async () => {
+  const phi3 = await AutoTokenizer.fromPretrained(join(TOKENIZERS, "phi-3-mini"));
+  assert.deepEqual(await phi3.chatTurnEnd(), { text: "<|end|>", tokenId: 32007 });
+  const ends = { "Qwen-Qwen2.5-7B-Instruct": "<|im_end|>", "Qwen-Qwen3-0.6B": "<|im_end|>", "meta-llama-Llama-3.2-3B-Instruct": "<|eot_id|>",
+    "google-gemma-2-2b-it": "<end_of_turn>", "microsoft-Phi-3.5-mini-instruct": "<|end|>", "mistralai-Mistral-Nemo-Instruct-2407": "</s>" } as const;
+  for (const [name, text] of Object.entries(ends)) {
+    const t = await chatTokenizer(name as keyof typeof ends);
+    assert.deepEqual(await t.chatTurnEnd(), { text, tokenId: t.convertTokensToIds(text) }, name);
+  }
+});
