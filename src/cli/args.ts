@@ -59,14 +59,16 @@ export function booleanFlag(help: string): Flag<boolean> {
   };
 }
 
-/** Comma-separated on the command line (repeating the flag appends); a list or a string in config files. */
-export function listFlag<C extends string = string>(help: string, opts: { arg?: string; choices?: readonly C[] } = {}): Flag<C[]> {
+/** Comma-separated on the command line (repeating the flag appends); a list or a string in config files. With
+ *  `split: false` each value is one item, kept exactly (spaces, commas): repeat the flag for more. */
+export function listFlag<C extends string = string>(help: string, opts: { arg?: string; choices?: readonly C[]; split?: boolean } = {}): Flag<C[]> {
+  const split = opts.split ?? true;
   return {
-    kind: "list", help, arg: opts.arg ?? "A,B,...",
+    kind: "list", help, arg: opts.arg ?? (split ? "A,B,..." : "VALUE"),
     read(value, name) {
-      const items = Array.isArray(value) ? value.map(String) : typeof value === "string" ? value.split(",") : null;
-      if (items === null) throw new UsageError(`${name} needs a comma-separated list, got ${JSON.stringify(value)}`);
-      const list = items.map((s) => s.trim()).filter(Boolean);
+      const items = Array.isArray(value) ? value.map(String) : typeof value === "string" ? (split ? value.split(",") : [value]) : null;
+      if (items === null) throw new UsageError(`${name} needs ${split ? "a comma-separated list" : "a text value"}, got ${JSON.stringify(value)}`);
+      const list = split ? items.map((s) => s.trim()).filter(Boolean) : items.filter((s) => s !== "");
       if (list.length === 0) throw new UsageError(`${name} needs at least one value`);
       const choices: readonly string[] | undefined = opts.choices;
       const bad = choices && list.find((s) => !choices.includes(s));

@@ -6,6 +6,7 @@ import { configFlag } from "./config-file.js";
 import { DEFAULT_LAST_LAYERS, DEFAULT_VIRTUAL_TOKENS, type MethodOptions } from "./methods.js";
 import { DEFAULT_HYPERPARAMETERS as D, type Hyperparameters, type LearningRate } from "./pipeline/fine-tune.js";
 import type { HubOptions } from "../io/hub.js";
+import type { TextGenerationOptions } from "./pipeline/generation.js";
 
 export const modelFlags = {
   model: stringFlag("pretrained model: a local folder, a Hugging Face Hub id, or bundled (ships with finetune-ts)", { arg: "ID|DIR" }),
@@ -82,6 +83,31 @@ export const hyperparameterFlags = {
   clip: numberFlag("clip the gradient norm to this value", { arg: "NORM", min: 0 }),
 };
 
+/** A chat template from a file, for train, eval, generate and chat. */
+export const chatTemplateFlag = {
+  chatTemplate: stringFlag("a Jinja chat template file instead of the tokenizer's own (saved with the output)", { arg: "FILE" }),
+};
+
+/** Instruction tuning: conversations and packing (train). */
+export const instructionFlags = {
+  ...chatTemplateFlag,
+  trainOnPrompt: booleanFlag("causal-lm: loss on prompts and every conversation turn too, not only completions and assistant turns"),
+  packing: booleanFlag("causal-lm: pack examples into rows of --max-length tokens, each attending only to itself"),
+};
+
+/** Decoding for generate and chat. */
+export const generationFlags = {
+  maxNewTokens: numberFlag("tokens to generate at most (default 50)", { integer: true, min: 0 }),
+  doSample: booleanFlag("sample instead of taking the most likely token"),
+  temperature: numberFlag("sampling: divide the logits by T (default 1)", { arg: "T", min: 0 }),
+  topK: numberFlag("sampling: keep the K most likely tokens, 0 for all (default 50)", { arg: "K", integer: true, min: 0 }),
+  topP: numberFlag("sampling: keep the most likely tokens up to probability P (default 1)", { arg: "P", min: 0, max: 1 }),
+  minP: numberFlag("sampling: drop tokens less likely than P times the most likely one (default off)", { arg: "P", min: 0, max: 1 }),
+  repetitionPenalty: numberFlag("tokens already in the text: positive scores / R, negative ones * R (default 1)", { arg: "R", min: 0 }),
+  stop: listFlag("stop at this text, left out of the output; repeat for more (\\n, \\t understood)", { arg: "TEXT", split: false }),
+  seed: numberFlag("sampling seed: the same seed gives the same text", { integer: true }),
+};
+
 /** How eval, predict and generate find a trained result. */
 export const loadFlags = {
   ...modelFlags,
@@ -115,4 +141,14 @@ export function hyperparameters(v: RunValues): Hyperparameters {
     batchSize: v.batchSize ?? D.batchSize, weightDecay: v.weightDecay ?? D.weightDecay, warmupRatio: v.warmupRatio ?? D.warmupRatio,
     gradAccum: v.gradAccum ?? D.gradAccum, maxLength: v.maxLength ?? D.maxLength, seed: v.seed ?? D.seed,
   };
+}
+
+export function generationOptions(v: FlagValues<typeof generationFlags>, maxNewTokens: number): TextGenerationOptions {
+  const { doSample, temperature, topK, topP, minP, repetitionPenalty, stop, seed } = v;
+  return { maxNewTokens: v.maxNewTokens ?? maxNewTokens, doSample, temperature, topK, topP, minP, repetitionPenalty, stop: stop?.map(unescape), seed };
+}
+
+/** "\n" typed on a command line is two characters; stop strings are usually newlines. */
+function unescape(s: string): string {
+  return s.replace(/\\([nt\\])/g, (_, c: string) => (c === "n" ? "\n" : c === "t" ? "\t" : "\\"));
 }

@@ -1,5 +1,6 @@
 // The `finetune` command line: dispatches to one command per file under ./commands. Importing this module
 // runs nothing (tests call main directly); ./bin.ts is the executable.
+import { chat } from "./commands/chat.js";
 import { compare } from "./commands/compare.js";
 import { doctor } from "./commands/doctor.js";
 import { evaluate } from "./commands/eval.js";
@@ -10,7 +11,7 @@ import { pretrain } from "./commands/pretrain.js";
 import { train } from "./commands/train.js";
 import { Interrupted, UsageError, type Command } from "./command.js";
 
-export const commands: Command[] = [train, evaluate, predict, generate, merge, compare, pretrain, doctor];
+export const commands: Command[] = [train, evaluate, predict, generate, chat, merge, compare, pretrain, doctor];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

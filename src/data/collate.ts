@@ -8,6 +8,8 @@ export interface Example {
   label?: number;
   labels?: number[];
   tokenTypeIds?: number[];
+  /** Packed causal-LM rows (packExamples): each example's positions, restarting at 0 where it starts. */
+  positionIds?: number[];
 }
 
 export interface Batch {
@@ -18,6 +20,9 @@ export interface Batch {
   /** int32 [B] (classification) or [B, L] padded with -100 (causal LM) */
   labels?: Tensor;
   tokenTypeIds?: Tensor;
+  /** int32 [B, L], packed rows only. Padding after a row's examples counts up from 0 as a sequence of its own, so
+   *  no real token attends to it. */
+  positionIds?: Tensor;
   /** Positions of the examples in the dataset, so predictions can be put back in order. */
   indices: number[];
   size: number;
@@ -44,11 +49,14 @@ export function collate(examples: readonly Example[], indices: readonly number[]
   const hasTokenLabels = examples[0].labels !== undefined;
   const hasLabel = examples[0].label !== undefined;
   const hasTypes = examples[0].tokenTypeIds !== undefined;
+  const hasPositions = examples[0].positionIds !== undefined;
   const tokenLabels = hasTokenLabels ? new Int32Array(b * len).fill(IGNORE_INDEX) : null;
   const types = hasTypes ? new Int32Array(b * len) : null;
+  const positions = hasPositions ? new Int32Array(b * len) : null;
   const label = hasLabel ? new Int32Array(b) : null;
   examples.forEach((e, r) => {
-    if ((e.labels !== undefined) !== hasTokenLabels || (e.label !== undefined) !== hasLabel || (e.tokenTypeIds !== undefined) !== hasTypes) {
+    if ((e.labels !== undefined) !== hasTokenLabels || (e.label !== undefined) !== hasLabel || (e.tokenTypeIds !== undefined) !== hasTypes ||
+        (e.positionIds !== undefined) !== hasPositions) {
       throw new Error(`collate: example ${indices[r]} has different fields from the first example of its batch`);
     }
     const n = e.inputIds.length;
@@ -60,6 +68,11 @@ export function collate(examples: readonly Example[], indices: readonly number[]
       tokenLabels.set(e.labels!, off);
     }
     if (types) types.set(e.tokenTypeIds!, off);
+    if (positions) {
+      if (left) throw new Error("collate: packed rows (positionIds) are padded on the right");
+      positions.set(e.positionIds!, off);
+      for (let t = n; t < len; t++) positions[r * len + t] = t - n;
+    }
     if (label) label[r] = e.label!;
   });
   const batch: Batch = {
@@ -71,5 +84,6 @@ export function collate(examples: readonly Example[], indices: readonly number[]
   if (tokenLabels) batch.labels = new Tensor(tokenLabels, [b, len]);
   else if (label) batch.labels = new Tensor(label, [b]);
   if (types) batch.tokenTypeIds = new Tensor(types, [b, len]);
+  if (positions) batch.positionIds = new Tensor(positions, [b, len]);
   return batch;
 }

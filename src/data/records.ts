@@ -65,11 +65,23 @@ export async function* streamRecords(
   }
 }
 
+/** Where each record readRecords returned came from, so later stages (shuffled, sampled, tokenized) can still
+ *  name its line. Kept beside the records, not in them, so a record's columns are only what the file holds. */
+const sources = new WeakMap<object, string>();
+
+/** "file:line" (or "file:record N", "file:row N") of a record from readRecords. */
+export function recordSource(record: object): string | undefined {
+  return sources.get(record);
+}
+
 /** All records of a file; the first unreadable one throws `file:line: reason` unless skipInvalid. */
 export async function readRecords(file: string, opts: ReadOptions = {}): Promise<JsonRecord[]> {
   const out: JsonRecord[] = [];
   for await (const item of streamRecords(file, opts)) {
-    if ("record" in item) out.push(item.record);
+    if ("record" in item) {
+      sources.set(item.record, item.where);
+      out.push(item.record);
+    }
     else if (!opts.skipInvalid) throw new Error(`${item.where}: ${item.error}`);
   }
   return out;

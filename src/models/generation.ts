@@ -1,17 +1,17 @@
 // What the decoder-only models (GPT-2, the Llama family) share: how they read their input (past
-// keys/values, position ids), their shifted-target loss and last-token pooling, and generate() with a
-// key/value cache, following transformers' GenerationMixin (greedy search, and multinomial sampling
-// with temperature, top-k and top-p).
-import {
-  Generator, Tensor, asTensor, cat, crossEntropy, defaultGenerator, embedding, noGrad, ones, reshape,
-} from "../tensor/index.js";
+// keys/values, position ids, packed sequences), their shifted-target loss and last-token pooling, and
+// generate() with a key/value cache, following transformers' GenerationMixin (greedy search, and
+// multinomial sampling; the token choice is in ./sampling.ts).
+import { Tensor, asTensor, cat, crossEntropy, embedding, noGrad, ones, reshape } from "../tensor/index.js";
 import { readTokensAndPast, type TokensAndPast } from "./model-input.js";
 import type { LayerPast, ModelInput, ModelOutput, TensorLike } from "./outputs.js";
+import { tokenPicker, type SamplingOptions } from "./sampling.js";
 
 export interface CausalLMInput extends ModelInput {
   /** [batch, seq] (or [seq] for every sequence): positions of the input tokens. Default pastLength +
    *  arange(seq), as transformers; generate() derives them from the attention mask, so left padding
-   *  does not shift the real tokens. */
+   *  does not shift the real tokens. Given without attentionMask and past, a position that does not follow
+   *  the one before it by 1 starts a new packed sequence (transformers' find_packed_sequence_indices). */
   positionIds?: TensorLike;
 }
 
@@ -21,6 +21,9 @@ export interface DecoderInputs extends TokensAndPast {
    *  sequences share them. */
   positions: Int32Array;
   positionRows: number;
+  /** [batch, seq]: which packed sequence each token belongs to; null when every row is one sequence. Attention
+   *  stays within a sequence. */
+  segments: Int32Array | null;
 }
 
 export function readDecoderInput(input: CausalLMInput, numLayers: number): DecoderInputs {
@@ -37,7 +40,24 @@ export function readDecoderInput(input: CausalLMInput, numLayers: number): Decod
     positions = Int32Array.from(p.data);
     if (positions.some((v) => v < 0)) throw new RangeError("positionIds must not be negative");
   }
-  return { ...t, positions, positionRows };
+  // As transformers, packing is read from the positions only in a training-style call: no mask, no cache.
+  const packed = input.positionIds !== undefined && t.attentionMask === null && pastLength === 0;
+  return { ...t, positions, positionRows, segments: packed ? packedSegments(positions, positionRows, batch, seq) : null };
+}
+
+/** Sequence index of every token, counting restarts of the positions along each row; null when nothing restarts. */
+export function packedSegments(positions: Int32Array, rows: number, batch: number, seq: number): Int32Array | null {
+  const out = new Int32Array(batch * seq);
+  let restarts = false;
+  for (let b = 0; b < batch; b++) {
+    const p = (rows === 1 ? 0 : b) * seq;
+    for (let t = 1; t < seq; t++) {
+      const next = positions[p + t] !== positions[p + t - 1] + 1;
+      restarts ||= next;
+      out[b * seq + t] = out[b * seq + t - 1] + (next ? 1 : 0);
+    }
+  }
+  return restarts ? out : null;
 }
 
 /** A layer's past must be [batch, kvHeads, pastLength, headDim] to sit in front of `key`. */
@@ -86,17 +106,9 @@ export interface CausalLM {
   readonly config: { readonly eosTokenId: number | number[] | null; readonly padTokenId: number | null };
 }
 
-export interface GenerateOptions {
+export interface GenerateOptions extends SamplingOptions {
   /** Tokens to add to each sequence; default 20. */
   maxNewTokens?: number;
-  /** Sample from the filtered distribution instead of taking the arg-max; default false. */
-  doSample?: boolean;
-  /** Sampling only: logits are divided by it; default 1. */
-  temperature?: number;
-  /** Sampling only: keep the k most likely tokens (ties kept), 0 = off; default 50 as transformers. */
-  topK?: number;
-  /** Sampling only: keep the smallest set of most likely tokens whose probability reaches topP; default 1 (off). */
-  topP?: number;
   /** A sequence that produces one of these stops; later positions get padTokenId. Default: the config's. */
   eosTokenId?: number | number[] | null;
   /** Fills finished sequences; default the config's pad_token_id, else the first eos id. */
@@ -104,13 +116,25 @@ export interface GenerateOptions {
   /** [batch, seq], 0 at (left) padding. Default: inputIds != padTokenId when the pad token occurs and
    *  differs from eos, else all ones (transformers' rule). */
   attentionMask?: TensorLike;
-  /** Seeds a private generator for sampling; default the global generator. */
-  seed?: number;
 }
 
 /** Continues each sequence of inputIds [batch, seq]; returns [batch, seq + generated] token ids. Each step
  *  feeds only the new token and the cache; position ids follow the attention mask (left padding). */
 export function generateTokens(model: CausalLM, inputIds: TensorLike, opts: GenerateOptions = {}): Tensor {
+  const ids = asTensor(inputIds, "int32");
+  const steps = generationSteps(model, ids, opts);
+  const [batch, promptLen] = ids.shape;
+  const rows: number[][] = Array.from({ length: batch }, (_, b) => Array.from(ids.data.subarray(b * promptLen, (b + 1) * promptLen)));
+  for (const next of steps) next.forEach((t, b) => rows[b].push(t));
+  return new Tensor(Int32Array.from(rows.flat()), [batch, rows[0].length]);
+}
+
+/**
+ * generate() one step at a time: yields the next token of every sequence ([batch]; padTokenId once a sequence has
+ * produced an eos) until all have stopped or maxNewTokens is reached. Breaking out of the loop stops generation, so
+ * a caller can stream the tokens and stop on its own conditions (stop strings).
+ */
+export function* generationSteps(model: CausalLM, inputIds: TensorLike, opts: GenerateOptions = {}): Generator<Int32Array, void, void> {
   const ids = asTensor(inputIds, "int32");
   if (ids.ndim !== 2 || ids.shape[1] === 0) throw new RangeError(`generate: inputIds must be [batch, seq] with seq > 0, got [${ids.shape}]`);
   const [batch, promptLen] = ids.shape;
@@ -123,6 +147,7 @@ export function generateTokens(model: CausalLM, inputIds: TensorLike, opts: Gene
   if (mask.shape.join() !== ids.shape.join()) throw new RangeError(`generate: attentionMask [${mask.shape}] must match inputIds [${ids.shape}]`);
   warnOnRightPadding(mask);
 
+  // The sequences so far, for the repetition penalty.
   const rows: number[][] = Array.from({ length: batch }, (_, b) => Array.from(ids.data.subarray(b * promptLen, (b + 1) * promptLen)));
   const unfinished = new Array<boolean>(batch).fill(true);
   let step: Tensor = ids;
@@ -137,15 +162,14 @@ export function generateTokens(model: CausalLM, inputIds: TensorLike, opts: Gene
     for (let b = 0; b < batch; b++) {
       const start = (b * len + len - 1) * vocab;
       const scores = Float32Array.from(out.logits.f.subarray(start, start + vocab));
-      next[b] = unfinished[b] ? pick(scores) : pad!;
+      next[b] = unfinished[b] ? pick(scores, rows[b]) : pad!;
       rows[b].push(next[b]);
       if (eos.includes(next[b])) unfinished[b] = false;
     }
+    yield next;
     step = new Tensor(next, [batch, 1]);
     mask = cat([mask, ones([batch, 1], { dtype: mask.dtype })], 1);
   }
-  const width = rows[0].length;
-  return new Tensor(Int32Array.from(rows.flat()), [batch, width]);
 }
 
 function toIdList(v: number | number[] | null | undefined): number[] {
@@ -182,69 +206,4 @@ export function positionsFromMask(mask: Tensor, seq: number): Tensor {
     }
   }
   return new Tensor(out, [batch, seq]);
-}
-
-function tokenPicker(opts: GenerateOptions): (scores: Float32Array) => number {
-  if (!opts.doSample) return argmax;
-  const temperature = opts.temperature ?? 1, topK = opts.topK ?? 50, topP = opts.topP ?? 1;
-  if (!(temperature > 0)) throw new RangeError(`generate: temperature must be positive when sampling, got ${temperature}`);
-  if (!Number.isInteger(topK) || topK < 0) throw new RangeError(`generate: topK must be a non-negative integer, got ${topK}`);
-  if (!(topP > 0 && topP <= 1)) throw new RangeError(`generate: topP must be in (0, 1], got ${topP}`);
-  const gen = opts.seed === undefined ? defaultGenerator : new Generator(opts.seed);
-  return (scores) => {
-    if (temperature !== 1) for (let i = 0; i < scores.length; i++) scores[i] /= temperature;
-    if (topK > 0) topKFilter(scores, topK);
-    if (topP < 1) topPFilter(scores, topP);
-    return sample(softmaxOf(scores), gen);
-  };
-}
-
-function argmax(scores: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
-  return best;
-}
-
-/** Sets to -inf every score below the k-th largest (transformers' TopKLogitsWarper). */
-export function topKFilter(scores: Float32Array, k: number): Float32Array {
-  if (k >= scores.length) return scores;
-  const kth = Float32Array.from(scores).sort().reverse()[k - 1];
-  for (let i = 0; i < scores.length; i++) if (scores[i] < kth) scores[i] = -Infinity;
-  return scores;
-}
-
-/** Sets to -inf the least likely tokens whose total probability stays within 1 - p; the most likely
- *  token always stays (transformers' TopPLogitsWarper). */
-export function topPFilter(scores: Float32Array, p: number): Float32Array {
-  const probs = softmaxOf(scores);
-  const order = Array.from(scores.keys()).sort((a, b) => probs[a] - probs[b]);
-  let cumulative = 0;
-  for (let r = 0; r < order.length - 1; r++) {
-    cumulative += probs[order[r]];
-    if (cumulative > 1 - p) break;
-    scores[order[r]] = -Infinity;
-  }
-  return scores;
-}
-
-function softmaxOf(scores: Float32Array): Float64Array {
-  let max = -Infinity;
-  for (const s of scores) if (s > max) max = s;
-  const p = new Float64Array(scores.length);
-  let sum = 0;
-  for (let i = 0; i < scores.length; i++) sum += p[i] = Math.exp(scores[i] - max);
-  for (let i = 0; i < p.length; i++) p[i] /= sum;
-  return p;
-}
-
-function sample(probs: Float64Array, gen: Generator): number {
-  const u = gen.random();
-  let acc = 0, last = 0;
-  for (let i = 0; i < probs.length; i++) {
-    if (probs[i] === 0) continue;
-    acc += probs[i];
-    last = i;
-    if (u < acc) return i;
-  }
-  return last;
 }

@@ -10,4 +10,6 @@ export type { FromPretrainedOptions } from "./loading.js";
 export type { WeightLoadReport, MismatchedKey } from "./weights.js";
 export type { LabelConfig, ProblemType } from "./config.js";
 export type { LayerPast, ModelInput, ModelOutput, PeftModelFacts, TensorLike } from "./outputs.js";
+export { generationSteps, type GenerateOptions } from "./generation.js";
+export type { SamplingOptions } from "./sampling.js";
 export * from "./families.js";

@@ -21,6 +21,9 @@ export interface ModelInput {
   /** Classifiers: [batch] class ids. Causal LMs: [batch, seq] with -100 where no loss is taken. */
   labels?: TensorLike;
   tokenTypeIds?: TensorLike;
+  /** Decoders: [batch, seq] (or [seq]) positions of the input tokens. Without an attentionMask or past, positions
+   *  that restart (any step other than +1) start a new packed sequence, which attends only within itself. */
+  positionIds?: TensorLike;
   /** Per layer, keys/values that come before this input: a generation cache, or prefix tuning's
    *  virtual tokens. Positions of the input start at pastLength. Prefix keys are used as given (not
    *  rotated by RoPE). */

@@ -2,6 +2,7 @@
 // tokenizer.json first, else the slow-tokenizer files converted like HF's convert_slow_tokenizer.
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { readChatTemplate } from "./chat-template.js";
 import {
   additionalSpecialTokens,
   defaultModelInputNames,
@@ -81,6 +82,7 @@ export class AutoTokenizer {
       modelInputNames: defaultModelInputNames(config, doc.model.type!),
       cleanUpTokenizationSpaces: config.clean_up_tokenization_spaces === true,
       config,
+      chatTemplate: await readChatTemplate(dir, config, configFile),
     });
   }
 }

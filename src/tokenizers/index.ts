@@ -1,7 +1,9 @@
 export { AutoTokenizer, type FromPretrainedOptions } from "./auto.js";
 export {
   PreTrainedTokenizer,
+  type ApplyChatTemplateOptions,
   type BatchEncoding,
+  type ChatEncoding,
   type CallOptions,
   type DecodeOptions,
   type EncodeOptions,
@@ -16,3 +18,4 @@ export {
   type TrainingCorpus,
   type TrainWordPieceOptions,
 } from "./train.js";
+export { CHAT_TEMPLATE_FILE, type ChatMessage, type ChatTemplateOptions, type ChatTemplateSource } from "./chat-template.js";

@@ -85,8 +85,8 @@ function truncationError(which: string, length: number, excess: number): string 
 }
 
 /** Left- or right-pads `row` to `length` with `value`. */
-export function padRow(row: number[], length: number, value: number, side: Side): number[] {
+export function padRow<T>(row: T[], length: number, value: T, side: Side): T[] {
   if (row.length >= length) return row;
-  const fill = new Array<number>(length - row.length).fill(value);
+  const fill = Array.from({ length: length - row.length }, () => value);
   return side === "right" ? row.concat(fill) : fill.concat(row);
 }

@@ -4,6 +4,10 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Encoding, Tokenizer } from "tokenizers";
+import {
+  assistantSpans, chatTurnEnd, configTemplateValue, renderChatTemplate, selectTemplate, spansToTokens,
+  type ChatMessage, type ChatTemplateOptions, type ChatTemplateSource,
+} from "./chat-template.js";
 import { SPECIAL_ROLES, type JsonObject, type SpecialRole, type SpecialTokens } from "./config.js";
 import {
   padRow,
@@ -24,8 +28,9 @@ export interface TokenizerInit {
   truncationSide: Side;
   modelInputNames: string[];
   cleanUpTokenizationSpaces: boolean;
-  /** The tokenizer_config.json it came from: savePretrained keeps its other keys (chat_template, ...). */
+  /** The tokenizer_config.json it came from: savePretrained keeps its other keys. */
   config: JsonObject;
+  chatTemplate?: ChatTemplateSource;
 }
 
 export interface CallOptions {
@@ -40,6 +45,8 @@ export interface CallOptions {
   /** Default: whether the tokenizer's modelInputNames include token_type_ids (BERT yes, GPT-2 no). */
   returnTokenTypeIds?: boolean;
   returnSpecialTokensMask?: boolean;
+  /** Also return each token's [start, end) in its text, in JS string (UTF-16) indices; [0, 0] for padding. */
+  returnOffsetsMapping?: boolean;
 }
 
 export type EncodeOptions = Pick<CallOptions, "addSpecialTokens" | "truncation" | "maxLength" | "truncationSide"> & {
@@ -57,7 +64,21 @@ export interface BatchEncoding {
   attentionMask: number[][];
   tokenTypeIds?: number[][];
   specialTokensMask?: number[][];
+  offsetMapping?: [number, number][][];
 }
+
+/** A conversation rendered and tokenized, with 1 on the tokens of assistant turns (their end-of-turn token too). */
+export interface ChatEncoding {
+  inputIds: number[];
+  assistantMasks: number[];
+  /** Assistant messages (their index in the conversation) whose turn the template does not render on its own the
+   *  way it renders them in the whole conversation, so their tokens could not be told apart (their mask stays 0). */
+  unlocatedTurns: number[];
+  /** The rendered text. */
+  text: string;
+}
+
+export type ApplyChatTemplateOptions = ChatTemplateOptions & { tokenize?: boolean; returnAssistantTokensMask?: boolean };
 
 export type SpecialTokensToAdd = { [R in SpecialRole as `${R}Token`]?: string } & { additionalSpecialTokens?: string[] };
 
@@ -72,6 +93,8 @@ export class PreTrainedTokenizer {
   truncationSide: Side;
   readonly modelInputNames: string[];
   cleanUpTokenizationSpaces: boolean;
+  /** A Jinja chat template, or named ones; set it to give a tokenizer without one a template. */
+  chatTemplate: ChatTemplateSource | undefined;
   private readonly special: SpecialTokens;
   private readonly additional: string[];
   private readonly config: JsonObject;
@@ -87,6 +110,7 @@ export class PreTrainedTokenizer {
     this.modelInputNames = init.modelInputNames;
     this.cleanUpTokenizationSpaces = init.cleanUpTokenizationSpaces;
     this.config = init.config;
+    this.chatTemplate = init.chatTemplate;
   }
 
   /** Size of the base vocabulary, without added tokens (HF `vocab_size`). */
@@ -191,6 +215,10 @@ export class PreTrainedTokenizer {
       out.tokenTypeIds = encodings.map((e) => e.getTypeIds());
     }
     if (opts.returnSpecialTokensMask) out.specialTokensMask = encodings.map((e) => e.getSpecialTokensMask());
+    if (opts.returnOffsetsMapping) {
+      if (seconds !== undefined) throw new Error("returnOffsetsMapping is for single texts, not pairs");
+      out.offsetMapping = encodings.map((e, i) => utf16Offsets(firsts[i]!, e.getOffsets()));
+    }
     if (strategies.padding === "none") return out;
 
     let length =
@@ -201,7 +229,40 @@ export class PreTrainedTokenizer {
     out.attentionMask = out.attentionMask.map((r) => padRow(r, length, 0, padSide));
     out.tokenTypeIds = out.tokenTypeIds?.map((r) => padRow(r, length, 0, padSide));
     out.specialTokensMask = out.specialTokensMask?.map((r) => padRow(r, length, 1, padSide));
+    out.offsetMapping = out.offsetMapping?.map((r) => padRow(r, length, [0, 0], padSide));
     return out;
+  }
+
+  /**
+   * Renders a conversation with the chat template, as transformers' apply_chat_template: the text with
+   * `tokenize: false`, else its token ids (the template writes any special tokens itself, so none are added), or
+   * with `returnAssistantTokensMask` the ids and a 0/1 mask over the assistant turns.
+   */
+  applyChatTemplate(messages: readonly ChatMessage[], opts: ChatTemplateOptions & { tokenize: false }): string;
+  applyChatTemplate(messages: readonly ChatMessage[], opts: ChatTemplateOptions & { tokenize?: true; returnAssistantTokensMask: true }): Promise<ChatEncoding>;
+  applyChatTemplate(messages: readonly ChatMessage[], opts?: ChatTemplateOptions & { tokenize?: true; returnAssistantTokensMask?: false }): Promise<number[]>;
+  applyChatTemplate(messages: readonly ChatMessage[], opts: ApplyChatTemplateOptions = {}): string | Promise<number[] | ChatEncoding> {
+    const template = selectTemplate(this.chatTemplate, opts);
+    const render = (m: readonly ChatMessage[], addGenerationPrompt: boolean) =>
+      renderChatTemplate(template, m, this.templateSpecialTokens(), { ...opts, addGenerationPrompt });
+    if (opts.tokenize === false) return render(messages, opts.addGenerationPrompt ?? false);
+    if (!opts.returnAssistantTokensMask) return this.encode(render(messages, opts.addGenerationPrompt ?? false), { addSpecialTokens: false });
+    return this.encodeChat(messages, render);
+  }
+
+  /**
+   * How the chat template closes an assistant turn: its text ("" when the template writes nothing after a reply,
+   * null when a probe conversation cannot be rendered) and, when that text starts with a special token (such as
+   * <|im_end|>), that token and its id: what generation stops at.
+   */
+  async chatTurnEnd(opts: ChatTemplateOptions = {}): Promise<{ text: string; tokenId: number | null } | null> {
+    const template = selectTemplate(this.chatTemplate, opts);
+    const text = chatTurnEnd((m, addGenerationPrompt) => renderChatTemplate(template, m, this.templateSpecialTokens(), { ...opts, addGenerationPrompt }));
+    if (!text) return text === "" ? { text, tokenId: null } : null;
+    const [first] = await this.encode(text, { addSpecialTokens: false });
+    // A special token (which decoding with skipSpecialTokens drops) is the stop; otherwise the text's first line.
+    const special = first !== undefined && (await this.decode([first], { skipSpecialTokens: true })) === "";
+    return special ? { text: await this.decode([first]), tokenId: first } : { text: text.split("\n")[0]!, tokenId: null };
   }
 
   async decode(ids: number[], opts: DecodeOptions = {}): Promise<string> {
@@ -253,6 +314,8 @@ export class PreTrainedTokenizer {
     for (const role of SPECIAL_ROLES) delete config[`${role}_token`];
     delete config.additional_special_tokens;
     delete config.model_max_length;
+    delete config.chat_template;
+    if (this.chatTemplate !== undefined) config.chat_template = configTemplateValue(this.chatTemplate);
     Object.assign(config, specialMap, {
       padding_side: this.paddingSide,
       truncation_side: this.truncationSide,
@@ -262,6 +325,26 @@ export class PreTrainedTokenizer {
     await writeFile(files[1]!, JSON.stringify(config, null, 2) + "\n");
     await writeFile(files[2]!, JSON.stringify(specialMap, null, 2) + "\n");
     return files;
+  }
+
+  /** The template variables transformers passes for special tokens: bos_token, eos_token, ... */
+  private templateSpecialTokens(): Record<string, unknown> {
+    const vars: Record<string, unknown> = {};
+    for (const role of SPECIAL_ROLES) if (this.special[role] !== undefined) vars[`${role}_token`] = this.special[role];
+    vars.additional_special_tokens = [...this.additional];
+    return vars;
+  }
+
+  private async encodeChat(messages: readonly ChatMessage[], render: (m: readonly ChatMessage[], g: boolean) => string): Promise<ChatEncoding> {
+    const { text, spans, unlocated } = assistantSpans(messages, render);
+    const enc = await this.call(text, { addSpecialTokens: false, returnTokenTypeIds: false, returnOffsetsMapping: true });
+    const inputIds = enc.inputIds[0]!;
+    const assistantMasks = new Array<number>(inputIds.length).fill(0);
+    spansToTokens(text, enc.offsetMapping![0]!, spans).forEach((t, k) => {
+      if (t === null) unlocated.push(spans[k]!.message);
+      else assistantMasks.fill(1, t.first, t.last + 1);
+    });
+    return { inputIds, assistantMasks, unlocatedTurns: unlocated.sort((a, b) => a - b), text };
   }
 
   private setSpecial(role: SpecialRole, token: string | undefined): void {
@@ -335,6 +418,16 @@ export class PreTrainedTokenizer {
   private cleanUp(text: string, opts: DecodeOptions): string {
     return (opts.cleanUpTokenizationSpaces ?? this.cleanUpTokenizationSpaces) ? cleanUpTokenization(text) : text;
   }
+}
+
+/** The binding reports offsets in Unicode code points; JS strings index UTF-16 code units. */
+function utf16Offsets(text: string, offsets: number[][]): [number, number][] {
+  if (!/[\uD800-\uDBFF]/.test(text)) return offsets.map(([s, e]) => [s!, e!]);
+  const at: number[] = [];
+  let u = 0;
+  for (const ch of text) { at.push(u); u += ch.length; }
+  at.push(u);
+  return offsets.map(([s, e]) => [at[s!]!, at[e!]!]);
 }
 
 function checkIds(ids: number[]): void {

@@ -25,8 +25,8 @@ export class CausalLMModule extends TokenLossModule {
   }
 
   predictStep(batch: Batch): LmPrediction {
-    const { inputIds, attentionMask } = modelInput(batch);
-    const logits = noGrad(() => this.model.forward({ inputIds, attentionMask }).logits);
+    const { labels: _, ...input } = modelInput(batch);
+    const logits = noGrad(() => this.model.forward(input).logits);
     const [b, l, v] = logits.shape;
     const targets = slice(labelsOf(batch), 1, 1);
     const nll = crossEntropy(slice(logits, 1, 0, l - 1).reshape(b * (l - 1), v), targets.reshape(b * (l - 1)), { reduction: "none" });

@@ -50,9 +50,12 @@ export interface ForwardModel extends Module {
   forward(input: ModelInput): ModelOutput;
 }
 
-/** The model input for a collated batch. */
+/** The model input for a collated batch. A packed batch goes without its attention mask: the restarts of its
+ *  position ids tell the model where each sequence starts (and its padding is a sequence of its own). */
 export function modelInput(batch: Batch): ModelInput {
-  const input: ModelInput = { inputIds: batch.inputIds, attentionMask: batch.attentionMask, labels: batch.labels };
+  const input: ModelInput = batch.positionIds
+    ? { inputIds: batch.inputIds, positionIds: batch.positionIds, labels: batch.labels }
+    : { inputIds: batch.inputIds, attentionMask: batch.attentionMask, labels: batch.labels };
   if (batch.tokenTypeIds) input.tokenTypeIds = batch.tokenTypeIds;
   return input;
 }

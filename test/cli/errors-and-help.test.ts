@@ -54,7 +54,7 @@ test("a malformed number is named with its flag", async () => {
 });
 
 test("an unknown command lists the commands", async () => {
-  await failsWithOneLine(["fine-tune"], /unknown command "fine-tune" \(commands: train, eval, predict, generate, merge, compare, .*doctor\)/);
+  await failsWithOneLine(["fine-tune"], /unknown command "fine-tune" \(commands: train, eval, predict, generate, chat, merge, compare, .*doctor\)/);
 });
 
 test("a model folder that does not exist is named", async () => {
@@ -63,7 +63,7 @@ test("a model folder that does not exist is named", async () => {
 
 test("every command has --help with usage, options and examples", async () => {
   const names = commands.map((c) => c.name);
-  for (const name of ["train", "eval", "predict", "generate", "merge", "compare", "doctor"]) assert.ok(names.includes(name), name);
+  for (const name of ["train", "eval", "predict", "generate", "chat", "merge", "compare", "doctor"]) assert.ok(names.includes(name), name);
   for (const c of commands) {
     assert.match(c.help, new RegExp(`^Usage: finetune ${c.name}`), c.name);
     assert.match(c.help, /\nExamples:\n {2}finetune /, c.name);

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DistilBertForSequenceClassification, GPT2LMHeadModel, distilBertConfig, gpt2Config } from "../../src/models/index.js";
+import { DistilBertForSequenceClassification, GPT2LMHeadModel, LlamaForCausalLM, distilBertConfig, gpt2Config, llamaConfig } from "../../src/models/index.js";
 import { manualSeed } from "../../src/tensor/index.js";
 import { AutoTokenizer } from "../../src/tokenizers/index.js";
 import { UCI_SENTIMENT } from "../helpers/fixtures.js";
@@ -46,6 +46,18 @@ export async function tinyGpt2Dir(): Promise<string> {
   const dir = await tempDir("tiny-gpt2-");
   await new GPT2LMHeadModel(gpt2Config({ nEmbd: 32, nLayer: 2, nHead: 4, nPositions: 128 })).savePretrained(dir);
   await (await AutoTokenizer.fromPretrained(join(DATA, "tokenizers/gpt2"))).savePretrained(dir);
+  return dir;
+}
+
+/** Llama with width 32, 2 layers, 4 query and 2 key/value heads and the real Phi-3-mini tokenizer (32,064 tokens,
+ *  its own chat template): a chat model's layout at a test's size. */
+export async function tinyChatLlamaDir(): Promise<string> {
+  manualSeed(0);
+  const dir = await tempDir("tiny-chat-llama-");
+  const config = llamaConfig({ vocabSize: 32064, hiddenSize: 32, intermediateSize: 64, numHiddenLayers: 2, numAttentionHeads: 4,
+    numKeyValueHeads: 2, maxPositionEmbeddings: 256, eosTokenId: 32000 });
+  await new LlamaForCausalLM(config).savePretrained(dir);
+  await (await AutoTokenizer.fromPretrained(join(DATA, "tokenizers/phi-3-mini"))).savePretrained(dir);
   return dir;
 }
 

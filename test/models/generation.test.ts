@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setBackend } from "../../src/backend/index.js";
-import { positionsFromMask, topKFilter, topPFilter, type CausalLM } from "../../src/models/generation.js";
+import { generationSteps, positionsFromMask, type CausalLM } from "../../src/models/generation.js";
+import { minPFilter, repetitionPenalty, topKFilter, topPFilter } from "../../src/models/sampling.js";
 import { Gemma3ForCausalLM } from "../../src/models/gemma3/index.js";
 import { GPT2LMHeadModel } from "../../src/models/gpt2/index.js";
 import { LlamaForCausalLM } from "../../src/models/llama/index.js";
@@ -87,6 +88,24 @@ test("generation: seeded sampling is reproducible; topK 1 is greedy", async () =
   assert.throws(() => m.generate(prompt, { doSample: true, temperature: 0 }), /temperature/);
 });
 
+test("generation steps stream what generate returns; a consumer can stop early; seeded min-p sampling repeats", async () => {
+  const m = await MODELS.llama.load() as unknown as LM;
+  const prompt = [[1, 338, 439]];
+  const whole = (m.generate(prompt, { maxNewTokens: 6, eosTokenId: null }).toArray() as number[][])[0].slice(3);
+  const streamed: number[] = [];
+  for (const next of generationSteps(m, prompt, { maxNewTokens: 6, eosTokenId: null })) {
+    streamed.push(next[0]);
+    if (streamed.length === 4) break;
+  }
+  assert.deepEqual(streamed, whole.slice(0, 4));
+  const sampled = { maxNewTokens: 6, eosTokenId: null, doSample: true, minP: 0.05, topK: 0, seed: 3 };
+  assert.deepEqual(m.generate(prompt, sampled).toArray(), m.generate(prompt, sampled).toArray());
+  // A huge penalty makes greedy search avoid every token already in the sequence.
+  const fresh = (m.generate(prompt, { maxNewTokens: 6, eosTokenId: null, repetitionPenalty: 1e9 }).toArray() as number[][])[0];
+  assert.equal(new Set(fresh).size, fresh.length);
+  assert.throws(() => m.generate(prompt, { repetitionPenalty: 0 }), /repetitionPenalty must be positive/);
+});
+
 test("topK keeps the k largest scores and ties", () => {
   const s = topKFilter(Float32Array.from([1, 5, 3, 5, 2]), 2);
   assert.deepEqual(Array.from(s), [-Infinity, 5, -Infinity, 5, -Infinity]);
@@ -100,6 +119,17 @@ test("topP keeps the smallest most-likely set reaching p, at least one token", (
   assert.deepEqual(Array.from(topPFilter(logits.slice(), 0.85)).map(Number.isFinite), [true, true, true, false]);
   assert.deepEqual(Array.from(topPFilter(logits.slice(), 0.1)).map(Number.isFinite), [true, false, false, false]);
   assert.deepEqual(Array.from(topPFilter(logits.slice(), 1)).map(Number.isFinite), [true, true, true, true]);
+});
+
+test("minP keeps the tokens at least p times as likely as the most likely one", () => {
+  const logits = Float32Array.from([0.5, 0.3, 0.15, 0.05].map(Math.log));
+  assert.deepEqual(Array.from(minPFilter(logits.slice(), 0.5)).map(Number.isFinite), [true, true, false, false]);
+  assert.deepEqual(Array.from(minPFilter(logits.slice(), 0.1)).map(Number.isFinite), [true, true, true, false]);
+  assert.deepEqual(Array.from(minPFilter(logits.slice(), 1)).map(Number.isFinite), [true, false, false, false]);
+});
+
+test("the repetition penalty divides positive and multiplies negative scores of tokens seen, once each", () => {
+  assert.deepEqual(Array.from(repetitionPenalty(Float32Array.from([2, -2, 3, 1]), [0, 1, 1, 7], 2)), [1, -4, 3, 1]);
 });
 
 test("positions follow the attention mask: cumsum - 1, 1 at padding, last columns", () => {

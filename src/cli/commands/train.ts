@@ -5,15 +5,17 @@ import { formatBytes, formatSeconds } from "../../report/format.js";
 import { booleanFlag, choiceFlag, flagHelp, flagsFromObject, type FlagValues } from "../args.js";
 import { UsageError, type Command } from "../command.js";
 import { parseWithConfig } from "../config-file.js";
-import { hubOptions, hyperparameters, methodOptions, runFlags } from "../flags.js";
+import { hubOptions, hyperparameters, instructionFlags, methodOptions, runFlags } from "../flags.js";
 import { METHOD_INFO, METHODS, type MethodInfo } from "../methods.js";
 import { info, metricsLine, noteOnce } from "../output.js";
 import { describeSplits, loadData, type TaskData } from "../pipeline/data.js";
 import { runFineTune } from "../pipeline/fine-tune.js";
+import { useChatTemplateFile } from "../pipeline/lm.js";
 import { detectTask, loadTokenizer, modelRef } from "../pipeline/sources.js";
 
 const flags = {
   ...runFlags,
+  ...instructionFlags,
   method: choiceFlag(`one of ${METHODS.join(", ")}`, METHODS, { arg: "METHOD" }),
   resume: booleanFlag("continue the run in --output from its last checkpoint (its saved flags apply unless overridden)"),
 };
@@ -56,6 +58,7 @@ Examples:
     --max-rows 2000 --max-length 256 --output runs/imdb-ia3
   finetune train --model gpt2 --task causal-lm --method prefix --train lm.jsonl --max-steps 500 --output runs/prefix
   finetune train --model bundled --method full --dataset bundled:spam --lr auto --output runs/full-auto
+  finetune train --model ./small-chat-model --method lora --train chat.jsonl --packing --max-length 512 --output runs/chat
   finetune train --config run.yaml --lr 3e-4
   finetune train --output runs/lora --resume`,
 
@@ -71,12 +74,13 @@ Examples:
     const data = await loadData(task, v, hub);
     info(describeData(data));
     const { tokenizer } = await loadTokenizer(v.tokenizer ? [v.tokenizer] : [source.ref], hub);
+    await useChatTemplateFile(tokenizer, v.chatTemplate);
     const method = v.method;
     await mkdir(v.output, { recursive: true });
     const { resume: _, config: __, ...saved } = v;
     await writeJsonAtomic(join(v.output, ARGS_FILE), saved);
     const result = await runFineTune({
-      method, methodOptions: methodOptions(v), hp: hyperparameters(v), source, tokenizer, data,
+      method, methodOptions: methodOptions(v), hp: { ...hyperparameters(v), packing: v.packing }, source, tokenizer, data,
       output: v.output, resume: v.resume, interactive: true, log: info,
     });
     console.log(`trained ${method} in ${formatSeconds(result.trainSeconds)}${result.steps === null ? "" : ` (${result.steps} steps)`}`);

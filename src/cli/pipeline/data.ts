@@ -1,5 +1,6 @@
 // Datasets from the data flags: one file per split, one file split with a seed, or a Hugging Face Hub
-// dataset; classification rows ({text, textPair?, label}) or causal-LM records ({prompt, completion} or {text}).
+// dataset; classification rows ({text, textPair?, label}) or causal-LM records (conversations, {prompt, completion}
+// or {text}).
 import { BUNDLED_PREFIX, bundledTask, type BundledClassificationTask } from "../../datasets/index.js";
 import {
   loadDataFiles, loadHubDataset, readRecords, splitDataset, type DatasetDict, type JsonRecord, type TextExample,
@@ -28,6 +29,8 @@ export interface DataSettings {
   labelNames?: string[];
   promptColumn?: string;
   completionColumn?: string;
+  /** Causal-LM: loss on prompts and every conversation turn too. */
+  trainOnPrompt?: boolean;
   /** At most N rows per split: a sample drawn with `seed`, since files are often sorted by label. */
   maxRows?: number;
   seed?: number;
@@ -50,7 +53,7 @@ const DEFAULT_SEED = 42;
 export async function loadData(task: Task, s: DataSettings, hub: HubOptions): Promise<TaskData> {
   if (task === "seq-cls") return { task, ...(await loadClassificationData(s, hub)) };
   if (s.dataset !== undefined) throw new UsageError("--dataset loads classification datasets; for causal-lm give --train (and --validation / --test) files");
-  const columns = { textColumn: s.textColumn, promptColumn: s.promptColumn, completionColumn: s.completionColumn };
+  const columns = { textColumn: s.textColumn, promptColumn: s.promptColumn, completionColumn: s.completionColumn, trainOnPrompt: s.trainOnPrompt };
   return { task, splits: await loadLmData(s), columns };
 }
 

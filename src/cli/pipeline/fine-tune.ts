@@ -4,13 +4,14 @@
 import { exists } from "../../io/exists.js";
 import { join } from "node:path";
 import { DataLoader } from "../../data/dataloader.js";
+import { packExamples } from "../../data/packing.js";
 import type { Example } from "../../data/collate.js";
 import {
   LogisticRegression, MLPClassifier, countParameters, defaultPooling, extractFeatures, formatParameterCount, type ParameterCount,
 } from "../../methods/index.js";
 import type { PreTrainedModel } from "../../models/index.js";
 import { PeftModel } from "../../peft/index.js";
-import { manualSeed } from "../../tensor/index.js";
+import { manualSeed, noGrad } from "../../tensor/index.js";
 import type { PreTrainedTokenizer } from "../../tokenizers/index.js";
 import {
   CSVLogger, CausalLMModule, ModelCheckpoint, SequenceClassificationModule, Trainer, lrFind, tokenizeDataset, type Loader, type Metrics, type TrainingModule,
@@ -37,6 +38,8 @@ export interface Hyperparameters {
   maxLength: number;
   seed: number;
   clip?: number;
+  /** Causal-LM: pack the training examples into rows of maxLength tokens. */
+  packing?: boolean;
 }
 
 export type LearningRate = number | "auto";
@@ -132,7 +135,7 @@ async function runWithTrainer(input: RunInput, method: Exclude<MethodName, "feat
     handleSignals: true,
     defaultRootDir: output,
   });
-  const trainLoader = loader(await examples("train"), true);
+  const trainLoader = loader(hp.packing ? pack(model, await examples("train"), maxLength, method, data, input.log) : await examples("train"), true);
   const valLoader = input.interactive && data.splits.validation ? loader(await examples("validation")) : undefined;
   const ckptPath = input.resume ? await lastCheckpoint(output) : undefined;
   // The range test sets the rate of every step itself, so the module it probes with needs none.
@@ -147,6 +150,39 @@ async function runWithTrainer(input: RunInput, method: Exclude<MethodName, "feat
   const artifact: Artifact = model instanceof PeftModel ? { kind: "adapter", model } : { kind: "model", model };
   const result: RunResult = { method, task: data.task, trainSeconds: fit.fitSeconds, extractSeconds: null, steps: fit.globalStep, lr, lrFind, params, artifactBytes: null, validation, test };
   return save(input, result, artifact, { labelNames, maxLength, pooling: null });
+}
+
+/** Training examples packed into rows of maxLength tokens; validation and test are scored unpacked, per row. */
+function pack(model: PreTrainedModel | PeftModel, examples: Example[], maxLength: number, method: MethodName, data: TaskData, log: (line: string) => void): Example[] {
+  if (data.task !== "causal-lm") throw new UsageError("--packing packs causal-LM examples; it needs --task causal-lm");
+  if (METHOD_INFO[method].virtualTokens) {
+    throw new UsageError(`--packing puts several examples in one row, but --method ${method} puts its virtual tokens in front of the whole row; use lora, ia3, adapter or a layer method`);
+  }
+  if (!keepsPackedSequencesApart(model)) {
+    throw new UsageError("--packing: this model's attention does not keep packed sequences apart (its family does not read restarting position ids); train without --packing");
+  }
+  const rows = packExamples(examples, maxLength);
+  const tokens = examples.reduce((n, e) => n + e.inputIds.length, 0);
+  log(`packing: ${examples.length} examples (${tokens} tokens) into ${rows.length} rows of up to ${maxLength} tokens (${(100 * tokens / (rows.length * maxLength)).toFixed(1)}% full)`);
+  return rows;
+}
+
+/** Whether the model reads a restart of the position ids as a new sequence: the second of two packed sequences
+ *  must give what it gives alone. Checked on the model itself, so a family that ignores packing is refused
+ *  instead of training on sequences that see each other. */
+function keepsPackedSequencesApart(model: PreTrainedModel | PeftModel): boolean {
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    const packed = noGrad(() => model.forward({ inputIds: [[1, 2, 3, 4]], positionIds: [[0, 1, 0, 1]] }).logits);
+    const alone = noGrad(() => model.forward({ inputIds: [[3, 4]] }).logits);
+    const tail = packed.data.subarray(packed.numel / 2);
+    let diff = 0, scale = 0;
+    alone.data.forEach((v, i) => { diff = Math.max(diff, Math.abs(v - tail[i]!)); scale = Math.max(scale, Math.abs(v)); });
+    return diff <= 1e-4 * Math.max(1, scale);
+  } finally {
+    model.train(wasTraining);
+  }
 }
 
 async function runFeatureBased(input: RunInput): Promise<RunResult> {

@@ -8,8 +8,10 @@ import type { LayerPast } from "../outputs.js";
 import type { GPT2Config } from "./config.js";
 
 /** The additive mask [batch, queries, past + queries]. A key both after the query and padded gets
- *  min + min = -inf in float32, as in transformers; every other masked entry rounds to min. */
-export function gpt2AttentionMask(padding: Tensor | null, batch: number, queries: number, past: number): AdditiveMask {
+ *  min + min = -inf in float32, as in transformers; every other masked entry rounds to min. `segments`
+ *  [batch, queries] (packed sequences, no past, no padding mask) keeps attention within each sequence. */
+export function gpt2AttentionMask(padding: Tensor | null, batch: number, queries: number, past: number,
+  segments: Int32Array | null = null): AdditiveMask {
   const keys = past + queries;
   const data = new Float32Array(batch * queries * keys);
   const m = padding?.data;
@@ -17,7 +19,7 @@ export function gpt2AttentionMask(padding: Tensor | null, batch: number, queries
     const o = (b * queries + q) * keys;
     for (let k = 0; k < keys; k++) {
       const padded = m !== undefined && m[b * keys + k] === 0;
-      const future = k > past + q;
+      const future = k > past + q || (segments !== null && segments[b * queries + k] !== segments[b * queries + q]);
       data[o + k] = future && padded ? -Infinity : future || padded ? FLOAT32_MIN : 0;
     }
   }

@@ -106,7 +106,7 @@ export class GPT2Model extends GPT2PreTrainedModel {
     let h = add(embeds, this.wpe.forward(new Tensor(x.positions, [x.positionRows, x.seq])));
     if (input.tokenTypeIds !== undefined) h = add(h, this.wte.forward(asTensor(input.tokenTypeIds, "int32")));
     h = this.drop.forward(h);
-    const mask = gpt2AttentionMask(x.attentionMask, x.batch, x.seq, x.pastLength);
+    const mask = gpt2AttentionMask(x.attentionMask, x.batch, x.seq, x.pastLength, x.segments);
     const presents: LayerPast[] = [];
     this.h.items.forEach((block, i) => {
       const r = block.forward(h, mask, x.past[i]);

@@ -10,16 +10,18 @@ import type { LlamaConfig } from "./config.js";
 import { applyRope, type RopeTable } from "./rope.js";
 
 /** The additive mask, 0 or float32 min as transformers builds it, for queries at positions past ..
- *  past + queries - 1. Its rows repeat once per query head sharing a key/value head (see attention). */
+ *  past + queries - 1. Its rows repeat once per query head sharing a key/value head (see attention).
+ *  `segments` [batch, queries] (packed sequences, no past) keeps each token's attention within its sequence. */
 export function llamaAttentionMask(padding: Tensor | null, batch: number, queries: number, past: number,
-  slidingWindow: number | null, groups: number): AdditiveMask {
+  slidingWindow: number | null, groups: number, segments: Int32Array | null = null): AdditiveMask {
   const keys = past + queries, rows = groups * queries;
   const data = new Float32Array(batch * rows * keys);
   const m = padding?.data;
   for (let b = 0; b < batch; b++) for (let q = 0; q < queries; q++) {
     const o = (b * rows + q) * keys, at = past + q;
     for (let k = 0; k < keys; k++) {
-      const hidden = k > at || (slidingWindow !== null && k <= at - slidingWindow) || (m !== undefined && m[b * keys + k] === 0);
+      const hidden = k > at || (slidingWindow !== null && k <= at - slidingWindow) || (m !== undefined && m[b * keys + k] === 0) ||
+        (segments !== null && segments[b * queries + k] !== segments[b * queries + q]);
       data[o + k] = hidden ? FLOAT32_MIN : 0;
     }
     for (let g = 1; g < groups; g++) data.copyWithin(o + g * queries * keys, o, o + keys);

@@ -110,7 +110,7 @@ export class LlamaModel extends LlamaPreTrainedModel {
     let h = x.inputsEmbeds ?? this.embedTokens.forward(x.inputIds!);
     if (h.shape[2] !== c.hiddenSize) throw new RangeError(`inputsEmbeds must be [batch, seq, ${c.hiddenSize}], got [${h.shape}]`);
     const rope = ropeTable(this.invFreq, x.positions, x.positionRows, x.seq);
-    const mask = llamaAttentionMask(x.attentionMask, x.batch, x.seq, x.pastLength, c.slidingWindow, c.numAttentionHeads / c.numKeyValueHeads);
+    const mask = llamaAttentionMask(x.attentionMask, x.batch, x.seq, x.pastLength, c.slidingWindow, c.numAttentionHeads / c.numKeyValueHeads, x.segments);
     const presents: LayerPast[] = [];
     this.layers.items.forEach((layer, i) => {
       const r = layer.forward(h, rope, mask, x.past[i]);
