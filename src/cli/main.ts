@@ -3,6 +3,7 @@
 import { compare } from "./commands/compare.js";
 import { doctor } from "./commands/doctor.js";
 import { evaluate } from "./commands/eval.js";
+import { exportCommand } from "./commands/export.js";
 import { generate } from "./commands/generate.js";
 import { merge } from "./commands/merge.js";
 import { predict } from "./commands/predict.js";
@@ -10,7 +11,7 @@ import { pretrain } from "./commands/pretrain.js";
 import { train } from "./commands/train.js";
 import { Interrupted, UsageError, type Command } from "./command.js";
 
-export const commands: Command[] = [train, evaluate, predict, generate, merge, compare, pretrain, doctor];
+export const commands: Command[] = [train, evaluate, predict, generate, merge, exportCommand, compare, pretrain, doctor];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

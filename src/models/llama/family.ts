@@ -1,5 +1,6 @@
 // The Llama family's registration (../family.ts): Llama, Mistral and Qwen2 checkpoints share its classes and
 // key names, and differ only in what their configs select.
+import { llamaGguf } from "./gguf.js";
 import type { ModelFamily, PeftTargets } from "../family.js";
 import { LLAMA_MODEL_TYPES, llamaConfig, type LlamaModelType } from "./config.js";
 import { LlamaForCausalLM, LlamaForSequenceClassification } from "./heads.js";
@@ -29,4 +30,5 @@ export const llamaFamily: ModelFamily = {
     maxPositionEmbeddings: s.maxPositions, tieWordEmbeddings: true, bosTokenId: s.bosTokenId, eosTokenId: s.eosTokenId,
     padTokenId: s.padTokenId, attentionDropout: s.dropout, numLabels: s.numLabels,
   }),
+  gguf: llamaGguf,
 };
