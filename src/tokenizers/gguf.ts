@@ -49,6 +49,7 @@ export async function tokenizerToGguf(tokenizer: PreTrainedTokenizer, doc: Token
   for (const t of doc.added_tokens) byId.set(t.id, t.content);
   const n = Math.max(opts.vocabSize, ...Array.from(byId.keys(), (id) => id + 1));
   if (n > opts.vocabSize) throw new Error(`the tokenizer has ids up to ${n - 1} but the model's embeddings have only ${opts.vocabSize} rows`);
+  const specialIds = new Set(tokenizer.allSpecialIds);
   const tokens: string[] = [];
   const types: number[] = [];
   for (let id = 0; id < n; id++) {
@@ -57,7 +58,8 @@ export async function tokenizerToGguf(tokenizer: PreTrainedTokenizer, doc: Token
     tokens.push(token ?? `[PAD${id}]`);
     if (token === undefined) types.push(kind === "llama" ? UNUSED : USER_DEFINED);
     else if (kind === "llama" && id === tokenizer.unkTokenId) types.push(UNKNOWN);
-    else if (a) types.push(a.special ? CONTROL : USER_DEFINED);
+    // The converter's LlamaHfVocab marks every special token (bos, eos, ...) as control, whatever its added_tokens flag.
+    else if (a) types.push(a.special || (kind === "llama" && specialIds.has(id)) ? CONTROL : USER_DEFINED);
     else if (kind === "llama" && BYTE_TOKEN.test(token)) types.push(BYTE);
     else types.push(NORMAL);
   }
