@@ -127,13 +127,14 @@ function roundHalfAway(v: number): number {
 function dequantizeQ8_0(bytes: Uint8Array, numel: number): Float32Array {
   const blocks = numel / Q8_0_BLOCK;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const q = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const scales = new Uint16Array(blocks);
   for (let b = 0; b < blocks; b++) scales[b] = view.getUint16(b * Q8_0_BYTES, true);
   const d = toFloat32({ dtype: "F16", shape: [blocks], data: scales });
   const out = new Float32Array(numel);
   for (let b = 0; b < blocks; b++) {
-    const base = b * Q8_0_BYTES + 2;
-    for (let j = 0; j < Q8_0_BLOCK; j++) out[b * Q8_0_BLOCK + j] = d[b]! * view.getInt8(base + j);
+    const base = b * Q8_0_BYTES + 2, scale = d[b]!;
+    for (let j = 0; j < Q8_0_BLOCK; j++) out[b * Q8_0_BLOCK + j] = scale * q[base + j]!;
   }
   return out;
 }

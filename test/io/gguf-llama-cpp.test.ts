@@ -4,10 +4,12 @@
 // .ci/run installs it into .cache/llama-cpp (FINETUNE_LLAMA_CPP may name another node-llama-cpp folder).
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { main } from "../../src/cli/main.js";
+import { GgufMetadata, readGgufHeader } from "../../src/io/gguf.js";
 import { AutoModelForCausalLM, GPT2LMHeadModel, gpt2Config, LlamaForCausalLM, llamaConfig, type PreTrainedModel } from "../../src/models/index.js";
 import { manualSeed, tensor } from "../../src/tensor/index.js";
 import { AutoTokenizer } from "../../src/tokenizers/index.js";
@@ -15,12 +17,34 @@ import { DATA } from "../helpers/fixtures.js";
 import { REPO } from "../cli/tiny-models.js";
 import { scratchDir } from "../helpers/temp-dir.js";
 
+// Qwen2's word-splitting regex (its tokenizer.json's Split pre-tokenizer); on GPT-2's vocabulary here.
+const QWEN2_SPLIT = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+const LLAMA3_SPLIT = QWEN2_SPLIT.replace("|\\p{N}|", "|\\p{N}{1,3}|");
+
+/** GPT-2's tokenizer with its words split by `regex` first, as Llama 3's and Qwen2's tokenizer.json do. */
+async function withSplitRegex(folder: string, regex: string): Promise<string> {
+  await (await AutoTokenizer.fromPretrained(join(DATA, "tokenizers/gpt2"))).savePretrained(folder);
+  const file = join(folder, "tokenizer.json");
+  const doc = JSON.parse(await readFile(file, "utf8"));
+  doc.pre_tokenizer = {
+    type: "Sequence",
+    pretokenizers: [
+      { type: "Split", pattern: { Regex: regex }, behavior: "Isolated", invert: false },
+      { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false },
+    ],
+  };
+  await writeFile(file, JSON.stringify(doc));
+  return folder;
+}
+
 const NODE_LLAMA_CPP = process.env.FINETUNE_LLAMA_CPP ?? join(REPO, ".cache/llama-cpp/node_modules/node-llama-cpp");
 const available = existsSync(join(NODE_LLAMA_CPP, "package.json"));
 const TEXTS = [
   "Hello world! The quick brown fox jumps over the lazy dog.",
   "  two leading spaces, émojis 🦙🚀 and numbers 1234567 3.14",
   "line one\nline two\n\ttabbed, it's 'quoted' & <b>markup</b>",
+  "I'VE 12345678 digits;   three  spaces\r\n\n  and a trailing space ",
 ];
 // Relative to the largest logit. llama.cpp keeps its attention cache in f16 (even for f32 weights) and multiplies
 // q8_0 weights with activations rounded to q8_0, so it is never bit-exact; a misplaced row or a wrong rotary layout
@@ -47,6 +71,9 @@ describe("GGUF exports run in llama.cpp", { skip: available ? false : `node-llam
     dir = await scratchDir("gguf-llama-cpp-");
   });
 
+  /** tokenizer.ggml.pre of an export. */
+  const pre = (name: string) => new GgufMetadata(readGgufHeader(join(dir, `${name}-f32.gguf`)), name).string("tokenizer.ggml.pre");
+
   /** llama.cpp's logits after each of `ids` (rows of vocab entries). */
   async function llamaCppLogits(file: string, ids: number[], vocab: number): Promise<Float32Array[]> {
     const model = await llama.loadModel({ modelPath: file });
@@ -62,14 +89,14 @@ describe("GGUF exports run in llama.cpp", { skip: available ? false : `node-llam
     return rows;
   }
 
-  async function check(name: string, model: PreTrainedModel, tokenizerDir: string): Promise<void> {
+  async function check(name: string, model: PreTrainedModel, tokenizerDir: string, dtypes: readonly ("f32" | "f16" | "q8_0")[] = ["f32", "f16", "q8_0"]): Promise<void> {
     const folder = join(dir, name);
     await model.savePretrained(folder);
     const tokenizer = await AutoTokenizer.fromPretrained(tokenizerDir);
     await tokenizer.savePretrained(folder);
     const ids = (await tokenizer.encode(TEXTS[0]!)).slice(0, 12);
     const vocab = model.shape().vocabSize;
-    for (const dtype of ["f32", "f16", "q8_0"] as const) {
+    for (const dtype of dtypes) {
       const file = join(dir, `${name}-${dtype}.gguf`);
       assert.equal(await main(["export", "--model", folder, "--format", "gguf", "--dtype", dtype, "--output", file]), 0);
       // Ours from the same file: the weights llama.cpp has, dequantised.
@@ -98,17 +125,28 @@ describe("GGUF exports run in llama.cpp", { skip: available ? false : `node-llam
     await check("llama", model, join(DATA, "tokenizers/phi-3-mini"));
   });
 
-  test("Qwen2 (biases, rotary rows kept) with a byte-level BPE vocabulary (GPT-2's)", async () => {
+  test("Qwen2 (biases, rotary rows kept) with a byte-level BPE vocabulary split by Qwen2's regex", async () => {
     manualSeed(2);
     const model = new LlamaForCausalLM(llamaConfig({
       modelType: "qwen2", vocabSize: 50257, hiddenSize: 64, numHiddenLayers: 2, numAttentionHeads: 4, numKeyValueHeads: 2, intermediateSize: 96,
       maxPositionEmbeddings: 128, tieWordEmbeddings: true, initializerRange: 0.2,
     }));
-    await check("qwen2", model, join(DATA, "tokenizers/gpt2"));
+    await check("qwen2", model, await withSplitRegex(join(dir, "qwen2-tokenizer"), QWEN2_SPLIT));
+    assert.equal(pre("qwen2"), "qwen2");
+  });
+
+  test("Llama 3's word-splitting regex (llama-bpe) on a byte-level vocabulary", async () => {
+    manualSeed(4);
+    const model = new LlamaForCausalLM(llamaConfig({
+      vocabSize: 50257, hiddenSize: 16, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 32, maxPositionEmbeddings: 128, initializerRange: 0.2,
+    }));
+    await check("llama-bpe", model, await withSplitRegex(join(dir, "llama-bpe-tokenizer"), LLAMA3_SPLIT), ["f32"]);
+    assert.equal(pre("llama-bpe"), "llama-bpe");
   });
 
   test("GPT-2 (transposed Conv1D weights, learned positions)", async () => {
     manualSeed(3);
     await check("gpt2", new GPT2LMHeadModel(gpt2Config({ nEmbd: 64, nLayer: 2, nHead: 4, nPositions: 128, initializerRange: 0.2 })), join(DATA, "tokenizers/gpt2"));
+    assert.equal(pre("gpt2"), "gpt-2");
   });
 });

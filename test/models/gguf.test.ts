@@ -12,7 +12,7 @@ import { tensor } from "../../src/tensor/index.js";
 import { AutoTokenizer, type PreTrainedTokenizer } from "../../src/tokenizers/index.js";
 import { tokenizerFromGguf, tokenizerToGguf } from "../../src/tokenizers/gguf.js";
 import { parseTokenizerJson } from "../../src/tokenizers/tokenizer-json.js";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { DATA, FIXTURES } from "../helpers/fixtures.js";
 import { scratchDir } from "../helpers/temp-dir.js";
 
@@ -115,10 +115,15 @@ test("Llama's q_proj / k_proj rows are reordered per head as the converter's per
   assert.deepEqual(await rowsOf("qwen2"), { "blk.0.attn_q.weight": [0, 1, 2, 3, 4, 5, 6, 7], "blk.0.attn_k.weight": [0, 1, 2, 3] });
 });
 
-async function tokenizerRoundTrip(name: string, vocabSize: number): Promise<{ ours: PreTrainedTokenizer; back: PreTrainedTokenizer; meta: GgufMetadata }> {
-  const ours = await AutoTokenizer.fromPretrained(join(DATA, "tokenizers", name));
-  const saved = join(dir, `tok-${name}`);
+async function tokenizerRoundTrip(name: string, vocabSize: number, preTokenizer?: unknown): Promise<{ ours: PreTrainedTokenizer; back: PreTrainedTokenizer; meta: GgufMetadata }> {
+  let ours = await AutoTokenizer.fromPretrained(join(DATA, "tokenizers", name));
+  const saved = join(dir, `tok-${name}-${Math.random().toString(36).slice(2)}`);
   await ours.savePretrained(saved);
+  if (preTokenizer) {
+    const text = JSON.parse(await readFile(join(saved, "tokenizer.json"), "utf8"));
+    await writeFile(join(saved, "tokenizer.json"), JSON.stringify({ ...text, pre_tokenizer: preTokenizer }));
+    ours = await AutoTokenizer.fromPretrained(saved);
+  }
   const doc = parseTokenizerJson(await readFile(join(saved, "tokenizer.json"), "utf8"), "tokenizer.json");
   const config = JSON.parse(await readFile(join(saved, "tokenizer_config.json"), "utf8"));
   const entries = await tokenizerToGguf(ours, doc, config, { vocabSize });
@@ -147,6 +152,19 @@ test("a byte-level BPE tokenizer (GPT-2) -> GGUF -> back encodes and decodes the
   assert.equal(back.eosToken, ours.eosToken);
   assert.equal(back.bosToken, ours.bosToken);
 });
+
+const QWEN2 = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+for (const [pre, regex] of [["qwen2", QWEN2], ["llama-bpe", QWEN2.replace("|\\p{N}|", "|\\p{N}{1,3}|")]] as const) {
+  test(`a byte-level BPE tokenizer split by ${pre}'s regex -> GGUF (pre "${pre}") -> back encodes the same`, async () => {
+    const split = { type: "Sequence", pretokenizers: [
+      { type: "Split", pattern: { Regex: regex }, behavior: "Isolated", invert: false },
+      { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false },
+    ] };
+    const { ours, back, meta } = await tokenizerRoundTrip("gpt2", 50257, split);
+    assert.equal(meta.string("tokenizer.ggml.pre"), pre);
+    for (const text of [...TEXTS, "digits 1234567 and I'VE"]) assert.deepEqual(await back.encode(text), await ours.encode(text), text);
+  });
+}
 
 test("a SentencePiece BPE tokenizer (phi-3's Llama vocabulary) -> GGUF -> back encodes and decodes the same", async () => {
   const { ours, back, meta } = await tokenizerRoundTrip("phi-3-mini", 32064);

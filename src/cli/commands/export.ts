@@ -1,14 +1,9 @@
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
-import { writeGguf } from "../../io/gguf.js";
-import { ggufExport, GGUF_DTYPES, type GgufDtype } from "../../models/gguf.js";
+import { stat } from "node:fs/promises";
+import { basename } from "node:path";
+import { saveGguf } from "../../export/gguf.js";
+import { GGUF_DTYPES, type GgufDtype } from "../../models/gguf.js";
 import { PeftModel } from "../../peft/index.js";
 import { formatBytes } from "../../report/format.js";
-import { readJsonObject } from "../../tokenizers/config.js";
-import { tokenizerToGguf } from "../../tokenizers/gguf.js";
-import { parseTokenizerJson } from "../../tokenizers/tokenizer-json.js";
-import type { PreTrainedTokenizer } from "../../tokenizers/index.js";
 import { choiceFlag, flagHelp, stringFlag } from "../args.js";
 import { UsageError, type Command } from "../command.js";
 import { configFlag, parseWithConfig } from "../config-file.js";
@@ -64,24 +59,9 @@ Examples:
       model = model.mergeAndUnload();
       info(`merged ${type} adapter into ${model.constructor.name}`);
     }
-    const tokenizer = await tokenizerEntries(loaded.tokenizer, model.shape().vocabSize, onWarning);
     const dtype = v.dtype ?? "f16";
-    const { metadata, tensors } = ggufExport(model, { dtype, name: v.name ?? basename(v.adapter ?? v.model).replace(/\.gguf$/, ""), tokenizer });
-    await writeGguf(v.output, metadata, tensors);
-    console.log(`saved ${v.output} (${dtype}, ${tensors.length} tensors, ${formatBytes((await stat(v.output)).size)})`);
+    const name = v.name ?? basename(v.adapter ?? v.model).replace(/\.gguf$/, "");
+    const count = await saveGguf(model, loaded.tokenizer, v.output, { dtype, name, onWarning });
+    console.log(`saved ${v.output} (${dtype}, ${count} tensors, ${formatBytes((await stat(v.output)).size)})`);
   },
 };
-
-/** tokenizer.* metadata, from the tokenizer as savePretrained writes it (its tokenizer.json and config). */
-async function tokenizerEntries(tokenizer: PreTrainedTokenizer, vocabSize: number, onWarning: (m: string) => void) {
-  const dir = await mkdtemp(join(tmpdir(), "finetune-export-"));
-  try {
-    await tokenizer.savePretrained(dir);
-    const file = join(dir, "tokenizer.json");
-    const doc = parseTokenizerJson(await readFile(file, "utf8"), file);
-    const config = (await readJsonObject(join(dir, "tokenizer_config.json"))) ?? {};
-    return await tokenizerToGguf(tokenizer, doc, config, { vocabSize, onWarning });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
