@@ -11,7 +11,7 @@ import { pretrain } from "./commands/pretrain.js";
 import { train } from "./commands/train.js";
 import { Interrupted, UsageError, type Command } from "./command.js";
 
-export const commands: Command[] = [train, evaluate, predict, generate, merge, exportCommand, compare, pretrain, doctor];
+export const commands: Command[] = [train, evaluate, predict, generate, merge, compare, exportCommand, pretrain, doctor];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
