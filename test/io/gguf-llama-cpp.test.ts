@@ -10,7 +10,7 @@ import { before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { main } from "../../src/cli/main.js";
 import { GgufMetadata, readGgufHeader } from "../../src/io/gguf.js";
-import { AutoModelForCausalLM, GPT2LMHeadModel, gpt2Config, LlamaForCausalLM, llamaConfig, type PreTrainedModel } from "../../src/models/index.js";
+import { AutoModelForCausalLM, GPT2LMHeadModel, gpt2Config, LlamaForCausalLM, llamaConfig, parseLlamaConfig, type PreTrainedModel } from "../../src/models/index.js";
 import { manualSeed, tensor } from "../../src/tensor/index.js";
 import { AutoTokenizer } from "../../src/tokenizers/index.js";
 import { DATA } from "../helpers/fixtures.js";
@@ -89,7 +89,8 @@ describe("GGUF exports run in llama.cpp", { skip: available ? false : `node-llam
     return rows;
   }
 
-  async function check(name: string, model: PreTrainedModel, tokenizerDir: string, dtypes: readonly ("f32" | "f16" | "q8_0")[] = ["f32", "f16", "q8_0"]): Promise<void> {
+  /** `reload`: compare with our model loaded back from the file (a file with rope_freqs is not read back). */
+  async function check(name: string, model: PreTrainedModel, tokenizerDir: string, dtypes: readonly ("f32" | "f16" | "q8_0")[] = ["f32", "f16", "q8_0"], reload = true): Promise<void> {
     const folder = join(dir, name);
     await model.savePretrained(folder);
     const tokenizer = await AutoTokenizer.fromPretrained(tokenizerDir);
@@ -100,7 +101,7 @@ describe("GGUF exports run in llama.cpp", { skip: available ? false : `node-llam
       const file = join(dir, `${name}-${dtype}.gguf`);
       assert.equal(await main(["export", "--model", folder, "--format", "gguf", "--dtype", dtype, "--output", file]), 0);
       // Ours from the same file: the weights llama.cpp has, dequantised.
-      const ours = (await AutoModelForCausalLM.fromPretrained(file)) as PreTrainedModel & { forward(x: unknown): { logits: { toFloat32Array(): Float32Array } } };
+      const ours = (reload ? await AutoModelForCausalLM.fromPretrained(file) : model) as PreTrainedModel & { forward(x: unknown): { logits: { toFloat32Array(): Float32Array } } };
       const expected = ours.forward({ inputIds: tensor([ids], { dtype: "int32" }) }).logits.toFloat32Array();
       const rows = await llamaCppLogits(file, ids, vocab);
       let worst = 0;
@@ -133,6 +134,16 @@ describe("GGUF exports run in llama.cpp", { skip: available ? false : `node-llam
     }));
     await check("qwen2", model, await withSplitRegex(join(dir, "qwen2-tokenizer"), QWEN2_SPLIT));
     assert.equal(pre("qwen2"), "qwen2");
+  });
+
+  test("Llama 3's rope scaling, written as the converter's rope_freqs tensor", async () => {
+    manualSeed(5);
+    // Short wavelengths: with an original context of 16, most of head_dim 16's frequencies are scaled or blended.
+    const base = llamaConfig({ vocabSize: 32064, hiddenSize: 32, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 32, maxPositionEmbeddings: 128, initializerRange: 0.2 });
+    const model = new LlamaForCausalLM(parseLlamaConfig({
+      ...base.raw, rope_scaling: { rope_type: "llama3", factor: 4, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16 },
+    }, "<llama3 rope>"));
+    await check("llama3-rope", model, join(DATA, "tokenizers/phi-3-mini"), ["f32"], false);
   });
 
   test("Llama 3's word-splitting regex (llama-bpe) on a byte-level vocabulary", async () => {
