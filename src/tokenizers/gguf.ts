@@ -47,7 +47,8 @@ export async function tokenizerToGguf(tokenizer: PreTrainedTokenizer, doc: Token
   const byId = new Map<number, string>();
   for (const [token, id] of vocab) byId.set(id, token);
   for (const t of doc.added_tokens) byId.set(t.id, t.content);
-  const n = Math.max(opts.vocabSize, ...Array.from(byId.keys(), (id) => id + 1));
+  let n = opts.vocabSize;
+  for (const id of byId.keys()) n = Math.max(n, id + 1);
   if (n > opts.vocabSize) throw new Error(`the tokenizer has ids up to ${n - 1} but the model's embeddings have only ${opts.vocabSize} rows`);
   const specialIds = new Set(tokenizer.allSpecialIds);
   const tokens: string[] = [];
