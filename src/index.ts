@@ -17,3 +17,4 @@ export * from "./train/index.js";
 export type { EarlyStoppingOptions } from "./train/index.js";
 export type { EarlyStoppingOptions as MLPEarlyStoppingOptions } from "./methods/index.js";
 export * from "./data/index.js";
+export { saveGguf, type SaveGgufOptions } from "./export/gguf.js";

@@ -4,6 +4,7 @@ import { chat } from "./commands/chat.js";
 import { compare } from "./commands/compare.js";
 import { doctor } from "./commands/doctor.js";
 import { evaluate } from "./commands/eval.js";
+import { exportCommand } from "./commands/export.js";
 import { generate } from "./commands/generate.js";
 import { merge } from "./commands/merge.js";
 import { predict } from "./commands/predict.js";
@@ -11,7 +12,7 @@ import { pretrain } from "./commands/pretrain.js";
 import { train } from "./commands/train.js";
 import { Interrupted, UsageError, type Command } from "./command.js";
 
-export const commands: Command[] = [train, evaluate, predict, generate, chat, merge, compare, pretrain, doctor];
+export const commands: Command[] = [train, evaluate, predict, generate, chat, merge, compare, exportCommand, pretrain, doctor];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -2,6 +2,8 @@
 export { writeAtomic, writeFileAtomic, writeJsonAtomic } from "./atomic.js";
 export { loadCheckpoint, loadSafetensorsSharded, WEIGHT_FILES } from "./checkpoint.js";
 export { FileFormatError } from "./errors.js";
+export { GgufMetadata, GgufValueType, isGgufFile, readGgufHeader, readGgufTensors, writeGguf } from "./gguf.js";
+export type { GgufEntry, GgufHeader, GgufTensorInfo, GgufTensorOut, GgufValue } from "./gguf.js";
 export { globToRegExp, listRepoTree, resolveModelFile, resolveWeights, snapshotDownload } from "./hub.js";
 export type { HubOptions, RepoFileInfo, RepoTree, RepoType, ResolveOptions, ResolvedWeights, SnapshotOptions } from "./hub.js";
 export { fromFloat32, isSafeDtype, itemSize, numel, toFloat32, toInt32 } from "./raw-tensor.js";

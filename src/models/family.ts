@@ -1,6 +1,7 @@
 // What a model family declares about itself, in src/models/<family>/family.ts, so that generic code (the Auto
 // classes, the layer methods, PEFT's default targets, the CLI, pretraining, the memory estimate) reads one
 // registration instead of keeping tables of model types. ./registry.ts holds the registered families.
+import type { FamilyGguf } from "./gguf.js";
 import type { BaseConfig, PreTrainedModel, PretrainedClass } from "./pretrained.js";
 
 // Each family's classes take its own config type; the registry only hands them what their parseConfig made.
@@ -78,4 +79,6 @@ export interface ModelFamily {
   peftTargets: Readonly<Record<string, PeftTargets>>;
   /** A config of the given sizes, validated like a file, for a freshly initialised model of any of the classes. */
   freshConfig(size: FreshModelSize): BaseConfig;
+  /** How llama.cpp names and lays out the family's tensors and hyperparameters (GGUF files); none: not supported. */
+  gguf?: FamilyGguf;
 }

@@ -3,6 +3,8 @@ export { AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForMaskedLM, Auto
 export { families, familyForConfig, familyOf, registerFamily, supportedModelTypes } from "./registry.js";
 export type { FamilyClasses, FamilyLayout, FreshModelSize, ModelClass, ModelFamily, PeftTargets } from "./family.js";
 export { estimateParameterCount } from "./size.js";
+export { GGUF_DTYPES, ggufExport, readGgufModel } from "./gguf.js";
+export type { ArchMetadata, FamilyGguf, GgufDtype, GgufExportOptions, GgufModel } from "./gguf.js";
 export type { ActivationProfile, ModelShape, ParameterEstimate } from "./size.js";
 export { PreTrainedModel } from "./pretrained.js";
 export type { BaseConfig, PretrainedClass } from "./pretrained.js";

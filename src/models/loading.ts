@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { writeJsonAtomic } from "../io/atomic.js";
 import { loadCheckpoint } from "../io/checkpoint.js";
 import { FileFormatError } from "../io/errors.js";
+import { isGgufFile } from "../io/gguf.js";
 import { resolveModelFile, resolveWeights, type HubOptions } from "../io/hub.js";
 import { saveSafetensors } from "../io/safetensors.js";
 import type { Module } from "../nn/index.js";
@@ -34,8 +35,10 @@ export interface LoadedConfig {
   file: string;
 }
 
-/** Reads config.json of a local folder or hub repo, with the label overrides of `opts` applied. */
+/** Reads config.json of a local folder or hub repo, with the label overrides of `opts` applied. A GGUF file (llama.cpp)
+ *  stands for a whole model folder: its config comes from the file's metadata. */
 export async function readConfigJson(pathOrId: string, opts: FromPretrainedOptions = {}): Promise<LoadedConfig> {
+  if (await isGguf(pathOrId)) return { raw: applyLabelOverrides((await ggufModule()).readGgufModel(pathOrId).raw, opts), file: pathOrId };
   // A path that is not a folder would otherwise be reported as an invalid hub repo id.
   if (/^(\/|\.{1,2}[\\/]|~|[A-Za-z]:[\\/])/.test(pathOrId) && !(await stat(pathOrId).then((s) => s.isDirectory(), () => false)))
     throw new Error(`${pathOrId}: no such model folder`);
@@ -64,12 +67,22 @@ export async function buildPretrained<M extends PreTrainedModel, C extends BaseC
   // Each size passes its own bound, but their products may still be absurd: refuse before allocating.
   checkModelSize(cls.modelShape(config), cfg.file);
   const model = skipInit(() => new cls(config));
-  const weights = await resolveWeights(pathOrId, opts);
-  const { tensors } = await loadCheckpoint(weights.folder);
+  const gguf = (await isGguf(pathOrId)) ? await ggufModule() : undefined;
+  const tensors = gguf
+    ? gguf.loadGgufTensors(gguf.readGgufModel(pathOrId), config, cls.modelShape(config).numLayers)
+    : (await loadCheckpoint((await resolveWeights(pathOrId, opts)).folder)).tensors;
   loadHfWeights(model, tensors, { source: pathOrId, ignoreMismatchedSizes: opts.ignoreMismatchedSizes, onWarning: opts.onWarning });
   if (opts.dtype === "float64") castParameters(model, "float64");
   // As transformers: a loaded model starts in eval mode (dropout off) until train() is called.
   return model.eval();
+}
+
+// Imported when first needed: ./gguf.ts reads the family registry, whose model classes import this module.
+const ggufModule = () => import("./gguf.js");
+
+/** A GGUF file given as the model: a file (not a folder or hub id) that starts with the GGUF magic. */
+export async function isGguf(pathOrId: string): Promise<boolean> {
+  return (await stat(pathOrId).then((s) => s.isFile(), () => false)) && isGgufFile(pathOrId);
 }
 
 function castParameters(model: Module, dtype: "float64"): void {

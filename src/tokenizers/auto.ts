@@ -13,6 +13,8 @@ import {
   type JsonObject,
   type SpecialTokens,
 } from "./config.js";
+import { GgufMetadata, isGgufFile, readGgufHeader } from "../io/gguf.js";
+import { tokenizerFromGguf } from "./gguf.js";
 import type { Side } from "./padding-truncation.js";
 import { PreTrainedTokenizer, type SpecialTokensToAdd } from "./pretrained-tokenizer.js";
 import {
@@ -46,19 +48,21 @@ const LOOKED_FOR = "tokenizer.json, vocab.txt (WordPiece), vocab.json + merges.t
 export class AutoTokenizer {
   static async fromPretrained(dir: string, opts: FromPretrainedOptions = {}): Promise<PreTrainedTokenizer> {
     const info = await stat(dir).catch(() => undefined);
-    if (!info?.isDirectory()) {
-      throw new Error(`${dir}: not a directory; fromPretrained loads a local folder holding ${LOOKED_FOR}`);
+    // A llama.cpp GGUF file carries its vocabulary: it stands for the whole folder.
+    const gguf = info?.isFile() && isGgufFile(dir) ? tokenizerFromGguf(new GgufMetadata(readGgufHeader(dir), dir)) : undefined;
+    if (!info?.isDirectory() && !gguf) {
+      throw new Error(`${dir}: not a directory; fromPretrained loads a local folder holding ${LOOKED_FOR}, or a GGUF file`);
     }
-    const configFile = join(dir, "tokenizer_config.json");
-    const mapFile = join(dir, "special_tokens_map.json");
-    const config = { ...((await readJsonObject(configFile)) ?? {}), ...configOverrides(opts) };
-    const specialMap = (await readJsonObject(mapFile)) ?? {};
+    const configFile = gguf ? dir : join(dir, "tokenizer_config.json");
+    const mapFile = gguf ? dir : join(dir, "special_tokens_map.json");
+    const config = { ...(gguf?.config ?? (await readJsonObject(configFile)) ?? {}), ...configOverrides(opts) };
+    const specialMap = gguf ? {} : ((await readJsonObject(mapFile)) ?? {});
     const sources = [
       { values: config, where: configFile },
       { values: specialMap, where: mapFile },
     ];
 
-    const { doc, file } = await readTokenizerDoc(dir, config, resolveSpecialTokens(sources));
+    const { doc, file } = gguf ? { doc: gguf.doc, file: dir } : await readTokenizerDoc(dir, config, resolveSpecialTokens(sources));
     addConfigAddedTokens(doc, config);
     const vocab = modelVocab(doc.model);
     for (const t of doc.added_tokens) vocab.set(t.content, t.id);

@@ -9,7 +9,7 @@ import { REPO } from "./tiny-models.js";
 
 test("docs/cli.md holds the current --help of every command it documents", async () => {
   const doc = await readFile(join(REPO, "docs/cli.md"), "utf8");
-  for (const name of ["train", "eval", "predict", "generate", "chat", "merge", "compare", "pretrain", "doctor"]) {
+  for (const name of ["train", "eval", "predict", "generate", "chat", "merge", "compare", "export", "pretrain", "doctor"]) {
     const c = commands.find((x) => x.name === name)!;
     assert.ok(doc.includes(`### finetune ${name}\n`), `section for ${name}`);
     assert.ok(doc.includes(`\`\`\`text\n${c.help}\n\`\`\``), `docs/cli.md has an outdated help text of finetune ${name}`);

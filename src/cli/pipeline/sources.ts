@@ -5,7 +5,7 @@ import type { HubOptions } from "../../io/hub.js";
 import { bundledModelPath } from "../../datasets/index.js";
 import type { RawConfig } from "../../models/config.js";
 import { AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification, familyForConfig, type ModelFamily, type PreTrainedModel } from "../../models/index.js";
-import { readConfigJson } from "../../models/loading.js";
+import { isGguf, readConfigJson } from "../../models/loading.js";
 import { TOKENIZER_FILES, tokenizerFolder } from "../../tokenizers/folder.js";
 import { AutoTokenizer, type PreTrainedTokenizer } from "../../tokenizers/index.js";
 import { UsageError } from "../command.js";
@@ -29,11 +29,11 @@ export async function isFile(path: string): Promise<boolean> {
   return stat(path).then((s) => s.isFile(), () => false);
 }
 
-/** A folder that exists becomes an absolute path, so "runs/out" is never taken for the hub repo runs/out.
+/** A folder (or a llama.cpp GGUF file) that exists becomes an absolute path, so "runs/out" is never taken for the hub repo runs/out.
  *  "bundled" names the small DistilBERT that ships in assets/ (pretrained by finetune-ts itself). */
 export async function modelRef(arg: string): Promise<string> {
   if (arg === BUNDLED) return bundledModelPath();
-  if (await isDirectory(arg)) return resolve(arg);
+  if ((await isDirectory(arg)) || (await isGguf(arg))) return resolve(arg);
   if (/^(\/|\.{1,2}[\\/]|~)/.test(arg) || /[\\/].*[\\/]/.test(arg)) throw new UsageError(`${arg}: no such model folder`);
   return arg;
 }

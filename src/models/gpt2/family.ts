@@ -1,4 +1,5 @@
 // GPT-2's registration (../family.ts): its classes, where its layers are, and its PEFT defaults.
+import { gpt2Gguf } from "./gguf.js";
 import type { ModelFamily } from "../family.js";
 import { gpt2Config } from "./config.js";
 import { GPT2ForSequenceClassification, GPT2LMHeadModel } from "./heads.js";
@@ -22,4 +23,5 @@ export const gpt2Family: ModelFamily = {
     nPositions: s.maxPositions, bosTokenId: s.bosTokenId ?? s.eosTokenId, eosTokenId: s.eosTokenId, padTokenId: s.padTokenId,
     residPdrop: s.dropout, embdPdrop: s.dropout, attnPdrop: s.dropout, numLabels: s.numLabels,
   }),
+  gguf: gpt2Gguf,
 };

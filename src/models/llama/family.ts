@@ -3,6 +3,7 @@
 // model types here rather than families of their own because transformers builds them from the same decoder
 // (modular_qwen3 and modular_phi3 subclass Llama/Qwen2 and Mistral modules): a folder each would repeat the model,
 // the heads and the config parsing for two config switches (qk-norm; fused projections and partial RoPE).
+import { llamaGguf } from "./gguf.js";
 import type { ModelFamily, PeftTargets } from "../family.js";
 import { LLAMA_MODEL_TYPES, llamaConfig, type LlamaModelType } from "./config.js";
 import { LlamaForCausalLM, LlamaForSequenceClassification } from "./heads.js";
@@ -39,4 +40,5 @@ export const llamaFamily: ModelFamily = {
     maxPositionEmbeddings: s.maxPositions, tieWordEmbeddings: true, bosTokenId: s.bosTokenId, eosTokenId: s.eosTokenId,
     padTokenId: s.padTokenId, attentionDropout: s.dropout, numLabels: s.numLabels,
   }),
+  gguf: llamaGguf,
 };
