@@ -86,7 +86,7 @@ export class AutoTokenizer {
       modelInputNames: defaultModelInputNames(config, doc.model.type!),
       cleanUpTokenizationSpaces: config.clean_up_tokenization_spaces === true,
       config,
-      chatTemplate: await readChatTemplate(dir, config, configFile),
+      chatTemplate: await readChatTemplate(gguf ? null : dir, config, configFile),
     });
   }
 }

@@ -37,10 +37,10 @@ export interface ChatTemplateOptions {
 
 export const CHAT_TEMPLATE_FILE = "chat_template.jinja";
 
-/** The tokenizer folder's template: chat_template.jinja wins over tokenizer_config.json, as in transformers. */
-export async function readChatTemplate(dir: string, config: JsonObject, configFile: string): Promise<ChatTemplateSource | undefined> {
-  const file = join(dir, CHAT_TEMPLATE_FILE);
-  const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
+/** The tokenizer folder's template: chat_template.jinja wins over tokenizer_config.json, as in transformers.
+ *  `dir` is null for a tokenizer read from a single file (a GGUF), whose config carries its template. */
+export async function readChatTemplate(dir: string | null, config: JsonObject, configFile: string): Promise<ChatTemplateSource | undefined> {
+  const text = dir === null ? undefined : await readFile(join(dir, CHAT_TEMPLATE_FILE), "utf8").catch((e: NodeJS.ErrnoException) => {
     if (e.code === "ENOENT") return undefined;
     throw e;
   });

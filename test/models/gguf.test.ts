@@ -195,3 +195,10 @@ test("tokenizer metadata problems are one-line errors naming the file and key", 
   const bert = await exportTo(model, "f32", [["tokenizer.ggml.model", { type: 8, value: "bert" }]] as never);
   await assert.rejects(AutoTokenizer.fromPretrained(bert), /tokenizer.ggml.model is "bert"; only "gpt2" .* pass --tokenizer DIR/);
 });
+
+test("llama-family types without a llama.cpp tensor map (Qwen3, Phi-3) are refused, not exported as a Llama", async () => {
+  for (const family of ["qwen3", "phi3"]) {
+    const model = await AutoModelForCausalLM.fromPretrained(join(FIXTURES, family));
+    assert.throws(() => ggufExport(model, { dtype: "f32", name: "tiny", tokenizer: [] }), new RegExp(`GGUF export of model_type "${family}" is not supported yet`));
+  }
+});

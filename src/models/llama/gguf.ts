@@ -60,6 +60,9 @@ export const llamaGguf: FamilyGguf = {
   architectures: { llama: "llama", qwen2: "qwen2" },
   architecture(config) {
     const c = config as LlamaConfig;
+    // Qwen3 (q/k norms) and Phi-3 (fused projections, partial rotary) are llama.cpp architectures of their
+    // own, with tensor maps not written here yet: refused rather than exported as a Llama that drops weights.
+    if (!["llama", "mistral", "qwen2"].includes(c.modelType)) throw new Error(`GGUF export of model_type "${c.modelType}" is not supported yet (supported: llama, mistral, qwen2, gpt2)`);
     if (c.hiddenAct !== "silu") throw new Error(`llama.cpp's Llama runs SiLU MLPs; this model's hidden_act is ${c.hiddenAct}`);
     return c.modelType === "qwen2" ? "qwen2" : "llama";
   },
