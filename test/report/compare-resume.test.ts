@@ -52,7 +52,9 @@ test("Ctrl-C mid-method keeps the finished method; --resume continues the interr
   assert.deepEqual(partial.pending, ["lora", "prompt"]);
   assert.match(await readFile(join(out, "report.md"), "utf8"), /Not run yet, .*--resume.*: lora, prompt\./);
   const saved = await readCheckpoint(join(out, "lora", "checkpoints", "last"));
-  assert.ok(saved.state.globalStep > 0 && saved.state.globalStep < STEPS, `interrupted at step ${saved.state.globalStep}`);
+  // On a busy machine the signal can land before LoRA's first step: the run then stops at step 0 with a
+  // checkpoint, which --resume must continue just the same.
+  assert.ok(saved.state.globalStep >= 0 && saved.state.globalStep < STEPS, `interrupted at step ${saved.state.globalStep}`);
   assert.ok(saved.state.fitSeconds! > 0);
 
   const resumed = await cli([...args, "--output", out, "--resume"]);
