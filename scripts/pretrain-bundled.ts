@@ -172,7 +172,11 @@ const list = (args: string[], flag: string, fallback: string[]): string[] => {
   return at < 0 ? fallback : args.splice(at, 2)[1]!.split(",");
 };
 const [stage, ...rest] = process.argv.slice(2);
-if (stage === "pretrain") process.exitCode = await main(["pretrain", ...PRETRAIN_ARGS, ...rest]);
+/** PRETRAIN_ARGS without the flags that size a fresh model, which `pretrain --model` refuses: continuing a run
+ *  from saved weights (pretraining/bundled-v3) takes the rest of its flags. */
+const FRESH_ONLY = ["--arch", "--vocab-size", "--dim", "--layers", "--heads", "--hidden-dim", "--dropout"];
+const continuing = (): string[] => PRETRAIN_ARGS.filter((a, i) => !FRESH_ONLY.includes(a) && !FRESH_ONLY.includes(PRETRAIN_ARGS[i - 1]!));
+if (stage === "pretrain") process.exitCode = await main(["pretrain", ...(rest.includes("--model") ? continuing() : PRETRAIN_ARGS), ...rest]);
 else if (stage === "export" && rest.length === 3) await exportCheckpoint(rest[0]!, rest[1]!, rest[2]!);
 else if (stage === "evidence") {
   const tasks = list(rest, "--tasks", Object.keys(TASKS)) as TaskName[];
