@@ -1,5 +1,6 @@
 // Forward throughput of a DistilBERT-base-sized classifier (random weights, eval, no autograd graph).
 //   node --import tsx bench/inference.ts [--json] [--batch N] [--seq N] [--steps N] [--warmup N]
+// With --compare-ort, the comparison with ONNX Runtime in ./ort.ts instead (its own options).
 import { pathToFileURL } from "node:url";
 import { backend } from "../src/backend/index.js";
 import { DistilBertForSequenceClassification, distilBertConfig } from "../src/models/distilbert/index.js";
@@ -42,7 +43,8 @@ export function runInferenceBench(opts: InferenceBenchOptions = {}): InferenceBe
   return { ms, seqPerSec: (batch * 1000) / ms, batch, seq, backend: `${be.name} (${be.blas})`, threads: be.threads() };
 }
 
-export async function main(argv: string[]): Promise<InferenceBenchResult> {
+export async function main(argv: string[]): Promise<unknown> {
+  if (argv.includes("--compare-ort")) return (await import("./ort.js")).main(argv);
   const opts: InferenceBenchOptions = {};
   let json = false;
   for (let i = 0; i < argv.length; i++) {
