@@ -9,6 +9,7 @@
         "native/fused.c",
         "native/gemm.c",
         "native/gemm_fallback.c",
+        "native/gemv.c",
         "native/kernels.c",
         "native/threads.c"
       ],

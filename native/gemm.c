@@ -100,6 +100,10 @@ void ft_gemm(const ft_gemm_args *g) {
     blas_gemm(ft_blas_sgemm(), g);
     return;
   }
+  if (g->batch == 1 && g->m <= FT_GEMV_MAX_ROWS) {
+    ft_gemv(g);
+    return;
+  }
   const double flops = 2.0 * g->m * g->n * g->k;
   /* Items may only run concurrently when their C matrices do not overlap. */
   const bool disjoint = g->strideC >= (size_t)(g->m - 1) * g->ldc + g->n;

@@ -54,6 +54,10 @@ void ft_builtin_sgemm(bool transA, bool transB, int m, int n, int k, float alpha
 int ft_builtin_mr(void);
 int ft_builtin_nr(void);
 
+/* gemv.c: the builtin GEMM's form for one item with at most FT_GEMV_MAX_ROWS rows, B streamed unpacked. */
+#define FT_GEMV_MAX_ROWS 4
+void ft_gemv(const ft_gemm_args *g);
+
 /* kernels.c: row-wise and elementwise kernels (see src/backend/backend.ts for the contracts). */
 void ft_softmax_forward(const float *x, float *y, size_t rows, size_t cols);
 void ft_softmax_backward(const float *y, const float *dy, float *dx, size_t rows, size_t cols);

@@ -1,0 +1,103 @@
+/* Products with a handful of rows (token-by-token generation: one row per sequence) without packing. The
+ * packed GEMM copies op(B) into panels on every call, which for one row of A means reading the whole
+ * weight, writing it again and reading the copy: three passes where the product itself needs one. Here B
+ * is streamed once, in whichever layout it has:
+ *   op(B) = Bᵀ (a torch Linear weight [n, k]): each C(i, j) is a dot product of A's row i with B's row j;
+ *   op(B) = B  (a Conv1D weight [k, n]):        C's rows accumulate A(i, p) times B's row p, a block of
+ *                                              columns at a time in a local buffer.
+ * Columns are split across the pool: a weight this size is read at memory speed, and two cores read it
+ * faster than one. */
+#include <stdlib.h>
+
+#include "kernel.h"
+
+#define ROW_BLOCK 512 /* columns of C accumulated at once in the B-row form: MAX_ROWS x 2 KB in L1 */
+
+typedef struct {
+  const ft_gemm_args *g;
+  const float *a; /* op(A) rows, contiguous with stride k (a copy when A is transposed) */
+} gemv_job;
+
+INLINE void store(float *c, float s, float alpha, float beta) { *c = alpha * s + (beta == 0.0f ? 0.0f : beta * *c); }
+
+/* C(i, j) for M rows over columns [begin, end), B's row j contiguous: M dot products share each read of B. */
+INLINE void dot_rows(const ft_gemm_args *g, const float *a, size_t begin, size_t end, const int M) {
+  const size_t k = (size_t)g->k;
+  for (size_t j = begin; j < end; j++) {
+    const float *restrict bj = g->b + j * (size_t)g->ldb;
+    float lane[FT_GEMV_MAX_ROWS][2 * LANES] = {{0}};
+    size_t p = 0;
+    for (; p + 2 * LANES <= k; p += 2 * LANES)
+      for (int i = 0; i < M; i++)
+        for (int l = 0; l < 2 * LANES; l++) lane[i][l] += a[i * k + p + l] * bj[p + l];
+    for (int i = 0; i < M; i++) {
+      float s = 0.0f;
+      for (size_t q = p; q < k; q++) s += a[i * k + q] * bj[q];
+      for (int l = 0; l < 2 * LANES; l++) s += lane[i][l];
+      store(g->c + (size_t)i * g->ldc + j, s, g->alpha, g->beta);
+    }
+  }
+}
+
+/* The same columns with B's row p contiguous: C's M rows gain A(i, p) * B(p, ·), ROW_BLOCK columns at a time. */
+INLINE void axpy_rows(const ft_gemm_args *g, const float *a, size_t begin, size_t end, const int M) {
+  const size_t k = (size_t)g->k;
+  float acc[FT_GEMV_MAX_ROWS][ROW_BLOCK];
+  for (size_t j0 = begin; j0 < end; j0 += ROW_BLOCK) {
+    const size_t w = end - j0 < ROW_BLOCK ? end - j0 : ROW_BLOCK;
+    for (int i = 0; i < M; i++)
+      for (size_t j = 0; j < w; j++) acc[i][j] = 0.0f;
+    for (size_t p = 0; p < k; p++) {
+      const float *restrict bp = g->b + p * (size_t)g->ldb + j0;
+      for (int i = 0; i < M; i++) {
+        const float aip = a[i * k + p];
+        for (size_t j = 0; j < w; j++) acc[i][j] += aip * bp[j];
+      }
+    }
+    for (int i = 0; i < M; i++)
+      for (size_t j = 0; j < w; j++) store(g->c + (size_t)i * g->ldc + j0 + j, acc[i][j], g->alpha, g->beta);
+  }
+}
+
+/* One clone per row count, so M is a constant the loops unroll over. */
+#define FORMS(M)                                                                                        \
+  FT_CLONES static void dot_##M(const ft_gemm_args *g, const float *a, size_t b, size_t e) { dot_rows(g, a, b, e, M); } \
+  FT_CLONES static void axpy_##M(const ft_gemm_args *g, const float *a, size_t b, size_t e) { axpy_rows(g, a, b, e, M); }
+FORMS(1)
+FORMS(2)
+FORMS(3)
+FORMS(4)
+typedef void (*form)(const ft_gemm_args *, const float *, size_t, size_t);
+static const form DOT[FT_GEMV_MAX_ROWS] = {dot_1, dot_2, dot_3, dot_4};
+static const form AXPY[FT_GEMV_MAX_ROWS] = {axpy_1, axpy_2, axpy_3, axpy_4};
+
+static void gemv_part(void *ctx, int part, int nparts) {
+  const gemv_job *j = ctx;
+  size_t begin, end;
+  ft_split((size_t)j->g->n, 16, part, nparts, &begin, &end);
+  if (end > begin) (j->g->transB ? DOT : AXPY)[j->g->m - 1](j->g, j->a, begin, end);
+}
+
+/* Below 256 KB of B per thread, waking a thread costs more than the bandwidth it adds. */
+static int gemv_parts(const ft_gemm_args *g) {
+  size_t parts = (size_t)g->n * (size_t)g->k * sizeof(float) / (256 * 1024), threads = (size_t)ft_threads();
+  if (parts > threads) parts = threads;
+  if (parts > (size_t)g->n / 16) parts = (size_t)g->n / 16;
+  return parts < 1 ? 1 : (int)parts;
+}
+
+void ft_gemv(const ft_gemm_args *g) {
+  const size_t m = (size_t)g->m, k = (size_t)g->k;
+  float *copy = NULL;
+  const float *a = g->a;
+  if (g->transA || g->lda != g->k) { /* op(A)'s rows made contiguous: m x k floats, small by definition */
+    copy = malloc(m * k * sizeof(float));
+    if (!copy) abort();
+    for (size_t i = 0; i < m; i++)
+      for (size_t p = 0; p < k; p++) copy[i * k + p] = g->transA ? g->a[p * (size_t)g->lda + i] : g->a[i * (size_t)g->lda + p];
+    a = copy;
+  }
+  gemv_job j = {g, a};
+  ft_parallel(gemv_part, &j, gemv_parts(g));
+  free(copy);
+}
