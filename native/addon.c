@@ -250,7 +250,8 @@ static napi_value js_adamw_step(napi_env env, napi_callback_info info) {
 }
 
 /* attentionForward(q, k, v, mask, out, probs, batch, heads, queries, keys, dim, maskRows, headsInner, scale,
- *                  threshold, keepScale, seed0, seed1): see ft_attention_args. threshold 0 means no dropout. */
+ *                  threshold, keepScale, seed0, seed1): see ft_attention_args. threshold 0 means no dropout;
+ *                  probs null: no backward will run. */
 #define MAX_U32 4294967295.0
 
 static bool attention_dims(call *c, ft_attention_args *a, size_t first, double *nq, double *nk) {
@@ -286,7 +287,7 @@ static napi_value js_attention_forward(napi_env env, napi_callback_info info) {
   const double probs = (double)a.batch * a.heads * a.queries * a.keys;
   a.q = f32(&c, 0, "q", nq), a.k = f32(&c, 1, "k", nk), a.v = f32(&c, 2, "v", nk);
   a.mask = f32_or_null(&c, 3, "mask", (double)a.batch * mask_rows * a.keys);
-  a.out = f32(&c, 4, "out", nq), a.probs = f32(&c, 5, "probs", probs);
+  a.out = f32(&c, 4, "out", nq), a.probs = f32_or_null(&c, 5, "probs", probs);
   if (c.failed) return NULL;
   ft_attention_forward(&a);
   return undefined(env);

@@ -46,27 +46,39 @@ FT_CLONES static void softmax_grad_row(const float *p, float *dp, size_t n) {
   for (size_t j = 0; j < n; j++) dp[j] = p[j] * (dp[j] - d);
 }
 
+/* Query rows per block: with no probs to keep (inference), scores exist for one block at a time, so long
+ * sequences never hold a queries x keys matrix per head. */
+#define QUERY_BLOCK 128
+
 static void forward_part(void *ctx, int part, int nparts) {
   const ft_attention_args *a = ctx;
   const size_t lq = (size_t)a->queries, lk = (size_t)a->keys;
   const int rq = row_stride(a), rk = rq;
   size_t begin, end;
   ft_split((size_t)a->batch * a->heads, 1, part, nparts, &begin, &end);
-  float *dropped = a->dropout && end > begin ? scratch(lq * lk) : NULL;
+  const size_t block = a->probs || lq < QUERY_BLOCK ? lq : QUERY_BLOCK;
+  float *scores = !a->probs && end > begin ? scratch(block * lk) : NULL;
+  float *dropped = a->dropout && end > begin ? scratch(block * lk) : NULL;
   for (size_t bh = begin; bh < end; bh++) {
     const size_t b = bh / a->heads, h = bh % a->heads;
     const float *q = a->q + head_offset(a, b, h, lq), *k = a->k + head_offset(a, b, h, lk);
     const float *v = a->v + head_offset(a, b, h, lk);
-    float *p = a->probs + bh * lq * lk, *o = a->out + head_offset(a, b, h, lq);
-    ft_builtin_sgemm(false, true, a->queries, a->keys, a->dim, a->scale, q, rq, k, rk, 0.0f, p, a->keys);
-    for (size_t i = 0; i < lq; i++) {
-      const float *m = a->mask ? a->mask + (b * a->mask_rows + (a->mask_rows == 1 ? 0 : i)) * lk : NULL;
-      softmax_row(p + i * lk, m, lk);
-      if (dropped) drop_row(a, p + i * lk, dropped + i * lk, lk, (uint32_t)((bh * lq + i) * lk));
+    float *o = a->out + head_offset(a, b, h, lq);
+    for (size_t i0 = 0; i0 < lq; i0 += block) {
+      const int rows = (int)(lq - i0 < block ? lq - i0 : block);
+      float *p = scores ? scores : a->probs + (bh * lq + i0) * lk;
+      ft_builtin_sgemm(false, true, rows, a->keys, a->dim, a->scale, q + i0 * rq, rq, k, rk, 0.0f, p, a->keys);
+      for (size_t r = 0; r < (size_t)rows; r++) {
+        const size_t i = i0 + r;
+        const float *m = a->mask ? a->mask + (b * a->mask_rows + (a->mask_rows == 1 ? 0 : i)) * lk : NULL;
+        softmax_row(p + r * lk, m, lk);
+        if (dropped) drop_row(a, p + r * lk, dropped + r * lk, lk, (uint32_t)((bh * lq + i) * lk));
+      }
+      ft_builtin_sgemm(false, false, rows, a->dim, a->keys, 1.0f, dropped ? dropped : p, a->keys, v, rk, 0.0f,
+                       o + i0 * rq, rq);
     }
-    ft_builtin_sgemm(false, false, a->queries, a->dim, a->keys, 1.0f, dropped ? dropped : p, a->keys, v, rk, 0.0f, o,
-                     rq);
   }
+  free(scores);
   free(dropped);
 }
 

@@ -79,7 +79,8 @@ typedef struct {
   const float *q, *k, *v;
   const float *mask; /* additive, [batch, mask_rows, keys] with mask_rows 1 or queries; NULL for none */
   float *out;
-  float *probs;      /* softmax output [batch, heads, queries, keys]: written forward, read backward */
+  float *probs;      /* softmax output [batch, heads, queries, keys]: written forward, read backward; NULL
+                        when no backward will run (forward keeps one block of query rows at a time) */
   const float *dout;
   float *dq, *dk, *dv; /* NULL where no gradient is needed */
   int batch, heads, queries, keys, dim, mask_rows;

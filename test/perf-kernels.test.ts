@@ -78,7 +78,7 @@ function attentionArgs(c: AttnCase): AttentionArgs {
 }
 
 function runAttention(b: Backend, a: AttentionArgs, dout: Float32Array, needs: [boolean, boolean, boolean]) {
-  const args = { ...a, probs: a.probs.slice() };
+  const args = { ...a, probs: a.probs!.slice() };
   const out = new Float32Array(a.q.length);
   b.attentionForward(args, out);
   const grads = needs.map((need, i) => (need ? new Float32Array(i === 0 ? a.q.length : a.k.length).fill(NaN) : null));
@@ -108,6 +108,27 @@ test("fused attention forward and backward match the TypeScript backend", () => 
       });
     }
   }
+});
+
+test("attention without probs (inference) gives the output of the forward that keeps them, on both backends", () => {
+  const cases: AttnCase[] = [
+    { batch: 2, heads: 3, queries: 7, keys: 11, dim: 5, headsInner: true, maskRows: 1, dropout: NO_DROP },
+    // More queries than the native kernel's 128-row block, so scores exist for one block at a time.
+    { batch: 2, heads: 2, queries: 300, keys: 150, dim: 16, headsInner: false, maskRows: "queries", dropout: NO_DROP },
+    { batch: 1, heads: 2, queries: 260, keys: 260, dim: 8, headsInner: true, maskRows: 1, dropout: DROP },
+  ];
+  for (const c of cases) {
+    const a = attentionArgs(c), label = `attention ${JSON.stringify({ ...c, dropout: c.dropout.threshold > 0 })}`;
+    const kept = new Float32Array(a.q.length);
+    ts.attentionForward(a, kept);
+    for (const [name, b] of [["native", native], ["typescript", ts]] as const) {
+      const out = new Float32Array(a.q.length);
+      b.attentionForward({ ...a, probs: null }, out);
+      assertClose(out, kept, `${label} ${name} without probs`);
+    }
+  }
+  assert.throws(() => native.attentionBackward({ ...attentionArgs(cases[0]), probs: null }, new Float32Array(210), null, null, null),
+    { name: "TypeError" });
 });
 
 test("fused attention matches the composed softmax(q·kᵀ·scale + mask)·v", () => {

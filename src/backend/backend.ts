@@ -60,8 +60,9 @@ export interface AttentionArgs {
   /** Added to the scores: [batch, maskRows, keys], maskRows 1 (broadcast over queries) or queries. */
   mask: FloatArray | null;
   maskRows: number;
-  /** The softmax output [batch, heads, queries, keys]: written by forward, read by backward. */
-  probs: FloatArray;
+  /** The softmax output [batch, heads, queries, keys]: written by forward, read by backward. Null when no
+   *  backward will run: forward then keeps only one block of query rows' scores at a time. */
+  probs: FloatArray | null;
   dropout: DropoutSpec;
 }
 

@@ -28,9 +28,9 @@ interface Addon extends Pick<Backend, "softmaxForward" | "softmaxBackward" | "la
     beta: number, c: FloatArray, cOffset: number, ldc: number,
     batch: number, strideA: number, strideB: number, strideC: number): void;
   attentionForward(q: FloatArray, k: FloatArray, v: FloatArray, mask: FloatArray | null, out: FloatArray,
-    probs: FloatArray, batch: number, heads: number, queries: number, keys: number, dim: number, maskRows: number,
+    probs: FloatArray | null, batch: number, heads: number, queries: number, keys: number, dim: number, maskRows: number,
     headsInner: boolean, scale: number, threshold: number, keepScale: number, seed0: number, seed1: number): void;
-  attentionBackward(q: FloatArray, k: FloatArray, v: FloatArray, probs: FloatArray, dout: FloatArray,
+  attentionBackward(q: FloatArray, k: FloatArray, v: FloatArray, probs: FloatArray | null, dout: FloatArray,
     dq: FloatArray | null, dk: FloatArray | null, dv: FloatArray | null, batch: number, heads: number, queries: number,
     keys: number, dim: number, headsInner: boolean, scale: number, threshold: number, keepScale: number, seed0: number,
     seed1: number): void;

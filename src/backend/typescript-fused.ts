@@ -58,38 +58,41 @@ function headGemm(gemm: Gemm, transA: boolean, transB: boolean, m: number, n: nu
 
 export function attentionForward(gemm: Gemm, a: AttentionArgs, out: FloatArray): void {
   const { queries: lq, keys: lk, dim } = a;
-  const dropped = a.dropout.threshold > 0 ? like(a.probs, lq * lk) : null;
+  // Without probs (no backward) one head's scores at a time; the native kernel blocks finer.
+  const probs = a.probs ?? like(out, lq * lk);
+  const dropped = a.dropout.threshold > 0 ? like(out, lq * lk) : null;
   for (let b = 0; b < a.batch; b++) for (let h = 0; h < a.heads; h++) {
-    const bh = b * a.heads + h, po = bh * lq * lk;
+    const bh = b * a.heads + h, po = a.probs ? bh * lq * lk : 0;
     const [oq, rs] = headLayout(a, b, h, lq), [ok] = headLayout(a, b, h, lk);
-    headGemm(gemm, false, true, lq, lk, dim, a.scale, a.q, oq, rs, a.k, ok, rs, a.probs, po, lk);
+    headGemm(gemm, false, true, lq, lk, dim, a.scale, a.q, oq, rs, a.k, ok, rs, probs, po, lk);
     for (let i = 0; i < lq; i++) {
       const o = po + i * lk, mo = (b * a.maskRows + (a.maskRows === 1 ? 0 : i)) * lk;
       let max = -Infinity;
       for (let j = 0; j < lk; j++) {
-        if (a.mask) a.probs[o + j] += a.mask[mo + j];
-        if (a.probs[o + j] > max) max = a.probs[o + j];
+        if (a.mask) probs[o + j] += a.mask[mo + j];
+        if (probs[o + j] > max) max = probs[o + j];
       }
       let s = 0;
-      for (let j = 0; j < lk; j++) s += (a.probs[o + j] = Math.exp(a.probs[o + j] - max));
-      for (let j = 0; j < lk; j++) a.probs[o + j] /= s;
-      if (dropped) dropRowTo(a, a.probs, o, dropped, i * lk, lk, o);
+      for (let j = 0; j < lk; j++) s += (probs[o + j] = Math.exp(probs[o + j] - max));
+      for (let j = 0; j < lk; j++) probs[o + j] /= s;
+      if (dropped) dropRowTo(a, probs, o, dropped, i * lk, lk, bh * lq * lk + i * lk);
     }
-    headGemm(gemm, false, false, lq, dim, lk, 1, dropped ?? a.probs, dropped ? 0 : po, lk, a.v, ok, rs, out, oq, rs);
+    headGemm(gemm, false, false, lq, dim, lk, 1, dropped ?? probs, dropped ? 0 : po, lk, a.v, ok, rs, out, oq, rs);
   }
 }
 
 export function attentionBackward(gemm: Gemm, a: AttentionArgs, dout: FloatArray, dq: FloatArray | null,
   dk: FloatArray | null, dv: FloatArray | null): void {
-  const { queries: lq, keys: lk, dim } = a;
+  const { queries: lq, keys: lk, dim } = a, probs = a.probs;
+  if (!probs) throw new Error("attentionBackward: forward kept no probs (it ran for inference only)");
   const dropping = a.dropout.threshold > 0;
-  const dp = like(a.probs, lq * lk), dropped = dropping && dv ? like(a.probs, lq * lk) : null;
+  const dp = like(probs, lq * lk), dropped = dropping && dv ? like(probs, lq * lk) : null;
   for (let b = 0; b < a.batch; b++) for (let h = 0; h < a.heads; h++) {
     const bh = b * a.heads + h, po = bh * lq * lk;
     const [oq, rs] = headLayout(a, b, h, lq), [ok] = headLayout(a, b, h, lk);
     if (dv) {
-      if (dropped) for (let i = 0; i < lq; i++) dropRowTo(a, a.probs, po + i * lk, dropped, i * lk, lk, po + i * lk);
-      headGemm(gemm, true, false, lk, dim, lq, 1, dropped ?? a.probs, dropped ? 0 : po, lk, dout, oq, rs, dv, ok, rs);
+      if (dropped) for (let i = 0; i < lq; i++) dropRowTo(a, probs, po + i * lk, dropped, i * lk, lk, po + i * lk);
+      headGemm(gemm, true, false, lk, dim, lq, 1, dropped ?? probs, dropped ? 0 : po, lk, dout, oq, rs, dv, ok, rs);
     }
     if (!dq && !dk) continue;
     headGemm(gemm, false, true, lq, lk, dim, 1, dout, oq, rs, a.v, ok, rs, dp, 0, lk);
@@ -97,8 +100,8 @@ export function attentionBackward(gemm: Gemm, a: AttentionArgs, dout: FloatArray
       const o = i * lk, p = po + i * lk;
       if (dropping) dropRowTo(a, dp, o, dp, o, lk, p);
       let d = 0;
-      for (let j = 0; j < lk; j++) d += dp[o + j] * a.probs[p + j];
-      for (let j = 0; j < lk; j++) dp[o + j] = a.probs[p + j] * (dp[o + j] - d);
+      for (let j = 0; j < lk; j++) d += dp[o + j] * probs[p + j];
+      for (let j = 0; j < lk; j++) dp[o + j] = probs[p + j] * (dp[o + j] - d);
     }
     if (dq) headGemm(gemm, false, false, lq, dim, lk, a.scale, dp, 0, lk, a.k, ok, rs, dq, oq, rs);
     if (dk) headGemm(gemm, true, false, lk, dim, lq, a.scale, dp, 0, lk, a.q, oq, rs, dk, ok, rs);

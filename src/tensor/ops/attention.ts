@@ -3,7 +3,7 @@
 // only the softmax output; the dropout mask is recomputed from its seeds in backward.
 import type { AttentionArgs, DropoutSpec, FloatArray } from "../../backend/backend.js";
 import { backendFor } from "../../backend/index.js";
-import { result } from "../autograd.js";
+import { isGradEnabled, result } from "../autograd.js";
 import { releaseFloat32 } from "../pool.js";
 import { defaultGenerator, type Generator } from "../random.js";
 import { Tensor, emptyLike } from "../tensor.js";
@@ -46,20 +46,20 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, o: At
   if (mask && ((maskRows !== 1 && maskRows !== queries) || mask.data.length !== batch * maskRows * keys))
     throw new RangeError(`attention mask of ${mask.data.length} values (rows ${maskRows}) does not fit [${batch}, ${queries}, ${keys}]`);
   const Q = q.f, K = k.f, V = v.f;
+  // Only a recorded graph reads the probabilities back; otherwise the kernel never holds them all.
+  const recording = isGradEnabled() && [q, k, v].some((t) => t.requiresGrad);
   const args: AttentionArgs = {
     q: Q, k: K, v: V, batch, heads, queries, keys, dim, headsInner, scale: o.scale, mask: mask?.data ?? null, maskRows,
-    probs: emptyLike(Q, batch * heads * queries * keys),
+    probs: recording ? emptyLike(Q, batch * heads * queries * keys) : null,
     dropout: dropoutSpec(o.training ? o.dropoutP ?? 0 : 0, o.generator),
   };
   const out = emptyLike(Q, q.numel);
   backendFor(Q, K, V, args.mask).attentionForward(args, out);
-  const y = result(out, q.shape, "attention", [q, k, v], (g, needs) => {
+  return result(out, q.shape, "attention", [q, k, v], (g, needs) => {
     const dq = needs[0] ? emptyLike(g, q.numel) : null;
     const dk = needs[1] ? emptyLike(g, k.numel) : null, dv = needs[2] ? emptyLike(g, v.numel) : null;
     backendFor(Q, K, V, g).attentionBackward(args, g, dq, dk, dv);
-    releaseFloat32(args.probs); // private to this node, which runs once
+    releaseFloat32(args.probs!); // private to this node, which runs once
     return [dq, dk, dv];
   });
-  if (!y.gradFn) releaseFloat32(args.probs);
-  return y;
 }
