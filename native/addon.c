@@ -197,6 +197,21 @@ static napi_value js_layernorm_forward(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* addLayerNormForward(a, b, weight, bias, y, sum, mean, rstd, rows, cols, eps); sum may be null. */
+static napi_value js_add_layernorm_forward(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "addLayerNormForward", 11)) return NULL;
+  double rows = count(&c, 8, "rows", MAX_INDEX), cols = count(&c, 9, "cols", MAX_INDEX);
+  float eps = (float)number(&c, 10, "eps");
+  const float *a = f32(&c, 0, "a", rows * cols), *b = f32(&c, 1, "b", rows * cols);
+  const float *w = f32_or_null(&c, 2, "weight", cols), *bias = f32_or_null(&c, 3, "bias", cols);
+  float *y = f32(&c, 4, "y", rows * cols), *sum = f32_or_null(&c, 5, "sum", rows * cols);
+  float *mean = f32(&c, 6, "mean", rows), *rstd = f32(&c, 7, "rstd", rows);
+  if (c.failed) return NULL;
+  ft_add_layernorm_forward(a, b, w, bias, y, sum, mean, rstd, (size_t)rows, (size_t)cols, eps);
+  return undefined(env);
+}
+
 static napi_value js_layernorm_backward(napi_env env, napi_callback_info info) {
   call c;
   if (!begin(env, info, &c, "layerNormBackward", 10)) return NULL;
@@ -220,6 +235,19 @@ static napi_value js_gelu_forward(napi_env env, napi_callback_info info) {
   bool approximate = flag(&c, 3);
   if (c.failed) return NULL;
   ft_gelu_forward(x, y, (size_t)n, approximate);
+  return undefined(env);
+}
+
+/* biasGeluForward(x, bias, y, rows, cols, approximate) */
+static napi_value js_bias_gelu_forward(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "biasGeluForward", 6)) return NULL;
+  double rows = count(&c, 3, "rows", MAX_INDEX), cols = count(&c, 4, "cols", MAX_INDEX);
+  float *x = f32(&c, 0, "x", rows * cols), *y = f32(&c, 2, "y", rows * cols);
+  const float *bias = f32(&c, 1, "bias", cols);
+  bool approximate = flag(&c, 5);
+  if (c.failed) return NULL;
+  ft_bias_gelu_forward(x, bias, y, (size_t)rows, (size_t)cols, approximate);
   return undefined(env);
 }
 
@@ -486,6 +514,8 @@ NAPI_MODULE_INIT() {
     {"softmaxBackward", js_softmax_backward},
     {"layerNormForward", js_layernorm_forward},
     {"layerNormBackward", js_layernorm_backward},
+    {"addLayerNormForward", js_add_layernorm_forward},
+    {"biasGeluForward", js_bias_gelu_forward},
     {"geluForward", js_gelu_forward},
     {"geluBackward", js_gelu_backward},
     {"adamwStep", js_adamw_step},

@@ -77,8 +77,8 @@ void ft_softmax_backward(const float *y, const float *dy, float *dx, size_t rows
 /* ---- layer norm ---- */
 
 typedef struct {
-  const float *x, *w, *b, *dy, *mean, *rstd;
-  float *y, *out_mean, *out_rstd, *dx;
+  const float *x, *x2, *w, *b, *dy, *mean, *rstd; /* x2: added to x first (a residual), when non-null */
+  float *y, *sum, *out_mean, *out_rstd, *dx;      /* sum: where x + x2 is kept for backward, or null */
   double *partials; /* backward: per part, cols sums for dw then cols for db */
   size_t cols;
   float eps;
@@ -90,6 +90,12 @@ FT_CLONES static void layernorm_fwd_rows(const void *args, size_t begin, size_t 
   for (size_t r = begin; r < end; r++) {
     const float *x = l->x + r * cols;
     float *y = l->y + r * cols;
+    if (l->x2) { /* the sum goes where it is kept, else into y's row, normalised in place while in L1 */
+      const float *x2 = l->x2 + r * cols;
+      float *s = l->sum ? l->sum + r * cols : y;
+      for (size_t j = 0; j < cols; j++) s[j] = x[j] + x2[j];
+      x = s;
+    }
     const double mean = dot(x, NULL, cols) / (double)cols;
     const double var = squared_deviations(x, cols, mean) / (double)cols;
     const float mu = (float)mean, rs = (float)(1.0 / sqrt(var + l->eps));
@@ -107,6 +113,13 @@ FT_CLONES static void layernorm_fwd_rows(const void *args, size_t begin, size_t 
 void ft_layernorm_forward(const float *x, const float *w, const float *b, float *y, float *mean, float *rstd,
                           size_t rows, size_t cols, float eps) {
   layernorm_args l = {.x = x, .w = w, .b = b, .y = y, .out_mean = mean, .out_rstd = rstd, .cols = cols, .eps = eps};
+  run_rows(layernorm_fwd_rows, &l, rows, cols);
+}
+
+void ft_add_layernorm_forward(const float *x, const float *x2, const float *w, const float *b, float *y, float *sum,
+                              float *mean, float *rstd, size_t rows, size_t cols, float eps) {
+  layernorm_args l = {.x = x, .x2 = x2, .w = w, .b = b, .y = y, .sum = sum, .out_mean = mean, .out_rstd = rstd,
+                      .cols = cols, .eps = eps};
   run_rows(layernorm_fwd_rows, &l, rows, cols);
 }
 
@@ -162,6 +175,9 @@ void ft_layernorm_backward(const float *dy, const float *x, const float *w, cons
 typedef struct {
   const float *x, *dy;
   float *out;
+  float *pre;        /* bias form: x + bias is written here (the pre-activation), gelu of it to out */
+  const float *bias; /* [cols], added to every row */
+  size_t cols;
 } gelu_args;
 
 #define SQRT_2_OVER_PI 0.7978845608028654f
@@ -198,9 +214,11 @@ INLINE float two_cdf(float x) {
   return x < 0.0f ? c : 2.0f - c;
 }
 
+INLINE float gelu_erf(float x) { return 0.5f * x * two_cdf(x); }
+
 FT_CLONES static void gelu_erf_fwd(const void *args, size_t begin, size_t end, int part) {
   const gelu_args *a = args;
-  for (size_t i = begin; i < end; i++) a->out[i] = 0.5f * a->x[i] * two_cdf(a->x[i]);
+  for (size_t i = begin; i < end; i++) a->out[i] = gelu_erf(a->x[i]);
 }
 
 FT_CLONES static void gelu_erf_bwd(const void *args, size_t begin, size_t end, int part) {
@@ -214,13 +232,15 @@ FT_CLONES static void gelu_erf_bwd(const void *args, size_t begin, size_t end, i
 /* Tanh form as x * sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3): the same function as
  * 0.5 x (1 + tanh u) without the cancellation in 1 + tanh u. With e = exp(-2|u|) <= 1 (so ft_expf never
  * overflows), sigmoid(2u) is 1 / (1 + e) for u >= 0 and e / (1 + e) below. */
+INLINE float gelu_tanh(float x) {
+  const float u = SQRT_2_OVER_PI * (x + GELU_C * x * x * x);
+  const float e = ft_expf(-2.0f * fabsf(u)), q = 1.0f / (1.0f + e);
+  return x * (u >= 0.0f ? q : e * q);
+}
+
 FT_CLONES static void gelu_tanh_fwd(const void *args, size_t begin, size_t end, int part) {
   const gelu_args *a = args;
-  for (size_t i = begin; i < end; i++) {
-    const float x = a->x[i], u = SQRT_2_OVER_PI * (x + GELU_C * x * x * x);
-    const float e = ft_expf(-2.0f * fabsf(u)), q = 1.0f / (1.0f + e);
-    a->out[i] = x * (u >= 0.0f ? q : e * q);
-  }
+  for (size_t i = begin; i < end; i++) a->out[i] = gelu_tanh(a->x[i]);
 }
 
 /* d/dx = s + 2 x s (1 - s) u' with s = sigmoid(2u), where s (1 - s) = e / (1 + e)^2 for either sign. */
@@ -234,13 +254,39 @@ FT_CLONES static void gelu_tanh_bwd(const void *args, size_t begin, size_t end, 
   }
 }
 
+/* A linear layer's bias and its GELU in one pass over the product (rows begin..end). */
+INLINE void bias_gelu_rows(const gelu_args *a, size_t begin, size_t end, const bool approximate) {
+  const size_t cols = a->cols;
+  const float *restrict bias = a->bias;
+  for (size_t r = begin; r < end; r++) {
+    if (a->pre == a->out) { /* in place: one store per element, so the loop vectorises without alias checks */
+      float *restrict y = a->out + r * cols;
+      for (size_t j = 0; j < cols; j++) y[j] = approximate ? gelu_tanh(y[j] + bias[j]) : gelu_erf(y[j] + bias[j]);
+      continue;
+    }
+    float *restrict pre = a->pre + r * cols, *restrict y = a->out + r * cols;
+    for (size_t j = 0; j < cols; j++) {
+      const float x = pre[j] + bias[j];
+      pre[j] = x;
+      y[j] = approximate ? gelu_tanh(x) : gelu_erf(x);
+    }
+  }
+}
+FT_CLONES static void bias_gelu_erf(const void *args, size_t begin, size_t end, int part) { bias_gelu_rows(args, begin, end, false); }
+FT_CLONES static void bias_gelu_tanh(const void *args, size_t begin, size_t end, int part) { bias_gelu_rows(args, begin, end, true); }
+
+void ft_bias_gelu_forward(float *x, const float *bias, float *y, size_t rows, size_t cols, bool approximate) {
+  gelu_args a = {.pre = x, .bias = bias, .out = y, .cols = cols};
+  run_rows(approximate ? bias_gelu_tanh : bias_gelu_erf, &a, rows, cols);
+}
+
 void ft_gelu_forward(const float *x, float *y, size_t n, bool approximate) {
-  gelu_args a = {x, NULL, y};
+  gelu_args a = {.x = x, .out = y};
   run_elements(approximate ? gelu_tanh_fwd : gelu_erf_fwd, &a, n);
 }
 
 void ft_gelu_backward(const float *x, const float *dy, float *dx, size_t n, bool approximate) {
-  gelu_args a = {x, dy, dx};
+  gelu_args a = {.x = x, .dy = dy, .out = dx};
   run_elements(approximate ? gelu_tanh_bwd : gelu_erf_bwd, &a, n);
 }
 

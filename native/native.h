@@ -66,6 +66,9 @@ void ft_layernorm_forward(const float *x, const float *w, const float *b, float 
 void ft_layernorm_backward(const float *dy, const float *x, const float *w, const float *mean, const float *rstd,
                            float *dx, float *dw, float *db, size_t rows, size_t cols);
 void ft_gelu_forward(const float *x, float *y, size_t n, bool approximate);
+void ft_bias_gelu_forward(float *x, const float *bias, float *y, size_t rows, size_t cols, bool approximate);
+void ft_add_layernorm_forward(const float *x, const float *x2, const float *w, const float *b, float *y, float *sum,
+                              float *mean, float *rstd, size_t rows, size_t cols, float eps);
 void ft_gelu_backward(const float *x, const float *dy, float *dx, size_t n, bool approximate);
 void ft_adamw_step(float *p, const float *g, float *m, float *v, size_t n, double lr, double beta1, double beta2,
                    double eps, double weight_decay, double step);

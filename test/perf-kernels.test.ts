@@ -62,6 +62,38 @@ test("add and sumRows match the TypeScript backend", () => {
   }
 });
 
+test("biasGeluForward and addLayerNormForward match the TypeScript backend, in place and without a kept sum", () => {
+  for (const [rows, cols] of [[64, 3072], [3, 5], [17, 1]]) {
+    const bias = randomArray(cols);
+    for (const approximate of [false, true]) {
+      const x = randomArray(rows * cols, 3), xt = x.slice(), y = new Float32Array(rows * cols), yt = y.slice();
+      native.biasGeluForward(x, bias, y, rows, cols, approximate);
+      ts.biasGeluForward(xt, bias, yt, rows, cols, approximate);
+      assertClose(x, xt, `biasGelu pre ${rows}x${cols}`);
+      assertClose(y, yt, `biasGelu ${rows}x${cols} approximate ${approximate}`);
+      const inPlace = randomArray(rows * cols, 3), inPlaceTs = inPlace.slice();
+      native.biasGeluForward(inPlace, bias, inPlace, rows, cols, approximate);
+      ts.biasGeluForward(inPlaceTs, bias, inPlaceTs, rows, cols, approximate);
+      assertClose(inPlace, inPlaceTs, `biasGelu in place ${rows}x${cols}`);
+    }
+    const a = randomArray(rows * cols, 2), b = randomArray(rows * cols), w = randomArray(cols), bb = randomArray(cols);
+    const run = (be: Backend, keep: boolean) => {
+      const y = new Float32Array(rows * cols), sum = keep ? new Float32Array(rows * cols) : null;
+      const mean = new Float32Array(rows), rstd = new Float32Array(rows);
+      be.addLayerNormForward(a, b, w, bb, y, sum, mean, rstd, rows, cols, 1e-5);
+      return { y, sum, mean, rstd };
+    };
+    const ref = run(ts, true);
+    for (const keep of [true, false]) {
+      const n = run(native, keep);
+      assertClose(n.y, ref.y, `addLayerNorm ${rows}x${cols} keep ${keep}`);
+      assertClose(n.mean, ref.mean, "addLayerNorm mean");
+      assertClose(n.rstd, ref.rstd, "addLayerNorm rstd");
+      if (keep) assert.deepEqual(n.sum, ref.sum);
+    }
+  }
+});
+
 interface AttnCase { batch: number; heads: number; queries: number; keys: number; dim: number; headsInner: boolean;
   maskRows: 0 | 1 | "queries"; dropout: DropoutSpec }
 

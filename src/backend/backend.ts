@@ -85,12 +85,19 @@ export interface Backend {
    *  weight/bias may be null (no affine). */
   layerNormForward(x: FloatArray, weight: FloatArray | null, bias: FloatArray | null, y: FloatArray,
     mean: FloatArray, rstd: FloatArray, rows: number, cols: number, eps: number): void;
+  /** layerNormForward of a + b (a residual and the norm after it) in one pass; sum (if non-null) receives
+   *  a + b, which backward needs. */
+  addLayerNormForward(a: FloatArray, b: FloatArray, weight: FloatArray | null, bias: FloatArray | null, y: FloatArray,
+    sum: FloatArray | null, mean: FloatArray, rstd: FloatArray, rows: number, cols: number, eps: number): void;
   /** Writes dx (if non-null) and ACCUMULATES into dWeight/dBias (if non-null). */
   layerNormBackward(dy: FloatArray, x: FloatArray, weight: FloatArray | null, mean: FloatArray, rstd: FloatArray,
     dx: FloatArray | null, dWeight: FloatArray | null, dBias: FloatArray | null, rows: number, cols: number): void;
 
   /** approximate = true is the tanh form (GPT-2's gelu_new); false is the exact erf form. */
   geluForward(x: FloatArray, y: FloatArray, n: number, approximate: boolean): void;
+  /** A linear layer's bias and GELU in one pass: x[r, j] += bias[j] (x becomes the pre-activation), then
+   *  y = gelu(x); y may alias x. */
+  biasGeluForward(x: FloatArray, bias: FloatArray, y: FloatArray, rows: number, cols: number, approximate: boolean): void;
   /** dx = dy * gelu'(x); dx may alias dy. */
   geluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, n: number, approximate: boolean): void;
 

@@ -22,7 +22,7 @@ export interface NativeInfo {
 /** The addon's exports: the row kernels exactly as the Backend declares them, the rest unpacked into
  *  positional arguments (N-API reads them faster than object fields). */
 interface Addon extends Pick<Backend, "softmaxForward" | "softmaxBackward" | "layerNormForward" | "layerNormBackward" |
-  "geluForward" | "geluBackward" | "adamwStep" | "crossEntropyForward" | "crossEntropyBackward" | "setThreads"> {
+  "addLayerNormForward" | "geluForward" | "biasGeluForward" | "geluBackward" | "adamwStep" | "crossEntropyForward" | "crossEntropyBackward" | "setThreads"> {
   gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
     a: FloatArray, aOffset: number, lda: number, b: FloatArray, bOffset: number, ldb: number,
     beta: number, c: FloatArray, cOffset: number, ldc: number,
@@ -89,7 +89,9 @@ export function loadNativeBackend(): Backend {
     softmaxBackward: a.softmaxBackward,
     layerNormForward: a.layerNormForward,
     layerNormBackward: a.layerNormBackward,
+    addLayerNormForward: a.addLayerNormForward,
     geluForward: a.geluForward,
+    biasGeluForward: a.biasGeluForward,
     geluBackward: a.geluBackward,
     adamwStep: a.adamwStep,
     crossEntropyForward: a.crossEntropyForward,

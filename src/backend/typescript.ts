@@ -68,6 +68,13 @@ function layerNormForward(x: FloatArray, w: FloatArray | null, b: FloatArray | n
   }
 }
 
+function addLayerNormForward(a: FloatArray, b: FloatArray, w: FloatArray | null, bias: FloatArray | null, y: FloatArray,
+  sum: FloatArray | null, mean: FloatArray, rstd: FloatArray, rows: number, cols: number, eps: number): void {
+  const s = sum ?? (y instanceof Float64Array ? new Float64Array(rows * cols) : new Float32Array(rows * cols));
+  fused.add(a, b, s, rows * cols);
+  layerNormForward(s, w, bias, y, mean, rstd, rows, cols, eps);
+}
+
 function layerNormBackward(dy: FloatArray, x: FloatArray, w: FloatArray | null, mean: FloatArray, rstd: FloatArray,
   dx: FloatArray | null, dw: FloatArray | null, db: FloatArray | null, rows: number, cols: number): void {
   for (let r = 0; r < rows; r++) {
@@ -131,6 +138,11 @@ function geluForward(x: FloatArray, y: FloatArray, n: number, approximate: boole
       ? 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v)))
       : 0.5 * v * (1 + erf(v * INV_SQRT_2));
   }
+}
+
+function biasGeluForward(x: FloatArray, bias: FloatArray, y: FloatArray, rows: number, cols: number, approximate: boolean): void {
+  fused.addRows(x, bias, rows, cols);
+  geluForward(x, y, rows * cols, approximate);
 }
 
 function geluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, n: number, approximate: boolean): void {
@@ -206,7 +218,9 @@ export const typescriptBackend: Backend = {
   softmaxBackward,
   layerNormForward,
   layerNormBackward,
+  addLayerNormForward,
   geluForward,
+  biasGeluForward,
   geluBackward,
   adamwStep,
   crossEntropyForward,

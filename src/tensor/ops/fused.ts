@@ -13,11 +13,13 @@ export function linearGelu(x: Tensor, weight: Tensor, bias: Tensor | null, appro
   const s = linearShape(x, weight, false);
   const X = x.f, W = weight.f, n = s.rows * s.outF;
   const pre = emptyLike(X, n);
-  linearInto(s, X, W, bias?.f ?? null, pre);
+  linearInto(s, X, W, null, pre);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   const recording = isGradEnabled() && inputs.some((t) => t.requiresGrad);
   const out = recording ? emptyLike(X, n) : pre;
-  backendFor(pre).geluForward(pre, out, n, approximate);
+  // The bias goes on in the GELU's pass rather than one of its own.
+  if (bias) backendFor(pre, bias.f).biasGeluForward(pre, bias.f, out, s.rows, s.outF, approximate);
+  else backendFor(pre).geluForward(pre, out, n, approximate);
   return result(out, [...x.shape.slice(0, -1), s.outF], "linearGelu", inputs, (g, needs) => {
     const dPre = emptyLike(g, n);
     backendFor(pre, g).geluBackward(pre, g, dPre, n, approximate);
@@ -33,20 +35,18 @@ export function addLayerNorm(a: Tensor, b: Tensor, weight: Tensor, bias: Tensor,
   if (a.shape.join() !== b.shape.join()) throw new RangeError(`addLayerNorm: [${a.shape}] and [${b.shape}] differ`);
   const cols = a.shape[a.ndim - 1], rows = a.numel / cols;
   const A = a.f, B = b.f, W = weight.f, Bv = bias.f;
-  const be = backendFor(A, B, W, Bv);
-  const sum = emptyLike(A instanceof Float64Array ? A : B, a.numel);
-  be.add(A, B, sum, a.numel);
-  const Y = emptyLike(sum, a.numel), mean = floatLike(sum, rows), rstd = floatLike(sum, rows);
-  be.layerNormForward(sum, W, Bv, Y, mean, rstd, rows, cols, eps);
-  const y = result(Y, a.shape, "addLayerNorm", [a, b, weight, bias], (g, needs) => {
+  const inputs = [a, b, weight, bias], like = A instanceof Float64Array ? A : B;
+  // Only backward reads the sum; without a graph it never leaves the row being normalised.
+  const sum = isGradEnabled() && inputs.some((t) => t.requiresGrad) ? emptyLike(like, a.numel) : null;
+  const Y = emptyLike(like, a.numel), mean = floatLike(like, rows), rstd = floatLike(like, rows);
+  backendFor(A, B, W, Bv).addLayerNormForward(A, B, W, Bv, Y, sum, mean, rstd, rows, cols, eps);
+  return result(Y, a.shape, "addLayerNorm", inputs, (g, needs) => {
     const dx = needs[0] || needs[1] ? emptyLike(g, g.length) : null;
     const gw = needs[2] ? floatLike(g, cols) : null, gb = needs[3] ? floatLike(g, cols) : null;
-    backendFor(sum, g).layerNormBackward(g, sum, W, mean, rstd, dx, gw, gb, rows, cols);
-    releaseFloat32(sum);
+    backendFor(sum, g).layerNormBackward(g, sum!, W, mean, rstd, dx, gw, gb, rows, cols);
+    releaseFloat32(sum!);
     return [needs[0] ? dx : null, needs[1] ? dx : null, gw, gb];
   });
-  if (!y.gradFn) releaseFloat32(sum);
-  return y;
 }
 
 /** y + alpha · x Wᵀ for a torch Linear weight [out, in] without bias: a LoRA branch's last product, its
