@@ -82,9 +82,14 @@ static void forward_part(void *ctx, int part, int nparts) {
   free(dropped);
 }
 
+/* One part per (batch, head) pair up to the thread count, but no more parts than 2 MFLOP each pays for (as
+ * gemm.c): a generation step's attention (one query) is far cheaper than waking a worker. */
 static int parts(const ft_attention_args *a) {
-  const int pairs = a->batch * a->heads, t = ft_threads();
-  return pairs < t ? (pairs < 1 ? 1 : pairs) : t;
+  const double flops = 4.0 * a->batch * a->heads * a->queries * a->keys * a->dim;
+  int n = ft_threads();
+  if (n > a->batch * a->heads) n = a->batch * a->heads;
+  if (n > flops / 2e6) n = (int)(flops / 2e6);
+  return n < 1 ? 1 : n;
 }
 
 void ft_attention_forward(const ft_attention_args *a) { ft_parallel(forward_part, (void *)a, parts(a)); }
