@@ -206,6 +206,8 @@ test("gradcheck: linearGelu, addLinear and addLayerNorm", () => {
   for (const approximate of [false, true]) {
     gradcheck(`linearGelu approximate ${approximate}`, (x, w, b) => linearGelu(x, w, b, approximate),
       [randn64([2, 3, 4]), randn64([5, 4]), randn64([5])]);
+    gradcheck(`linearGelu, Conv1D weight [in, out], approximate ${approximate}`,
+      (x, w, b) => linearGelu(x, w, b, approximate, true), [randn64([2, 3, 4]), randn64([4, 5]), randn64([5])]);
   }
   gradcheck("addLinear", (y, x, w) => addLinear(y, x, w, 1.5), [randn64([2, 3, 5]), randn64([2, 3, 4]), randn64([5, 4])]);
   gradcheck("addLayerNorm", (a, b, w, beta) => addLayerNorm(a, b, w, beta, 1e-5),
@@ -225,4 +227,6 @@ test("the fusions equal the ops they replace, with and without a graph", () => {
     const run = () => addLayerNorm(linearGelu(x, w, b), r, nw, nb, 1e-12).data;
     assertClose(record ? run() : noGrad(run), composed, `fused, graph ${record}`, 1e-6);
   }
+  const wt = randn([16, 40]); // a Conv1D weight, [in, out]
+  assertClose(noGrad(() => linearGelu(x, wt, b, true, true)).data, gelu(linear(x, wt, b, true), "tanh").data, "Conv1D linearGelu", 1e-6);
 });

@@ -3,7 +3,7 @@
 // the activation has no fused form, so models call these unconditionally. And the blocks' hand-back of
 // their own intermediates when no graph kept them (inference, frozen layers): with no backward to
 // recycle them, they would otherwise each cost fresh, page-faulting memory on the next forward.
-import { LayerNorm, Linear, type Module } from "../nn/index.js";
+import { Conv1D, LayerNorm, Linear, type Module } from "../nn/index.js";
 import { Tensor, add, addLayerNorm, fusedGelu, linearGelu, releaseFloat32 } from "../tensor/index.js";
 import { ACTIVATIONS, type ActivationName } from "./config.js";
 
@@ -12,7 +12,8 @@ type Forward = Module & { forward(x: Tensor): Tensor };
 /** ACTIVATIONS[activation](layer.forward(x)). */
 export function linearActivation(layer: Forward, activation: ActivationName, x: Tensor): Tensor {
   const gelu = fusedGelu(activation);
-  if (gelu && layer instanceof Linear) return linearGelu(x, layer.weight, layer.bias, gelu.approximate);
+  if (gelu && (layer instanceof Linear || layer instanceof Conv1D))
+    return linearGelu(x, layer.weight, layer.bias, gelu.approximate, layer instanceof Conv1D);
   return ACTIVATIONS[activation](layer.forward(x));
 }
 

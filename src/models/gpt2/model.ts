@@ -2,7 +2,7 @@
 import { Conv1D, Dropout, Embedding, LayerNorm, Module, ModuleList, init } from "../../nn/index.js";
 import { Tensor, add, asTensor } from "../../tensor/index.js";
 import type { AdditiveMask } from "../attention.js";
-import { ACTIVATIONS } from "../config.js";
+import { linearActivation, releaseUnrecorded } from "../fused-layers.js";
 import { readDecoderInput, type CausalLMInput } from "../generation.js";
 import type { LayerPast, ModelOutput, PeftModelFacts } from "../outputs.js";
 import { PreTrainedModel } from "../pretrained.js";
@@ -22,7 +22,8 @@ class GPT2MLP extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.dropout.forward(this.cProj.forward(ACTIVATIONS[this.config.activationFunction](this.cFc.forward(x))));
+    const h = linearActivation(this.cFc, this.config.activationFunction, x);
+    return this.dropout.forward(releaseUnrecorded(this.cProj.forward(h), h));
   }
 }
 
@@ -41,9 +42,12 @@ class GPT2Block extends Module {
   }
 
   forward(x: Tensor, mask: AdditiveMask, past: LayerPast | undefined): { hidden: Tensor; present: LayerPast } {
-    const { output, present } = this.attn.forward(this.ln1.forward(x), mask, past);
-    const h = add(x, output);
-    return { hidden: add(h, this.mlp.forward(this.ln2.forward(h))), present };
+    const n1 = this.ln1.forward(x);
+    const { output, present } = this.attn.forward(n1, mask, past);
+    const h = releaseUnrecorded(add(x, output), n1, output);
+    const n2 = this.ln2.forward(h);
+    const f = releaseUnrecorded(this.mlp.forward(n2), n2);
+    return { hidden: releaseUnrecorded(add(h, f), h, f), present };
   }
 }
 
