@@ -6,7 +6,8 @@ tied embeddings; random weights) written in plain PyTorch with the structure and
 LlamaForCausalLM (eager attention): RMSNorm computed in float32, rotary embeddings with rotate_half, grouped-query
 attention, SwiGLU MLP, the causal-LM loss on labels shifted by one. The modes bench/llm-case.ts times:
 
-  llm-lora      forward + backward + AdamW; LoRA r=16, alpha 32, dropout 0.05 on q,k,v,o,gate,up,down (PEFT's layer)
+  llm-lora      forward + backward + AdamW; LoRA r=16, alpha 32, dropout 0.05 on q,k,v,o,gate,up,down (PEFT's layer,
+                train_bench.py's LoraLinear)
   llm-full      forward + backward + AdamW, every weight trains
   llm-generate  greedy decoding with a key/value cache: a prefill of --prefill tokens, then --new-tokens tokens
                 one forward each (the first comes from the prefill), batch 1, under torch.no_grad()
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import statistics
 import struct
@@ -39,7 +39,7 @@ try:
     import torch
     import torch.nn.functional as F
     from torch import nn
-    from train_bench import at_least, blas
+    from train_bench import LoraLinear, at_least, blas, modes_of
 except ImportError as e:
     print(f"llm_bench.py: PyTorch not found ({e})", file=sys.stderr)
     sys.exit(3)
@@ -161,30 +161,13 @@ class LlamaForCausalLM(nn.Module):
         return logits, loss, presents
 
 
-class LoraLinear(nn.Module):
-    """PEFT's LoRA layer: base(x) + B(A(dropout(x))) * alpha / r; A kaiming-uniform, B zero."""
-
-    def __init__(self, base: nn.Linear):
-        super().__init__()
-        self.base_layer = base
-        self.lora_dropout = nn.Dropout(LORA_DROPOUT)
-        self.lora_A = nn.Linear(base.in_features, LORA_RANK, bias=False)
-        self.lora_B = nn.Linear(LORA_RANK, base.out_features, bias=False)
-        nn.init.kaiming_uniform_(self.lora_A.weight, a=math.sqrt(5))
-        nn.init.zeros_(self.lora_B.weight)
-        self.scaling = LORA_ALPHA / LORA_RANK
-
-    def forward(self, x):
-        return self.base_layer(x) + self.lora_B(self.lora_A(self.lora_dropout(x))) * self.scaling
-
-
 def add_lora(model: LlamaForCausalLM) -> None:
     model.requires_grad_(False)
     for layer in model.model.layers:
         for parent in (layer.self_attn, layer.mlp):
             for name in LORA_TARGETS:
                 if hasattr(parent, name):
-                    setattr(parent, name, LoraLinear(getattr(parent, name)))
+                    setattr(parent, name, LoraLinear(getattr(parent, name), LORA_DROPOUT, LORA_RANK, LORA_ALPHA))
 
 
 def generate(model: LlamaForCausalLM, ids, new_tokens: int, on_token=None) -> list:
@@ -271,17 +254,9 @@ def check(folder: str, ids_file: str) -> None:
                       "generated": generate(model, ids, spec["new_tokens"])}))
 
 
-def modes(s: str) -> list:
-    chosen = s.split(",")
-    for m in chosen:
-        if m not in MODES:
-            raise argparse.ArgumentTypeError(f'unknown mode "{m}"; modes: {", ".join(MODES)}')
-    return chosen
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--modes", type=modes, default=list(MODES))
+    ap.add_argument("--modes", type=modes_of(MODES), default=list(MODES))
     ap.add_argument("--size", choices=tuple(SIZES), default="smollm2")
     ap.add_argument("--batch", type=at_least(1), default=4)
     ap.add_argument("--seq", type=at_least(2), default=256)
