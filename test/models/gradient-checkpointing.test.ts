@@ -10,6 +10,7 @@ import type { PreTrainedModel } from "../../src/models/pretrained.js";
 import { LoraConfig, PrefixTuningConfig, getPeftModel, type PeftModel } from "../../src/peft/index.js";
 import { type Tensor, manualSeed } from "../../src/tensor/index.js";
 import { FIXTURES, fixtureDir, loadInputs, loadJson } from "../helpers/fixtures.js";
+import { BACKENDS } from "./fixture-cases.js";
 
 const METHODS = ["full", "lora", "prefix"] as const;
 type Method = (typeof METHODS)[number];
@@ -50,9 +51,9 @@ async function run(family: string, method: Method, checkpointed: boolean): Promi
 
 const families = readdirSync(FIXTURES, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
 
-for (const family of families) {
-  test(`${family}: gradient checkpointing matches the plain path (full, lora, prefix)`, async () => {
-    setBackend("native");
+for (const family of families) for (const backend of BACKENDS) {
+  test(`${family}: gradient checkpointing matches the plain path (full, lora, prefix; ${backend})`, async () => {
+    setBackend(backend);
     for (const method of METHODS) {
       const plain = await run(family, method, false), ckpt = await run(family, method, true);
       const layers = ckpt.nodes.get("checkpoint") ?? 0;
