@@ -8,7 +8,8 @@
 // every case runs, its times mean nothing. --checkpoint-sweep: our training cases (llm-lora, llm-full, or those of
 // --cases) at seq 512 and 1024 (quick: 64 and 128), batch --batch (default 1), without and with gradient
 // checkpointing: step time, peak RSS and the buffers held after the forward pass. Each case runs in its own
-// child process (peak RSS per case); the PyTorch side runs right after ours.
+// child process (peak RSS per case); the PyTorch side runs right after ours. --gradient-checkpointing checkpoints
+// our side of the plain run (PyTorch's side never does).
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { LLM_CASES, type LlmCase, type LlmCaseOptions, type LlmCaseResult, runLlmCase } from "./llm-case.js";
