@@ -71,3 +71,20 @@ for (const family of families) for (const backend of BACKENDS) {
     }
   });
 }
+
+test("a clone of a checkpointed model checkpoints its own blocks, and eval mode runs them plainly", async () => {
+  setBackend("native");
+  const original = await AutoModelForCausalLM.fromPretrained(fixtureDir("llama"));
+  setGradientCheckpointing(original);
+  const copy = original.clone().train();
+  assert.ok(isGradientCheckpointing(copy));
+  const inputs = loadInputs("llama");
+  const loss = copy.forward(inputs).loss!;
+  assert.ok((graphNodes(loss).get("checkpoint") ?? 0) > 0);
+  loss.backward();
+  assert.ok(copy.parameters().every((p) => p.peekGrad() !== null), "every parameter of the clone has a gradient");
+  assert.ok(original.parameters().every((p) => p.peekGrad() === null), "the original's parameters have none");
+  assert.equal(graphNodes(copy.eval().forward(inputs).loss!).get("checkpoint"), undefined);
+  setGradientCheckpointing(original, false);
+  assert.ok(!isGradientCheckpointing(original));
+});
