@@ -3,6 +3,7 @@
 const suites: Record<string, () => Promise<{ main(argv: string[]): Promise<unknown> }>> = {
   gemm: () => import("./gemm.js"),
   inference: () => import("./inference.js"),
+  llm: () => import("./llm.js"),
   packing: () => import("./packing.js"),
   train: () => import("./train.js"),
 };

@@ -86,28 +86,33 @@ function caseArgs(o: CaseOptions): string[] {
 }
 
 /** The last line of a child's stdout that parses as JSON. */
-function lastJson(stdout: string, what: string): unknown {
+export function lastJson(stdout: string, what: string): unknown {
   const lines = stdout.trim().split("\n").filter((l) => l.startsWith("{"));
   if (!lines.length) throw new Error(`${what} printed no JSON:\n${stdout}`);
   return JSON.parse(lines[lines.length - 1]);
 }
 
 function runChild(c: CaseName, o: Options): CaseResult {
-  const r = spawnSync(process.execPath, [...process.execArgv, here, "--child", c, ...caseArgs(o)], {
-    encoding: "utf8", env: { ...process.env, FINETUNE_NUM_THREADS: `${o.threads}` }, maxBuffer: 1 << 26,
+  return runChildCase(here, c, caseArgs(o), o.threads) as CaseResult;
+}
+
+/** Runs `script --child c ...args` in a fresh node process (its maxRSS is this case's alone); its last JSON line. */
+export function runChildCase(script: string, c: string, args: string[], threads: number): unknown {
+  const r = spawnSync(process.execPath, [...process.execArgv, script, "--child", c, ...args], {
+    encoding: "utf8", env: { ...process.env, FINETUNE_NUM_THREADS: `${threads}` }, maxBuffer: 1 << 26,
     stdio: ["ignore", "pipe", "inherit"],
   });
   if (r.status !== 0) throw new Error(`bench case ${c} failed (exit ${r.status})`);
-  return lastJson(r.stdout, `bench case ${c}`) as CaseResult;
+  return lastJson(r.stdout, `bench case ${c}`);
 }
 
-interface TorchInfo { torch: string; blas: string; reference_blas: boolean }
+export interface TorchInfo { torch: string; blas: string; reference_blas: boolean }
 
 /** The anchor's torch and BLAS (its `--about`), or null, said in one line, when the python cannot import
  *  torch (the anchor exits 3 then): the bench goes on with our side alone. */
-function torchInfo(): TorchInfo | null {
-  if (!existsSync(anchor)) throw new Error(`no PyTorch anchor at ${anchor} (set FINETUNE_TORCH_ANCHOR)`);
-  const r = spawnSync(python, [anchor, "--about"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+export function torchInfo(script = anchor): TorchInfo | null {
+  if (!existsSync(script)) throw new Error(`no PyTorch anchor at ${anchor} (set FINETUNE_TORCH_ANCHOR)`);
+  const r = spawnSync(python, [script, "--about"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   if (r.error || r.status === 3) {
     const why = r.error ? `cannot run ${python} (${(r.error as NodeJS.ErrnoException).code ?? r.error.message})` : `${python} cannot import torch`;
     console.log(`bench: PyTorch not found: ${why} (apt-get install python3-torch libopenblas0, or pip install torch; ` +
@@ -118,7 +123,7 @@ function torchInfo(): TorchInfo | null {
   return lastJson(r.stdout, `${anchor} --about`) as TorchInfo;
 }
 
-function reportTorch(t: TorchInfo | null): void {
+export function reportTorch(t: TorchInfo | null): void {
   if (!t) return;
   console.log(`PyTorch ${t.torch}, BLAS ${t.blas}`);
   if (t.reference_blas) console.log("bench: PyTorch's GEMMs run on the reference BLAS, tens of times slower than OpenBLAS, " +
@@ -130,16 +135,20 @@ const TORCH_WRAPPER = "import json,resource,runpy,sys; sys.argv=sys.argv[1:]; ru
   "print(json.dumps({'peakRssKb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))";
 
 function runTorch(c: CaseName, o: Options): TorchResult {
-  const mode = TORCH_CASE[c];
-  const r = spawnSync(python, ["-c", TORCH_WRAPPER, anchor, "--modes", mode, "--threads", `${o.threads}`, ...caseArgs(o)], {
+  const { result, peakRssMb } = runAnchor(anchor, TORCH_CASE[c], ["--threads", `${o.threads}`, ...caseArgs(o)]);
+  return { ms: result.median_s * 1000, minMs: result.min_s * 1000, peakRssMb };
+}
+
+/** One mode of a PyTorch anchor script in its own python process: the mode's result object and the peak RSS. */
+export function runAnchor(script: string, mode: string, args: string[]): { result: { median_s: number; min_s: number } & Record<string, unknown>; peakRssMb: number } {
+  const r = spawnSync(python, ["-c", TORCH_WRAPPER, script, "--modes", mode, ...args], {
     encoding: "utf8", maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "inherit"],
   });
-  if (r.status !== 0) throw new Error(`the PyTorch anchor failed on ${c} (exit ${r.status}):\n${r.stdout}`);
+  if (r.status !== 0) throw new Error(`the PyTorch anchor failed on ${mode} (exit ${r.status}):\n${r.stdout}`);
   const lines = r.stdout.trim().split("\n").filter((l) => l.startsWith("{"));
   const bench = JSON.parse(lines[lines.length - 2]) as { results: Record<string, { median_s: number; min_s: number }> };
   const peak = JSON.parse(lines[lines.length - 1]) as { peakRssKb: number };
-  const res = bench.results[mode];
-  return { ms: res.median_s * 1000, minMs: res.min_s * 1000, peakRssMb: peak.peakRssKb / 1024 };
+  return { result: bench.results[mode], peakRssMb: peak.peakRssKb / 1024 };
 }
 
 const r1 = (x: number) => Math.round(x * 10) / 10;

@@ -9,7 +9,7 @@ test("the package root exports the user-facing API", () => {
     "getPeftModel", "PeftModel", "LoraConfig", "PromptTuningConfig", "PromptEncoderConfig", "PrefixTuningConfig",
     "IA3Config", "AdapterConfig", "freeze", "unfreeze", "trainLastLayers", "extractFeatures", "LogisticRegression",
     "MLPClassifier", "printTrainableParameters", "Trainer", "SequenceClassificationModule", "CausalLMModule",
-    "ModelCheckpoint", "EarlyStopping", "DataLoader", "loadDataFiles",
+    "ModelCheckpoint", "EarlyStopping", "DataLoader", "loadDataFiles", "setGradientCheckpointing", "checkpoint",
   ]) {
     assert.ok(name in ft, `missing export ${name}`);
   }

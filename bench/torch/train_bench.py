@@ -126,15 +126,15 @@ def init_weights(m: nn.Module) -> None:
 class LoraLinear(nn.Module):
     """PEFT's LoRA layer: base(x) + B(A(dropout(x))) * alpha / r; A kaiming-uniform, B zero."""
 
-    def __init__(self, base: nn.Linear, dropout: float):
+    def __init__(self, base: nn.Linear, dropout: float, rank: int = LORA_RANK, alpha: float = LORA_ALPHA):
         super().__init__()
         self.base_layer = base
         self.lora_dropout = nn.Dropout(dropout)
-        self.lora_A = nn.Linear(base.in_features, LORA_RANK, bias=False)
-        self.lora_B = nn.Linear(LORA_RANK, base.out_features, bias=False)
+        self.lora_A = nn.Linear(base.in_features, rank, bias=False)
+        self.lora_B = nn.Linear(rank, base.out_features, bias=False)
         nn.init.kaiming_uniform_(self.lora_A.weight, a=math.sqrt(5))
         nn.init.zeros_(self.lora_B.weight)
-        self.scaling = LORA_ALPHA / LORA_RANK
+        self.scaling = alpha / rank
 
     def forward(self, x):
         return self.base_layer(x) + self.lora_B(self.lora_A(self.lora_dropout(x))) * self.scaling
@@ -239,17 +239,20 @@ def at_least(least: int):
     return parse
 
 
-def modes(s: str) -> list:
-    chosen = s.split(",")
-    for m in chosen:
-        if m not in MODES:
-            raise argparse.ArgumentTypeError(f'unknown mode "{m}"; modes: {", ".join(MODES)}')
-    return chosen
+def modes_of(names: tuple):
+    """An argparse type: a comma-separated list of some of `names`."""
+    def parse(s: str) -> list:
+        chosen = s.split(",")
+        for m in chosen:
+            if m not in names:
+                raise argparse.ArgumentTypeError(f'unknown mode "{m}"; modes: {", ".join(names)}')
+        return chosen
+    return parse
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--modes", type=modes, default=list(MODES))
+    ap.add_argument("--modes", type=modes_of(MODES), default=list(MODES))
     ap.add_argument("--batch", type=at_least(1), default=8)
     ap.add_argument("--seq", type=at_least(1), default=128)
     ap.add_argument("--steps", type=at_least(1), default=5, help="timed steps per mode (their median is reported)")

@@ -81,6 +81,7 @@ export const hyperparameterFlags = {
   maxLength: numberFlag(`truncate texts to N tokens (default ${D.maxLength})`, { integer: true, min: 2 }),
   seed: numberFlag(`random seed for init, shuffling, dropout and --data splits (default ${D.seed})`, { integer: true }),
   clip: numberFlag("clip the gradient norm to this value", { arg: "NORM", min: 0 }),
+  gradientCheckpointing: booleanFlag("recompute each block's activations in backward instead of keeping them: less memory, one more forward per step"),
 };
 
 /** A chat template from a file, for train, eval, generate and chat. */
@@ -137,7 +138,7 @@ export function methodOptions(v: RunValues): MethodOptions {
 
 export function hyperparameters(v: RunValues): Hyperparameters {
   return {
-    epochs: v.epochs, maxSteps: v.maxSteps, lr: v.lr, clip: v.clip,
+    epochs: v.epochs, maxSteps: v.maxSteps, lr: v.lr, clip: v.clip, gradientCheckpointing: v.gradientCheckpointing,
     batchSize: v.batchSize ?? D.batchSize, weightDecay: v.weightDecay ?? D.weightDecay, warmupRatio: v.warmupRatio ?? D.warmupRatio,
     gradAccum: v.gradAccum ?? D.gradAccum, maxLength: v.maxLength ?? D.maxLength, seed: v.seed ?? D.seed,
   };

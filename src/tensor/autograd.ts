@@ -34,10 +34,28 @@ export function enableGrad<T>(fn: () => T): T {
 
 export type BackwardFn = (grad: FloatArray, needs: boolean[]) => (FloatArray | null)[];
 
+// While traceReads runs, every tensor an op reads that needs a gradient: a graph-less pass learns what a graph
+// of the same computation would hang from.
+let reads: Set<Tensor> | null = null;
+
+/** Runs fn and returns the tensors needing a gradient that its ops read, in first-read order. */
+export function traceReads<T>(fn: () => T): { value: T; reads: Tensor[] } {
+  const prev = reads, seen = new Set<Tensor>();
+  reads = seen;
+  try {
+    const value = fn();
+    return { value, reads: [...seen] };
+  } finally {
+    reads = prev;
+    if (prev) for (const t of seen) prev.add(t);
+  }
+}
+
 /** Wraps an op's output: attaches `backward` when any input needs a gradient. `backward` must return
  *  either `grad` itself (passed through) or buffers it allocated: autograd recycles them once consumed. */
 export function result(data: TensorData, shape: readonly number[], name: string, inputs: Tensor[], backward: BackwardFn): Tensor {
   const out = new Tensor(data, shape);
+  if (reads) for (const t of inputs) if (t.requiresGrad) reads.add(t);
   if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
     out.gradFn = { name, inputs, backward } satisfies GradNode;
@@ -45,7 +63,8 @@ export function result(data: TensorData, shape: readonly number[], name: string,
   return out;
 }
 
-function topoOrder(root: Tensor): Tensor[] {
+/** Reverse topological order of the graph behind root, not entering tensors made before `boundary`. */
+function topoOrder(root: Tensor, boundary: number): Tensor[] {
   const order: Tensor[] = [];
   const seen = new Set<number>();
   const stack: [Tensor, number][] = [[root, 0]];
@@ -57,7 +76,7 @@ function topoOrder(root: Tensor): Tensor[] {
     if (i < inputs.length) {
       top[1]++;
       const child = inputs[i];
-      if (child.gradFn && !seen.has(child.id)) { seen.add(child.id); stack.push([child, 0]); }
+      if (child.gradFn && child.id >= boundary && !seen.has(child.id)) { seen.add(child.id); stack.push([child, 0]); }
     } else {
       stack.pop();
       order.push(t);
@@ -77,12 +96,18 @@ function add(dst: FloatArray, src: FloatArray): void {
 }
 
 function runBackward(root: Tensor, grad?: Tensor): void {
+  backwardUntil(root, grad, -1);
+}
+
+/** Backward from root that stops at the tensors made before `boundary` (tensor ids grow): their gradients are
+ *  returned by id, neither accumulated nor passed on. A checkpointed block's recomputed graph ends there. */
+export function backwardUntil(root: Tensor, grad: Tensor | undefined, boundary: number): Map<number, FloatArray> {
   if (!root.requiresGrad) throw new Error("backward(): tensor does not require grad (is every parameter frozen?)");
   if (!grad && root.numel !== 1) throw new Error(`backward(): gradient must be given for a non-scalar output of shape [${root.shape}]`);
-  const grads = new Map<number, FloatArray>();
+  const grads = new Map<number, FloatArray>(), outside = new Map<number, FloatArray>();
   const seed = floatLike(root.f, root.numel);
   if (grad) seed.set(grad.f); else seed.fill(1);
-  if (!root.gradFn) { accumulateLeaf(root, seed); return; }
+  if (!root.gradFn) { accumulateLeaf(root, seed); return outside; }
   grads.set(root.id, seed);
   // A buffer handed to one consumer must not be handed to a second one that may add into it.
   const owned = new Set<FloatArray>();
@@ -91,7 +116,7 @@ function runBackward(root: Tensor, grad?: Tensor): void {
     owned.add(g);
     return g;
   };
-  const order = topoOrder(root);
+  const order = topoOrder(root, boundary);
   for (let k = order.length - 1; k >= 0; k--) {
     const t = order[k];
     const node = t.gradFn!;
@@ -107,9 +132,10 @@ function runBackward(root: Tensor, grad?: Tensor): void {
       const gi = inGrads[i];
       if (!gi || !needs[i]) return;
       let stored: FloatArray | null = null;
-      if (x.gradFn) {
-        const prev = grads.get(x.id);
-        if (prev) add(prev, gi); else grads.set(x.id, (stored = take(gi)));
+      if (x.gradFn || x.id < boundary) {
+        const into = x.id < boundary ? outside : grads;
+        const prev = into.get(x.id);
+        if (prev) add(prev, gi); else into.set(x.id, (stored = take(gi)));
       } else {
         stored = accumulateLeaf(x, take(gi));
       }
@@ -124,6 +150,7 @@ function runBackward(root: Tensor, grad?: Tensor): void {
       releaseFloat32(b);
     }
   }
+  return outside;
 }
 
 /** Returns the buffer when it became the leaf's gradient, null when it was added into an existing one. */

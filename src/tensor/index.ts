@@ -9,6 +9,7 @@ export type { DType, TensorData, NestedArray, GradNode } from "./tensor.js";
 export { noGrad, enableGrad, isGradEnabled, result } from "./autograd.js";
 export { Generator, defaultGenerator, manualSeed } from "./random.js";
 export { releaseFloat32 } from "./pool.js";
+export { checkpoint, type BlockResult } from "./checkpoint.js";
 export type { GeneratorState } from "./random.js";
 export * from "./ops/elementwise.js";
 export * from "./ops/shape.js";

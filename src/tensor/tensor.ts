@@ -18,6 +18,11 @@ export interface GradNode {
 
 let nextId = 0;
 
+/** The id the next tensor will get: every tensor made from now on has an id at least this. */
+export function nextTensorId(): number {
+  return nextId;
+}
+
 export class Tensor {
   readonly id = nextId++;
   readonly data: TensorData;

@@ -6,12 +6,14 @@
 //   optimizer    AdamW's two moments per trainable parameter (SGD with momentum: one)
 //   activations  what autograd keeps for backward: per layer ~ tokens x (a*hidden + b*ffn) + c x batch*heads*seq^2,
 //                from the first layer that holds a trainable tensor on (the graph is only recorded from there),
-//                plus the logits and their gradient for language-model heads
+//                plus the logits and their gradient for language-model heads; with gradient checkpointing, one
+//                hidden state per layer (each block's input) and one block's activations, rebuilt in backward
 //
 // The coefficients a, b, c were measured on this engine for each kind of block (../models/size.ts); each family's
 // classes name theirs in their modelShape. The estimate is meant to be right within tens of percent, which is what
 // deciding "this cannot fit" needs.
 import { totalmem } from "node:os";
+import { isGradientCheckpointing } from "../models/checkpointing.js";
 import { PreTrainedModel } from "../models/pretrained.js";
 import { familyOf } from "../models/registry.js";
 import { formatDecimal } from "../models/size.js";
@@ -88,7 +90,8 @@ export function estimateTrainingMemory(model: Module, run: TrainingRun): MemoryE
     const { a, b, c } = shape.activations;
     layersWithActivations = firstLayer === Infinity ? 0 : shape.numLayers - Math.max(firstLayer, 0);
     const perLayer = tokens * (a * shape.hiddenSize + b * shape.intermediateSize) + c * batchSize * shape.numHeads * seqLen * seqLen;
-    activationsBytes = layersWithActivations * perLayer;
+    activationsBytes = !isGradientCheckpointing(inner) ? layersWithActivations * perLayer
+      : layersWithActivations && layersWithActivations * tokens * shape.hiddenSize * 4 + perLayer;
     if (firstLayer < 0) activationsBytes += tokens * EMBEDDING_BYTES_PER_TOKEN_HIDDEN * shape.hiddenSize;
     const { causalLm, maskedLm } = family.classes;
     if ((causalLm && inner instanceof causalLm) || (maskedLm && inner instanceof maskedLm)) activationsBytes += tokens * shape.vocabSize * LM_LOGIT_BYTES;

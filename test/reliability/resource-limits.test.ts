@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Example } from "../../src/data/collate.js";
 import { DataLoader } from "../../src/data/dataloader.js";
 import { extractFeatures, trainLastLayers } from "../../src/methods/index.js";
-import { AutoModelForCausalLM, AutoModelForSequenceClassification, DistilBertModel, distilBertConfig } from "../../src/models/index.js";
+import { AutoModelForCausalLM, AutoModelForSequenceClassification, DistilBertModel, distilBertConfig, setGradientCheckpointing } from "../../src/models/index.js";
 import { LoraConfig, getPeftModel } from "../../src/peft/index.js";
 import { Tensor } from "../../src/tensor/index.js";
 import { AutoTokenizer } from "../../src/tokenizers/index.js";
@@ -77,6 +77,19 @@ test("the activation estimate is within a factor of two of what a forward pass r
     assert.ok(ratio > 0.5 && ratio < 2, `${name}: estimated ${est.activationsBytes} bytes of activations, the forward pass kept ${kept} (ratio ${ratio.toFixed(2)})`);
     assert.ok(out.loss);
   }
+});
+
+test("with gradient checkpointing the activation estimate is one hidden state per layer and one block's activations", async () => {
+  const run = { batchSize: 8, seqLen: 64 };
+  const model = await distilbert();
+  const plain = estimateTrainingMemory(model, run);
+  setGradientCheckpointing(model);
+  const ckpt = estimateTrainingMemory(model, run);
+  const { hiddenSize, numLayers } = model.shape();
+  const perLayer = (plain.activationsBytes - 8 * 64 * 24 * hiddenSize) / numLayers; // less the embeddings' share
+  assert.equal(ckpt.activationsBytes, plain.activationsBytes - (numLayers - 1) * perLayer + numLayers * 8 * 64 * hiddenSize * 4);
+  assert.ok(ckpt.activationsBytes < plain.activationsBytes);
+  assert.equal(ckpt.weightsBytes, plain.weightsBytes);
 });
 
 test("Trainer.fit refuses a run over its memory limit before the first step", async () => {

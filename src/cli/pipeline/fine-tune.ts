@@ -9,7 +9,7 @@ import type { Example } from "../../data/collate.js";
 import {
   LogisticRegression, MLPClassifier, countParameters, defaultPooling, extractFeatures, formatParameterCount, type ParameterCount,
 } from "../../methods/index.js";
-import type { PreTrainedModel } from "../../models/index.js";
+import { setGradientCheckpointing, type PreTrainedModel } from "../../models/index.js";
 import { PeftModel } from "../../peft/index.js";
 import { manualSeed, noGrad } from "../../tensor/index.js";
 import type { PreTrainedTokenizer } from "../../tokenizers/index.js";
@@ -38,6 +38,8 @@ export interface Hyperparameters {
   maxLength: number;
   seed: number;
   clip?: number;
+  /** Recompute each transformer block's activations in backward (setGradientCheckpointing). */
+  gradientCheckpointing?: boolean;
   /** Causal-LM: pack the training examples into rows of maxLength tokens. */
   packing?: boolean;
 }
@@ -110,6 +112,7 @@ async function runWithTrainer(input: RunInput, method: Exclude<MethodName, "feat
   manualSeed(hp.seed);
   const base = await loadModel(data.task, input.source, data.task === "seq-cls" ? data.labels : undefined, padTokenId(tokenizer));
   const model = await prepareMethod(base, method, input.methodOptions, { task: data.task, baseModel: input.source.ref, tokenizer });
+  if (hp.gradientCheckpointing) setGradientCheckpointing(base);
   const params = countParameters(model);
   input.log(formatParameterCount(params));
   const virtual = METHOD_INFO[method].virtualTokens ? (input.methodOptions.numVirtualTokens ?? DEFAULT_VIRTUAL_TOKENS) : 0;
