@@ -1,6 +1,6 @@
-// Public surface of the I/O layer: checkpoints on disk (safetensors, torch.save) and the Hugging Face hub cache.
+// Public surface of the I/O layer: weight files on disk (safetensors, torch.save) and the Hugging Face hub cache.
 export { writeAtomic, writeFileAtomic, writeJsonAtomic } from "./atomic.js";
-export { loadCheckpoint, loadSafetensorsSharded, WEIGHT_FILES } from "./checkpoint.js";
+export { loadModelWeights, loadSafetensorsSharded, WEIGHT_FILES } from "./model-weights.js";
 export { FileFormatError } from "./errors.js";
 export { GgufMetadata, GgufValueType, isGgufFile, readGgufHeader, readGgufTensors, writeGguf } from "./gguf.js";
 export type { GgufEntry, GgufHeader, GgufTensorInfo, GgufTensorOut, GgufValue } from "./gguf.js";
