@@ -63,7 +63,7 @@ async function runMethod(input: ComparisonInput, method: MethodName, tag: string
     const r = await runFineTune({ ...input, hp: { ...input.hp, lr: input.methodLr?.[method] ?? input.hp.lr }, method, output: dir, resume, interactive: false, log: (l) => input.log(`${tag}: ${l}`) });
     const peakRssBytes = rss.stop();
     report.methods.push({
-      method, label: METHOD_INFO[method].label, family: METHOD_INFO[method].family,
+      method, label: METHOD_INFO[method].label, category: METHOD_INFO[method].category,
       trainSeconds: r.trainSeconds, extractSeconds: r.extractSeconds, steps: r.steps, lr: r.lr, lrFind: r.lrFind,
       trainableParams: r.params.trainable, totalParams: r.params.all, artifactBytes: r.artifactBytes!, peakRssBytes,
       testAccuracy: r.test!.acc, testMacroF1: r.test!.f1, testLoss: r.test!.loss,
@@ -155,7 +155,7 @@ async function earlierReport(dir: string, now: ComparisonReport): Promise<Compar
 export async function writeReport(dir: string, report: ComparisonReport): Promise<void> {
   await mkdir(dir, { recursive: true });
   if (report.methods.length) {
-    const points = report.methods.map((e) => ({ label: e.label, family: e.family, seconds: e.trainSeconds, accuracy: e.testAccuracy, trainableParams: e.trainableParams }));
+    const points = report.methods.map((e) => ({ label: e.label, category: e.category, seconds: e.trainSeconds, accuracy: e.testAccuracy, trainableParams: e.trainableParams }));
     const budget = report.budget.maxSteps !== null ? `${report.budget.maxSteps} steps` : `${report.budget.epochs} epochs`;
     const chart = chartSvg(points, "Test accuracy against training time", `${report.model} · ${report.rows.train} training rows · ${budget} per method · ${report.rows.test} test rows`);
     const png = renderPng(chart.svg);

@@ -3,13 +3,14 @@ import type { MethodInfo, MethodName, MethodOptions } from "../cli/methods.js";
 import type { LearningRate, LrFindSummary } from "../cli/pipeline/fine-tune.js";
 
 /** 2: the data digest, every hyperparameter, the method options and the pending methods, which resuming checks and needs.
- *  3: the per-method learning rates asked for (methodLr), since the rate a method's default gives depends on the model. */
-export const REPORT_FORMAT = 3;
+ *  3: the per-method learning rates asked for (methodLr), since the rate a method's default gives depends on the model.
+ *  4: an entry's kind of method is `category` (was `family`, a word kept for model families). */
+export const REPORT_FORMAT = 4;
 
 export interface MethodEntry {
   method: MethodName;
   label: string;
-  family: MethodInfo["family"];
+  category: MethodInfo["category"];
   /** Wall-clock training seconds; feature-based includes running the frozen model over the training texts. */
   trainSeconds: number;
   /** Feature-based only: the extraction part of trainSeconds. */
