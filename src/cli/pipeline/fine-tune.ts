@@ -16,6 +16,7 @@ import type { PreTrainedTokenizer } from "../../tokenizers/index.js";
 import {
   CSVLogger, CausalLMModule, ModelCheckpoint, SequenceClassificationModule, Trainer, lrFind, tokenizeDataset, type Loader, type Metrics, type TrainingModule,
 } from "../../train/index.js";
+import type { LearningRate, LrFindSummary } from "../../train/lr-finder.js";
 import { formatLr, formatSeconds } from "../../report/format.js";
 import { Interrupted, UsageError } from "../command.js";
 import { DEFAULT_VIRTUAL_TOKENS, METHOD_INFO, defaultLr, prepareMethod, type MethodName, type MethodOptions, type Task } from "../methods.js";
@@ -40,21 +41,6 @@ export interface Hyperparameters {
   clip?: number;
   /** Causal-LM: pack the training examples into rows of maxLength tokens. */
   packing?: boolean;
-}
-
-export type LearningRate = number | "auto";
-
-/** What the range test behind an "auto" learning rate found (metrics.json, the compare report). */
-export interface LrFindSummary {
-  /** The steepest descent of the smoothed loss: the rate trained with (null when the test had too few points). */
-  suggestion: number | null;
-  /** Where the smoothed loss was lowest. */
-  minLossLr: number | null;
-  steps: number;
-  numTraining: number;
-  /** The loss diverged before numTraining steps. */
-  stoppedEarly: boolean;
-  seconds: number;
 }
 
 export const DEFAULT_HYPERPARAMETERS = { batchSize: 16, weightDecay: 0, warmupRatio: 0, gradAccum: 1, maxLength: 128, seed: 42 } as const;

@@ -5,20 +5,21 @@
 // kept, the interrupted one continues from the checkpoint Ctrl-C saved (or starts again after a crash).
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rm } from "node:fs/promises";
-import { exists } from "../io/exists.js";
+import { exists } from "../../io/exists.js";
 import { join } from "node:path";
-import { Interrupted, UsageError } from "../cli/command.js";
-import { doctorReport } from "../cli/commands/doctor.js";
-import { METHOD_INFO, type MethodName } from "../cli/methods.js";
-import type { ClassificationData } from "../cli/pipeline/data.js";
-import { CHECKPOINTS, runFineTune, type LearningRate, type RunInput } from "../cli/pipeline/fine-tune.js";
-import { writeFileAtomic, writeJsonAtomic } from "../io/atomic.js";
-import { chartSvg } from "./chart-svg.js";
-import { formatScore, formatSeconds } from "./format.js";
-import { renderPng } from "./png.js";
-import { reportMarkdown } from "./report-md.js";
-import { PeakRss } from "./rss.js";
-import { REPORT_FORMAT, type ComparisonReport } from "./types.js";
+import { Interrupted, UsageError } from "../command.js";
+import { doctorReport } from "../commands/doctor.js";
+import { METHOD_INFO, type MethodName } from "../methods.js";
+import type { ClassificationData } from "./data.js";
+import { CHECKPOINTS, runFineTune, type RunInput } from "./fine-tune.js";
+import { writeFileAtomic, writeJsonAtomic } from "../../io/atomic.js";
+import { chartSvg } from "../../report/chart-svg.js";
+import { formatScore, formatSeconds } from "../../report/format.js";
+import { renderPng } from "../../report/png.js";
+import { reportMarkdown } from "../../report/report-md.js";
+import { PeakRss } from "../../report/rss.js";
+import { REPORT_FORMAT, type ComparisonReport } from "../../report/types.js";
+import type { LearningRate } from "../../train/lr-finder.js";
 
 export interface ComparisonInput extends Omit<RunInput, "method" | "output" | "interactive" | "resume" | "data"> {
   data: { task: "seq-cls" } & ClassificationData;
