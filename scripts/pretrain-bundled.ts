@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { main } from "../src/cli/main.js";
 import { bundledModelPath, packageRoot } from "../src/bundled/bundled-model.js";
 import { bundledTask } from "../src/bundled/tasks.js";
-import { writeFileAtomic } from "../src/io/index.js";
+import { writeFileAtomic } from "../src/io/atomic.js";
 import { exists } from "../src/io/exists.js";
 import { LogisticRegression } from "../src/methods/logistic-regression.js";
 import { familyForConfig } from "../src/models/registry.js";

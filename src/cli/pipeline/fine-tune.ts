@@ -3,7 +3,7 @@
 // per method on the same data, which is why the timings and counts it returns are measured here.
 import { exists } from "../../io/exists.js";
 import { join } from "node:path";
-import { DataLoader } from "../../data/dataloader.js";
+import { DataLoader, type Loader } from "../../data/dataloader.js";
 import { packExamples } from "../../data/packing.js";
 import type { Example } from "../../data/collate.js";
 import {
@@ -14,7 +14,7 @@ import { PeftModel } from "../../peft/index.js";
 import { manualSeed, noGrad } from "../../tensor/index.js";
 import type { PreTrainedTokenizer } from "../../tokenizers/index.js";
 import {
-  CSVLogger, CausalLMModule, ModelCheckpoint, SequenceClassificationModule, Trainer, lrFind, tokenizeDataset, type Loader, type Metrics, type TrainingModule,
+  CSVLogger, CausalLMModule, ModelCheckpoint, SequenceClassificationModule, Trainer, lrFind, tokenizeDataset, type Metrics, type TrainingModule,
 } from "../../train/index.js";
 import type { LearningRate, LrFindSummary } from "../../train/lr-finder.js";
 import { formatLr, formatSeconds } from "../../report/format.js";
