@@ -14,9 +14,9 @@
 import { copyFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { main } from "../src/cli/main.js";
-import { bundledModelPath, packageRoot } from "../src/datasets/bundled-model.js";
-import { bundledTask } from "../src/datasets/tasks.js";
-import { writeFileAtomic } from "../src/io/index.js";
+import { bundledModelPath, packageRoot } from "../src/bundled/bundled-model.js";
+import { bundledTask } from "../src/bundled/tasks.js";
+import { writeFileAtomic } from "../src/io/atomic.js";
 import { exists } from "../src/io/exists.js";
 import { LogisticRegression } from "../src/methods/logistic-regression.js";
 import { familyForConfig } from "../src/models/registry.js";

@@ -4,7 +4,8 @@ import { booleanFlag, choiceFlag, listFlag, numberFlag, stringFlag, type Flag, t
 import { UsageError } from "./command.js";
 import { configFlag } from "./config-file.js";
 import { DEFAULT_LAST_LAYERS, DEFAULT_VIRTUAL_TOKENS, type MethodOptions } from "./methods.js";
-import { DEFAULT_HYPERPARAMETERS as D, type Hyperparameters, type LearningRate } from "./pipeline/fine-tune.js";
+import { DEFAULT_HYPERPARAMETERS as D, type Hyperparameters } from "./pipeline/fine-tune.js";
+import type { LearningRate } from "../train/lr-finder.js";
 import type { HubOptions } from "../io/hub.js";
 import type { TextGenerationOptions } from "./pipeline/generation.js";
 

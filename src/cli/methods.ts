@@ -16,7 +16,7 @@ export interface MethodInfo {
   /** The row label in reports and charts. */
   label: string;
   /** Raschka's taxonomy: feature-based, the fine-tuning of some or all layers, or parameter-efficient. */
-  family: "feature-based" | "layer fine-tuning" | "parameter-efficient";
+  category: "feature-based" | "layer fine-tuning" | "parameter-efficient";
   /** Learning rate for a base-sized model (hidden size 768) when --lr is not given: the usual order of magnitude
    *  for the method (BERT's fine-tuning, PEFT's examples, the IA3 and adapter papers), since one rate for all
    *  would starve some methods and wreck others. */
@@ -28,16 +28,16 @@ export interface MethodInfo {
 }
 
 export const METHOD_INFO: Record<MethodName, MethodInfo> = {
-  feature: { label: "feature-based", family: "feature-based", baseLr: 0, widthScaled: false, virtualTokens: false },
-  head: { label: "head only", family: "layer fine-tuning", baseLr: 1e-3, widthScaled: true, virtualTokens: false },
-  "last-layers": { label: "last layers", family: "layer fine-tuning", baseLr: 1e-4, widthScaled: true, virtualTokens: false },
-  full: { label: "full", family: "layer fine-tuning", baseLr: 5e-5, widthScaled: true, virtualTokens: false },
-  lora: { label: "LoRA", family: "parameter-efficient", baseLr: 5e-4, widthScaled: true, virtualTokens: false },
-  prompt: { label: "prompt tuning", family: "parameter-efficient", baseLr: 3e-2, widthScaled: false, virtualTokens: true },
-  "p-tuning": { label: "P-tuning", family: "parameter-efficient", baseLr: 1e-3, widthScaled: false, virtualTokens: true },
-  prefix: { label: "prefix tuning", family: "parameter-efficient", baseLr: 1e-2, widthScaled: false, virtualTokens: true },
-  ia3: { label: "IA3", family: "parameter-efficient", baseLr: 3e-3, widthScaled: true, virtualTokens: false },
-  adapter: { label: "adapters", family: "parameter-efficient", baseLr: 1e-3, widthScaled: true, virtualTokens: false },
+  feature: { label: "feature-based", category: "feature-based", baseLr: 0, widthScaled: false, virtualTokens: false },
+  head: { label: "head only", category: "layer fine-tuning", baseLr: 1e-3, widthScaled: true, virtualTokens: false },
+  "last-layers": { label: "last layers", category: "layer fine-tuning", baseLr: 1e-4, widthScaled: true, virtualTokens: false },
+  full: { label: "full", category: "layer fine-tuning", baseLr: 5e-5, widthScaled: true, virtualTokens: false },
+  lora: { label: "LoRA", category: "parameter-efficient", baseLr: 5e-4, widthScaled: true, virtualTokens: false },
+  prompt: { label: "prompt tuning", category: "parameter-efficient", baseLr: 3e-2, widthScaled: false, virtualTokens: true },
+  "p-tuning": { label: "P-tuning", category: "parameter-efficient", baseLr: 1e-3, widthScaled: false, virtualTokens: true },
+  prefix: { label: "prefix tuning", category: "parameter-efficient", baseLr: 1e-2, widthScaled: false, virtualTokens: true },
+  ia3: { label: "IA3", category: "parameter-efficient", baseLr: 3e-3, widthScaled: true, virtualTokens: false },
+  adapter: { label: "adapters", category: "parameter-efficient", baseLr: 1e-3, widthScaled: true, virtualTokens: false },
 };
 
 /** The width METHOD_INFO's baseLr values are usual at: BERT-base, DistilBERT, GPT-2 small. */

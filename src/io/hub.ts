@@ -5,7 +5,7 @@ import { dirname, join, relative } from "node:path";
 import { writeFileAtomic } from "./atomic.js";
 import { downloadBlob } from "./blob-download.js";
 import { exists } from "./exists.js";
-import { WEIGHT_FILES } from "./checkpoint.js";
+import { WEIGHT_FILES } from "./model-weights.js";
 import {
   checkRelativePath,
   checkRepoId,
@@ -41,7 +41,7 @@ export interface RepoTree {
 
 export interface ResolvedWeights {
   format: "safetensors" | "pytorch";
-  /** Local paths of the weight files (all shards), all in one folder that loadCheckpoint reads. */
+  /** Local paths of the weight files (all shards), all in one folder that loadModelWeights reads. */
   files: string[];
   folder: string;
 }

@@ -1,12 +1,12 @@
-// Public surface of the I/O layer: checkpoints on disk (safetensors, torch.save) and the Hugging Face hub cache.
-export { writeAtomic, writeFileAtomic, writeJsonAtomic } from "./atomic.js";
-export { loadCheckpoint, loadSafetensorsSharded, WEIGHT_FILES } from "./checkpoint.js";
+// The I/O layer's public surface (the package's `io` namespace): weight files on disk (safetensors, torch.save,
+// GGUF) and the Hugging Face hub cache. Atomic writes and raw-buffer helpers are internal (../internal.ts).
+export { loadModelWeights, loadSafetensorsSharded, WEIGHT_FILES } from "./model-weights.js";
 export { FileFormatError } from "./errors.js";
 export { GgufMetadata, GgufValueType, isGgufFile, readGgufHeader, readGgufTensors, writeGguf } from "./gguf.js";
 export type { GgufEntry, GgufHeader, GgufTensorInfo, GgufTensorOut, GgufValue } from "./gguf.js";
-export { globToRegExp, listRepoTree, resolveModelFile, resolveWeights, snapshotDownload } from "./hub.js";
+export { listRepoTree, resolveModelFile, resolveWeights, snapshotDownload } from "./hub.js";
 export type { HubOptions, RepoFileInfo, RepoTree, RepoType, ResolveOptions, ResolvedWeights, SnapshotOptions } from "./hub.js";
-export { fromFloat32, isSafeDtype, itemSize, numel, toFloat32, toInt32 } from "./raw-tensor.js";
+export { fromFloat32, toFloat32, toInt32 } from "./raw-tensor.js";
 export type { RawData, RawTensor, SafeDtype, TensorFileContent } from "./raw-tensor.js";
 export { loadSafetensors, loadSafetensorsSync, saveSafetensors } from "./safetensors.js";
 export type { LoadSafetensorsOptions } from "./safetensors.js";

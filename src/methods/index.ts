@@ -9,7 +9,7 @@ export type { Pooling } from "./features/pooling.js";
 export { LogisticRegression } from "./logistic-regression.js";
 export type { LogisticRegressionOptions } from "./logistic-regression.js";
 export { MLPClassifier } from "./mlp-classifier.js";
-export type { EarlyStoppingOptions, MLPClassifierOptions } from "./mlp-classifier.js";
+export type { MLPEarlyStoppingOptions, MLPClassifierOptions } from "./mlp-classifier.js";
 export { minimizeLbfgs } from "./lbfgs.js";
 export { minimizeAdam } from "./full-batch-adam.js";
 export type { AdamOptions, AdamResult } from "./full-batch-adam.js";

@@ -8,7 +8,7 @@ import {
 import { loadClassifier, saveClassifier } from "./classifier-file.js";
 import { accuracy, checkFeatures, encodeLabels, predictFromScores, type Labels } from "./labels.js";
 
-export interface EarlyStoppingOptions {
+export interface MLPEarlyStoppingOptions {
   /** Share of the training rows held out to score each epoch. Default 0.1. */
   validationFraction?: number;
   /** Epochs without a better validation accuracy before stopping. Default 10 (sklearn's n_iter_no_change). */
@@ -28,7 +28,7 @@ export interface MLPClassifierOptions {
    *  generator as it found it. */
   seed?: number;
   /** Hold out a validation split and keep the weights of the best epoch. */
-  earlyStopping?: boolean | EarlyStoppingOptions;
+  earlyStopping?: boolean | MLPEarlyStoppingOptions;
 }
 
 interface SavedMeta {
@@ -40,7 +40,7 @@ interface SavedMeta {
 const ACTIVATIONS = { relu: ReLU, tanh: Tanh, gelu: () => GELU() };
 
 export class MLPClassifier {
-  readonly options: Required<Omit<MLPClassifierOptions, "earlyStopping">> & { earlyStopping: false | Required<EarlyStoppingOptions> };
+  readonly options: Required<Omit<MLPClassifierOptions, "earlyStopping">> & { earlyStopping: false | Required<MLPEarlyStoppingOptions> };
   net: Sequential | null = null;
   classes: Int32Array = new Int32Array(0);
   /** Mean training loss per epoch. */

@@ -3,7 +3,7 @@
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { writeJsonAtomic } from "../io/atomic.js";
-import { loadCheckpoint } from "../io/checkpoint.js";
+import { loadModelWeights } from "../io/model-weights.js";
 import { FileFormatError } from "../io/errors.js";
 import { isGgufFile } from "../io/gguf.js";
 import { resolveModelFile, resolveWeights, type HubOptions } from "../io/hub.js";
@@ -70,7 +70,7 @@ export async function buildPretrained<M extends PreTrainedModel, C extends BaseC
   const gguf = (await isGguf(pathOrId)) ? await ggufModule() : undefined;
   const tensors = gguf
     ? gguf.loadGgufTensors(gguf.readGgufModel(pathOrId), config, cls.modelShape(config).numLayers)
-    : (await loadCheckpoint((await resolveWeights(pathOrId, opts)).folder)).tensors;
+    : (await loadModelWeights((await resolveWeights(pathOrId, opts)).folder)).tensors;
   loadHfWeights(model, tensors, { source: pathOrId, ignoreMismatchedSizes: opts.ignoreMismatchedSizes, onWarning: opts.onWarning });
   if (opts.dtype === "float64") castParameters(model, "float64");
   // As transformers: a loaded model starts in eval mode (dropout off) until train() is called.

@@ -1,5 +1,5 @@
 // Learning-rate schedules as multipliers of each group's initial lr, stepped once per optimizer step
-// (the Hugging Face get_*_schedule_with_warmup family).
+// (the Hugging Face get_*_schedule_with_warmup functions).
 import type { Optimizer } from "./optimizer.js";
 
 export type ScheduleName = "constant" | "linear" | "cosine";

@@ -9,7 +9,7 @@ import { exists } from "../io/exists.js";
 import { join } from "node:path";
 import { DataLoader, type Loader } from "../data/dataloader.js";
 import type { Batch } from "../data/collate.js";
-import { bundledCorpus } from "../datasets/corpus.js";
+import { bundledCorpus } from "../bundled/corpus.js";
 import { buildPretrained, readConfigJson } from "../models/loading.js";
 import type { PreTrainedModel } from "../models/pretrained.js";
 import { familyForConfig } from "../models/registry.js";

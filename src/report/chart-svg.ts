@@ -1,12 +1,12 @@
 // The comparison figure: test accuracy (y) against training time (x, logarithmic when the times span more
-// than a decade), one labelled point per method, coloured by family, with marker area proportional to
+// than a decade), one labelled point per method, coloured by category, with marker area proportional to
 // log10 of the trainable parameters (the labels give the counts too). Plain SVG 1.1, no scripts or CSS, so
 // every renderer (browsers, resvg for the PNG) draws the same picture.
 import { formatCount, formatSeconds } from "./format.js";
 
 export interface ChartPoint {
   label: string;
-  family: string;
+  category: string;
   seconds: number;
   accuracy: number;
   trainableParams: number;
@@ -22,7 +22,7 @@ export interface Chart {
 const W = 960, H = 600;
 const PLOT = { left: 80, right: 720, top: 80, bottom: 520 };
 export const FONT_FAMILY = "DejaVu Sans, Arial, Helvetica, sans-serif";
-const FAMILY_COLORS: Record<string, string> = {
+const CATEGORY_COLORS: Record<string, string> = {
   "feature-based": "#8c564b",
   "layer fine-tuning": "#1f77b4",
   "parameter-efficient": "#2ca02c",
@@ -59,7 +59,7 @@ export function chartSvg(points: ChartPoint[], title: string, subtitle: string):
   const order = points.map((p, i) => ({ p, px: x.map(secs[i]), py: y.map(p.accuracy) })).sort((a, b) => a.px - b.px);
   for (const { p, px, py } of order) {
     const r = radius(p.trainableParams);
-    parts.push(`<circle cx="${px.toFixed(1)}" cy="${py.toFixed(1)}" r="${r.toFixed(1)}" fill="${color(p.family)}" fill-opacity="0.75" stroke="#222222" stroke-width="1"/>`);
+    parts.push(`<circle cx="${px.toFixed(1)}" cy="${py.toFixed(1)}" r="${r.toFixed(1)}" fill="${color(p.category)}" fill-opacity="0.75" stroke="#222222" stroke-width="1"/>`);
     // Padded, so a label never touches a marker.
     placed.push({ x0: px - r - 3, x1: px + r + 3, y0: py - r - 3, y1: py + r + 3 });
   }
@@ -84,8 +84,8 @@ function radius(params: number): number {
   return 3.2 * Math.sqrt(Math.log10(Math.max(params, 10)));
 }
 
-function color(family: string): string {
-  return FAMILY_COLORS[family] ?? "#9467bd";
+function color(category: string): string {
+  return CATEGORY_COLORS[category] ?? "#9467bd";
 }
 
 function grid(x: Scale, y: Scale): string[] {
@@ -105,14 +105,14 @@ function grid(x: Scale, y: Scale): string[] {
 
 function legend(points: ChartPoint[]): string[] {
   const x0 = PLOT.right + 24;
-  const out = [text(x0, PLOT.top + 4, "Method family", { size: 12, weight: "bold" })];
-  const families = [...new Set(points.map((p) => p.family))];
-  families.forEach((f, i) => {
+  const out = [text(x0, PLOT.top + 4, "Method category", { size: 12, weight: "bold" })];
+  const categories = [...new Set(points.map((p) => p.category))];
+  categories.forEach((f, i) => {
     const yy = PLOT.top + 26 + i * 22;
     out.push(`<circle cx="${x0 + 7}" cy="${yy - 4}" r="7" fill="${color(f)}" fill-opacity="0.75" stroke="#222222"/>`);
     out.push(text(x0 + 22, yy, f, { size: 12 }));
   });
-  let yy = PLOT.top + 40 + families.length * 22;
+  let yy = PLOT.top + 40 + categories.length * 22;
   out.push(text(x0, yy, "Trainable parameters", { size: 12, weight: "bold" }));
   out.push(text(x0, yy + 16, "(marker area ∝ log10)", { size: 11, fill: "#555555" }));
   yy += 30;

@@ -5,7 +5,7 @@ import type { ComparisonReport, MethodEntry } from "./types.js";
 
 const COLUMNS: [string, (e: MethodEntry) => string][] = [
   ["Method", (e) => e.label],
-  ["Family", (e) => e.family],
+  ["Category", (e) => e.category],
   ["LR", (e) => (e.lr === null ? "-" : `${formatLr(e.lr)}${e.lrFind ? " (auto)" : ""}`)],
   ["Trainable params", (e) => formatInteger(e.trainableParams)],
   ["Trainable %", (e) => formatPercent(e.trainableParams, e.totalParams)],
@@ -77,7 +77,7 @@ function reading(r: ComparisonReport): string[] {
     `Smallest artifact: ${smallest.label} (${formatBytes(smallest.artifactBytes)}), against ${formatBytes(largest.artifactBytes)} for ${largest.label}.`,
   ];
   const full = m.find((e) => e.method === "full");
-  const peft = m.filter((e) => e.family === "parameter-efficient").sort((a, b) => b.testAccuracy - a.testAccuracy)[0];
+  const peft = m.filter((e) => e.category === "parameter-efficient").sort((a, b) => b.testAccuracy - a.testAccuracy)[0];
   if (full && peft) {
     const gap = peft.testAccuracy - full.testAccuracy;
     out.push(`The best parameter-efficient method, ${peft.label}, ${gap >= 0 ? "matched or beat" : "came within"} full fine-tuning ` +

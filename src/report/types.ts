@@ -1,15 +1,17 @@
-// report.json: what `finetune compare` measured, one entry per method.
-import type { MethodInfo, MethodName, MethodOptions } from "../cli/methods.js";
-import type { LearningRate, LrFindSummary } from "../cli/pipeline/fine-tune.js";
+// report.json: what `finetune compare` measured, one entry per method. Methods are named as the CLI names them
+// (`--methods`); the file is data, so nothing here depends on the CLI's code.
+import type { LearningRate, LrFindSummary } from "../train/lr-finder.js";
 
 /** 2: the data digest, every hyperparameter, the method options and the pending methods, which resuming checks and needs.
- *  3: the per-method learning rates asked for (methodLr), since the rate a method's default gives depends on the model. */
-export const REPORT_FORMAT = 3;
+ *  3: the per-method learning rates asked for (methodLr), since the rate a method's default gives depends on the model.
+ *  4: an entry's kind of method is `category` (was `family`, a word kept for model families). */
+export const REPORT_FORMAT = 4;
 
 export interface MethodEntry {
-  method: MethodName;
+  method: string;
   label: string;
-  family: MethodInfo["family"];
+  /** feature-based, layer fine-tuning or parameter-efficient. */
+  category: string;
   /** Wall-clock training seconds; feature-based includes running the frozen model over the training texts. */
   trainSeconds: number;
   /** Feature-based only: the extraction part of trainSeconds. */
@@ -35,7 +37,7 @@ export interface MethodEntry {
 }
 
 export interface FailedMethod {
-  method: MethodName;
+  method: string;
   label: string;
   error: string;
 }
@@ -52,13 +54,14 @@ export interface ComparisonReport {
     epochs: number | null; maxSteps: number | null; batchSize: number; maxLength: number; seed: number; lr: LearningRate | null;
     weightDecay: number; warmupRatio: number; gradAccum: number; clip: number | null;
   };
-  methodOptions: MethodOptions;
+  /** The CLI's method options (LoRA rank, virtual tokens, ...), as given. */
+  methodOptions: Readonly<Record<string, unknown>>;
   /** --method-lr: the rates (or "auto") asked for per method, over budget.lr. */
-  methodLr: Partial<Record<MethodName, LearningRate>>;
+  methodLr: Readonly<Record<string, LearningRate>>;
   environment: { node: string; platform: string; cpu: string; cores: number; backend: string; threads: number };
   methods: MethodEntry[];
   failed: FailedMethod[];
   /** Methods not run yet: a comparison that was interrupted (empty when it finished). */
-  pending: MethodName[];
+  pending: string[];
   chart: { svg: string; png: string; xScale: "log" | "linear"; pngFont: string | null; pngHasText: boolean };
 }

@@ -1,6 +1,6 @@
 // The tensor engine's public surface.
 import "./autograd.js";
-import "./methods.js";
+import "./tensor-methods.js";
 
 export {
   Tensor, tensor, zeros, ones, full, zerosLike, onesLike, arange, randn, rand, randint, asTensor, numelOf,

@@ -33,7 +33,7 @@ import {
 } from "./tokenizer-json.js";
 
 /** Overrides for tokenizer_config.json values, like the kwargs of HF's from_pretrained. */
-export interface FromPretrainedOptions extends Omit<SpecialTokensToAdd, "additionalSpecialTokens"> {
+export interface TokenizerFromPretrainedOptions extends Omit<SpecialTokensToAdd, "additionalSpecialTokens"> {
   modelMaxLength?: number;
   paddingSide?: Side;
   truncationSide?: Side;
@@ -46,7 +46,7 @@ export interface FromPretrainedOptions extends Omit<SpecialTokensToAdd, "additio
 const LOOKED_FOR = "tokenizer.json, vocab.txt (WordPiece), vocab.json + merges.txt (byte-level BPE)";
 
 export class AutoTokenizer {
-  static async fromPretrained(dir: string, opts: FromPretrainedOptions = {}): Promise<PreTrainedTokenizer> {
+  static async fromPretrained(dir: string, opts: TokenizerFromPretrainedOptions = {}): Promise<PreTrainedTokenizer> {
     const info = await stat(dir).catch(() => undefined);
     // A llama.cpp GGUF file carries its vocabulary: it stands for the whole folder.
     const gguf = info?.isFile() && isGgufFile(dir) ? tokenizerFromGguf(new GgufMetadata(readGgufHeader(dir), dir)) : undefined;
@@ -91,7 +91,7 @@ export class AutoTokenizer {
   }
 }
 
-function configOverrides(opts: FromPretrainedOptions): JsonObject {
+function configOverrides(opts: TokenizerFromPretrainedOptions): JsonObject {
   const out: JsonObject = {
     model_max_length: opts.modelMaxLength,
     padding_side: opts.paddingSide,

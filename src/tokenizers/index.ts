@@ -1,4 +1,4 @@
-export { AutoTokenizer, type FromPretrainedOptions } from "./auto.js";
+export { AutoTokenizer, type TokenizerFromPretrainedOptions } from "./auto.js";
 export {
   PreTrainedTokenizer,
   type ApplyChatTemplateOptions,

@@ -29,7 +29,3 @@ export { readCheckpoint, trainableWeights, STATE_FILE, WEIGHTS_FILE, OPTIMIZER_F
 export type { TrainerState, CustomCheckpointWeights, LoadedCheckpoint } from "./checkpoint.js";
 export { tokenizeDataset } from "./tokenize-dataset.js";
 export type { TokenizeOptions, TokenizerLike } from "./tokenize-dataset.js";
-export { DataLoader } from "../data/dataloader.js";
-export type { DataLoaderOptions, DataLoaderState, Loader } from "../data/dataloader.js";
-export { collate, IGNORE_INDEX } from "../data/collate.js";
-export type { Batch, Example, CollateOptions, PaddingSide } from "../data/collate.js";

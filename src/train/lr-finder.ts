@@ -23,6 +23,22 @@ export interface LrFindOptions {
   earlyStopThreshold?: number | null;
 }
 
+/** A learning rate, or "auto": a range test's suggestion, found before training. */
+export type LearningRate = number | "auto";
+
+/** What the range test behind an "auto" learning rate found, in JSON (a run's metrics.json, the compare report). */
+export interface LrFindSummary {
+  /** The steepest descent of the smoothed loss: the rate trained with (null when the test had too few points). */
+  suggestion: number | null;
+  /** Where the smoothed loss was lowest. */
+  minLossLr: number | null;
+  steps: number;
+  numTraining: number;
+  /** The loss diverged before numTraining steps. */
+  stoppedEarly: boolean;
+  seconds: number;
+}
+
 /** Lightning's smoothing factor: each step's loss enters the running average with weight 1 - β. */
 const BETA = 0.98;
 

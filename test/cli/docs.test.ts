@@ -7,12 +7,11 @@ import { commands } from "../../src/cli/main.js";
 import { families } from "../../src/models/index.js";
 import { REPO } from "./tiny-models.js";
 
-test("docs/cli.md holds the current --help of every command it documents", async () => {
+test("docs/cli.md holds the current --help of every command", async () => {
   const doc = await readFile(join(REPO, "docs/cli.md"), "utf8");
-  for (const name of ["train", "eval", "predict", "generate", "chat", "merge", "compare", "export", "pretrain", "doctor"]) {
-    const c = commands.find((x) => x.name === name)!;
-    assert.ok(doc.includes(`### finetune ${name}\n`), `section for ${name}`);
-    assert.ok(doc.includes(`\`\`\`text\n${c.help}\n\`\`\``), `docs/cli.md has an outdated help text of finetune ${name}`);
+  for (const c of commands) {
+    assert.ok(doc.includes(`### finetune ${c.name}\n`), `docs/cli.md's Command reference has no section for finetune ${c.name}`);
+    assert.ok(doc.includes(`\`\`\`text\n${c.help}\n\`\`\``), `docs/cli.md has an outdated help text of finetune ${c.name}`);
   }
 });
 

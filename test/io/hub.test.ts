@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { lstat, mkdir, readdir, readFile, readlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, beforeEach, test } from "node:test";
-import { loadCheckpoint } from "../../src/io/checkpoint.js";
+import { loadModelWeights } from "../../src/io/model-weights.js";
 import { globToRegExp, resolveModelFile, resolveWeights, snapshotDownload } from "../../src/io/hub.js";
 import { loadSafetensors, saveSafetensors } from "../../src/io/safetensors.js";
 import { startHubServer, type HubServer } from "../helpers/hub-server.js";
@@ -230,14 +230,14 @@ test("resolveWeights: single file, sharded index with every shard, pytorch_model
   assert.equal(sharded.format, "safetensors");
   assert.deepEqual(sharded.files.map((f) => f.slice(sharded.folder.length + 1)), ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]);
   const expected = await loadSafetensors(join(DISTILBERT, "model.safetensors"));
-  assert.deepEqual((await loadCheckpoint(sharded.folder)).tensors, expected.tensors);
+  assert.deepEqual((await loadModelWeights(sharded.folder)).tensors, expected.tensors);
   const before = server.requests.length;
   assert.deepEqual(await resolveWeights("test-org/sharded", opts({ offline: true })), sharded);
   assert.equal(server.requests.length, before);
 
   const bin = await resolveWeights("test-org/bin", opts());
   assert.equal(bin.format, "pytorch");
-  assert.equal((await loadCheckpoint(bin.folder)).tensors.size, 17);
+  assert.equal((await loadModelWeights(bin.folder)).tensors.size, 17);
 
   const local = await resolveWeights(DISTILBERT);
   assert.deepEqual(local, { format: "safetensors", files: [join(DISTILBERT, "model.safetensors")], folder: DISTILBERT });

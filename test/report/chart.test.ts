@@ -8,8 +8,8 @@ import { removeTempDirs, tempDir } from "../cli/tiny-models.js";
 
 after(removeTempDirs);
 
-const point = (label: string, seconds: number, accuracy: number, trainableParams: number, family = "parameter-efficient"): ChartPoint =>
-  ({ label, family, seconds, accuracy, trainableParams });
+const point = (label: string, seconds: number, accuracy: number, trainableParams: number, category = "parameter-efficient"): ChartPoint =>
+  ({ label, category, seconds, accuracy, trainableParams });
 
 test("training times spanning more than a decade get a log axis; close ones a linear axis from zero", () => {
   const wide = chartSvg([point("feature", 3, 0.8, 1538), point("full", 900, 0.92, 66_955_010, "layer fine-tuning")], "t", "s");

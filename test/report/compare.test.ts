@@ -91,7 +91,7 @@ test("report.md's table and the printed table hold report.json's numbers", async
     const row = md.split("\n").find((l) => l.startsWith(`| ${e.label} |`));
     assert.ok(row, `row for ${e.method}`);
     const cells = row.split("|").slice(1, -1).map((c) => c.trim());
-    assert.equal(cells[1], e.family);
+    assert.equal(cells[1], e.category);
     assert.equal(cells[2] === "-" ? null : Number(cells[2]), e.lr);
     assert.equal(Number(cells[3].replace(/,/g, "")), e.trainableParams);
     assert.ok(Math.abs(Number(cells[6]) - e.testAccuracy) <= 5e-5, `${e.method} accuracy ${cells[6]} vs ${e.testAccuracy}`);

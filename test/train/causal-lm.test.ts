@@ -6,7 +6,8 @@ import type { ModelInput, ModelOutput } from "../../src/models/outputs.js";
 import { Embedding, Linear, Module } from "../../src/nn/index.js";
 import { Tensor, crossEntropy, manualSeed, reshape, slice } from "../../src/tensor/index.js";
 import type { BatchEncoding } from "../../src/tokenizers/index.js";
-import { CausalLMModule, DataLoader, Trainer, tokenizeDataset, type LmPrediction, type TokenizerLike } from "../../src/train/index.js";
+import { DataLoader } from "../../src/data/index.js";
+import { CausalLMModule, Trainer, tokenizeDataset, type LmPrediction, type TokenizerLike } from "../../src/train/index.js";
 import { DATA } from "../helpers/fixtures.js";
 
 /** Characters as tokens (ids 2..127), EOS = 1. */

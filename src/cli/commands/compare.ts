@@ -1,15 +1,15 @@
 import { join } from "node:path";
-import { REPORT_FILES, runComparison } from "../../report/compare.js";
 import { textTable } from "../../report/format.js";
 import { tableHeader, tableRow } from "../../report/report-md.js";
+import type { LearningRate } from "../../train/lr-finder.js";
 import { booleanFlag, flagHelp, listFlag, type Flag } from "../args.js";
 import { UsageError, type Command } from "../command.js";
 import { parseWithConfig } from "../config-file.js";
 import { hubOptions, hyperparameters, lrFlag, methodOptions, runFlags } from "../flags.js";
 import { METHODS, type MethodName } from "../methods.js";
 import { info, noteOnce } from "../output.js";
+import { REPORT_FILES, runComparison } from "../pipeline/compare.js";
 import { describeSplits, loadClassificationData } from "../pipeline/data.js";
-import type { LearningRate } from "../pipeline/fine-tune.js";
 import { detectTask, loadTokenizer, modelRef } from "../pipeline/sources.js";
 
 /** The nine methods of the taxonomy figure; IA3 is added with --ia3. */

@@ -21,7 +21,7 @@ const flags = {
 };
 type Values = FlagValues<typeof flags>;
 
-const ARTIFACT_NAMES: Record<MethodInfo["family"], string> = { "feature-based": "classifier", "layer fine-tuning": "model", "parameter-efficient": "adapter" };
+const ARTIFACT_NAMES: Record<MethodInfo["category"], string> = { "feature-based": "classifier", "layer fine-tuning": "model", "parameter-efficient": "adapter" };
 
 /** The flags of a run, kept in its output folder so `--resume` needs nothing but --output. */
 const ARGS_FILE = "train-args.json";
@@ -86,7 +86,7 @@ Examples:
     console.log(`trained ${method} in ${formatSeconds(result.trainSeconds)}${result.steps === null ? "" : ` (${result.steps} steps)`}`);
     if (result.validation) console.log(`validation: ${metricsLine(result.validation)}`);
     if (result.test) console.log(`test: ${metricsLine(result.test)}`);
-    console.log(`saved to ${v.output} (${ARTIFACT_NAMES[METHOD_INFO[method].family]}: ${formatBytes(result.artifactBytes ?? 0)})`);
+    console.log(`saved to ${v.output} (${ARTIFACT_NAMES[METHOD_INFO[method].category]}: ${formatBytes(result.artifactBytes ?? 0)})`);
   },
 };
 

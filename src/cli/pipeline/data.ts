@@ -1,7 +1,7 @@
 // Datasets from the data flags: one file per split, one file split with a seed, or a Hugging Face Hub
 // dataset; classification rows ({text, textPair?, label}) or causal-LM records (conversations, {prompt, completion}
 // or {text}).
-import { BUNDLED_PREFIX, bundledTask, type BundledClassificationTask } from "../../datasets/index.js";
+import { BUNDLED_PREFIX, bundledTask, type BundledClassificationTask } from "../../bundled/index.js";
 import {
   loadDataFiles, loadHubDataset, readRecords, splitDataset, type DatasetDict, type JsonRecord, type TextExample,
 } from "../../data/index.js";

@@ -3,7 +3,7 @@
 // per method on the same data, which is why the timings and counts it returns are measured here.
 import { exists } from "../../io/exists.js";
 import { join } from "node:path";
-import { DataLoader } from "../../data/dataloader.js";
+import { DataLoader, type Loader } from "../../data/dataloader.js";
 import { packExamples } from "../../data/packing.js";
 import type { Example } from "../../data/collate.js";
 import {
@@ -14,8 +14,9 @@ import { PeftModel } from "../../peft/index.js";
 import { manualSeed, noGrad } from "../../tensor/index.js";
 import type { PreTrainedTokenizer } from "../../tokenizers/index.js";
 import {
-  CSVLogger, CausalLMModule, ModelCheckpoint, SequenceClassificationModule, Trainer, lrFind, tokenizeDataset, type Loader, type Metrics, type TrainingModule,
+  CSVLogger, CausalLMModule, ModelCheckpoint, SequenceClassificationModule, Trainer, lrFind, tokenizeDataset, type Metrics, type TrainingModule,
 } from "../../train/index.js";
+import type { LearningRate, LrFindSummary } from "../../train/lr-finder.js";
 import { formatLr, formatSeconds } from "../../report/format.js";
 import { Interrupted, UsageError } from "../command.js";
 import { DEFAULT_VIRTUAL_TOKENS, METHOD_INFO, defaultLr, prepareMethod, type MethodName, type MethodOptions, type Task } from "../methods.js";
@@ -42,21 +43,6 @@ export interface Hyperparameters {
   gradientCheckpointing?: boolean;
   /** Causal-LM: pack the training examples into rows of maxLength tokens. */
   packing?: boolean;
-}
-
-export type LearningRate = number | "auto";
-
-/** What the range test behind an "auto" learning rate found (metrics.json, the compare report). */
-export interface LrFindSummary {
-  /** The steepest descent of the smoothed loss: the rate trained with (null when the test had too few points). */
-  suggestion: number | null;
-  /** Where the smoothed loss was lowest. */
-  minLossLr: number | null;
-  steps: number;
-  numTraining: number;
-  /** The loss diverged before numTraining steps. */
-  stoppedEarly: boolean;
-  seconds: number;
 }
 
 export const DEFAULT_HYPERPARAMETERS = { batchSize: 16, weightDecay: 0, warmupRatio: 0, gradAccum: 1, maxLength: 128, seed: 42 } as const;

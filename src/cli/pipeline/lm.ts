@@ -1,11 +1,11 @@
 // Causal-LM data and scores: records tokenized for next-token training, and loss / perplexity per token.
 import { readFile } from "node:fs/promises";
-import { conversationOf, recordSource, type JsonRecord, type Turn } from "../../data/index.js";
+import { DataLoader, conversationOf, recordSource, type JsonRecord, type Turn } from "../../data/index.js";
 import type { PreTrainedModel } from "../../models/index.js";
 import type { PeftModel } from "../../peft/index.js";
 import type { Example } from "../../data/collate.js";
 import type { PreTrainedTokenizer } from "../../tokenizers/index.js";
-import { CausalLMModule, DataLoader, Trainer, tokenizeDataset, type ForwardModel, type Metrics } from "../../train/index.js";
+import { CausalLMModule, Trainer, tokenizeDataset, type ForwardModel, type Metrics } from "../../train/index.js";
 import { UsageError } from "../command.js";
 import { padTokenId } from "./classifier.js";
 import { chatReply, generateText } from "./generation.js";

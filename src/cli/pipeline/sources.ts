@@ -2,7 +2,7 @@
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { HubOptions } from "../../io/hub.js";
-import { bundledModelPath } from "../../datasets/index.js";
+import { bundledModelPath } from "../../bundled/index.js";
 import type { RawConfig } from "../../models/config.js";
 import { AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification, familyForConfig, type ModelFamily, type PreTrainedModel } from "../../models/index.js";
 import { isGguf, readConfigJson } from "../../models/loading.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { htmlText, messageText } from "../../src/datasets/email.js";
+import { htmlText, messageText } from "../../src/bundled/email.js";
 
 test("headers are dropped, folded ones included; the body is kept", () => {
   const raw = "From: a@b.c\r\nSubject: hello\r\n  continued subject\r\nReceived: from x\r\n\r\nHi Bob,\r\n\r\nsee you at  noon.\r\n";

@@ -5,20 +5,21 @@
 // kept, the interrupted one continues from the checkpoint Ctrl-C saved (or starts again after a crash).
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rm } from "node:fs/promises";
-import { exists } from "../io/exists.js";
+import { exists } from "../../io/exists.js";
 import { join } from "node:path";
-import { Interrupted, UsageError } from "../cli/command.js";
-import { doctorReport } from "../cli/commands/doctor.js";
-import { METHOD_INFO, type MethodName } from "../cli/methods.js";
-import type { ClassificationData } from "../cli/pipeline/data.js";
-import { CHECKPOINTS, runFineTune, type LearningRate, type RunInput } from "../cli/pipeline/fine-tune.js";
-import { writeFileAtomic, writeJsonAtomic } from "../io/atomic.js";
-import { chartSvg } from "./chart-svg.js";
-import { formatScore, formatSeconds } from "./format.js";
-import { renderPng } from "./png.js";
-import { reportMarkdown } from "./report-md.js";
-import { PeakRss } from "./rss.js";
-import { REPORT_FORMAT, type ComparisonReport } from "./types.js";
+import { Interrupted, UsageError } from "../command.js";
+import { doctorReport } from "../commands/doctor.js";
+import { METHOD_INFO, type MethodName } from "../methods.js";
+import type { ClassificationData } from "./data.js";
+import { CHECKPOINTS, runFineTune, type RunInput } from "./fine-tune.js";
+import { writeFileAtomic, writeJsonAtomic } from "../../io/atomic.js";
+import { chartSvg } from "../../report/chart-svg.js";
+import { formatScore, formatSeconds } from "../../report/format.js";
+import { renderPng } from "../../report/png.js";
+import { reportMarkdown } from "../../report/report-md.js";
+import { PeakRss } from "../../report/rss.js";
+import { REPORT_FORMAT, type ComparisonReport } from "../../report/types.js";
+import type { LearningRate } from "../../train/lr-finder.js";
 
 export interface ComparisonInput extends Omit<RunInput, "method" | "output" | "interactive" | "resume" | "data"> {
   data: { task: "seq-cls" } & ClassificationData;
@@ -63,7 +64,7 @@ async function runMethod(input: ComparisonInput, method: MethodName, tag: string
     const r = await runFineTune({ ...input, hp: { ...input.hp, lr: input.methodLr?.[method] ?? input.hp.lr }, method, output: dir, resume, interactive: false, log: (l) => input.log(`${tag}: ${l}`) });
     const peakRssBytes = rss.stop();
     report.methods.push({
-      method, label: METHOD_INFO[method].label, family: METHOD_INFO[method].family,
+      method, label: METHOD_INFO[method].label, category: METHOD_INFO[method].category,
       trainSeconds: r.trainSeconds, extractSeconds: r.extractSeconds, steps: r.steps, lr: r.lr, lrFind: r.lrFind,
       trainableParams: r.params.trainable, totalParams: r.params.all, artifactBytes: r.artifactBytes!, peakRssBytes,
       testAccuracy: r.test!.acc, testMacroF1: r.test!.f1, testLoss: r.test!.loss,
@@ -155,7 +156,7 @@ async function earlierReport(dir: string, now: ComparisonReport): Promise<Compar
 export async function writeReport(dir: string, report: ComparisonReport): Promise<void> {
   await mkdir(dir, { recursive: true });
   if (report.methods.length) {
-    const points = report.methods.map((e) => ({ label: e.label, family: e.family, seconds: e.trainSeconds, accuracy: e.testAccuracy, trainableParams: e.trainableParams }));
+    const points = report.methods.map((e) => ({ label: e.label, category: e.category, seconds: e.trainSeconds, accuracy: e.testAccuracy, trainableParams: e.trainableParams }));
     const budget = report.budget.maxSteps !== null ? `${report.budget.maxSteps} steps` : `${report.budget.epochs} epochs`;
     const chart = chartSvg(points, "Test accuracy against training time", `${report.model} · ${report.rows.train} training rows · ${budget} per method · ${report.rows.test} test rows`);
     const png = renderPng(chart.svg);

@@ -1,5 +1,5 @@
 // Where the model that finetune-ts pretrained and ships lives: assets/tiny-distilbert at the package root.
-// This file is two folders below the root both as source (src/datasets/) and built (dist/datasets/).
+// This file is two folders below the root both as source (src/bundled/) and built (dist/bundled/).
 import { fileURLToPath } from "node:url";
 
 export function packageRoot(): string {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { loadCheckpoint, loadSafetensorsSharded } from "../../src/io/checkpoint.js";
+import { loadModelWeights, loadSafetensorsSharded } from "../../src/io/model-weights.js";
 import type { RawTensor } from "../../src/io/raw-tensor.js";
 import { loadSafetensors, saveSafetensors } from "../../src/io/safetensors.js";
 import { FIXTURES, tempDir } from "./fixtures.js";
@@ -34,19 +34,19 @@ async function writeSharded(name: string, tensors: Map<string, RawTensor>, edit?
   return out;
 }
 
-test("loadCheckpoint reads a model folder with model.safetensors", async () => {
-  const { tensors } = await loadCheckpoint(join(FIXTURES, "distilbert"));
+test("loadModelWeights reads a model folder with model.safetensors", async () => {
+  const { tensors } = await loadModelWeights(join(FIXTURES, "distilbert"));
   assert.deepEqual(tensors, (await loadSafetensors(MODEL)).tensors);
 });
 
-test("sharded safetensors load through the index, directly or via loadCheckpoint", async () => {
+test("sharded safetensors load through the index, directly or via loadModelWeights", async () => {
   const { tensors } = await loadSafetensors(MODEL);
   const sharded = await writeSharded("sharded", tensors);
   assert.deepEqual((await loadSafetensorsSharded(sharded)).tensors, tensors);
   assert.deepEqual((await loadSafetensorsSharded(join(sharded, "model.safetensors.index.json"))).tensors, tensors);
-  const viaCheckpoint = await loadCheckpoint(sharded);
-  assert.deepEqual(viaCheckpoint.tensors, tensors);
-  assert.equal(viaCheckpoint.metadata.format, "pt");
+  const viaFolder = await loadModelWeights(sharded);
+  assert.deepEqual(viaFolder.tensors, tensors);
+  assert.equal(viaFolder.metadata.format, "pt");
 });
 
 test("a shard index naming a path outside the folder is refused", async () => {
@@ -62,19 +62,19 @@ test("a tensor listed in the index but absent from its shard is reported", async
   const sharded = await writeSharded("missing", tensors, (map) => {
     map["not.there"] = "model-00001-of-00002.safetensors";
   });
-  await assert.rejects(loadCheckpoint(sharded), /"not\.there" is listed in shard model-00001-of-00002\.safetensors but not found there/);
+  await assert.rejects(loadModelWeights(sharded), /"not\.there" is listed in shard model-00001-of-00002\.safetensors but not found there/);
 });
 
-test("loadCheckpoint falls back to pytorch_model.bin", async () => {
+test("loadModelWeights falls back to pytorch_model.bin", async () => {
   const out = join(dir, "bin");
   await mkdir(out);
   await writeFile(join(out, "pytorch_model.bin"), TORCH_113_STATE_DICT);
-  const { tensors } = await loadCheckpoint(out);
+  const { tensors } = await loadModelWeights(out);
   assert.deepEqual(tensors.get("row"), { dtype: "F32", shape: [4], data: new Float32Array([4, 5, 6, 7]) });
 });
 
-test("loadCheckpoint names what it looked for when a folder has no weights", async () => {
+test("loadModelWeights names what it looked for when a folder has no weights", async () => {
   const out = join(dir, "empty");
   await mkdir(out);
-  await assert.rejects(loadCheckpoint(out), new RegExp(`${out}: no model weights found \\(looked for model\\.safetensors, `));
+  await assert.rejects(loadModelWeights(out), new RegExp(`${out}: no model weights found \\(looked for model\\.safetensors, `));
 });

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { bundledCorpus, heldOut } from "../../src/datasets/corpus.js";
-import { loadSentimentTask } from "../../src/datasets/sentiment.js";
-import { loadBundledTask, splitKey, splitOf } from "../../src/datasets/spam.js";
-import { untagBrown } from "../../src/datasets/everyday-english.js";
-import { wordNetEntries } from "../../src/datasets/wordnet.js";
+import { bundledCorpus, heldOut } from "../../src/bundled/corpus.js";
+import { loadSentimentTask } from "../../src/bundled/sentiment.js";
+import { loadBundledTask, splitKey, splitOf } from "../../src/bundled/spam.js";
+import { untagBrown } from "../../src/bundled/everyday-english.js";
+import { wordNetEntries } from "../../src/bundled/wordnet.js";
 
 test("the spam task: fixed sizes, both labels in every split, split by the hash rule, no text in two splits", () => {
   const task = loadBundledTask();

@@ -15,7 +15,7 @@ export const WEIGHT_FILES = [
 ] as const;
 
 /** Loads the model weights of a local model directory (or hub snapshot folder), whichever format it holds. */
-export async function loadCheckpoint(dir: string): Promise<TensorFileContent> {
+export async function loadModelWeights(dir: string): Promise<TensorFileContent> {
   for (const name of WEIGHT_FILES) {
     const path = join(dir, name);
     if (!(await isFile(path))) continue;
