@@ -6,12 +6,12 @@ import { backendFor } from "../../backend/index.js";
 import { isGradEnabled, result } from "../autograd.js";
 import { releaseFloat32 } from "../pool.js";
 import { Tensor, emptyLike, floatLike } from "../tensor.js";
-import { linearGrads, linearInto, linearShape } from "./matmul.js";
+import { linearGrads, linearInto, linearShape, weightData } from "./matmul.js";
 
 /** gelu(x Wᵀ + b) (approximate: the tanh form), for a torch Linear weight [out, in]. */
 export function linearGelu(x: Tensor, weight: Tensor, bias: Tensor | null, approximate = false): Tensor {
   const s = linearShape(x, weight, false);
-  const X = x.f, W = weight.f, n = s.rows * s.outF;
+  const X = x.f, W = weightData(weight), n = s.rows * s.outF;
   const pre = emptyLike(X, n);
   linearInto(s, X, W, bias?.f ?? null, pre);
   const inputs = bias ? [x, weight, bias] : [x, weight];
