@@ -4,6 +4,7 @@ const suites: Record<string, () => Promise<{ main(argv: string[]): Promise<unkno
   gemm: () => import("./gemm.js"),
   inference: () => import("./inference.js"),
   packing: () => import("./packing.js"),
+  peak: () => import("./peak.js"),
   train: () => import("./train.js"),
 };
 

@@ -28,14 +28,24 @@ export function measureMachinePeak(seconds = 0.3): MachinePeak | null {
 /** The peak from `file` when it was measured on this CPU model with this thread count, else measured and stored. */
 export async function cachedMachinePeak(file: string): Promise<MachinePeak | null> {
   if (backend().name !== "native") return null;
-  const cpu = cpus()[0]?.model ?? "unknown", threads = backend().threads();
-  const cache = await readFile(file, "utf8").then((t) => JSON.parse(t) as Record<string, MachinePeak>, () => ({} as Record<string, MachinePeak>));
-  const key = `${cpu} / ${threads} threads`;
-  if (cache[key]) return cache[key];
+  const cached = (await readCache(file))[cacheKey(cpus()[0]?.model ?? "unknown", backend().threads())];
+  if (cached) return cached;
   const peak = measureMachinePeak(1)!;
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, JSON.stringify({ ...cache, [key]: peak }, null, 2));
+  await storePeak(file, peak);
   return peak;
+}
+
+const cacheKey = (cpu: string, threads: number) => `${cpu} / ${threads} threads`;
+
+function readCache(file: string): Promise<Record<string, MachinePeak>> {
+  return readFile(file, "utf8").then((t) => JSON.parse(t) as Record<string, MachinePeak>, () => ({}));
+}
+
+/** Adds (or replaces) `peak` in the cache file under its CPU and thread count. */
+export async function storePeak(file: string, peak: MachinePeak): Promise<void> {
+  const cache = await readCache(file);
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, JSON.stringify({ ...cache, [cacheKey(peak.cpu, peak.threads)]: peak }, null, 2));
 }
 
 /** " (57% of fp32 peak)": a rate as a share of a peak, or nothing without one. */

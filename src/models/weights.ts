@@ -2,7 +2,7 @@
 // gamma/beta names, checkpoints with or without the base-model prefix, heads missing from a base
 // checkpoint (initialised as _init_weights does), and tied weights written once.
 import { toFloat32, type RawTensor } from "../io/raw-tensor.js";
-import { Conv1D, Embedding, Linear, type Module } from "../nn/index.js";
+import { storeFrozenWeightsInBf16, type Module } from "../nn/index.js";
 import { Bf16Tensor, type Tensor } from "../tensor/index.js";
 import type { PreTrainedModel } from "./pretrained.js";
 
@@ -66,7 +66,12 @@ export function loadHfWeights(model: PreTrainedModel, checkpoint: Map<string, Ra
     else unexpectedKeys.push(orig);
   }
   if (opts.bfloat16) {
-    storeInBf16(model, new Set([...byModelKey].filter(([k, raw]) => raw.shape.join() === own.get(k)!.shape.join()).map(([k]) => k)));
+    // Every weight matrix outside the classifier head that the checkpoint fills, as empty bf16 tensors that the
+    // loop below fills straight from the checkpoint. Weights it lacks stay float32: they are initialised, or
+    // trained, in float32.
+    const loaded = new Set([...byModelKey].filter(([k, raw]) => raw.shape.join() === own.get(k)!.shape.join()).map(([k]) => k));
+    const heads = model.classifierModules();
+    storeFrozenWeightsInBf16(model, (path) => loaded.has(`${path}.weight`) && !heads.some((h) => path === h || path.startsWith(`${h}.`)), false);
     own = model.stateDict();
   }
   const missingKeys: string[] = [];
@@ -91,20 +96,6 @@ export function loadHfWeights(model: PreTrainedModel, checkpoint: Map<string, Ra
   initialise(model, [...missingKeys, ...mismatchedKeys.map((m) => m.key)]);
   warn(model, opts, { missingKeys, unexpectedKeys, mismatchedKeys });
   return { missingKeys, unexpectedKeys, mismatchedKeys };
-}
-
-/** Swaps the weight of every Linear, Conv1D and Embedding outside the classifier head whose key is in `loaded`
- *  for an empty frozen bf16 tensor (tied ones once), which loading then fills straight from the checkpoint.
- *  Weights the checkpoint lacks stay float32: they are initialised, or trained, in float32. */
-function storeInBf16(model: PreTrainedModel, loaded: Set<string>): void {
-  const heads = model.classifierModules();
-  const transposed = new Map<Tensor, boolean>();
-  for (const [path, m] of model.namedModules()) {
-    if (!(m instanceof Linear || m instanceof Conv1D || m instanceof Embedding)) continue;
-    if (heads.some((h) => path === h || path.startsWith(`${h}.`)) || !loaded.has(`${path}.weight`)) continue;
-    transposed.set(m.weight, m instanceof Conv1D); // packed [out, in], the orientation of the forward product
-  }
-  model.mapParameters((p) => transposed.has(p), (p) => Bf16Tensor.empty(p.shape, transposed.get(p)));
 }
 
 function initialise(model: PreTrainedModel, keys: string[]): void {
