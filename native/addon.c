@@ -426,10 +426,10 @@ static napi_value js_set_threads(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-/* selectGemm("blas" | "builtin" | "generic" | "avx2" | "avx512") -> whether it is available here. */
-static napi_value js_select_gemm(napi_env env, napi_callback_info info) {
+/* fn(name) with the string argument 0 as the name, returned as a JS boolean (a kernel or library selection). */
+static napi_value select_by_name(napi_env env, napi_callback_info info, const char *fn, bool (*select)(const char *)) {
   call c;
-  if (!begin(env, info, &c, "selectGemm", 1)) return NULL;
+  if (!begin(env, info, &c, fn, 1)) return NULL;
   char which[32] = "";
   size_t len;
   if (napi_get_value_string_utf8(env, c.argv[0], which, sizeof which, &len) != napi_ok) {
@@ -437,29 +437,24 @@ static napi_value js_select_gemm(napi_env env, napi_callback_info info) {
     return NULL;
   }
   napi_value ok;
-  napi_get_boolean(env, ft_gemm_select(which), &ok);
+  napi_get_boolean(env, select(which), &ok);
   return ok;
+}
+
+/* selectGemm("blas" | "builtin" | "generic" | "avx2" | "avx512") -> whether it is available here. */
+static napi_value js_select_gemm(napi_env env, napi_callback_info info) {
+  return select_by_name(env, info, "selectGemm", ft_gemm_select);
+}
+
+/* selectBf16Gemm("avx512bf16" | "avx2" | "generic") -> whether this CPU runs it. */
+static napi_value js_select_bf16_gemm(napi_env env, napi_callback_info info) {
+  return select_by_name(env, info, "selectBf16Gemm", ft_bf16_select);
 }
 
 static napi_value string(napi_env env, const char *s) {
   napi_value v;
   napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v);
   return v;
-}
-
-/* selectBf16Gemm("avx512bf16" | "avx2" | "generic") -> whether this CPU runs it. */
-static napi_value js_select_bf16_gemm(napi_env env, napi_callback_info info) {
-  call c;
-  if (!begin(env, info, &c, "selectBf16Gemm", 1)) return NULL;
-  char which[32] = "";
-  size_t len;
-  if (napi_get_value_string_utf8(env, c.argv[0], which, sizeof which, &len) != napi_ok) {
-    fail(&c, true, "expected a string");
-    return NULL;
-  }
-  napi_value ok;
-  napi_get_boolean(env, ft_bf16_select(which), &ok);
-  return ok;
 }
 
 /* peakGflops("fp32" | "bf16", seconds) -> { gflops, isa }, or null where the CPU lacks the instruction. */
