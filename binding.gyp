@@ -8,9 +8,11 @@
         "native/blas.c",
         "native/fused.c",
         "native/gemm.c",
+        "native/gemm_bf16.c",
         "native/gemm_fallback.c",
         "native/gemv.c",
         "native/kernels.c",
+        "native/peak.c",
         "native/threads.c"
       ],
       "cflags": ["-std=gnu11", "-O3", "-fPIC", "-pthread", "-fno-math-errno", "-fno-trapping-math"],

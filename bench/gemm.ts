@@ -2,11 +2,16 @@
 // GPT-2-small shapes: each forward GEMM C = A·B (m x k times k x n, layout "nn") plus the two backward
 // GEMMs it implies, dA = dC·Bᵀ ("nt", m x n times (k x n)ᵀ) and dB = Aᵀ·dC ("tn", (m x k)ᵀ times m x n),
 // reported with their own m, k, n; and the batched attention scores Q·Kᵀ (96 heads x 128 tokens, head 64).
+// Then the products with a frozen bf16 weight on the DistilBERT-base forward shapes (bf16 rows: the forward
+// A·Wᵀ and, transW, its dX = dY·W), each GFLOP/s also as a share of the machine's peak (npm run bench -- peak).
 //   node --import tsx bench/gemm.ts [--json] [--builtin[=kernel]] [--reps N] [--threads N]
 // --builtin measures the builtin GEMM instead of the BLAS library (openblasGflops stays the library's).
 import { pathToFileURL } from "node:url";
 import type { Backend } from "../src/backend/backend.js";
+import { packBf16 } from "../src/backend/bf16.js";
 import { loadNativeBackend, nativeBlasSgemmGflops, nativeInfo, useBuiltinGemm } from "../src/backend/native.js";
+import { cachedMachinePeak, ofPeak } from "../src/backend/peak.js";
+import { PEAK_CACHE } from "./peak.js";
 
 export interface GemmBenchOptions {
   reps?: number;
@@ -91,7 +96,37 @@ function measure(backend: Backend, c: Case, reps: number, warmupMs: number): { g
 
 const round = (x: number) => Math.round(x * 10) / 10;
 
-export async function runGemmBench(opts: GemmBenchOptions = {}): Promise<{ gemm: GemmBenchRow[]; blas: string; threads: number }> {
+export interface Bf16GemmRow {
+  /** false: C = A·Wᵀ (a linear layer's forward); true: C = A·W (its dX). */
+  transW: boolean;
+  m: number;
+  /** The weight [out, in]. */
+  out: number;
+  in: number;
+  gflops: number;
+}
+
+/** GFLOP/s of the bf16 GEMM (the backend's, with the weight packed once beforehand) on the forward shapes. */
+function bf16Rows(backend: Backend, reps: number): Bf16GemmRow[] {
+  const rows: Bf16GemmRow[] = [];
+  for (const [m, inF, outF] of FORWARD) {
+    const w = packBf16(random(outF * inF), outF, inF);
+    for (const transW of [false, true]) {
+      const [k, n] = transW ? [outF, inF] : [inF, outF];
+      const g = { transW, m, alpha: 1, a: random(m * k), aOffset: 0, lda: k, w, beta: 0, c: new Float32Array(m * n), cOffset: 0, ldc: n };
+      const seconds: number[] = [];
+      for (let r = 0; r < reps + 2; r++) {
+        const t = process.hrtime.bigint();
+        backend.gemmBf16(g);
+        if (r >= 2) seconds.push(Number(process.hrtime.bigint() - t) / 1e9);
+      }
+      rows.push({ transW, m, out: outF, in: inF, gflops: round((2 * m * k * n) / median(seconds) / 1e9) });
+    }
+  }
+  return rows;
+}
+
+export async function runGemmBench(opts: GemmBenchOptions = {}): Promise<{ gemm: GemmBenchRow[]; bf16: Bf16GemmRow[]; bf16Kernel: string; blas: string; threads: number }> {
   const reps = opts.reps ?? 15;
   const backend = loadNativeBackend();
   if (opts.threads) backend.setThreads(opts.threads);
@@ -106,7 +141,7 @@ export async function runGemmBench(opts: GemmBenchOptions = {}): Promise<{ gemm:
       };
     });
     const info = nativeInfo();
-    return { gemm: rows, blas: info.blas === "builtin" ? `builtin (${info.builtinKernel})` : info.blas, threads: info.threads };
+    return { gemm: rows, bf16: bf16Rows(backend, reps), bf16Kernel: info.bf16Kernel, blas: info.blas === "builtin" ? `builtin (${info.builtinKernel})` : info.blas, threads: info.threads };
   } finally {
     if (opts.builtin) {
       useBuiltinGemm(before.builtinKernel);
@@ -132,13 +167,20 @@ function parseArgs(argv: string[]): GemmBenchOptions & { json: boolean } {
 export async function main(argv: string[]): Promise<unknown> {
   const { json, ...opts } = parseArgs(argv);
   const result = await runGemmBench(opts);
+  const peak = await cachedMachinePeak(PEAK_CACHE);
   if (json) {
-    console.log(JSON.stringify(result));
+    console.log(JSON.stringify({ ...result, peak }));
   } else {
     console.log(`GEMM via ${result.blas}, ${result.threads} threads (GFLOP/s; openblas = cblas_sgemm from C)`);
     for (const r of result.gemm) {
       console.log(`${r.layout} ${r.batch > 1 ? `${r.batch}x ` : ""}${r.m}x${r.k}x${r.n}`.padEnd(24) +
-        `${r.gflops.toFixed(1).padStart(8)} ${String(r.openblasGflops ?? "-").padStart(8)}  ratio ${r.ratio ?? "-"}`);
+        `${r.gflops.toFixed(1).padStart(8)} ${String(r.openblasGflops ?? "-").padStart(8)}  ratio ${r.ratio ?? "-"}` +
+        ofPeak(r.gflops, peak?.fp32, "fp32"));
+    }
+    console.log(`bf16 weight packed once, ${result.bf16Kernel} kernel (GFLOP/s)`);
+    for (const r of result.bf16) {
+      console.log(`${r.transW ? "dX " : "fwd"} ${r.m}x${r.transW ? r.out : r.in}x${r.transW ? r.in : r.out}`.padEnd(24) +
+        `${r.gflops.toFixed(1).padStart(8)}${ofPeak(r.gflops, peak?.bf16 ?? peak?.fp32, peak?.bf16 ? "bf16" : "fp32")}`);
     }
   }
   return result;

@@ -5,6 +5,7 @@ const suites: Record<string, () => Promise<{ main(argv: string[]): Promise<unkno
   inference: () => import("./inference.js"),
   llm: () => import("./llm.js"),
   packing: () => import("./packing.js"),
+  peak: () => import("./peak.js"),
   train: () => import("./train.js"),
 };
 

@@ -1,10 +1,14 @@
 // One case of the training bench in this process: the anchor's model, inputs and step, timed step by step.
 // Run in a child process per case (bench/train.ts does that) so maxRSS is this case's peak alone.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { backend } from "../src/backend/index.js";
 import { extractFeatures } from "../src/methods/index.js";
 import { DistilBertForSequenceClassification, distilBertConfig } from "../src/models/distilbert/index.js";
+import { fromFloat32 } from "../src/io/raw-tensor.js";
+import { saveSafetensors } from "../src/io/safetensors.js";
+import { hfStateDict } from "../src/models/weights.js";
+import { storeFrozenWeightsInBf16 } from "../src/nn/index.js";
 import { AdamW } from "../src/optim/index.js";
 import { LoraConfig, PrefixTuningConfig, PromptTuningConfig, getPeftModel, type PeftModel } from "../src/peft/index.js";
 import { type Tensor, manualSeed, noGrad, ones, randint } from "../src/tensor/index.js";
@@ -17,6 +21,8 @@ export interface CaseOptions {
   steps: number;
   warmup: number;
   dropout: boolean;
+  /** bf16: the base model is loaded from a checkpoint (prepareCheckpoint) with its frozen weights in bf16. */
+  baseDtype: "fp32" | "bf16";
 }
 
 export interface CaseResult {
@@ -33,16 +39,37 @@ export interface CaseResult {
 
 type Runnable = DistilBertForSequenceClassification | PeftModel;
 
-function build(c: CaseName, dropout: boolean): Runnable {
+function randomModel(dropout: boolean): DistilBertForSequenceClassification {
   manualSeed(0);
   const p = dropout ? {} : { dropout: 0, attentionDropout: 0, seqClassifDropout: 0 };
   const { vocab, dim, layers, heads, hidden, labels } = DISTILBERT_BASE;
-  const model = new DistilBertForSequenceClassification(distilBertConfig({
+  return new DistilBertForSequenceClassification(distilBertConfig({
     vocabSize: vocab, dim, nLayers: layers, nHeads: heads, hiddenDim: hidden, numLabels: labels, ...p,
   }));
+}
+
+const checkpointDir = (dropout: boolean) =>
+  fileURLToPath(new URL(`../.cache/bench/distilbert-base-random-bf16-dropout-${dropout ? "on" : "off"}`, import.meta.url));
+
+/** The random model saved once as a bf16 checkpoint (as most checkpoints on the hub now are), for the cases that
+ *  load it with bf16 frozen weights as a user would: the bits go into the packed weights without widening. */
+export async function prepareCheckpoint(dropout: boolean): Promise<void> {
+  const dir = checkpointDir(dropout);
+  if (existsSync(`${dir}/model.safetensors`)) return;
+  const model = randomModel(dropout);
+  await model.savePretrained(dir);
+  const bf16 = new Map([...hfStateDict(model)].map(([k, t]) => [k, fromFloat32(t.data as Float32Array, t.shape, "BF16")]));
+  await saveSafetensors(`${dir}/model.safetensors`, bf16, { format: "pt" });
+}
+
+async function build(c: CaseName, o: CaseOptions): Promise<Runnable> {
+  const model = o.baseDtype === "bf16"
+    ? await DistilBertForSequenceClassification.fromPretrained(checkpointDir(o.dropout), { dtype: "bfloat16" })
+    : randomModel(o.dropout);
+  const dropout = o.dropout;
   switch (c) {
     case "inference": case "features": return model.requiresGrad(false);
-    case "full": return model;
+    case "full": return model.requiresGrad(true); // a bf16 base is widened: full fine-tuning freezes nothing
     case "head":
       model.requiresGrad(false);
       model.preClassifier.requiresGrad(true);
@@ -106,7 +133,9 @@ async function featureStep(model: Runnable, o: CaseOptions): Promise<() => Promi
 }
 
 export async function runCase(c: CaseName, o: CaseOptions): Promise<CaseResult> {
-  const model = build(c, o.dropout);
+  const model = await build(c, o);
+  // The head the checkpoint holds loads in fp32; frozen here (inference, features), it goes to bf16 too.
+  if (o.baseDtype === "bf16") storeFrozenWeightsInBf16(model);
   const input = { inputIds: randint(1000, DISTILBERT_BASE.vocab, [o.batch, o.seq]), attentionMask: ones([o.batch, o.seq]),
     labels: randint(0, 2, [o.batch]) };
   const params = model.parameters().filter((p) => p.requiresGrad);

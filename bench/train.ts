@@ -2,17 +2,21 @@
 // comparison (bench/torch/train_bench.py, the same model and methods in PyTorch) runs them: inference, full, head, lora, prompt, prefix; and
 // features (extractFeatures on real text, timed against the anchor's inference forward).
 //   npm run bench -- train [--json] [--compare-torch] [--steps N] [--warmup N] [--batch N] [--seq N]
-//                          [--cases a,b] [--dropout on|off] [--threads N] [--sweep]
+//                          [--cases a,b] [--dropout on|off] [--threads N] [--sweep] [--base-dtype bf16]
 // Each case runs in its own child process (peak RSS per case); with --compare-torch the anchor runs the
 // same case right after ours, so both see about the same machine load. --sweep times one case (full, or
 // the first of --cases) over seq 64..512 and batch 1..32 against PyTorch and prints a markdown table.
+// --base-dtype bf16 loads the base model's weights as users do with it (from a checkpoint, written once to .cache/bench)
+// and stores the frozen ones in bf16; GFLOP/s are then also given against the bf16 peak (npm run bench -- peak).
 // FINETUNE_TORCH_PYTHON (default /usr/bin/python3) and FINETUNE_TORCH_ANCHOR override the anchor's paths.
 // Without a python that imports torch, the comparison is skipped with one line and ours are timed alone.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { backendLabel, runCase, type CaseOptions, type CaseResult } from "./train-case.js";
+import { cachedMachinePeak, ofPeak, type MachinePeak } from "../src/backend/peak.js";
+import { PEAK_CACHE } from "./peak.js";
+import { backendLabel, prepareCheckpoint, runCase, type CaseOptions, type CaseResult } from "./train-case.js";
 import { CASES, TORCH_CASE, type CaseName } from "./train-flops.js";
 
 interface Options extends CaseOptions {
@@ -50,7 +54,7 @@ const anchor = process.env.FINETUNE_TORCH_ANCHOR ??
 const python = process.env.FINETUNE_TORCH_PYTHON ?? "/usr/bin/python3";
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { batch: 8, seq: 128, steps: 5, warmup: 1, dropout: true, cases: [...CASES], json: false,
+  const o: Options = { batch: 8, seq: 128, steps: 5, warmup: 1, dropout: true, baseDtype: "fp32", cases: [...CASES], json: false,
     compareTorch: false, sweep: false, threads: 2, child: null };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split("=", 2);
@@ -74,6 +78,7 @@ function parseArgs(argv: string[]): Options {
     else if (flag === "--threads") o.threads = num();
     else if (flag === "--cases") o.cases = value().split(",").map(caseName);
     else if (flag === "--dropout") o.dropout = value() !== "off";
+    else if (flag === "--base-dtype") o.baseDtype = value() === "bf16" ? "bf16" : "fp32";
     else if (flag === "--child") o.child = caseName(value());
     else throw new Error(`bench/train.ts: unknown argument ${argv[i]}`);
   }
@@ -82,7 +87,7 @@ function parseArgs(argv: string[]): Options {
 
 function caseArgs(o: CaseOptions): string[] {
   return ["--batch", `${o.batch}`, "--seq", `${o.seq}`, "--steps", `${o.steps}`, "--warmup", `${o.warmup}`,
-    "--dropout", o.dropout ? "on" : "off"];
+    "--dropout", o.dropout ? "on" : "off", "--base-dtype", o.baseDtype];
 }
 
 /** The last line of a child's stdout that parses as JSON. */
@@ -170,13 +175,16 @@ function runOne(c: CaseName, o: Options): TrainCaseReport {
   return rep;
 }
 
+let peak: MachinePeak | null = null;
+
 function describe(c: string, r: TrainCaseReport): string {
   const torch = r.torchMs === undefined ? "" : `  torch ${r.torchMs.toFixed(1).padStart(8)} ms  ratio ${r.ratio!.toFixed(3)}` +
     ` (fastest steps ${r.minMs.toFixed(0)} / ${r.torchMinMs!.toFixed(0)} ms: ${r.minRatio!.toFixed(3)})`;
   const share = ` (${Math.round((100 * r.gflops) / r.gemmGflops)}% of GEMM ${r.gemmGflops})`;
   const rss = `peak ${r.peakRssMb} MB${r.torchPeakRssMb === undefined ? "" : ` (torch ${r.torchPeakRssMb})`}`;
   const seqs = r.seqPerSec === undefined ? "" : `  ${r.seqPerSec} seq/s${r.torchSeqPerSec === undefined ? "" : ` (torch ${r.torchSeqPerSec})`}`;
-  return `${c.padEnd(10)} ${r.ms.toFixed(1).padStart(8)} ms${torch}  ${r.gflops.toFixed(1)} GFLOP/s${share}  ${rss}${seqs}  load ${r.load}`;
+  const ofPeaks = ofPeak(r.gflops, peak?.fp32, "fp32") + ofPeak(r.gflops, peak?.bf16, "bf16");
+  return `${c.padEnd(10)} ${r.ms.toFixed(1).padStart(8)} ms${torch}  ${r.gflops.toFixed(1)} GFLOP/s${ofPeaks}${share}  ${rss}${seqs}  load ${r.load}`;
 }
 
 function sweep(o: Options, torch: TorchInfo | null): void {
@@ -203,18 +211,21 @@ export async function main(argv: string[]): Promise<unknown> {
     console.log(JSON.stringify(r));
     return r;
   }
+  peak = await cachedMachinePeak(PEAK_CACHE);
+  if (o.baseDtype === "bf16") await prepareCheckpoint(o.dropout);
   const torch = o.compareTorch || o.sweep ? torchInfo() : null;
   o.compareTorch = torch !== null;
   if (o.sweep) return sweep(o, torch);
   console.log(`train bench: batch ${o.batch} x seq ${o.seq}, steps ${o.steps} after ${o.warmup} warm-up, dropout ` +
-    `${o.dropout ? "on" : "off"}; ${backendLabel()}; ${cpus()[0]?.model ?? "cpu"}`);
+    `${o.dropout ? "on" : "off"}, frozen weights ${o.baseDtype}; ${backendLabel()}; ${cpus()[0]?.model ?? "cpu"}`);
   reportTorch(torch);
   const cases: Record<string, TrainCaseReport> = {};
   for (const c of o.cases) {
     cases[c] = runOne(c, o);
     console.log(describe(c, cases[c]));
   }
-  const out = { cases, batch: o.batch, seq: o.seq, steps: o.steps, warmup: o.warmup, threads: o.threads, dropout: o.dropout };
+  const out = { cases, batch: o.batch, seq: o.seq, steps: o.steps, warmup: o.warmup, threads: o.threads, dropout: o.dropout,
+    baseDtype: o.baseDtype, peak };
   if (o.json) console.log(JSON.stringify(out));
   return out;
 }

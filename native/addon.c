@@ -69,6 +69,7 @@ static const char *array_kind(napi_typedarray_type t) {
     case napi_float32_array: return "Float32Array";
     case napi_float64_array: return "Float64Array";
     case napi_int32_array: return "Int32Array";
+    case napi_uint16_array: return "Uint16Array";
     default: return "another typed array";
   }
 }
@@ -158,6 +159,29 @@ static napi_value js_gemm(napi_env env, napi_callback_info info) {
   ft_gemm_args g;
   if (!begin(env, info, &c, "gemm", 20) || !gemm_args(&c, &g)) return NULL;
   ft_gemm(&g);
+  return undefined(env);
+}
+
+/* gemmBf16(transW, m, wRows, wCols, alpha, a, aOffset, lda, w, beta, c, cOffset, ldc): W is [wRows, wCols]
+ * packed in bf16 (see ft_gemm_bf16); C = alpha * A W^T + beta * C, or with transW alpha * A W + beta * C. */
+static napi_value js_gemm_bf16(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "gemmBf16", 13)) return NULL;
+  const bool trans = flag(&c, 0);
+  const double m = count(&c, 1, "m", MAX_DIM), rows = count(&c, 2, "wRows", MAX_DIM), cols = count(&c, 3, "wCols", MAX_DIM);
+  const float alpha = (float)number(&c, 4, "alpha"), beta = (float)number(&c, 9, "beta");
+  const double in = trans ? rows : cols, out = trans ? cols : rows;
+  const double aoff = count(&c, 6, "aOffset", MAX_INDEX), lda = count(&c, 7, "lda", MAX_DIM);
+  const double coff = count(&c, 11, "cOffset", MAX_INDEX), ldc = count(&c, 12, "ldc", MAX_DIM);
+  if (!c.failed && (lda < in || ldc < out))
+    fail(&c, false, "lda must be at least %.0f and ldc at least %.0f, got %.0f and %.0f", in, out, lda, ldc);
+  const bool empty = m == 0 || out == 0;
+  const float *a = f32(&c, 5, "a", empty || in == 0 ? 0 : aoff + (m - 1) * lda + in);
+  const uint16_t *w = typed(&c, 8, "w", napi_uint16_array, rows == 0 || cols == 0 ? 0 : (double)ft_bf16_packed_size((int)rows, (int)cols), false);
+  float *out_c = f32(&c, 10, "c", empty ? 0 : coff + (m - 1) * ldc + out);
+  if (c.failed) return NULL;
+  if (trans) ft_gemm_bf16_nt((int)m, (int)rows, (int)cols, alpha, a + (size_t)aoff, (int)lda, w, beta, out_c + (size_t)coff, (int)ldc);
+  else ft_gemm_bf16((int)m, (int)rows, (int)cols, alpha, a + (size_t)aoff, (int)lda, w, beta, out_c + (size_t)coff, (int)ldc);
   return undefined(env);
 }
 
@@ -431,10 +455,10 @@ static napi_value js_set_threads(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-/* selectGemm("blas" | "builtin" | "generic" | "avx2" | "avx512") -> whether it is available here. */
-static napi_value js_select_gemm(napi_env env, napi_callback_info info) {
+/* fn(name) with the string argument 0 as the name, returned as a JS boolean (a kernel or library selection). */
+static napi_value select_by_name(napi_env env, napi_callback_info info, const char *fn, bool (*select)(const char *)) {
   call c;
-  if (!begin(env, info, &c, "selectGemm", 1)) return NULL;
+  if (!begin(env, info, &c, fn, 1)) return NULL;
   char which[32] = "";
   size_t len;
   if (napi_get_value_string_utf8(env, c.argv[0], which, sizeof which, &len) != napi_ok) {
@@ -442,8 +466,18 @@ static napi_value js_select_gemm(napi_env env, napi_callback_info info) {
     return NULL;
   }
   napi_value ok;
-  napi_get_boolean(env, ft_gemm_select(which), &ok);
+  napi_get_boolean(env, select(which), &ok);
   return ok;
+}
+
+/* selectGemm("blas" | "builtin" | "generic" | "avx2" | "avx512") -> whether it is available here. */
+static napi_value js_select_gemm(napi_env env, napi_callback_info info) {
+  return select_by_name(env, info, "selectGemm", ft_gemm_select);
+}
+
+/* selectBf16Gemm("avx512bf16" | "avx2" | "generic") -> whether this CPU runs it. */
+static napi_value js_select_bf16_gemm(napi_env env, napi_callback_info info) {
+  return select_by_name(env, info, "selectBf16Gemm", ft_bf16_select);
 }
 
 static napi_value string(napi_env env, const char *s) {
@@ -452,7 +486,32 @@ static napi_value string(napi_env env, const char *s) {
   return v;
 }
 
-/* info() -> { blas, blasLibrary, builtinKernel, builtinKernels, threads } */
+/* peakGflops("fp32" | "bf16", seconds) -> { gflops, isa }, or null where the CPU lacks the instruction. */
+static napi_value js_peak_gflops(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "peakGflops", 2)) return NULL;
+  char kind[8] = "";
+  size_t len;
+  napi_get_value_string_utf8(env, c.argv[0], kind, sizeof kind, &len);
+  if (strcmp(kind, "fp32") != 0 && strcmp(kind, "bf16") != 0) fail(&c, false, "kind must be \"fp32\" or \"bf16\"");
+  const double seconds = number(&c, 1, "seconds");
+  if (!c.failed && !(seconds > 0 && seconds <= 60)) fail(&c, false, "seconds must be in (0, 60], got %g", seconds);
+  if (c.failed) return NULL;
+  const char *isa = "";
+  const double gflops = ft_peak_gflops(kind, seconds, &isa);
+  napi_value o, v;
+  if (gflops < 0) {
+    napi_get_null(env, &o);
+    return o;
+  }
+  napi_create_object(env, &o);
+  napi_create_double(env, gflops, &v);
+  napi_set_named_property(env, o, "gflops", v);
+  napi_set_named_property(env, o, "isa", string(env, isa));
+  return o;
+}
+
+/* info() -> { blas, blasLibrary, builtinKernel, builtinKernels, threads, bf16Kernel, bf16Kernels } */
 static napi_value js_info(napi_env env, napi_callback_info info) {
   const char *names[8];
   int count = ft_builtin_kernels(names, 8);
@@ -469,6 +528,11 @@ static napi_value js_info(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, o, "builtinKernel", string(env, ft_builtin_name()));
   napi_set_named_property(env, o, "builtinKernels", list);
   napi_set_named_property(env, o, "threads", threads);
+  count = ft_bf16_kernels(names, 8);
+  napi_create_array_with_length(env, (size_t)count, &list);
+  for (int i = 0; i < count; i++) napi_set_element(env, list, (uint32_t)i, string(env, names[i]));
+  napi_set_named_property(env, o, "bf16Kernel", string(env, ft_bf16_name()));
+  napi_set_named_property(env, o, "bf16Kernels", list);
   return o;
 }
 
@@ -500,6 +564,9 @@ static void init_once(void) {
   ft_blas_load();
   ft_builtin_select(NULL);
   if (prefer_builtin() || !ft_gemm_select("blas")) ft_gemm_select("builtin");
+  /* FINETUNE_BF16_GEMM forces a bf16 kernel (e.g. a widening fallback); one this CPU lacks leaves the best. */
+  const char *bf16 = getenv("FINETUNE_BF16_GEMM");
+  if (!(bf16 && *bf16 && ft_bf16_select(bf16))) ft_bf16_select(NULL);
   ft_threads();
 }
 
@@ -510,6 +577,9 @@ NAPI_MODULE_INIT() {
     napi_callback fn;
   } fns[] = {
     {"gemm", js_gemm},
+    {"gemmBf16", js_gemm_bf16},
+    {"selectBf16Gemm", js_select_bf16_gemm},
+    {"peakGflops", js_peak_gflops},
     {"softmaxForward", js_softmax_forward},
     {"softmaxBackward", js_softmax_backward},
     {"layerNormForward", js_layernorm_forward},

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "native.h"
+#include "tile.h"
 
 #define KC 256
 #define MC 192   /* rounded down to a multiple of MR */
@@ -23,20 +24,6 @@ typedef void (*micro_kernel)(int kc, const float *a, const float *b, float *c, s
 typedef float v4f __attribute__((vector_size(16)));
 typedef float v8f __attribute__((vector_size(32)));
 typedef float v16f __attribute__((vector_size(64)));
-
-/* C = alpha * tile + beta * C for the mr x nr corner of an MR x NR tile; beta == 0 never reads C. */
-static inline __attribute__((always_inline)) void update_c(const float *restrict tile, float *restrict c,
-    size_t ldc, int mr, int nr, float alpha, float beta, const int MR, const int NR) {
-  if (mr == MR && nr == NR) { /* constant bounds: vectorised */
-    for (int i = 0; i < MR; i++)
-      for (int j = 0; j < NR; j++)
-        c[i * ldc + j] = alpha * tile[i * NR + j] + (beta == 0.0f ? 0.0f : beta * c[i * ldc + j]);
-    return;
-  }
-  for (int i = 0; i < mr; i++)
-    for (int j = 0; j < nr; j++)
-      c[i * ldc + j] = alpha * tile[i * NR + j] + (beta == 0.0f ? 0.0f : beta * c[i * ldc + j]);
-}
 
 /* An MR x (NV vectors) tile of C from a packed MR-row panel of A and NV-vector-wide panel of B: the
  * accumulators stay in registers, each step broadcasts one A value against NV vectors of B. */

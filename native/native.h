@@ -58,6 +58,25 @@ int ft_builtin_nr(void);
 #define FT_GEMV_MAX_ROWS 4
 void ft_gemv(const ft_gemm_args *g);
 
+/* gemm_bf16.c: C = alpha * A W^T + beta * C (ft_gemm_bf16) or alpha * A W + beta * C (ft_gemm_bf16_nt) for
+ * a weight W [n, k] packed once in bf16: panels of FT_BF16_PANEL rows of W, each stored pair of columns by
+ * pair of columns, the two bf16 of a row's pair adjacent (the even column first), zero-padded to whole
+ * panels and an even k. Element (j, p) is at (j / P) * P * kp + (p / 2) * 2P + (j % P) * 2 + p % 2. */
+#define FT_BF16_PANEL 32
+size_t ft_bf16_packed_size(int n, int k);
+void ft_gemm_bf16(int m, int n, int k, float alpha, const float *a, int lda, const uint16_t *w, float beta, float *c,
+                  int ldc);
+void ft_gemm_bf16_nt(int m, int n, int k, float alpha, const float *g, int ldg, const uint16_t *w, float beta,
+                     float *c, int ldc);
+/* Micro-kernels: "avx512bf16" (vdpbf16ps), "avx2" and "generic" (widening to fp32). */
+int ft_bf16_kernels(const char **names, int max);
+bool ft_bf16_select(const char *name); /* NULL selects the best one for this CPU */
+const char *ft_bf16_name(void);
+
+/* peak.c: GFLOP/s of multiply-adds on every pool thread, "fp32" (FMA) or "bf16" (vdpbf16ps; -1 when the
+ * CPU lacks it); *isa names the instructions measured. */
+double ft_peak_gflops(const char *kind, double seconds, const char **isa);
+
 /* kernels.c: row-wise and elementwise kernels (see src/backend/backend.ts for the contracts). */
 void ft_softmax_forward(const float *x, float *y, size_t rows, size_t cols);
 void ft_softmax_backward(const float *y, const float *dy, float *dx, size_t rows, size_t cols);

@@ -2,11 +2,11 @@
 // training are flat exports named as PyTorch, transformers and PEFT name them; the engine's building blocks sit
 // in the nn, optim and io namespaces. What the engine uses inside (autograd's op wrapper, buffer recycling,
 // fused kernels, solvers, registries' parsers) is in ./internal.ts, the `finetune-ts/internal` subpath.
-// test/api/exports.snapshot.json records this list; test/api/exports.test.ts fails when it changes by accident.
+// test/api-exports.json records this list; test/api.test.ts fails when it changes by accident.
 
 // Tensors and autograd
 export {
-  Tensor, tensor, zeros, ones, full, zerosLike, onesLike, arange, randn, rand, randint, asTensor,
+  Tensor, Bf16Tensor, tensor, zeros, ones, full, zerosLike, onesLike, arange, randn, rand, randint, asTensor,
   noGrad, enableGrad, isGradEnabled, Generator, defaultGenerator, manualSeed,
 } from "./tensor/index.js";
 export type { DType, TensorData, NestedArray, GeneratorState } from "./tensor/index.js";

@@ -3,6 +3,8 @@
 // The TypeScript backend also accepts Float64Array (used by gradient checks); the native one takes
 // Float32Array only, and the dispatcher in ./index.ts routes float64 work to TypeScript.
 
+import type { PackedBf16 } from "./bf16.js";
+
 export type FloatArray = Float32Array | Float64Array;
 
 export interface GemmArgs {
@@ -32,6 +34,23 @@ export interface BatchedGemmArgs extends GemmArgs {
   strideA: number;
   strideB: number;
   strideC: number;
+}
+
+/** A product with a frozen bf16 weight W [wRows, wCols] in the packed layout of ./bf16.ts: C = alpha · A Wᵀ + beta · C
+ *  (a linear layer's forward, A [m, wCols]) or with transW C = alpha · A W + beta · C (its dX, A [m, wRows]).
+ *  A is rounded to bf16 and the products accumulate in fp32 (at least). */
+export interface Bf16GemmArgs {
+  transW: boolean;
+  m: number;
+  alpha: number;
+  a: FloatArray;
+  aOffset: number;
+  lda: number;
+  w: PackedBf16;
+  beta: number;
+  c: FloatArray;
+  cOffset: number;
+  ldc: number;
 }
 
 /** Inverted dropout by hashed mask: element i is kept when mix(mix(i ^ seed0) + seed1) >= threshold (see
@@ -75,6 +94,7 @@ export interface Backend {
 
   gemm(g: GemmArgs): void;
   gemmBatched(g: BatchedGemmArgs): void;
+  gemmBf16(g: Bf16GemmArgs): void;
 
   /** Row-wise softmax over `cols`; x and y may alias. */
   softmaxForward(x: FloatArray, y: FloatArray, rows: number, cols: number): void;

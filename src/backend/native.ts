@@ -17,6 +17,15 @@ export interface NativeInfo {
   /** The builtin micro-kernels this CPU can run, best first. */
   builtinKernels: string[];
   threads: number;
+  /** The micro-kernel of products with frozen bf16 weights, and the ones this CPU can run, best first. */
+  bf16Kernel: string;
+  bf16Kernels: string[];
+}
+
+/** A measured arithmetic peak: GFLOP/s on every thread, and the instructions measured. */
+export interface PeakMeasure {
+  gflops: number;
+  isa: string;
 }
 
 /** The addon's exports: the row kernels exactly as the Backend declares them, the rest unpacked into
@@ -38,6 +47,10 @@ interface Addon extends Pick<Backend, "softmaxForward" | "softmaxBackward" | "la
   add(a: FloatArray, b: FloatArray, out: FloatArray, n: number): void;
   sumRows(x: FloatArray, out: FloatArray, rows: number, cols: number): void;
   addRows(x: FloatArray, row: FloatArray, rows: number, cols: number): void;
+  gemmBf16(transW: boolean, m: number, wRows: number, wCols: number, alpha: number, a: FloatArray, aOffset: number,
+    lda: number, w: Uint16Array, beta: number, c: FloatArray, cOffset: number, ldc: number): void;
+  selectBf16Gemm(which: string): boolean;
+  peakGflops(kind: "fp32" | "bf16", seconds: number): PeakMeasure | null;
   selectGemm(which: string): boolean;
   info(): NativeInfo;
   blasSgemmGflops(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
@@ -64,6 +77,11 @@ function loadAddon(): Addon {
       "Rebuild it with `node scripts/build-native.mjs` (it may have been built for another Node or platform).",
       { cause: e });
   }
+  const bf16 = process.env.FINETUNE_BF16_GEMM;
+  if (bf16 && addon.info().bf16Kernel !== bf16) {
+    process.emitWarning(`FINETUNE_BF16_GEMM=${bf16} is not a bf16 kernel this CPU runs (here: ` +
+      `${addon.info().bf16Kernels.join(", ")}); using ${addon.info().bf16Kernel}.`);
+  }
   const wanted = process.env.FINETUNE_BLAS;
   if (wanted && wanted !== "builtin" && addon.info().blas === "builtin") {
     process.emitWarning(`FINETUNE_BLAS=${wanted} could not be loaded (or has no cblas_sgemm); ` +
@@ -85,6 +103,8 @@ export function loadNativeBackend(): Backend {
       g.beta, g.c, g.cOffset, g.ldc, 1, 0, 0, 0),
     gemmBatched: (g) => a.gemm(g.transA, g.transB, g.m, g.n, g.k, g.alpha, g.a, g.aOffset, g.lda, g.b, g.bOffset,
       g.ldb, g.beta, g.c, g.cOffset, g.ldc, g.batch, g.strideA, g.strideB, g.strideC),
+    gemmBf16: (g) => a.gemmBf16(g.transW, g.m, g.w.rows, g.w.cols, g.alpha, g.a, g.aOffset, g.lda, g.w.data, g.beta, g.c,
+      g.cOffset, g.ldc),
     softmaxForward: a.softmaxForward,
     softmaxBackward: a.softmaxBackward,
     layerNormForward: a.layerNormForward,
@@ -128,4 +148,19 @@ export function useBuiltinGemm(builtin: boolean | string): void {
 export function nativeBlasSgemmGflops(g: BatchedGemmArgs, reps: number): number | null {
   return loadAddon().blasSgemmGflops(g.transA, g.transB, g.m, g.n, g.k, g.alpha, g.a, g.aOffset, g.lda, g.b,
     g.bOffset, g.ldb, g.beta, g.c, g.cOffset, g.ldc, g.batch, g.strideA, g.strideB, g.strideC, reps);
+}
+
+/** Routes products with bf16 weights through one micro-kernel by name ("avx512bf16", "avx2", "generic"), e.g. to
+ *  test a fallback on a CPU that has the best one. Process-wide; throws if this CPU cannot run it. */
+export function useBf16Gemm(kernel: string): void {
+  if (!loadAddon().selectBf16Gemm(kernel)) {
+    throw new Error(`finetune-ts: bf16 kernel "${kernel}" is not available on this machine (here: ` +
+      `${nativeInfo().bf16Kernels.join(", ")})`);
+  }
+}
+
+/** The machine's fp32 multiply-add peak or its bf16 dot-product peak (null without AVX512_BF16) on every thread
+ *  of the pool, measured for about `seconds`. */
+export function measurePeak(kind: "fp32" | "bf16", seconds = 0.3): PeakMeasure | null {
+  return loadAddon().peakGflops(kind, seconds);
 }

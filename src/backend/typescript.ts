@@ -1,7 +1,8 @@
 // The pure-TypeScript backend: the numerical reference the native kernels are tested against, and the
 // fallback where the addon cannot be built. It works on Float32Array and Float64Array alike, so
 // gradient checks can run in float64.
-import type { Backend, BatchedGemmArgs, FloatArray, GemmArgs } from "./backend.js";
+import type { Backend, BatchedGemmArgs, Bf16GemmArgs, FloatArray, GemmArgs } from "./backend.js";
+import { roundToBf16, unpackBf16 } from "./bf16.js";
 import * as fused from "./typescript-fused.js";
 
 function gemm(g: GemmArgs): void {
@@ -26,6 +27,23 @@ function gemm(g: GemmArgs): void {
 function gemmBatched(g: BatchedGemmArgs): void {
   for (let t = 0; t < g.batch; t++) {
     gemm({ ...g, aOffset: g.aOffset + t * g.strideA, bOffset: g.bOffset + t * g.strideB, cOffset: g.cOffset + t * g.strideC });
+  }
+}
+
+function gemmBf16(g: Bf16GemmArgs): void {
+  const { transW, m, alpha, a, aOffset, lda, w, beta, c, cOffset, ldc } = g;
+  const inF = transW ? w.rows : w.cols, outF = transW ? w.cols : w.rows;
+  // Widened once per call: the reference trades memory for plain loops.
+  const W = unpackBf16(w, transW); // [outF, inF]
+  const x = new Float64Array(inF);
+  for (let i = 0; i < m; i++) {
+    for (let p = 0; p < inF; p++) x[p] = roundToBf16(a[aOffset + i * lda + p]);
+    for (let j = 0; j < outF; j++) {
+      let acc = 0;
+      for (let p = 0, o = j * inF; p < inF; p++) acc += x[p] * W[o + p];
+      const ci = cOffset + i * ldc + j;
+      c[ci] = alpha * acc + (beta === 0 ? 0 : beta * c[ci]);
+    }
   }
 }
 
@@ -214,6 +232,7 @@ export const typescriptBackend: Backend = {
   setThreads: () => {},
   gemm,
   gemmBatched,
+  gemmBf16,
   softmaxForward,
   softmaxBackward,
   layerNormForward,

@@ -9,11 +9,14 @@ import type { LearningRate } from "../train/lr-finder.js";
 import type { HubOptions } from "../io/hub.js";
 import type { TextGenerationOptions } from "./pipeline/generation.js";
 
+export const BASE_DTYPES = ["fp32", "bf16"] as const;
+
 export const modelFlags = {
   model: stringFlag("pretrained model: a local folder, a Hugging Face Hub id, or bundled (ships with finetune-ts)", { arg: "ID|DIR" }),
   revision: stringFlag("hub branch, tag or commit (default main)", { arg: "REV" }),
   cacheDir: stringFlag("hub cache folder (default $HF_HUB_CACHE or ~/.cache/huggingface/hub)", { arg: "DIR" }),
   tokenizer: stringFlag("tokenizer folder, when the model folder has none", { arg: "DIR" }),
+  baseDtype: choiceFlag("frozen base-model weights in fp32 (default) or bf16: half the memory, bf16 products; trained weights stay fp32", BASE_DTYPES, { arg: "DTYPE" }),
 };
 
 export const taskFlag = { task: choiceFlag("seq-cls or causal-lm (default: from the model's config.json)", ["seq-cls", "causal-lm"] as const, { arg: "TASK" }) };

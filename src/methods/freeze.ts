@@ -34,7 +34,14 @@ export function trainLastLayers(model: PreTrainedModel, n: number): string[] {
     ...heads,
   ];
   freeze(model);
-  for (const t of tensorsOnlyUnder(model, trained)) t.requiresGrad = true;
+  // A bf16 weight that trains is widened to float32 first (the frozen blocks below stay bf16).
+  const trainable = tensorsOnlyUnder(model, trained);
+  model.mapParameters((p) => trainable.has(p) && p.dtype === "bfloat16", (p) => {
+    const wide = p.to("float32");
+    trainable.add(wide);
+    return wide;
+  });
+  for (const t of trainable) if (t.dtype !== "bfloat16") t.requiresGrad = true;
   const names = [...model.namedParameters()].filter(([, p]) => p.requiresGrad).map(([name]) => name);
   if (names.length === 0) {
     throw new Error(`trainLastLayers(${n}): nothing to train: this ${model.constructor.name} has no head of its own ` +

@@ -8,8 +8,6 @@ import { FileFormatError } from "../io/errors.js";
 import { isGgufFile } from "../io/gguf.js";
 import { resolveModelFile, resolveWeights, type HubOptions } from "../io/hub.js";
 import { saveSafetensors } from "../io/safetensors.js";
-import type { Module } from "../nn/index.js";
-import type { Tensor } from "../tensor/index.js";
 import { applyLabelOverrides, type ProblemType, type RawConfig } from "./config.js";
 import { skipInit, type BaseConfig, type PreTrainedModel, type PretrainedClass } from "./pretrained.js";
 import { checkModelSize } from "./size.js";
@@ -21,8 +19,11 @@ export interface FromPretrainedOptions extends HubOptions {
   id2label?: Record<number, string>;
   label2id?: Record<string, number>;
   problemType?: ProblemType;
-  /** Parameter precision. float64 is for numerical checks; training and the native kernels use float32. */
-  dtype?: "float32" | "float64";
+  /** Parameter precision. float64 is for numerical checks; training and the native kernels use float32.
+   *  bfloat16 stores the weight matrices of the base model (every linear layer and embedding the checkpoint
+   *  holds, not a classifier head) in bf16, frozen: half the memory, and their products run on the bf16 GEMM.
+   *  Norms, biases and heads stay float32, and a weight made trainable later is widened back to float32. */
+  dtype?: "float32" | "float64" | "bfloat16";
   /** Re-initialise tensors whose checkpoint shape differs instead of failing. */
   ignoreMismatchedSizes?: boolean;
   /** Receives the "newly initialized" / "not used" messages; default process.emitWarning. */
@@ -71,8 +72,9 @@ export async function buildPretrained<M extends PreTrainedModel, C extends BaseC
   const tensors = gguf
     ? gguf.loadGgufTensors(gguf.readGgufModel(pathOrId), config, cls.modelShape(config).numLayers)
     : (await loadModelWeights((await resolveWeights(pathOrId, opts)).folder)).tensors;
-  loadHfWeights(model, tensors, { source: pathOrId, ignoreMismatchedSizes: opts.ignoreMismatchedSizes, onWarning: opts.onWarning });
-  if (opts.dtype === "float64") castParameters(model, "float64");
+  loadHfWeights(model, tensors, { source: pathOrId, ignoreMismatchedSizes: opts.ignoreMismatchedSizes, onWarning: opts.onWarning,
+    bfloat16: opts.dtype === "bfloat16" });
+  if (opts.dtype === "float64") model.mapParameters(() => true, (p) => p.to("float64"));
   // As transformers: a loaded model starts in eval mode (dropout off) until train() is called.
   return model.eval();
 }
@@ -83,22 +85,6 @@ const ggufModule = () => import("./gguf.js");
 /** A GGUF file given as the model: a file (not a folder or hub id) that starts with the GGUF magic. */
 export async function isGguf(pathOrId: string): Promise<boolean> {
   return (await stat(pathOrId).then((s) => s.isFile(), () => false)) && isGgufFile(pathOrId);
-}
-
-function castParameters(model: Module, dtype: "float64"): void {
-  // One cast per tensor, so tied parameters stay tied.
-  const casts = new Map<Tensor, Tensor>();
-  for (const [, m] of model.namedModules()) {
-    for (const [name, p] of [...m.namedParameters()].filter(([n]) => !n.includes("."))) {
-      let cast = casts.get(p);
-      if (!cast) {
-        cast = p.to(dtype);
-        cast.requiresGrad = p.requiresGrad;
-        casts.set(p, cast);
-      }
-      m.setParameter(name, cast);
-    }
-  }
 }
 
 export async function savePretrained(model: PreTrainedModel, dir: string): Promise<void> {

@@ -2,8 +2,8 @@
 // gamma/beta names, checkpoints with or without the base-model prefix, heads missing from a base
 // checkpoint (initialised as _init_weights does), and tied weights written once.
 import { toFloat32, type RawTensor } from "../io/raw-tensor.js";
-import type { Module } from "../nn/index.js";
-import type { Tensor } from "../tensor/index.js";
+import { storeFrozenWeightsInBf16, type Module } from "../nn/index.js";
+import { Bf16Tensor, type Tensor } from "../tensor/index.js";
 import type { PreTrainedModel } from "./pretrained.js";
 
 export interface MismatchedKey {
@@ -27,6 +27,8 @@ export interface LoadWeightsOptions {
   /** Re-initialise tensors whose shape differs (e.g. a new number of labels) instead of failing. */
   ignoreMismatchedSizes?: boolean;
   onWarning?: (message: string) => void;
+  /** Store the base model's weight matrices in bf16 (FromPretrainedOptions.dtype "bfloat16"). */
+  bfloat16?: boolean;
 }
 
 /** transformers' _fix_state_dict_key_on_load: TF-era LayerNorm parameter names. */
@@ -52,7 +54,7 @@ export function alignCheckpointKeys(keys: Iterable<string>, modelKeys: Iterable<
 }
 
 export function loadHfWeights(model: PreTrainedModel, checkpoint: Map<string, RawTensor>, opts: LoadWeightsOptions): WeightLoadReport {
-  const own = model.stateDict();
+  let own = model.stateDict();
   const ignored = model.ignoredCheckpointKeys();
   const tied = new Set(model.tiedKeys());
   const names = alignCheckpointKeys(checkpoint.keys(), own.keys(), model.baseModelPrefix);
@@ -62,6 +64,15 @@ export function loadHfWeights(model: PreTrainedModel, checkpoint: Map<string, Ra
     if (ignored.some((re) => re.test(key))) continue;
     if (own.has(key)) byModelKey.set(key, checkpoint.get(orig)!);
     else unexpectedKeys.push(orig);
+  }
+  if (opts.bfloat16) {
+    // Every weight matrix outside the classifier head that the checkpoint fills, as empty bf16 tensors that the
+    // loop below fills straight from the checkpoint. Weights it lacks stay float32: they are initialised, or
+    // trained, in float32.
+    const loaded = new Set([...byModelKey].filter(([k, raw]) => raw.shape.join() === own.get(k)!.shape.join()).map(([k]) => k));
+    const heads = model.classifierModules();
+    storeFrozenWeightsInBf16(model, (path) => loaded.has(`${path}.weight`) && !heads.some((h) => path === h || path.startsWith(`${h}.`)), false);
+    own = model.stateDict();
   }
   const missingKeys: string[] = [];
   const mismatchedKeys: MismatchedKey[] = [];
@@ -79,7 +90,8 @@ export function loadHfWeights(model: PreTrainedModel, checkpoint: Map<string, Ra
       mismatchedKeys.push({ key, checkpointShape: raw.shape, modelShape: t.shape });
       continue;
     }
-    t.data.set(toFloat32(raw));
+    if (t instanceof Bf16Tensor) t.assign(raw.dtype === "BF16" ? raw.data as Uint16Array : toFloat32(raw)); // bf16 bits as they are
+    else t.data.set(toFloat32(raw));
   }
   initialise(model, [...missingKeys, ...mismatchedKeys.map((m) => m.key)]);
   warn(model, opts, { missingKeys, unexpectedKeys, mismatchedKeys });

@@ -186,10 +186,30 @@ export class Module {
     return this.train(false);
   }
 
-  /** Sets requiresGrad on every parameter (torch's requires_grad_). */
+  /** Sets requiresGrad on every parameter (torch's requires_grad_). A frozen bfloat16 weight made trainable is
+   *  widened to float32 first: trainable weights and their optimizer state are float32. */
   requiresGrad(flag = true): this {
+    if (flag) this.mapParameters((p) => p.dtype === "bfloat16", (p) => p.to("float32"));
     for (const p of this.parameters()) p.requiresGrad = flag;
     return this;
+  }
+
+  /** Replaces every parameter `pick` selects by `cast(p)` wherever it is registered, one cast per tensor so
+   *  tied parameters stay tied. The cast keeps requiresGrad unless it is a bfloat16 tensor (always frozen). */
+  mapParameters(pick: (p: Tensor) => boolean, cast: (p: Tensor) => Tensor): void {
+    const casts = new Map<Tensor, Tensor>();
+    for (const [, m] of this.namedModules()) {
+      for (const [name, p] of m.params) {
+        if (!p || !pick(p)) continue;
+        let c = casts.get(p);
+        if (!c) {
+          c = cast(p);
+          if (c.dtype !== "bfloat16") c.requiresGrad = p.requiresGrad;
+          casts.set(p, c);
+        }
+        m.setParameter(name, c);
+      }
+    }
   }
 
   zeroGrad(): void {

@@ -3,7 +3,7 @@ import "./autograd.js";
 import "./tensor-methods.js";
 
 export {
-  Tensor, tensor, zeros, ones, full, zerosLike, onesLike, arange, randn, rand, randint, asTensor, numelOf,
+  Tensor, Bf16Tensor, tensor, zeros, ones, full, zerosLike, onesLike, arange, randn, rand, randint, asTensor, numelOf,
 } from "./tensor.js";
 export type { DType, TensorData, NestedArray, GradNode } from "./tensor.js";
 export { noGrad, enableGrad, isGradEnabled, result } from "./autograd.js";

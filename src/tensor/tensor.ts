@@ -1,10 +1,12 @@
 // The Tensor: a contiguous row-major buffer, a shape, and (when it takes part in autograd) the node that
 // made it. Views that keep the layout (reshape) share the buffer; every other op writes a new one.
 import type { FloatArray } from "../backend/backend.js";
+import { packBf16, packedBf16Size, unpackBf16, type PackedBf16 } from "../backend/bf16.js";
 import { acquireFloat32, releaseFloat32 } from "./pool.js";
 import { defaultGenerator } from "./random.js";
 
-export type DType = "float32" | "float64" | "int32";
+/** bfloat16 is a storage type for frozen weights only (see Bf16Tensor): computing ops return float32. */
+export type DType = "float32" | "float64" | "int32" | "bfloat16";
 export type TensorData = Float32Array | Float64Array | Int32Array;
 export type NestedArray = number | boolean | NestedArray[];
 
@@ -25,24 +27,31 @@ export function nextTensorId(): number {
 
 export class Tensor {
   readonly id = nextId++;
-  readonly data: TensorData;
+  readonly #data: TensorData | null;
   readonly shape: number[];
+  readonly numel: number;
   readonly dtype: DType;
   requiresGrad = false;
   gradFn: GradNode | null = null;
   #grad: Tensor | null = null;
   #gradShared = false;
 
-  constructor(data: TensorData, shape: readonly number[]) {
+  /** data null is for a subclass that keeps its own storage and overrides `data` (Bf16Tensor). */
+  constructor(data: TensorData, shape: readonly number[]);
+  constructor(data: TensorData | null, shape: readonly number[], dtype: DType);
+  constructor(data: TensorData | null, shape: readonly number[], dtype?: DType) {
     const n = numelOf(shape);
-    if (data.length !== n) throw new RangeError(`tensor data has ${data.length} elements but shape [${shape}] needs ${n}`);
-    this.data = data;
+    if (data && data.length !== n) throw new RangeError(`tensor data has ${data.length} elements but shape [${shape}] needs ${n}`);
+    this.#data = data;
     this.shape = [...shape];
-    this.dtype = dtypeOf(data);
+    this.numel = n;
+    this.dtype = data ? dtypeOf(data) : dtype!;
   }
 
+  /** The elements, row-major. */
+  get data(): TensorData { return this.#data!; }
+
   get ndim(): number { return this.shape.length; }
-  get numel(): number { return this.data.length; }
   size(dim?: number): number | number[] {
     return dim === undefined ? [...this.shape] : this.shape[normDim(dim, this.ndim)];
   }
@@ -127,6 +136,7 @@ export class Tensor {
 
   to(dtype: DType): Tensor {
     if (dtype === this.dtype) return this;
+    if (dtype === "bfloat16") return Bf16Tensor.fromValues(this.data, this.shape);
     return new Tensor(allocLike(dtype, this.numel, this.data), this.shape);
   }
 
@@ -136,6 +146,72 @@ export class Tensor {
 
   toString(): string {
     return `Tensor(shape=[${this.shape}], dtype=${this.dtype}${this.requiresGrad ? ", requiresGrad" : ""})`;
+  }
+}
+
+/**
+ * A frozen weight matrix stored in bfloat16 (half the memory of float32), already in the packed layout the
+ * bf16 GEMM reads (../backend/bf16.ts), so linear layers multiply by it with no per-call conversion. It never
+ * requires grad: a trainable weight is float32 (Module.requiresGrad widens one). `data` is a float32 copy made
+ * on each read, for the rare consumers that want values (saving, merging): writes to it are lost; use copy_.
+ * With `transposed` the packed matrix is the transpose of the tensor's shape: a weight stored [in, out] (GPT-2's
+ * Conv1D) is packed [out, in], the orientation of its forward product.
+ */
+export class Bf16Tensor extends Tensor {
+  #packed: PackedBf16;
+
+  constructor(packed: PackedBf16, shape: readonly number[], readonly transposed = false) {
+    super(null, shape, "bfloat16");
+    if (shape.length !== 2) throw new RangeError(`a bfloat16 tensor is a weight matrix, got shape [${shape}]`);
+    const [rows, cols] = transposed ? [shape[1], shape[0]] : shape;
+    if (packed.rows !== rows || packed.cols !== cols)
+      throw new RangeError(`packed bf16 [${packed.rows}, ${packed.cols}] does not match shape [${shape}]${transposed ? " transposed" : ""}`);
+    this.#packed = packed;
+    Object.defineProperty(this, "requiresGrad", {
+      get: () => false,
+      set: (flag: boolean) => {
+        if (flag) throw new TypeError("a bfloat16 weight cannot require grad: widen it to float32 first (.to(\"float32\"))");
+      },
+    });
+  }
+
+  /** fp32 values (or bf16 bits, Uint16Array) row-major in `shape`, rounded to bf16 and packed. */
+  static fromValues(values: Float32Array | Float64Array | Int32Array | Uint16Array, shape: readonly number[], transposed = false): Bf16Tensor {
+    if (values instanceof Int32Array) throw new TypeError("bfloat16 holds floating-point weights, got int32");
+    const [rows, cols] = transposed ? [shape[1], shape[0]] : shape;
+    return new Bf16Tensor(packBf16(values, rows, cols, transposed), shape, transposed);
+  }
+
+  /** Zeros, to be filled by assign (loading a checkpoint straight into bf16). */
+  static empty(shape: readonly number[], transposed = false): Bf16Tensor {
+    const [rows, cols] = transposed ? [shape[1], shape[0]] : shape;
+    return new Bf16Tensor({ data: new Uint16Array(packedBf16Size(rows, cols)), rows, cols }, shape, transposed);
+  }
+
+  get packed(): PackedBf16 { return this.#packed; }
+
+  /** Replaces the values: fp32 ones (rounded) or bf16 bits (Uint16Array), row-major in the tensor's shape. */
+  assign(values: Float32Array | Float64Array | Uint16Array): this {
+    if (values.length !== this.numel) throw new RangeError(`assign: ${values.length} values into a tensor of ${this.numel}`);
+    this.#packed = Bf16Tensor.fromValues(values, this.shape, this.transposed).#packed;
+    return this;
+  }
+
+  override get data(): Float32Array { return unpackBf16(this.#packed, this.transposed); }
+
+  override clone(): Bf16Tensor {
+    const p = this.#packed;
+    return new Bf16Tensor({ ...p, data: p.data.slice() }, this.shape, this.transposed);
+  }
+
+  override copy_(src: Tensor | TensorData): this {
+    if (src instanceof Bf16Tensor && src.transposed === this.transposed && src.shape.join() === this.shape.join()) {
+      this.#packed = { ...src.packed, data: src.packed.data.slice() };
+      return this;
+    }
+    const d = src instanceof Tensor ? src.data : src;
+    if (d instanceof Int32Array) throw new TypeError("copy_: int32 values into a bfloat16 tensor");
+    return this.assign(d);
   }
 }
 
@@ -177,6 +253,7 @@ export function dtypeOf(data: TensorData): DType {
 }
 
 export function alloc(dtype: DType, n: number): TensorData {
+  if (dtype === "bfloat16") throw new TypeError("bfloat16 is a storage type for frozen weights (Tensor.to(\"bfloat16\")), not one to compute in");
   return dtype === "float32" ? acquireFloat32(n) : dtype === "float64" ? new Float64Array(n) : new Int32Array(n);
 }
 

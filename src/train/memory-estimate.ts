@@ -69,7 +69,7 @@ export function estimateTrainingMemory(model: Module, run: TrainingRun): MemoryE
   let weightsBytes = 0, gradientsBytes = 0, totalParams = 0, trainableParams = 0, elementBytes = 4;
   let firstLayer = Infinity;
   for (const [name, p] of model.namedParameters()) {
-    const bytes = p.dtype === "float64" ? 8 : 4;
+    const bytes = p.dtype === "float64" ? 8 : p.dtype === "bfloat16" ? 2 : 4;
     weightsBytes += p.numel * bytes;
     totalParams += p.numel;
     if (!p.requiresGrad) continue;

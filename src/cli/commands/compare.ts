@@ -89,7 +89,7 @@ Examples:
     if (!v.output) throw new UsageError("--output is required (the folder for the report)");
     const methods = [...new Set<MethodName>([...(v.methods ?? DEFAULT_METHODS), ...(v.ia3 ? ["ia3" as const] : [])])];
     const hub = hubOptions(v);
-    const source = { ref: await modelRef(v.model), hub, onWarning: noteOnce() };
+    const source = { ref: await modelRef(v.model), hub, onWarning: noteOnce(), baseDtype: v.baseDtype };
     if ((v.task ?? (await detectTask(source))) !== "seq-cls") throw new UsageError("compare ranks classifiers by test accuracy, so it needs a sequence-classification model (--task seq-cls)");
     const data = await loadClassificationData(v, hub);
     info(`data: ${describeSplits(data.splits)}; labels ${data.labels.names.join(", ")}; methods ${methods.join(", ")}`);

@@ -1,5 +1,6 @@
 import os from "node:os";
 import { backend, nativeBackendError } from "../../backend/index.js";
+import { describePeak, measureMachinePeak, type MachinePeak } from "../../backend/peak.js";
 import { estimateParameterCount, familyForConfig, type ModelFamily, type PeftTargets } from "../../models/index.js";
 import { readConfigJson } from "../../models/loading.js";
 import { formatCount } from "../../report/format.js";
@@ -19,6 +20,8 @@ export interface DoctorReport {
   cpu: string;
   cores: number;
   memoryGiB: number;
+  /** The arithmetic peak measured now (null on the TypeScript backend). */
+  peak: MachinePeak | null;
 }
 
 export function doctorReport(): DoctorReport {
@@ -33,6 +36,7 @@ export function doctorReport(): DoctorReport {
     cpu: os.cpus()[0]?.model ?? "unknown",
     cores: os.availableParallelism(),
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    peak: measureMachinePeak(),
   };
 }
 
@@ -105,7 +109,9 @@ export const doctor: Command = {
        finetune doctor --model ID|DIR [--json]
 
 Prints what finetune-ts computes with: the backend (native addon or TypeScript fallback), the BLAS
-library the addon found at run time, the thread count (FINETUNE_NUM_THREADS overrides it), Node and
+library the addon found at run time, the thread count (FINETUNE_NUM_THREADS overrides it), the
+machine's fp32 and bf16 multiply-add peak measured now on those threads (other load lowers it), the
+kernel of products with bf16 weights (--base-dtype bf16; FINETUNE_BF16_GEMM picks another), Node and
 the platform.
 
 With --model, prints what a checkpoint is, from its config.json: its model family and model_type, its
@@ -134,6 +140,8 @@ Examples:
     console.log(`backend   ${r.backend}${r.nativeError ? ` (native unavailable: ${r.nativeError})` : ""}`);
     console.log(`blas      ${r.blas}`);
     console.log(`threads   ${r.threads}`);
+    if (r.peak) console.log(`peak      ${describePeak(r.peak)}`);
+    if (r.peak) console.log(`bf16 gemm ${r.peak.bf16Kernel}`);
     console.log(`node      ${r.node}`);
     console.log(`platform  ${r.platform}, ${r.cpu}, ${r.cores} cores, ${r.memoryGiB} GiB`);
   },

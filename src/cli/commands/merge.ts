@@ -11,7 +11,7 @@ import { SETTINGS_FILE } from "../pipeline/output-dir.js";
 import { isFile } from "../pipeline/sources.js";
 import { loadOutput } from "../pipeline/trained.js";
 
-const { model: _, ...hubFlags } = modelFlags;
+const { model: _, baseDtype: __, ...hubFlags } = modelFlags;
 
 const flags = {
   adapter: stringFlag("the LoRA or IA3 adapter folder", { arg: "DIR" }),

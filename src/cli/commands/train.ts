@@ -69,7 +69,7 @@ Examples:
     if (!v.method) throw new UsageError(`--method is required (one of ${METHODS.join(", ")})`);
     if (!v.output) throw new UsageError("--output is required (the folder for the trained result)");
     const hub = hubOptions(v);
-    const source = { ref: await modelRef(v.model), hub, onWarning: noteOnce() };
+    const source = { ref: await modelRef(v.model), hub, onWarning: noteOnce(), baseDtype: v.baseDtype };
     const task = v.task ?? (await detectTask(source));
     const data = await loadData(task, v, hub);
     info(describeData(data));

@@ -96,7 +96,9 @@ export function runFineTune(input: RunInput): Promise<RunResult> {
 async function runWithTrainer(input: RunInput, method: Exclude<MethodName, "feature">): Promise<RunResult> {
   const { hp, data, tokenizer, output } = input;
   manualSeed(hp.seed);
-  const base = await loadModel(data.task, input.source, data.task === "seq-cls" ? data.labels : undefined, padTokenId(tokenizer));
+  // Full fine-tuning freezes nothing, so there is no weight for bf16 storage: it loads fp32.
+  const source = method === "full" ? { ...input.source, baseDtype: undefined } : input.source;
+  const base = await loadModel(data.task, source, data.task === "seq-cls" ? data.labels : undefined, padTokenId(tokenizer));
   const model = await prepareMethod(base, method, input.methodOptions, { task: data.task, baseModel: input.source.ref, tokenizer });
   if (hp.gradientCheckpointing) setGradientCheckpointing(base);
   const params = countParameters(model);

@@ -17,6 +17,12 @@ export interface ModelSource {
   hub: HubOptions;
   /** Receives loading notes (newly initialised heads, unused weights). */
   onWarning?: (message: string) => void;
+  /** --base-dtype: bf16 stores the base model's weight matrices in bfloat16, frozen. */
+  baseDtype?: "fp32" | "bf16";
+}
+
+function dtypeOf(source: ModelSource): "bfloat16" | undefined {
+  return source.baseDtype === "bf16" ? "bfloat16" : undefined;
 }
 
 export async function isDirectory(path: string): Promise<boolean> {
@@ -71,7 +77,7 @@ export interface LabelSpec {
  *  `padTokenId` is what batches are padded with: decoder classifiers (GPT-2, Llama) need it in their config to
  *  find each sequence's last real token, and usually ship without one (transformers users set it the same way). */
 export async function loadModel(task: Task, source: ModelSource, labels?: LabelSpec, padTokenId?: number): Promise<PreTrainedModel> {
-  const opts = { ...source.hub, onWarning: source.onWarning };
+  const opts = { ...source.hub, onWarning: source.onWarning, dtype: dtypeOf(source) };
   if (task === "causal-lm") return AutoModelForCausalLM.fromPretrained(source.ref, opts);
   const id2label = labels?.named ? Object.fromEntries(labels.names.map((n, i) => [i, n])) : undefined;
   const model = labels
@@ -86,7 +92,7 @@ export async function loadModel(task: Task, source: ModelSource, labels?: LabelS
  *  is the point here, so that note is not passed on. */
 export function loadBaseModel(source: ModelSource): Promise<PreTrainedModel> {
   const onWarning = (m: string) => { if (!/were not used when initializing/.test(m)) source.onWarning?.(m); };
-  return AutoModel.fromPretrained(source.ref, { ...source.hub, onWarning });
+  return AutoModel.fromPretrained(source.ref, { ...source.hub, onWarning, dtype: dtypeOf(source) });
 }
 
 /** id2label of a loaded classifier, in id order. */

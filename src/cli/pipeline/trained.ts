@@ -24,6 +24,7 @@ export interface LoadOutputOptions {
   batchSize: number;
   hub: HubOptions;
   onWarning?: (message: string) => void;
+  baseDtype?: "fp32" | "bf16";
 }
 
 export interface LoadedOutput {
@@ -46,7 +47,7 @@ export async function loadOutput(arg: string, o: LoadOutputOptions): Promise<Loa
   if (adapter) return loadAdapterOutput(adapter, o.adapter !== undefined ? ref : null, o.adapter !== undefined ? await readSettings(adapter) : settings, o);
   const task = settings?.task ?? (await detectTask({ ref, hub: o.hub }));
   const { tokenizer } = await loadTokenizer(o.tokenizer ? [o.tokenizer] : [ref], o.hub);
-  const model = await loadModel(task, { ref, hub: o.hub, onWarning: o.onWarning }, undefined, padTokenId(tokenizer));
+  const model = await loadModel(task, { ref, hub: o.hub, onWarning: o.onWarning, baseDtype: o.baseDtype }, undefined, padTokenId(tokenizer));
   return finish({ kind: "model", task, settings, tokenizer, model }, model, o);
 }
 
@@ -62,7 +63,7 @@ async function loadAdapterOutput(dir: string, givenBase: string | null, settings
   const task: Task = config.taskType === "CAUSAL_LM" ? "causal-lm" : "seq-cls";
   const labels = task === "seq-cls" ? (settings?.labelNames ? { names: settings.labelNames, named: true } : await adapterLabels(dir, o.hub)) : undefined;
   const { tokenizer } = await loadTokenizer(o.tokenizer ? [o.tokenizer] : [dir, baseRef], o.hub);
-  const base = await loadModel(task, { ref: baseRef, hub: o.hub, onWarning: o.onWarning }, labels, padTokenId(tokenizer));
+  const base = await loadModel(task, { ref: baseRef, hub: o.hub, onWarning: o.onWarning, baseDtype: o.baseDtype }, labels, padTokenId(tokenizer));
   const model = await PeftModel.fromPretrained(base, dir, o.hub);
   return finish({ kind: "adapter", task, settings, tokenizer, model }, base, o);
 }
@@ -78,7 +79,7 @@ async function adapterLabels(dir: string, hub: HubOptions): Promise<LabelSpec | 
 
 async function loadFeatureOutput(dir: string, settings: RunSettings, o: LoadOutputOptions): Promise<LoadedOutput> {
   const baseRef = await modelRef(o.baseModel ?? settings.baseModel);
-  const base = await loadBaseModel({ ref: baseRef, hub: o.hub, onWarning: o.onWarning });
+  const base = await loadBaseModel({ ref: baseRef, hub: o.hub, onWarning: o.onWarning, baseDtype: o.baseDtype });
   const file = join(dir, CLASSIFIER_FILE);
   const clf = settings.methodOptions.classifier === "mlp" ? await MLPClassifier.load(file) : await LogisticRegression.load(file);
   const { tokenizer } = await loadTokenizer(o.tokenizer ? [o.tokenizer] : [dir, baseRef], o.hub);

@@ -6,13 +6,13 @@ import { backendFor } from "../../backend/index.js";
 import { isGradEnabled, result } from "../autograd.js";
 import { releaseFloat32 } from "../pool.js";
 import { Tensor, emptyLike, floatLike } from "../tensor.js";
-import { linearGrads, linearInto, linearShape } from "./matmul.js";
+import { linearGrads, linearInto, linearShape, weightData } from "./matmul.js";
 
 /** gelu(x Wᵀ + b) (approximate: the tanh form), for a torch Linear weight [out, in]; weightInOut: gelu(x W + b)
  *  for a Conv1D weight [in, out] (GPT-2). */
 export function linearGelu(x: Tensor, weight: Tensor, bias: Tensor | null, approximate = false, weightInOut = false): Tensor {
   const s = linearShape(x, weight, weightInOut);
-  const X = x.f, W = weight.f, n = s.rows * s.outF;
+  const X = x.f, W = weightData(weight), n = s.rows * s.outF;
   const pre = emptyLike(X, n);
   linearInto(s, X, W, null, pre);
   const inputs = bias ? [x, weight, bias] : [x, weight];

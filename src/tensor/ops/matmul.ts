@@ -3,7 +3,7 @@
 import type { FloatArray } from "../../backend/backend.js";
 import { backendFor } from "../../backend/index.js";
 import { result } from "../autograd.js";
-import { Tensor, emptyLike, floatLike } from "../tensor.js";
+import { Bf16Tensor, Tensor, emptyLike, floatLike } from "../tensor.js";
 
 interface MatmulOptions {
   transA?: boolean;
@@ -88,26 +88,44 @@ export function linearShape(x: Tensor, weight: Tensor, weightInOut: boolean): Li
   return { rows: x.numel / inF, inF, outF, weightInOut };
 }
 
+/** A linear layer's weight as the kernels take it: float values, or a frozen bf16 weight packed once. */
+export type WeightData = FloatArray | Bf16Tensor;
+
+export function weightData(weight: Tensor): WeightData {
+  return weight instanceof Bf16Tensor ? weight : weight.f;
+}
+
+/** C = alpha · A op(W) (+ beta · C) with W a packed bf16 weight: `forward` is the layer's product X op(W), else
+ *  its dX = dY op(W)ᵀ. The packed matrix is [out, in] unless the tensor was packed the other way round. */
+function gemmBf16(s: LinearShape, W: Bf16Tensor, forward: boolean, alpha: number, A: FloatArray, C: FloatArray): void {
+  const packedOutIn = W.transposed === s.weightInOut;
+  const inner = forward ? s.inF : s.outF;
+  backendFor(A, C).gemmBf16({ transW: forward !== packedOutIn, m: s.rows, alpha, a: A, aOffset: 0, lda: inner, w: W.packed,
+    beta: 0, c: C, cOffset: 0, ldc: forward ? s.outF : s.inF });
+}
+
 /** out = X op(W) + b: the product, then the bias in one native pass (the same single rounding of acc + b
  *  as accumulating onto a bias-filled output, without a copy per row). */
-export function linearInto(s: LinearShape, X: FloatArray, W: FloatArray, Bv: FloatArray | null, out: FloatArray): void {
+export function linearInto(s: LinearShape, X: FloatArray, W: WeightData, Bv: FloatArray | null, out: FloatArray): void {
   const { rows, inF, outF, weightInOut } = s;
-  const be = backendFor(X, W, Bv);
-  be.gemm({ transA: false, transB: !weightInOut, m: rows, n: outF, k: inF, alpha: 1, a: X, aOffset: 0,
+  const be = backendFor(X, Bv);
+  if (W instanceof Bf16Tensor) gemmBf16(s, W, true, 1, X, out);
+  else be.gemm({ transA: false, transB: !weightInOut, m: rows, n: outF, k: inF, alpha: 1, a: X, aOffset: 0,
     lda: inF, b: W, bOffset: 0, ldb: weightInOut ? outF : inF, beta: 0, c: out, cOffset: 0, ldc: outF });
   if (Bv) be.addRows(out, Bv, rows, outF);
 }
 
 /** [dX, dW, db] of y = alpha · X op(W) + b from dY = g, each only where `needs` asks (a frozen weight costs no
  *  GEMM). */
-export function linearGrads(s: LinearShape, X: FloatArray, W: FloatArray, g: FloatArray, needs: boolean[],
+export function linearGrads(s: LinearShape, X: FloatArray, W: WeightData, g: FloatArray, needs: boolean[],
   hasBias: boolean, alpha = 1): (FloatArray | null)[] {
   const { rows, inF, outF, weightInOut } = s;
-  const bg = backendFor(X, W, g), ldw = weightInOut ? outF : inF;
+  const bg = backendFor(X, g), ldw = weightInOut ? outF : inF;
   let gx: FloatArray | null = null, gw: FloatArray | null = null, gb: FloatArray | null = null;
   if (needs[0]) {
     gx = emptyLike(g, rows * inF);
-    bg.gemm({ transA: false, transB: weightInOut, m: rows, n: inF, k: outF, alpha, a: g, aOffset: 0, lda: outF,
+    if (W instanceof Bf16Tensor) gemmBf16(s, W, false, alpha, g, gx);
+    else bg.gemm({ transA: false, transB: weightInOut, m: rows, n: inF, k: outF, alpha, a: g, aOffset: 0, lda: outF,
       b: W, bOffset: 0, ldb: ldw, beta: 0, c: gx, cOffset: 0, ldc: inF });
   }
   if (needs[1]) {
@@ -128,7 +146,7 @@ export function linearGrads(s: LinearShape, X: FloatArray, W: FloatArray, g: Flo
  *  (GPT-2's Conv1D) and y = x W + b. */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null, weightInOut = false): Tensor {
   const s = linearShape(x, weight, weightInOut);
-  const X = x.f, W = weight.f;
+  const X = x.f, W = weightData(weight);
   const out = emptyLike(X, s.rows * s.outF);
   linearInto(s, X, W, bias?.f ?? null, out);
   const inputs = bias ? [x, weight, bias] : [x, weight];

@@ -1,7 +1,8 @@
 // Ops that move elements without arithmetic: views, permutations, slices, joins and lookups.
 import type { FloatArray } from "../../backend/backend.js";
 import { result } from "../autograd.js";
-import { Tensor, TensorData, allocEmpty, floatLike, normDim, numelOf, stridesOf } from "../tensor.js";
+import { unpackBf16Row } from "../../backend/bf16.js";
+import { Bf16Tensor, Tensor, TensorData, allocEmpty, floatLike, normDim, numelOf, stridesOf } from "../tensor.js";
 
 /** Same buffer, new shape; one dimension may be -1. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
@@ -184,11 +185,15 @@ export function embedding(weight: Tensor, indices: Tensor, paddingIdx?: number):
   if (weight.ndim !== 2) throw new RangeError(`embedding: weight must be 2-d, got [${weight.shape}]`);
   const [rows, cols] = weight.shape;
   const idx = indices.data;
-  const out = allocEmpty(weight.dtype, idx.length * cols);
+  // A bf16 table widens only the rows looked up.
+  const packed = weight instanceof Bf16Tensor && !weight.transposed ? weight.packed : null;
+  const table = packed ? null : weight.data;
+  const out = allocEmpty(packed ? "float32" : weight.dtype, idx.length * cols);
   for (let i = 0; i < idx.length; i++) {
     const r = idx[i];
     if (!(r >= 0 && r < rows) || !Number.isInteger(r)) throw new RangeError(`embedding: index ${r} out of range [0, ${rows})`);
-    out.set(weight.data.subarray(r * cols, (r + 1) * cols), i * cols);
+    if (packed) unpackBf16Row(packed, r, out as Float32Array, i * cols);
+    else out.set(table!.subarray(r * cols, (r + 1) * cols), i * cols);
   }
   return result(out, [...indices.shape, cols], "embedding", [weight], (g) => {
     const gw = floatLike(g, weight.numel);

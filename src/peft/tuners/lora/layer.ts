@@ -72,15 +72,19 @@ export class LoraLinear extends Module implements AdapterLayer {
 
   merge(name: string): void {
     if (this.mergedAdapters.includes(name)) return;
-    const w = this.baseLayer.weight.data, d = this.deltaWeight(name).data;
-    for (let i = 0; i < w.length; i++) w[i] += d[i];
+    this.addToBase(this.deltaWeight(name), 1);
     this.mergedAdapters.push(name);
   }
 
   unmerge(): void {
-    while (this.mergedAdapters.length) {
-      const d = this.deltaWeight(this.mergedAdapters.pop()!).data, w = this.baseLayer.weight.data;
-      for (let i = 0; i < w.length; i++) w[i] -= d[i];
-    }
+    while (this.mergedAdapters.length) this.addToBase(this.deltaWeight(this.mergedAdapters.pop()!), -1);
+  }
+
+  /** base += sign * delta, written back with copy_ so a bf16 base weight is re-rounded (as PEFT merges in the
+   *  base weight's dtype) rather than changed in a temporary float32 copy. */
+  private addToBase(delta: Tensor, sign: number): void {
+    const weight = this.baseLayer.weight, w = weight.data, d = delta.data;
+    for (let i = 0; i < w.length; i++) w[i] += sign * d[i];
+    if (weight.dtype === "bfloat16") weight.copy_(w);
   }
 }
