@@ -9,7 +9,7 @@ import { exists } from "../io/exists.js";
 import { join } from "node:path";
 import { Interrupted, UsageError } from "../cli/command.js";
 import { doctorReport } from "../cli/commands/doctor.js";
-import { METHOD_INFO, type MethodName } from "../cli/methods.js";
+import { methodInfo, type MethodName } from "../cli/methods.js";
 import type { ClassificationData } from "../cli/pipeline/data.js";
 import { CHECKPOINTS, runFineTune, type LearningRate, type RunInput } from "../cli/pipeline/fine-tune.js";
 import { writeFileAtomic, writeJsonAtomic } from "../io/atomic.js";
@@ -39,7 +39,7 @@ export async function runComparison(input: ComparisonInput): Promise<ComparisonR
   const earlier = input.resume ? await earlierReport(output, report) : null;
   if (!input.resume) for (const m of input.methods) await rm(join(output, m, CHECKPOINTS), { recursive: true, force: true });
   for (const [i, method] of input.methods.entries()) {
-    const tag = `[${i + 1}/${input.methods.length}] ${METHOD_INFO[method].label}`;
+    const tag = `[${i + 1}/${input.methods.length}] ${methodInfo(method).label}`;
     const kept = earlier?.methods.find((e) => e.method === method);
     if (kept) {
       report.methods.push(kept);
@@ -63,7 +63,7 @@ async function runMethod(input: ComparisonInput, method: MethodName, tag: string
     const r = await runFineTune({ ...input, hp: { ...input.hp, lr: input.methodLr?.[method] ?? input.hp.lr }, method, output: dir, resume, interactive: false, log: (l) => input.log(`${tag}: ${l}`) });
     const peakRssBytes = rss.stop();
     report.methods.push({
-      method, label: METHOD_INFO[method].label, family: METHOD_INFO[method].family,
+      method, label: methodInfo(method).label, family: methodInfo(method).family,
       trainSeconds: r.trainSeconds, extractSeconds: r.extractSeconds, steps: r.steps, lr: r.lr, lrFind: r.lrFind,
       trainableParams: r.params.trainable, totalParams: r.params.all, artifactBytes: r.artifactBytes!, peakRssBytes,
       testAccuracy: r.test!.acc, testMacroF1: r.test!.f1, testLoss: r.test!.loss,
@@ -82,7 +82,7 @@ async function runMethod(input: ComparisonInput, method: MethodName, tag: string
       throw e;
     }
     const error = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, " ");
-    report.failed.push({ method, label: METHOD_INFO[method].label, error });
+    report.failed.push({ method, label: methodInfo(method).label, error });
     input.log(`${tag}: failed: ${error}`);
   }
 }
