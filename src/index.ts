@@ -76,11 +76,15 @@ export {
   savePeftAdapter, loadPeftModel, loadAdapter, readAdapterConfig,
   LoraConfig, LoraLinear, PromptTuningConfig, PromptEmbedding, PromptEncoderConfig, PromptEncoder,
   PrefixTuningConfig, PrefixEncoder, IA3Config, IA3Linear, AdapterConfig, BottleneckAdapterLayer,
+  registerPeftMethod, peftMethods, peftMethod, PEFT_FIELDS, PROMPT_LEARNING_FIELDS, isAdapterLayer,
+  targetModulesFlag, numVirtualTokensFlag, encoderHiddenSizeFlag,
 } from "./peft/index.js";
 export type {
   PeftType, TaskType, LoadAdapterOptions, TunerOptions, PromptLearningConfigFields, LoraConfigFields, PromptTuningConfigFields,
   PromptTuningInit, PromptEncoderConfigFields, PromptEncoderReparameterizationType, PrefixTuningConfigFields, IA3ConfigFields,
   AdapterConfigFields, AdapterNonLinearity, AdapterTargetLayers,
+  PeftMethod, PeftMethodCli, PeftCliFlag, PeftCliContext, PeftCliSetup, PeftConfigClass, PeftConfigFields, ConfigFields,
+  SchemaValues, InjectingTuner, PromptTuner, AdapterLayer, PromptEncoderModule,
 } from "./peft/index.js";
 
 // Training

@@ -16,7 +16,7 @@ export type FlagTable = Record<string, Flag<unknown>>;
 export type FlagValues<T extends FlagTable> = { [K in keyof T]?: T[K] extends Flag<infer V> ? V : never };
 
 export const kebab = (camel: string): string => camel.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-const camel = (name: string): string => name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+export const camel = (name: string): string => name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 export function stringFlag(help: string, opts: { arg?: string; choices?: readonly string[] } = {}): Flag<string> {
   return {

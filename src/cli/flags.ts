@@ -1,9 +1,10 @@
 // Flag groups shared by several commands, and their translation into the pipeline's settings.
 import { POOLINGS } from "../methods/features/pooling.js";
-import { booleanFlag, choiceFlag, listFlag, numberFlag, stringFlag, type Flag, type FlagValues } from "./args.js";
+import type { PeftCliFlag } from "../peft/index.js";
+import { booleanFlag, choiceFlag, kebab, listFlag, numberFlag, stringFlag, type Flag, type FlagTable, type FlagValues } from "./args.js";
 import { UsageError } from "./command.js";
 import { configFlag } from "./config-file.js";
-import { DEFAULT_LAST_LAYERS, DEFAULT_VIRTUAL_TOKENS, type MethodOptions } from "./methods.js";
+import { DEFAULT_LAST_LAYERS, cliPeftMethods, type MethodOptions } from "./methods.js";
 import { DEFAULT_HYPERPARAMETERS as D, type Hyperparameters } from "./pipeline/fine-tune.js";
 import type { LearningRate } from "../train/lr-finder.js";
 import type { HubOptions } from "../io/hub.js";
@@ -43,20 +44,52 @@ export const dataFlags = {
   labelNames: listFlag("class names in id order; string labels map through them", { arg: "A,B,..." }),
 };
 
-export const methodOptionFlags = {
+/** The method options: last-layers' and feature-based training's own, and between them every registered PEFT
+ *  method's, in registration order. Built when asked for, so methods registered before main() runs are included. */
+export function methodOptionFlags(): typeof ownMethodFlags & FlagTable {
+  const { layers, ...featureFlags } = ownMethodFlags;
+  return { layers, ...peftFlags(), ...featureFlags };
+}
+
+const ownMethodFlags = {
   layers: numberFlag(`last-layers: transformer blocks to train, with the head (default ${DEFAULT_LAST_LAYERS})`, { integer: true, min: 0 }),
-  loraR: numberFlag("lora: rank (default 8)", { integer: true, min: 1 }),
-  loraAlpha: numberFlag("lora: alpha (default 16)", { min: 0 }),
-  loraDropout: numberFlag("lora: dropout (default 0.1)", { min: 0, max: 0.99 }),
-  targetModules: listFlag("lora, ia3: module names to adapt (default: the model family's usual ones)", { arg: "M1,M2" }),
-  numVirtualTokens: numberFlag(`prompt, p-tuning, prefix: virtual tokens (default ${DEFAULT_VIRTUAL_TOKENS})`, { integer: true, min: 1 }),
-  promptInitText: stringFlag("prompt: start the prompt from this text's embeddings", { arg: "TEXT" }),
-  encoderHiddenSize: numberFlag("p-tuning, prefix: hidden width of the prompt encoder (default: the model's)", { integer: true, min: 1 }),
-  prefixProjection: booleanFlag("prefix: reparameterize the prefix through an MLP"),
-  bottleneckSize: numberFlag("adapter: bottleneck width (default 64)", { integer: true, min: 1 }),
   pooling: choiceFlag("feature: cls, mean or last (default: last for decoders such as GPT-2 and Llama, cls for encoders)", POOLINGS, { arg: "P" }),
   classifier: choiceFlag("feature: logreg or mlp (default logreg)", ["logreg", "mlp"] as const, { arg: "C" }),
 };
+
+/** One flag per option name, its help prefixed with the methods that take it ("lora, ia3: ..."), and the default
+ *  a run uses when it is numeric. Methods sharing an option name must share its definition and default. */
+function peftFlags(): Record<string, Flag<unknown>> {
+  const options = new Map<string, { flag: PeftCliFlag; methods: string[]; default: unknown }>();
+  for (const m of cliPeftMethods()) {
+    for (const [key, flag] of Object.entries(m.cli.flags)) {
+      const field = flag.field ?? key;
+      const given = flag.apply ? undefined : ((m.cli.defaults ?? {}) as Record<string, unknown>)[field] ?? m.config.fields[field]?.default;
+      const seen = options.get(key);
+      if (!seen) options.set(key, { flag, methods: [m.cli.name], default: given });
+      else if (seen.flag === flag && seen.default === given) seen.methods.push(m.cli.name);
+      else throw new Error(`--${kebab(key)} means something different for ${seen.methods[0]} and ${m.cli.name}: methods that share an option share its definition and default`);
+    }
+  }
+  return Object.fromEntries([...options].map(([key, o]) => {
+    const help = `${o.methods.join(", ")}: ${o.flag.help}${typeof o.default === "number" ? ` (default ${o.default})` : ""}`;
+    return [key, peftFlag(o.flag, help)];
+  }));
+}
+
+function peftFlag(f: PeftCliFlag, help: string): Flag<unknown> {
+  switch (f.kind) {
+    case "int":
+    case "float":
+      return numberFlag(help, { arg: f.arg, integer: f.kind === "int", min: f.min, max: f.max });
+    case "string":
+      return stringFlag(help, { arg: f.arg });
+    case "bool":
+      return booleanFlag(help);
+    case "list":
+      return listFlag(help, { arg: f.arg });
+  }
+}
 
 /** A learning rate, or "auto": a range test (lrFind) picks it before training. */
 export function lrFlag(help: string): Flag<LearningRate> {
@@ -123,21 +156,28 @@ export const loadFlags = {
   maxLength: numberFlag("truncate texts to N tokens (default: the length it was trained with)", { integer: true, min: 2 }),
 };
 
-export const runFlags = {
-  ...modelFlags, ...taskFlag, ...dataFlags, ...methodOptionFlags, ...hyperparameterFlags,
+/** The flags of a fine-tuning run (train, compare). A PEFT option may not take the name of another flag. */
+export function runFlags(): typeof ownRunFlags & ReturnType<typeof methodOptionFlags> {
+  const methodFlags = methodOptionFlags();
+  const clash = Object.keys(methodFlags).find((k) => k in ownRunFlags);
+  if (clash) throw new Error(`a PEFT method's option --${kebab(clash)} clashes with a flag of the same name`);
+  return { ...modelFlags, ...taskFlag, ...dataFlags, ...methodFlags, ...hyperparameterFlags, output: ownRunFlags.output, config: ownRunFlags.config };
+}
+
+const ownRunFlags = {
+  ...modelFlags, ...taskFlag, ...dataFlags, ...hyperparameterFlags,
   output: stringFlag("folder for the results", { arg: "DIR" }),
   config: configFlag,
 };
 
-type RunValues = FlagValues<typeof runFlags>;
+type RunValues = FlagValues<ReturnType<typeof runFlags>>;
 
 export function hubOptions(v: FlagValues<typeof modelFlags>): HubOptions {
   return { revision: v.revision, cacheDir: v.cacheDir };
 }
 
 export function methodOptions(v: RunValues): MethodOptions {
-  const { layers, loraR, loraAlpha, loraDropout, targetModules, numVirtualTokens, promptInitText, encoderHiddenSize, prefixProjection, bottleneckSize, pooling, classifier } = v;
-  return { layers, loraR, loraAlpha, loraDropout, targetModules, numVirtualTokens, promptInitText, encoderHiddenSize, prefixProjection, bottleneckSize, pooling, classifier };
+  return Object.fromEntries(Object.keys(methodOptionFlags()).map((k) => [k, v[k]]));
 }
 
 export function hyperparameters(v: RunValues): Hyperparameters {

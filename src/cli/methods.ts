@@ -1,15 +1,16 @@
 // The fine-tuning methods by CLI name, and the one place each is set up on a freshly loaded model; `train`
-// and `compare` both go through prepareMethod, so a method means the same thing in both.
+// and `compare` both go through prepareMethod, so a method means the same thing in both. Feature-based training and
+// the layer methods are the CLI's own; the PEFT methods, their options and defaults come from their registrations
+// (src/peft/registry.ts), so a method registered at run time (before main() runs) is offered like the built-in ones.
 import { trainLastLayers, unfreeze, type Pooling } from "../methods/index.js";
 import type { PreTrainedModel } from "../models/index.js";
-import {
-  AdapterConfig, IA3Config, LoraConfig, PrefixTuningConfig, PromptEncoderConfig, PromptTuningConfig, getPeftModel,
-  type PeftConfig, type PeftModel, type TaskType, type TunerOptions,
-} from "../peft/index.js";
+import { getPeftModel, peftMethods, type PeftMethod, type PeftMethodCli, type PeftModel, type TunerOptions } from "../peft/index.js";
 import type { PreTrainedTokenizer } from "../tokenizers/index.js";
+import { UsageError } from "./command.js";
 
-export const METHODS = ["feature", "head", "last-layers", "full", "lora", "prompt", "p-tuning", "prefix", "ia3", "adapter"] as const;
-export type MethodName = (typeof METHODS)[number];
+const OWN_METHODS = ["feature", "head", "last-layers", "full"] as const;
+/** A --method name: feature, head, last-layers, full, or a registered PEFT method's name. */
+export type MethodName = string;
 export type Task = "seq-cls" | "causal-lm";
 
 export interface MethodInfo {
@@ -23,24 +24,48 @@ export interface MethodInfo {
   baseLr: number;
   /** The rate scales with the model's width (defaultLr): the method trains weights inside the network, not inputs. */
   widthScaled: boolean;
-  /** Prompt methods put this many positions in front of the text (numVirtualTokens). */
-  virtualTokens: boolean;
 }
 
-export const METHOD_INFO: Record<MethodName, MethodInfo> = {
-  feature: { label: "feature-based", category: "feature-based", baseLr: 0, widthScaled: false, virtualTokens: false },
-  head: { label: "head only", category: "layer fine-tuning", baseLr: 1e-3, widthScaled: true, virtualTokens: false },
-  "last-layers": { label: "last layers", category: "layer fine-tuning", baseLr: 1e-4, widthScaled: true, virtualTokens: false },
-  full: { label: "full", category: "layer fine-tuning", baseLr: 5e-5, widthScaled: true, virtualTokens: false },
-  lora: { label: "LoRA", category: "parameter-efficient", baseLr: 5e-4, widthScaled: true, virtualTokens: false },
-  prompt: { label: "prompt tuning", category: "parameter-efficient", baseLr: 3e-2, widthScaled: false, virtualTokens: true },
-  "p-tuning": { label: "P-tuning", category: "parameter-efficient", baseLr: 1e-3, widthScaled: false, virtualTokens: true },
-  prefix: { label: "prefix tuning", category: "parameter-efficient", baseLr: 1e-2, widthScaled: false, virtualTokens: true },
-  ia3: { label: "IA3", category: "parameter-efficient", baseLr: 3e-3, widthScaled: true, virtualTokens: false },
-  adapter: { label: "adapters", category: "parameter-efficient", baseLr: 1e-3, widthScaled: true, virtualTokens: false },
+const OWN_INFO: Record<(typeof OWN_METHODS)[number], MethodInfo> = {
+  feature: { label: "feature-based", category: "feature-based", baseLr: 0, widthScaled: false },
+  head: { label: "head only", category: "layer fine-tuning", baseLr: 1e-3, widthScaled: true },
+  "last-layers": { label: "last layers", category: "layer fine-tuning", baseLr: 1e-4, widthScaled: true },
+  full: { label: "full", category: "layer fine-tuning", baseLr: 5e-5, widthScaled: true },
 };
 
-/** The width METHOD_INFO's baseLr values are usual at: BERT-base, DistilBERT, GPT-2 small. */
+/** A registered PEFT method the command line offers. */
+export type CliPeftMethod = PeftMethod & { cli: PeftMethodCli<never> };
+
+/** The PEFT methods with a command-line name, in registration order. */
+export function cliPeftMethods(): CliPeftMethod[] {
+  return peftMethods().filter((m): m is CliPeftMethod => m.cli !== undefined);
+}
+
+/** Every --method name: the CLI's own, then the PEFT methods in registration order. */
+export function methodNames(): MethodName[] {
+  return [...OWN_METHODS, ...cliPeftMethods().map((m) => m.cli.name)];
+}
+
+export function methodInfo(method: MethodName): MethodInfo {
+  if (method in OWN_INFO) return OWN_INFO[method as keyof typeof OWN_INFO];
+  const cli = cliPeftMethod(method).cli;
+  return { label: cli.label, category: "parameter-efficient", baseLr: cli.baseLr, widthScaled: cli.widthScaled };
+}
+
+function cliPeftMethod(method: MethodName): CliPeftMethod {
+  const m = cliPeftMethods().find((x) => x.cli.name === method);
+  if (!m) throw new UsageError(`unknown method "${method}" (choose from ${methodNames().join(", ")})`);
+  return m;
+}
+
+/** "LoRA and IA3": the labels of the PEFT methods whose adapters fold into the base weights (merge, export). */
+export function mergeableLabels(conjunction: "and" | "or" | "/"): string {
+  const labels = peftMethods().filter((m) => m.mergeable).map((m) => m.cli?.label ?? m.peftType);
+  if (conjunction === "/" || labels.length < 2) return labels.join("/");
+  return `${labels.slice(0, -1).join(", ")} ${conjunction} ${labels.at(-1)}`;
+}
+
+/** The width the baseLr values are usual at: BERT-base, DistilBERT, GPT-2 small. */
 const BASE_WIDTH = 768;
 /** The most a narrow model's rate is raised over baseLr: beyond ten times, extrapolating from base-sized models
  *  is a guess (--lr auto measures instead). */
@@ -60,33 +85,24 @@ const MAX_WIDTH_FACTOR = 10;
  * (--lr auto) was not chosen: its suggestions scored lower (above) and it costs up to 100 extra steps per run.
  * Wider models get less: Llama-7B's 4096 gives full 9.4e-6.
  */
-export function defaultLr(method: Exclude<MethodName, "feature">, model: PreTrainedModel): number {
-  const info = METHOD_INFO[method];
+export function defaultLr(method: MethodName, model: PreTrainedModel): number {
+  const info = methodInfo(method);
   if (!info.widthScaled) return info.baseLr;
   // Three significant digits are all a rate needs, and they keep metrics.json free of 6.000000000000001e-4.
   return Number((info.baseLr * Math.min(MAX_WIDTH_FACTOR, BASE_WIDTH / model.peftFacts().hiddenSize)).toPrecision(3));
 }
 
+/** The method options of a run (finetune.json and compare's report keep them): last-layers' and feature-based
+ *  training's, and the registered PEFT methods' flags by their camelCase names. */
 export interface MethodOptions {
   /** last-layers: how many transformer blocks train (with the head). */
   layers?: number;
-  loraR?: number;
-  loraAlpha?: number;
-  loraDropout?: number;
-  /** LoRA and IA3 targets; default PEFT's per-model choice. */
-  targetModules?: string[];
-  numVirtualTokens?: number;
-  /** Prompt tuning starts from this text's embeddings instead of random ones. */
-  promptInitText?: string;
-  encoderHiddenSize?: number;
-  prefixProjection?: boolean;
-  bottleneckSize?: number;
   pooling?: Pooling;
   classifier?: "logreg" | "mlp";
+  [peftFlag: string]: unknown;
 }
 
 export const DEFAULT_LAST_LAYERS = 2;
-export const DEFAULT_VIRTUAL_TOKENS = 20;
 
 export interface MethodContext {
   task: Task;
@@ -96,9 +112,7 @@ export interface MethodContext {
 }
 
 /** Makes `model` train the way `method` does: requiresGrad flags, or a PeftModel around it. */
-export async function prepareMethod(
-  model: PreTrainedModel, method: Exclude<MethodName, "feature">, opts: MethodOptions, ctx: MethodContext,
-): Promise<PreTrainedModel | PeftModel> {
+export async function prepareMethod(model: PreTrainedModel, method: MethodName, opts: MethodOptions, ctx: MethodContext): Promise<PreTrainedModel | PeftModel> {
   switch (method) {
     case "head":
       trainLastLayers(model, 0);
@@ -108,33 +122,30 @@ export async function prepareMethod(
       return model;
     case "full":
       return unfreeze(model);
+    case "feature":
+      throw new Error("feature-based training fits a classifier on the frozen model; it has no trainable set-up");
     default: {
-      const options: TunerOptions = method === "prompt" && opts.promptInitText !== undefined
-        ? { promptTuningInitTokenIds: await ctx.tokenizer.encode(opts.promptInitText) }
-        : {};
-      return getPeftModel(model, peftConfig(method, opts, ctx), options);
+      const { config, tunerOptions } = await peftSetup(cliPeftMethod(method), opts, ctx);
+      return getPeftModel(model, config, tunerOptions);
     }
   }
 }
 
-function peftConfig(method: "lora" | "prompt" | "p-tuning" | "prefix" | "ia3" | "adapter", o: MethodOptions, ctx: MethodContext): PeftConfig {
-  const common = { taskType: (ctx.task === "seq-cls" ? "SEQ_CLS" : "CAUSAL_LM") as TaskType, baseModelNameOrPath: ctx.baseModel };
-  const numVirtualTokens = o.numVirtualTokens ?? DEFAULT_VIRTUAL_TOKENS;
-  switch (method) {
-    case "lora":
-      return new LoraConfig({ ...common, r: o.loraR ?? 8, loraAlpha: o.loraAlpha ?? 16, loraDropout: o.loraDropout ?? 0.1, targetModules: o.targetModules ?? null });
-    case "prompt":
-      return new PromptTuningConfig({
-        ...common, numVirtualTokens,
-        ...(o.promptInitText === undefined ? {} : { promptTuningInit: "TEXT", promptTuningInitText: o.promptInitText, tokenizerNameOrPath: ctx.baseModel }),
-      });
-    case "p-tuning":
-      return new PromptEncoderConfig({ ...common, numVirtualTokens, encoderHiddenSize: o.encoderHiddenSize ?? null });
-    case "prefix":
-      return new PrefixTuningConfig({ ...common, numVirtualTokens, prefixProjection: o.prefixProjection ?? false, encoderHiddenSize: o.encoderHiddenSize ?? null });
-    case "ia3":
-      return new IA3Config({ ...common, targetModules: o.targetModules ?? null });
-    case "adapter":
-      return new AdapterConfig({ ...common, bottleneckSize: o.bottleneckSize ?? 64 });
+/** The method's config from its defaults and the flags given, as its registration declares them. */
+async function peftSetup(m: CliPeftMethod, opts: MethodOptions, ctx: MethodContext) {
+  const fields: Record<string, unknown> = { taskType: ctx.task === "seq-cls" ? "SEQ_CLS" : "CAUSAL_LM", baseModelNameOrPath: ctx.baseModel, ...m.cli.defaults };
+  let tunerOptions: TunerOptions = {};
+  const cliContext = { task: ctx.task, baseModel: ctx.baseModel, encode: (text: string) => ctx.tokenizer.encode(text) };
+  for (const [key, flag] of Object.entries(m.cli.flags)) {
+    const value = opts[key];
+    if (value === undefined) continue;
+    if (!flag.apply) {
+      fields[flag.field ?? key] = value;
+      continue;
+    }
+    const setup = await flag.apply(value as never, cliContext);
+    Object.assign(fields, setup.fields);
+    tunerOptions = { ...tunerOptions, ...setup.tunerOptions };
   }
+  return { config: new m.config(fields), tunerOptions };
 }

@@ -5,34 +5,51 @@ import { FileFormatError } from "../io/errors.js";
 import type { Tensor } from "../tensor/index.js";
 import { gelu, relu, silu, tanh } from "../tensor/index.js";
 
-type Kind = "int" | "float" | "string" | "bool";
+type Scalar = "int" | "float" | "string" | "bool";
+/** A scalar, a list of them ("string[]"), an object of name -> scalar ("map<int>"), or any JSON object. */
+type Kind = Scalar | `${Scalar}[]` | `map<${Scalar}>` | "object";
 
 export interface Field {
-  /** The config.json name. */
-  key: string;
-  kind: Kind;
+  /** The config.json name; default: the field's name in snake_case (PEFT's rule for adapter_config.json). */
+  key?: string;
+  /** Several kinds: the value may be any of them (PEFT's target_modules: a list of names or one regex). */
+  kind: Kind | readonly Kind[];
   /** Absent: the field is required. */
-  default?: number | string | boolean | null;
+  default?: number | string | boolean | null | readonly (string | number)[] | Readonly<Record<string, unknown>>;
   nullable?: boolean;
-  /** Inclusive bounds for numbers. */
+  /** Inclusive bounds for numbers (also each number of a list or map). */
   min?: number;
   max?: number;
-  /** Exclusive upper bound (probabilities). */
+  /** Exclusive bounds (probabilities, sizes that must be positive). */
   below?: number;
+  above?: number;
   oneOf?: readonly string[];
+  /** What the bounds cannot say (a regex that must compile, a setting not supported yet): the problem, or undefined. */
+  check?: (value: never) => string | undefined;
 }
 
 export type Schema = Record<string, Field>;
 
-type ValueOf<F extends Field> =
-  F["kind"] extends "int" | "float" ? number
-  : F["kind"] extends "bool" ? boolean
+type ScalarOf<S, F extends Field> =
+  S extends "int" | "float" ? number
+  : S extends "bool" ? boolean
   : F extends { oneOf: readonly (infer U)[] } ? U
   : string;
+
+type KindValue<K, F extends Field> =
+  K extends `${infer S}[]` ? ScalarOf<S, F>[]
+  : K extends `map<${infer S}>` ? Record<string, ScalarOf<S, F>>
+  : K extends "object" ? Record<string, unknown>
+  : ScalarOf<K, F>;
+
+type ValueOf<F extends Field> = F["kind"] extends readonly (infer K)[] ? KindValue<K, F> : KindValue<F["kind"], F>;
 
 type FieldType<F extends Field> = ValueOf<F> | (F extends { nullable: true } ? null : never);
 
 export type FromSchema<S extends Schema> = { readonly [K in keyof S]: FieldType<S[K]> };
+
+export const snakeCase = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const keyOf = (name: string, f: Field): string => f.key ?? snakeCase(name);
 
 /** Sizes beyond these are a corrupt or hostile config, not a model this library can hold in memory. */
 export const LIMITS = { vocab: 10_000_000, hidden: 65_536, ffn: 1_048_576, layers: 1_024, heads: 1_024, positions: 10_000_000 };
@@ -57,41 +74,69 @@ export function configError(file: string, field: string, problem: string): FileF
 
 export function parseSchema<S extends Schema>(raw: RawConfig, file: string, schema: S): FromSchema<S> {
   const out: Record<string, unknown> = {};
-  for (const [name, f] of Object.entries(schema)) out[name] = readField(raw, file, f);
+  for (const [name, f] of Object.entries(schema)) out[name] = readField(raw, file, keyOf(name, f), f);
   return out as FromSchema<S>;
 }
 
-function readField(raw: RawConfig, file: string, f: Field): unknown {
-  const fail = (problem: string): never => { throw configError(file, f.key, problem); };
-  const v = raw[f.key];
+function readField(raw: RawConfig, file: string, key: string, f: Field): unknown {
+  const fail = (problem: string): never => { throw configError(file, key, problem); };
+  const v = raw[key];
   if (v === undefined) {
     if (f.default === undefined) fail("is required but missing");
-    return f.default;
+    // A fresh copy: configs are mutable, and a shared default list would change every config's.
+    return typeof f.default === "object" && f.default !== null ? structuredClone(f.default) : f.default;
   }
   if (v === null) return f.nullable ? null : fail("must not be null");
-  switch (f.kind) {
-    case "int":
-    case "float": {
-      if (typeof v !== "number" || !Number.isFinite(v)) return fail(`must be a number, got ${JSON.stringify(v)}`);
-      if (f.kind === "int" && !Number.isInteger(v)) fail(`must be an integer, got ${v}`);
-      if (f.min !== undefined && v < f.min) fail(`must be at least ${f.min}, got ${v}`);
-      if (f.max !== undefined && v > f.max) fail(`must be at most ${f.max}, got ${v} (an absurd size; is the file corrupt?)`);
-      if (f.below !== undefined && v >= f.below) fail(`must be below ${f.below}, got ${v}`);
-      return v;
+  const kinds: readonly Kind[] = typeof f.kind === "string" ? [f.kind] : f.kind;
+  const kind = kinds.find((k) => shapeFits(k, v));
+  if (kind === undefined) return fail(`must be ${kinds.map(describe).join(" or ")}, got ${JSON.stringify(v)}`);
+  const element = /^(\w+)\[\]$/.exec(kind) ?? /^map<(\w+)>$/.exec(kind);
+  if (!element) {
+    if (kind !== "object") { const p = scalarProblem(kind as Scalar, v, f); if (p) fail(p); }
+  } else {
+    for (const [k, item] of Object.entries(v as object)) {
+      const p = shapeFits(element[1] as Scalar, item) ? scalarProblem(element[1] as Scalar, item, f) : `must be ${describe(element[1] as Kind)}, got ${JSON.stringify(item)}`;
+      if (p) fail(`${Array.isArray(v) ? `item ${k}` : `entry ${JSON.stringify(k)}`} ${p}`);
     }
-    case "string":
-      if (typeof v !== "string") return fail(`must be a string, got ${JSON.stringify(v)}`);
-      if (f.oneOf && !f.oneOf.includes(v)) fail(`is "${v}", which is not supported (supported: ${f.oneOf.join(", ")})`);
-      return v;
-    case "bool":
-      return typeof v === "boolean" ? v : fail(`must be true or false, got ${JSON.stringify(v)}`);
   }
+  const problem = f.check?.(v as never);
+  if (problem) fail(problem);
+  return v;
+}
+
+function shapeFits(kind: Kind, v: unknown): boolean {
+  if (kind.endsWith("[]")) return Array.isArray(v);
+  if (kind === "object" || kind.startsWith("map<")) return typeof v === "object" && v !== null && !Array.isArray(v);
+  return typeof v === (kind === "int" || kind === "float" ? "number" : kind === "bool" ? "boolean" : "string");
+}
+
+function describe(kind: Kind): string {
+  const element = /^(\w+)\[\]$/.exec(kind) ?? /^map<(\w+)>$/.exec(kind);
+  const names: Record<Scalar, [string, string]> = { int: ["a number", "integers"], float: ["a number", "numbers"], string: ["a string", "strings"], bool: ["true or false", "true/false values"] };
+  if (kind === "object") return "an object";
+  if (!element) return names[kind as Scalar][0];
+  return kind.endsWith("[]") ? `a list of ${names[element[1] as Scalar][1]}` : `an object of name -> ${names[element[1] as Scalar][0].replace(/^an? /, "")}`;
+}
+
+/** The problem with a scalar of the right type, or undefined. */
+function scalarProblem(kind: Scalar, v: unknown, f: Field): string | undefined {
+  if (kind === "int" || kind === "float") {
+    const n = v as number;
+    if (!Number.isFinite(n)) return `must be a number, got ${JSON.stringify(v)}`;
+    if (kind === "int" && !Number.isInteger(n)) return `must be an integer, got ${n}`;
+    if (f.min !== undefined && n < f.min) return `must be at least ${f.min}, got ${n}`;
+    if (f.max !== undefined && n > f.max) return `must be at most ${f.max}, got ${n} (an absurd size; is the file corrupt?)`;
+    if (f.below !== undefined && n >= f.below) return `must be below ${f.below}, got ${n}`;
+    if (f.above !== undefined && n <= f.above) return `must be above ${f.above}, got ${n}`;
+  }
+  if (kind === "string" && f.oneOf && !f.oneOf.includes(v as string)) return `is "${String(v)}", which is not supported (supported: ${f.oneOf.join(", ")})`;
+  return undefined;
 }
 
 /** The config.json fields for a parsed config: the raw object with every schema field's current value. */
 export function schemaToRaw<S extends Schema>(config: FromSchema<S> & { raw: RawConfig }, schema: S): RawConfig {
   const out: RawConfig = { ...config.raw };
-  for (const [name, f] of Object.entries(schema)) out[f.key] = (config as Record<string, unknown>)[name];
+  for (const [name, f] of Object.entries(schema)) out[keyOf(name, f)] = (config as Record<string, unknown>)[name];
   return out;
 }
 
@@ -101,7 +146,7 @@ export function camelToRaw<S extends Schema>(values: Partial<FromSchema<S>>, sch
   for (const [name, v] of Object.entries(values)) {
     const f = schema[name];
     if (!f) throw new Error(`unknown config field "${name}" (known: ${Object.keys(schema).join(", ")})`);
-    out[f.key] = v;
+    out[keyOf(name, f)] = v;
   }
   return out;
 }

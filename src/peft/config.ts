@@ -1,84 +1,92 @@
-// PEFT configs: camelCase fields in TypeScript, PEFT's snake_case keys on disk (adapter_config.json).
-// Every method's config extends PeftConfig; the registry maps peft_type to the class for loading.
+// PEFT configs: camelCase fields in TypeScript, PEFT's snake_case keys on disk (adapter_config.json). Each config
+// class declares its fields once, as a schema (the one model configs use, src/models/config.ts: kind, default,
+// bounds); the same schema checks configs built in code and adapter_config.json, and writes the file back.
+import { camelToRaw, parseSchema, type FromSchema, type Schema } from "../models/config.js";
+import { peftMethod, peftMethods, peftTypeOf } from "./registry.js";
 
-export type TaskType = "SEQ_CLS" | "CAUSAL_LM" | "FEATURE_EXTRACTION";
-export type PeftType = "LORA" | "PROMPT_TUNING" | "P_TUNING" | "PREFIX_TUNING" | "IA3" | "BOTTLENECK_ADAPTER";
+/** PEFT's TaskType values; PEFT refuses any other. */
+export const TASK_TYPES = ["SEQ_CLS", "SEQ_2_SEQ_LM", "CAUSAL_LM", "TOKEN_CLS", "QUESTION_ANS", "FEATURE_EXTRACTION"] as const;
+export type TaskType = (typeof TASK_TYPES)[number];
+/** adapter_config.json's peft_type: PEFT's name for a method, given when the method is registered. */
+export type PeftType = string;
 
-export interface PeftConfigFields {
-  taskType?: TaskType;
-  baseModelNameOrPath?: string | null;
-  revision?: string | null;
-  inferenceMode?: boolean;
-  modulesToSave?: string[] | null;
-}
+/** A schema's fields as a config holds them: writable, since a PeftModel fills in what it derives from the model. */
+export type SchemaValues<S extends Schema> = { -readonly [K in keyof S]: FromSchema<S>[K] };
+/** What a config class's constructor takes: any of its fields, the rest keep their defaults. */
+export type ConfigFields<S extends Schema> = Partial<SchemaValues<S>>;
 
-export const camelToSnake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-export const snakeToCamel = (s: string): string => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+/** The fields of every PEFT config (PEFT's PeftConfigMixin and PeftConfig). */
+export const PEFT_FIELDS = {
+  taskType: { kind: "string", oneOf: TASK_TYPES, default: "SEQ_CLS", nullable: true },
+  baseModelNameOrPath: { kind: "string", default: null, nullable: true },
+  revision: { kind: "string", default: null, nullable: true },
+  inferenceMode: { kind: "bool", default: false },
+  modulesToSave: { kind: "string[]", default: null, nullable: true },
+  autoMapping: { kind: "object", default: null, nullable: true },
+} as const satisfies Schema;
+
+export type PeftConfigFields = ConfigFields<typeof PEFT_FIELDS>;
 
 /** The peft_version written to adapter_config.json: the PEFT release whose format we follow. */
 export const PEFT_FORMAT_VERSION = "0.20.0";
 
+/** A config class as the registry and the file reader see it. */
+export interface PeftConfigClass<C extends PeftConfig = PeftConfig> {
+  new (fields?: object): C;
+  readonly fields: Schema;
+  readonly name: string;
+}
+
+export interface PeftConfig extends SchemaValues<typeof PEFT_FIELDS> {}
+
 export abstract class PeftConfig {
-  abstract readonly peftType: PeftType;
-  taskType: TaskType = "SEQ_CLS";
-  baseModelNameOrPath: string | null = null;
-  revision: string | null = null;
-  inferenceMode = false;
-  modulesToSave: string[] | null = null;
-  autoMapping: Record<string, string> | null = null;
+  /** Every field of the class, with its kind, default and bounds: a subclass spreads its parent's and adds its own. */
+  static readonly fields: Schema = PEFT_FIELDS;
+
+  /** Unknown names are a typo in the caller's options; values are checked against the schema, errors naming the
+   *  class and the field (adapter_config.json is checked the same way, naming the file: peftConfigFromJson). */
+  constructor(fields: object = {}) {
+    const cls = new.target as unknown as PeftConfigClass;
+    let raw;
+    try {
+      raw = camelToRaw(fields, cls.fields);
+    } catch (e) {
+      throw new Error(`${cls.name}: ${(e as Error).message}`);
+    }
+    Object.assign(this, parseSchema(raw, cls.name, cls.fields));
+  }
+
+  /** The registered method's peft_type. */
+  get peftType(): PeftType {
+    return peftTypeOf(this);
+  }
 
   get isPromptLearning(): boolean {
     return false;
   }
 
-  /** Copies known fields; an unknown name is a typo in the caller's options. */
-  protected assign(fields: object): void {
-    for (const [k, v] of Object.entries(fields)) {
-      if (v === undefined) continue;
-      if (!(k in this)) throw new Error(`${this.constructor.name}: unknown option "${k}"`);
-      (this as Record<string, unknown>)[k] = v;
-    }
-  }
-
   /** PEFT's to_dict(): snake_case keys, sorted, with peft_type and peft_version. */
   toJSON(): Record<string, unknown> {
-    const out: Record<string, unknown> = { peft_type: this.peftType, peft_version: PEFT_FORMAT_VERSION };
-    for (const [k, v] of Object.entries(this)) out[camelToSnake(k)] = v instanceof Set ? [...v] : v;
+    const fields = (this.constructor as PeftConfigClass).fields;
+    const values = Object.fromEntries(Object.keys(fields).map((name) => [name, (this as unknown as Record<string, never>)[name]]));
+    const out: Record<string, unknown> = { ...camelToRaw(values, fields), peft_type: this.peftType, peft_version: PEFT_FORMAT_VERSION };
     return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 }
 
-type ConfigClass = new (fields: Record<string, unknown>) => PeftConfig;
-const registry = new Map<string, ConfigClass>();
-
-export function registerPeftConfig(peftType: PeftType, cls: ConfigClass): void {
-  registry.set(peftType, cls);
-}
-
-/** Parses adapter_config.json content. Keys we do not model are ignored, as PEFT ignores keys from
- *  other versions; values of the wrong type are rejected with the field's name. */
+/** Parses adapter_config.json content. Keys the config does not model are ignored, as PEFT ignores keys from other
+ *  versions; a value of the wrong kind or out of bounds is an error naming the file and the field. */
 export function peftConfigFromJson(json: unknown, source = "adapter_config.json"): PeftConfig {
   if (typeof json !== "object" || json === null || Array.isArray(json)) throw new Error(`${source}: expected a JSON object`);
-  const obj = json as Record<string, unknown>;
-  const type = obj.peft_type;
-  const cls = typeof type === "string" ? registry.get(type) : undefined;
-  if (!cls) throw new Error(`${source}: unsupported peft_type ${JSON.stringify(type)}; supported: ${[...registry.keys()].join(", ")}`);
-  const probe = new cls({});
-  const fields: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    const name = snakeToCamel(k);
-    if (name === "peftType" || name === "peftVersion" || !(name in probe)) continue;
-    const expected = (probe as unknown as Record<string, unknown>)[name];
-    if (typeof expected === "number" && typeof v !== "number")
-      throw new Error(`${source}: field "${k}" should be a number, got ${JSON.stringify(v)}`);
-    if (name === "modulesToSave" && v !== null && !(Array.isArray(v) && v.every((m) => typeof m === "string")))
-      throw new Error(`${source}: field "${k}" should be a list of module names, got ${JSON.stringify(v)}`);
-    fields[name] = v;
-  }
+  const raw = json as Record<string, unknown>;
+  const method = typeof raw.peft_type === "string" ? peftMethod(raw.peft_type) : undefined;
+  if (!method) throw new Error(`${source}: unsupported peft_type ${JSON.stringify(raw.peft_type)}; supported: ${peftMethods().map((m) => m.peftType).join(", ")}`);
+  const cls = method.config;
+  const fields = parseSchema(raw, source, cls.fields);
   try {
     return new cls(fields);
   } catch (e) {
-    // The config classes name the field ("LoraConfig: r must be ..."); the file is what the user needs to find.
+    // The checks across fields name them ("IA3Config: feedforward_modules should be ..."); the user needs the file.
     throw new Error(`${source}: ${(e as Error).message}`, { cause: e });
   }
 }

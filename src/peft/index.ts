@@ -10,8 +10,12 @@ import "./tuners/prefix-tuning/index.js";
 import "./tuners/ia3/index.js";
 import "./tuners/adapter/index.js";
 
-export { PeftConfig, peftConfigFromJson } from "./config.js";
-export type { PeftType, TaskType } from "./config.js";
+export { PEFT_FIELDS, PeftConfig, TASK_TYPES, peftConfigFromJson } from "./config.js";
+export type { ConfigFields, PeftConfigClass, PeftConfigFields, PeftType, SchemaValues, TaskType } from "./config.js";
+export { methodOf, peftMethod, peftMethods, registerPeftMethod } from "./registry.js";
+export type { PeftCliContext, PeftCliFlag, PeftCliSetup, PeftMethod, PeftMethodCli } from "./registry.js";
+export { DEFAULT_VIRTUAL_TOKENS, encoderHiddenSizeFlag, numVirtualTokensFlag, targetModulesFlag } from "./cli-flags.js";
+export { MAX_ADAPTER_SIZE, MODULE_NAMES_FIELD, SIZE_FIELD } from "./patterns.js";
 export { PeftModel, savedKey } from "./peft-model.js";
 export { ModulesToSaveWrapper } from "./modules-to-save.js";
 export { savePeftAdapter, loadPeftModel, loadAdapter, readAdapterConfig } from "./adapter-files.js";
@@ -22,8 +26,8 @@ export * from "./tuners/p-tuning/index.js";
 export * from "./tuners/prefix-tuning/index.js";
 export * from "./tuners/ia3/index.js";
 export * from "./tuners/adapter/index.js";
-export { PromptLearningConfig } from "./tuner.js";
-export type { PromptLearningConfigFields, TunerOptions } from "./tuner.js";
+export { PROMPT_LEARNING_FIELDS, PromptLearningConfig, isAdapterLayer } from "./tuner.js";
+export type { AdapterLayer, InjectingTuner, PromptEncoderModule, PromptLearningConfigFields, PromptTuner, TunerOptions } from "./tuner.js";
 
 /** PEFT's get_peft_model: freezes the base model and attaches a fresh adapter named "default". */
 export function getPeftModel(model: PreTrainedModel, config: PeftConfig, options: TunerOptions & { adapterName?: string } = {}): PeftModel {

@@ -6,6 +6,7 @@
 // back to the usual engine only if no quantified group in it holds another quantifier or an alternation, the shapes
 // that backtrack exponentially; anything else is refused with the field's name.
 import { setFlagsFromString } from "node:v8";
+import type { Field } from "../models/config.js";
 
 let linearFlag: boolean | undefined;
 
@@ -34,6 +35,19 @@ const cache = new Map<string, RegExp>();
  * `what` names the field in errors, e.g. 'target_modules'.
  */
 export function configPattern(source: string, what: string, mode: "full" | "suffix" = "full"): RegExp {
+  const re = compile(source, mode);
+  if (typeof re === "string") throw new Error(`${what}: ${re}`);
+  return re;
+}
+
+/** What is wrong with a regular expression from a config, or undefined: for a field's schema check. */
+export function patternProblem(source: string, mode: "full" | "suffix" = "full"): string | undefined {
+  const re = compile(source, mode);
+  return typeof re === "string" ? re : undefined;
+}
+
+/** The compiled pattern, or the problem with it. */
+function compile(source: string, mode: "full" | "suffix"): RegExp | string {
   const wrapped = mode === "full" ? `^(?:${source})$` : `(.*\\.)?(?:${source})$`;
   const key = `${mode}\0${source}`;
   const hit = cache.get(key);
@@ -42,15 +56,15 @@ export function configPattern(source: string, what: string, mode: "full" | "suff
   try {
     new RegExp(wrapped); // the syntax check, with the usual engine's message
   } catch (e) {
-    throw new Error(`${what}: ${JSON.stringify(source)} is not a valid regular expression (${(e as Error).message})`);
+    return `${JSON.stringify(source)} is not a valid regular expression (${(e as Error).message})`;
   }
   try {
     if (!linearEngine()) throw new Error("no linear engine");
     re = new RegExp(wrapped, "l");
   } catch {
     if (mayBacktrackExponentially(source)) {
-      throw new Error(`${what}: the regular expression ${JSON.stringify(source)} repeats a group that itself repeats or alternates, ` +
-        "which can take exponential time; simplify it (or list the module names)");
+      return `the regular expression ${JSON.stringify(source)} repeats a group that itself repeats or alternates, ` +
+        "which can take exponential time; simplify it (or list the module names)";
     }
     re = new RegExp(wrapped);
   }
@@ -135,14 +149,16 @@ export function mayBacktrackExponentially(source: string): boolean {
  *  file, not an adapter: refused before anything of that size is allocated. */
 export const MAX_ADAPTER_SIZE = 65_536;
 
-/** Checks a module-name field of a config: null, a string (a regex) or a list of strings. */
-export function checkModuleNames(value: unknown, what: string, opts: { allowRegex?: boolean } = {}): void {
-  if (value === null || value === undefined) return;
-  if (typeof value === "string") {
-    if (opts.allowRegex !== false && value !== "all-linear") configPattern(value, what);
-    return;
-  }
-  if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
-    throw new Error(`${what} must be a list of module names or one regular expression, got ${JSON.stringify(value)}`);
-  }
+/** A config field holding such a size, left null until the model decides it. */
+export const SIZE_FIELD = { kind: "int", default: null, nullable: true, min: 1, max: MAX_ADAPTER_SIZE } as const satisfies Field;
+
+/** The schema check of a module-name field (target_modules and the like): a string other than "all-linear" is a
+ *  regular expression matched against the full module name, and must compile. */
+export function moduleNamesProblem(value: string | string[]): string | undefined {
+  if (typeof value !== "string" || value === "all-linear") return undefined;
+  const problem = patternProblem(value);
+  return problem && `is not usable: ${problem}`;
 }
+
+/** A config field naming modules: null (the model family's default), a list of names, or one regular expression. */
+export const MODULE_NAMES_FIELD = { kind: ["string[]", "string"], default: null, nullable: true, check: moduleNamesProblem } as const satisfies Field;

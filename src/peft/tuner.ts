@@ -5,8 +5,9 @@ import type { Module } from "../nn/index.js";
 import type { LayerPast, PeftModelFacts } from "../models/outputs.js";
 import type { PreTrainedModel } from "../models/pretrained.js";
 import type { Tensor } from "../tensor/index.js";
-import { PeftConfig, type PeftConfigFields } from "./config.js";
-import { MAX_ADAPTER_SIZE } from "./patterns.js";
+import type { Schema } from "../models/config.js";
+import { PEFT_FIELDS, PeftConfig, type ConfigFields, type SchemaValues } from "./config.js";
+import { SIZE_FIELD } from "./patterns.js";
 
 /** A layer that wraps a base layer and carries named adapters (LoRA's Linear, IA3's, ...). */
 export interface AdapterLayer extends Module {
@@ -36,37 +37,27 @@ export interface InjectingTuner<C extends PeftConfig = PeftConfig> {
   extraTrainable?(model: PreTrainedModel, config: C): Tensor[];
 }
 
-export interface PromptLearningConfigFields extends PeftConfigFields {
-  numVirtualTokens?: number;
-  /** Left out: the model's hidden size (prefix tuning on grouped-query attention: head_dim * kv heads). */
-  tokenDim?: number | null;
-  numTransformerSubmodules?: number | null;
-  numAttentionHeads?: number | null;
-  numLayers?: number | null;
-}
+/** The fields every prompt-learning method shares (PEFT's PromptLearningConfig). Those PEFT derives from the model
+ *  stay null until the PeftModel fills them (prepare), so a saved config records them. tokenDim left out is the
+ *  model's hidden size (prefix tuning on grouped-query attention: head_dim * kv heads). */
+export const PROMPT_LEARNING_FIELDS = {
+  ...PEFT_FIELDS,
+  numVirtualTokens: SIZE_FIELD,
+  tokenDim: SIZE_FIELD,
+  numTransformerSubmodules: SIZE_FIELD,
+  numAttentionHeads: SIZE_FIELD,
+  numLayers: SIZE_FIELD,
+} as const satisfies Schema;
 
-/** PEFT's PromptLearningConfig: the fields every prompt-learning method shares. Those PEFT derives from
- *  the model stay null until the PeftModel fills them (prepare), so a saved config records them. */
+export type PromptLearningConfigFields = ConfigFields<typeof PROMPT_LEARNING_FIELDS>;
+
+export interface PromptLearningConfig extends SchemaValues<typeof PROMPT_LEARNING_FIELDS> {}
+
 export abstract class PromptLearningConfig extends PeftConfig {
-  numVirtualTokens: number | null = null;
-  tokenDim: number | null = null;
-  numTransformerSubmodules: number | null = null;
-  numAttentionHeads: number | null = null;
-  numLayers: number | null = null;
+  static override readonly fields: Schema = PROMPT_LEARNING_FIELDS;
 
   override get isPromptLearning(): boolean {
     return true;
-  }
-
-  /** Rejects sizes that are set but not positive integers (adapter_config.json may hold anything). */
-  protected checkSizes(...names: string[]): void {
-    for (const n of ["numVirtualTokens", "tokenDim", "numTransformerSubmodules", "numAttentionHeads", "numLayers", ...names]) {
-      const v = (this as unknown as Record<string, unknown>)[n];
-      if (v !== null && !(Number.isInteger(v) && (v as number) > 0))
-        throw new Error(`${this.constructor.name}: ${n} must be a positive integer, got ${JSON.stringify(v)}`);
-      if (typeof v === "number" && v > MAX_ADAPTER_SIZE)
-        throw new Error(`${this.constructor.name}: ${n} is ${v}, an absurd size (limit ${MAX_ADAPTER_SIZE}); is the file corrupt?`);
-    }
   }
 
   /** PEFT's _prepare_prompt_learning_config: fills the sizes left null from the model. */

@@ -57,7 +57,7 @@ export interface ComparisonReport {
   /** The CLI's method options (LoRA rank, virtual tokens, ...), as given. */
   methodOptions: Readonly<Record<string, unknown>>;
   /** --method-lr: the rates (or "auto") asked for per method, over budget.lr. */
-  methodLr: Readonly<Record<string, LearningRate>>;
+  methodLr: Readonly<Partial<Record<string, LearningRate>>>;
   environment: { node: string; platform: string; cpu: string; cores: number; backend: string; threads: number };
   methods: MethodEntry[];
   failed: FailedMethod[];

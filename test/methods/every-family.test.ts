@@ -3,7 +3,7 @@
 // freezes changes. The feature method extracts pooled features and fits a classifier on them.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { METHODS, prepareMethod, type MethodName, type Task } from "../../src/cli/methods.js";
+import { methodNames, prepareMethod, type MethodName, type Task } from "../../src/cli/methods.js";
 import { LogisticRegression, countParameters, defaultPooling, extractFeatures } from "../../src/methods/index.js";
 import { modelLayout } from "../../src/models/layout.js";
 import { families, type ModelClass, type ModelFamily, type PreTrainedModel } from "../../src/models/index.js";
@@ -49,7 +49,7 @@ function ownTensors(method: MethodName, model: PreTrainedModel): (name: string) 
   }
 }
 
-async function trainOneStep(family: ModelFamily, modelType: string, task: Task, method: Exclude<MethodName, "feature">): Promise<void> {
+async function trainOneStep(family: ModelFamily, modelType: string, task: Task, method: MethodName): Promise<void> {
   const cls = task === "seq-cls" ? family.classes.seqCls! : family.classes.causalLm!;
   const model = tinyModel(family, modelType, cls, (await bert()).length);
   if (method === "head" && model.tiedKeys().includes("lm_head.weight")) {
@@ -96,7 +96,7 @@ for (const family of families()) {
   for (const modelType of family.modelTypes) {
     const tasks: Task[] = [...(family.classes.seqCls ? ["seq-cls" as const] : []), ...(family.classes.causalLm ? ["causal-lm" as const] : [])];
     for (const task of tasks) {
-      for (const method of METHODS) {
+      for (const method of methodNames()) {
         if (method === "feature") {
           if (task === "seq-cls") test(`${modelType} feature: pooled features and a classifier`, () => featureBased(family, modelType));
           continue;

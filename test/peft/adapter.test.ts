@@ -133,8 +133,8 @@ test("AdapterConfig: target layers, reduction factor, file round trip, validatio
   assert.ok(again instanceof AdapterConfig);
   assert.deepEqual(again.toJSON(), json);
 
-  assert.throws(() => new AdapterConfig({ bottleneckSize: 0 }), /bottleneck_size must be a positive integer/);
-  assert.throws(() => new AdapterConfig({ nonLinearity: "swish" as never }), /non_linearity must be one of relu, gelu, tanh/);
-  assert.throws(() => new AdapterConfig({ targetLayers: "all" as never }), /target_layers must be one of attention, ffn, both/);
-  assert.throws(() => new AdapterConfig({ adapterDropout: 1 }), /adapter_dropout must be in \[0, 1\)/);
+  assert.throws(() => new AdapterConfig({ bottleneckSize: 0 }), /AdapterConfig: config field "bottleneck_size" must be at least 1, got 0/);
+  assert.throws(() => new AdapterConfig({ nonLinearity: "swish" as never }), /config field "non_linearity" is "swish", which is not supported \(supported: relu, gelu, tanh\)/);
+  assert.throws(() => new AdapterConfig({ targetLayers: "all" as never }), /config field "target_layers" is "all", which is not supported \(supported: attention, ffn, both\)/);
+  assert.throws(() => new AdapterConfig({ adapterDropout: 1 }), /config field "adapter_dropout" must be below 1, got 1/);
 });

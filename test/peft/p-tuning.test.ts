@@ -32,8 +32,8 @@ test("P-tuning for inference is the output table alone; a trainable MLP cannot b
 });
 
 test("PromptEncoderConfig validation", () => {
-  assert.throws(() => new PromptEncoderConfig({ encoderReparameterizationType: "GRU" as never }), /MLP or LSTM/);
-  assert.throws(() => new PromptEncoderConfig({ encoderDropout: 1 }), /encoder_dropout must be in \[0, 1\)/);
-  assert.throws(() => new PromptEncoderConfig({ encoderHiddenSize: 2.5 }), /encoderHiddenSize must be a positive integer/);
+  assert.throws(() => new PromptEncoderConfig({ encoderReparameterizationType: "GRU" as never }), /config field "encoder_reparameterization_type" is "GRU", which is not supported \(supported: MLP, LSTM\)/);
+  assert.throws(() => new PromptEncoderConfig({ encoderDropout: 1 }), /config field "encoder_dropout" must be below 1, got 1/);
+  assert.throws(() => new PromptEncoderConfig({ encoderHiddenSize: 2.5 }), /config field "encoder_hidden_size" must be an integer, got 2.5/);
   assert.throws(() => new PromptEncoderConfig({ encoderReparameterizationType: "LSTM", encoderDropout: 0.1 }), /not supported yet/);
 });

@@ -13,7 +13,7 @@ test("init_weights zero: the prefix starts at zero, with or without projection",
     assert.deepEqual(table.shape, [2, 2 * 2 * 32]);
     assert.ok(table.data.every((v) => v === 0));
   }
-  assert.throws(() => new PrefixTuningConfig({ initWeights: "ones" as never }), /init_weights must be null or "zero"/);
+  assert.throws(() => new PrefixTuningConfig({ initWeights: "ones" as never }), /config field "init_weights" is "ones", which is not supported \(supported: zero\)/);
 });
 
 test("a prefix made for another model's key/value shape is refused", async () => {

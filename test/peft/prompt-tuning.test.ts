@@ -47,8 +47,8 @@ test("PromptTuningConfig rejects what PEFT rejects, and sizes that do not fit th
   assert.throws(() => text({ tokenizerNameOrPath: null }), /TEXT needs tokenizer_name_or_path/);
   assert.throws(() => text({ promptTuningInitText: null }), /TEXT needs prompt_tuning_init_text/);
   assert.throws(() => new PromptTuningConfig({ tokenizerKwargs: { a: 1 } }), /tokenizer_kwargs is only valid/);
-  assert.throws(() => new PromptTuningConfig({ promptTuningInit: "ZEROS" as never }), /RANDOM, TEXT or SAMPLE_VOCAB/);
-  assert.throws(() => new PromptTuningConfig({ numVirtualTokens: 0 }), /numVirtualTokens must be a positive integer/);
+  assert.throws(() => new PromptTuningConfig({ promptTuningInit: "ZEROS" as never }), /config field "prompt_tuning_init" is "ZEROS", which is not supported \(supported: RANDOM, TEXT, SAMPLE_VOCAB\)/);
+  assert.throws(() => new PromptTuningConfig({ numVirtualTokens: 0 }), /config field "num_virtual_tokens" must be at least 1, got 0/);
   await assert.rejects(async () => getPeftModel(await gpt2(), new PromptTuningConfig({ taskType: "CAUSAL_LM" })), /numVirtualTokens .* is required/);
   await assert.rejects(async () => getPeftModel(await gpt2(), new PromptTuningConfig({ numVirtualTokens: 2, tokenDim: 16 })),
     /token_dim 16 differs from the hidden size 32 of gpt2/);

@@ -47,10 +47,10 @@ test("LoRA and IA3 target modules the model lacks: the config file, the names lo
   await refused(await adapterFolder("lora", { target_modules: ["q_proj", "v_proj"] }), "adapter_config.json",
     /LoraConfig: target modules \["q_proj","v_proj"\] not found in the base model \(distilbert\)\. Linear layers it has: q_lin, k_lin, v_lin, out_lin, lin1, lin2/);
   await refused(await adapterFolder("lora", { target_modules: "model\\.layers\\.\\d+\\.q_proj" }), "adapter_config.json", /target modules .* not found/);
-  await refused(await adapterFolder("lora", { target_modules: 7 }), "adapter_config.json", /target_modules must be a list of module names or one regular expression, got 7/);
-  await refused(await adapterFolder("lora", { target_modules: "([a-z" }), "adapter_config.json", /target_modules: "\(\[a-z" is not a valid regular expression/);
-  await refused(await adapterFolder("lora", { layers_to_transform: [0, "x"] }), "adapter_config.json", /layers_to_transform must be a layer index or a list/);
-  await refused(await adapterFolder("lora", { r: 1e9 }), "adapter_config.json", /r is 1000000000, an absurd rank/);
+  await refused(await adapterFolder("lora", { target_modules: 7 }), "adapter_config.json", /config field "target_modules" must be a list of strings or a string, got 7/);
+  await refused(await adapterFolder("lora", { target_modules: "([a-z" }), "adapter_config.json", /config field "target_modules" is not usable: "\(\[a-z" is not a valid regular expression/);
+  await refused(await adapterFolder("lora", { layers_to_transform: [0, "x"] }), "adapter_config.json", /config field "layers_to_transform" item 1 must be a number, got "x"/);
+  await refused(await adapterFolder("lora", { r: 1e9 }), "adapter_config.json", /config field "r" must be at most 65536, got 1000000000 \(an absurd size/);
   const ia3 = { peft_type: "IA3", target_modules: ["k_proj"], feedforward_modules: ["k_proj"], r: undefined };
   await refused(await adapterFolder("lora", ia3), "adapter_config.json", /IA3Config: target modules \["k_proj"\] not found in the base model/);
   await refused(await adapterFolder("lora", { ...ia3, target_modules: ["lin1"], feedforward_modules: ["lin2"] }), "adapter_config.json",
@@ -59,7 +59,7 @@ test("LoRA and IA3 target modules the model lacks: the config file, the names lo
 
 test("bottleneck adapters with an unknown placement, and a model of an unregistered type", async () => {
   await refused(await adapterFolder("lora", { peft_type: "BOTTLENECK_ADAPTER", target_layers: "everywhere" }), "adapter_config.json",
-    /AdapterConfig: target_layers must be one of attention, ffn, both, got "everywhere"/);
+    /config field "target_layers" is "everywhere", which is not supported \(supported: attention, ffn, both\)/);
   const stranger = base.clone();
   (stranger.config as { modelType: string }).modelType = "t5";
   assert.throws(() => getPeftModel(stranger, new AdapterConfig({})), /model_type is "t5", which is not supported \(supported: .*\bdistilbert\b.*\)/);
@@ -69,8 +69,8 @@ test("prefix and prompt configs for another model shape: num_layers, token_dim",
   await refused(await adapterFolder("prefix-tuning", { num_layers: 7 }), "adapter_config.json",
     /PrefixTuningConfig: num_layers 7, num_attention_heads 4 and token_dim 32 do not fit distilbert, which has 2 layers of 4 key\/value heads of size 8/);
   await refused(await adapterFolder("prompt-tuning", { token_dim: 48 }), "adapter_config.json", /token_dim 48 differs from the hidden size 32 of distilbert/);
-  await refused(await adapterFolder("prompt-tuning", { num_virtual_tokens: 10_000_000 }), "adapter_config.json", /numVirtualTokens is 10000000, an absurd size/);
-  await refused(await adapterFolder("prompt-tuning", { num_virtual_tokens: "5" }), "adapter_config.json", /numVirtualTokens must be a positive integer, got "5"/);
+  await refused(await adapterFolder("prompt-tuning", { num_virtual_tokens: 10_000_000 }), "adapter_config.json", /config field "num_virtual_tokens" must be at most 65536, got 10000000 \(an absurd size/);
+  await refused(await adapterFolder("prompt-tuning", { num_virtual_tokens: "5" }), "adapter_config.json", /config field "num_virtual_tokens" must be a number, got "5"/);
   await refused(await adapterFolder("lora", { peft_type: "EVIL" }), "adapter_config.json", /unsupported peft_type "EVIL"/);
 });
 

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Resvg } from "@resvg/resvg-js";
-import { METHODS, METHOD_INFO } from "../../src/cli/methods.js";
+import { methodInfo, methodNames } from "../../src/cli/methods.js";
 import type { ComparisonReport } from "../../src/report/types.js";
 import { UCI, cli, removeTempDirs, tempDir, tinyDistilBertDir } from "../cli/tiny-models.js";
 
@@ -28,7 +28,7 @@ before(async () => {
 });
 
 test("report.json has one entry per method, every number finite and sensible", () => {
-  assert.deepEqual(report.methods.map((e) => e.method).sort(), [...METHODS].sort());
+  assert.deepEqual(report.methods.map((e) => e.method).sort(), methodNames().sort());
   assert.deepEqual(report.failed, []);
   assert.deepEqual(report.rows, { train: 160, validation: 160, test: 160 });
   for (const e of report.methods) {
@@ -55,7 +55,7 @@ test("--method-lr trains those methods at their rates, the others at their defau
   const by = Object.fromEntries(report.methods.map((e) => [e.method, e]));
   // The tiny model's width is 32: 768/32 = 24 times the base-model rate for the head and the last layers, capped at
   // 10 times; prompt tuning keeps its rate.
-  const defaults = [["head", 10 * METHOD_INFO.head.baseLr], ["last-layers", 10 * METHOD_INFO["last-layers"].baseLr], ["prompt", METHOD_INFO.prompt.baseLr]] as const;
+  const defaults = [["head", 10 * methodInfo("head").baseLr], ["last-layers", 10 * methodInfo("last-layers").baseLr], ["prompt", methodInfo("prompt").baseLr]] as const;
   for (const [m, lr] of [["full", 3e-4], ["lora", 2e-3], ...defaults] as const) {
     assert.equal(by[m].lr, lr, m);
     assert.equal(await trainedLr(m), lr, m);
@@ -69,8 +69,8 @@ test("chart.svg is valid SVG with a labelled point per method", async () => {
   const parsed = new Resvg(svg);
   assert.equal(parsed.width, 960);
   assert.equal(parsed.height, 600);
-  assert.equal((svg.match(/<circle /g) ?? []).length >= METHODS.length, true);
-  for (const m of METHODS) assert.ok(svg.includes(`>${METHOD_INFO[m].label} (`), `label of ${m}`);
+  assert.equal((svg.match(/<circle /g) ?? []).length >= methodNames().length, true);
+  for (const m of methodNames()) assert.ok(svg.includes(`>${methodInfo(m).label} (`), `label of ${m}`);
   assert.match(svg, /Training time \(seconds(, log scale)?\)/);
   assert.match(svg, /Test accuracy/);
 });

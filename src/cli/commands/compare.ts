@@ -2,26 +2,39 @@ import { join } from "node:path";
 import { textTable } from "../../report/format.js";
 import { tableHeader, tableRow } from "../../report/report-md.js";
 import type { LearningRate } from "../../train/lr-finder.js";
-import { booleanFlag, flagHelp, listFlag, type Flag } from "../args.js";
+import { booleanFlag, camel, flagHelp, listFlag, type Flag } from "../args.js";
 import { UsageError, type Command } from "../command.js";
 import { parseWithConfig } from "../config-file.js";
 import { hubOptions, hyperparameters, lrFlag, methodOptions, runFlags } from "../flags.js";
-import { METHODS, type MethodName } from "../methods.js";
+import { cliPeftMethods, methodNames, type MethodName } from "../methods.js";
 import { info, noteOnce } from "../output.js";
 import { REPORT_FILES, runComparison } from "../pipeline/compare.js";
 import { describeSplits, loadClassificationData } from "../pipeline/data.js";
 import { detectTask, loadTokenizer, modelRef } from "../pipeline/sources.js";
 
-/** The nine methods of the taxonomy figure; IA3 is added with --ia3. */
-const DEFAULT_METHODS = METHODS.filter((m) => m !== "ia3");
+/** PEFT methods registered with compareByDefault: false (IA3, outside the taxonomy figure's nine): each has a
+ *  switch named after it that adds it. */
+function optInMethods(): MethodName[] {
+  return cliPeftMethods().filter((m) => m.cli.compareByDefault === false).map((m) => m.cli.name);
+}
 
-const flags = {
-  ...runFlags,
-  methods: listFlag(`methods to compare (default ${DEFAULT_METHODS.join(",")})`, { arg: "M1,M2", choices: METHODS }),
-  ia3: booleanFlag("add IA3 to the methods"),
-  methodLr: methodLrFlag(),
-  resume: booleanFlag("continue the comparison in --output: keep the methods it finished, continue the interrupted one from its checkpoint"),
-};
+function defaultMethods(): MethodName[] {
+  const optIn = optInMethods();
+  return methodNames().filter((m) => !optIn.includes(m));
+}
+
+/** Built when used: the methods are the ones registered by then. */
+function compareFlags() {
+  const optIn = Object.fromEntries(cliPeftMethods().filter((m) => optInMethods().includes(m.cli.name))
+    .map((m) => [camel(m.cli.name), booleanFlag(`add ${m.cli.label} to the methods`)]));
+  return {
+    ...runFlags(),
+    methods: listFlag(`methods to compare (default ${defaultMethods().join(",")})`, { arg: "M1,M2", choices: methodNames() }),
+    ...optIn,
+    methodLr: methodLrFlag(),
+    resume: booleanFlag("continue the comparison in --output: keep the methods it finished, continue the interrupted one from its checkpoint"),
+  };
+}
 
 /** `full=2e-4,last-layers=auto` on the command line, or `{ full: 2e-4 }` in a config file. */
 function methodLrFlag(): Flag<Partial<Record<MethodName, LearningRate>>> {
@@ -38,7 +51,7 @@ function methodLrFlag(): Flag<Partial<Record<MethodName, LearningRate>>> {
         });
       const out: Partial<Record<MethodName, LearningRate>> = {};
       for (const [method, v] of entries) {
-        if (!(METHODS as readonly string[]).includes(method)) throw new UsageError(`${name}: unknown method "${method}" (choose from ${METHODS.join(", ")})`);
+        if (!methodNames().includes(method)) throw new UsageError(`${name}: unknown method "${method}" (choose from ${methodNames().join(", ")})`);
         out[method as MethodName] = lr.read(v, `${name} ${method}`);
       }
       return out;
@@ -49,7 +62,8 @@ function methodLrFlag(): Flag<Partial<Record<MethodName, LearningRate>>> {
 export const compare: Command = {
   name: "compare",
   summary: "fine-tune with several methods on the same budget and chart accuracy against cost",
-  help: `Usage: finetune compare --model ID|DIR (--train FILE --validation FILE --test FILE | --data FILE | --dataset ID) --output DIR [options]
+  get help() {
+    return `Usage: finetune compare --model ID|DIR (--train FILE --validation FILE --test FILE | --data FILE | --dataset ID) --output DIR [options]
 
 Trains each method from the same pretrained weights (reloaded for every method) on the same data and
 budget (--epochs or --max-steps, --batch-size, --max-length, --seed), then measures wall-clock training
@@ -72,7 +86,7 @@ the rest. It refuses when the data, flags or machine set-up (backend, threads, C
 The method options of \`finetune train\` (--lora-r, --num-virtual-tokens, --layers, ...) apply here too.
 
 Options:
-${flagHelp(flags)}
+${flagHelp(compareFlags())}
 
 Examples:
   finetune compare --model distilbert-base-uncased --train train.jsonl --validation val.jsonl \\
@@ -81,13 +95,14 @@ Examples:
     --max-rows 2000 --max-length 256 --epochs 1 --ia3 --output reports/imdb
   finetune compare --model ./tiny-model --data reviews.jsonl --methods head,lora,prompt --max-steps 200 --output reports/quick
   finetune compare --config compare.yaml
-  finetune compare --model bundled --dataset bundled:spam --output runs/demo --resume   # after Ctrl-C`,
+  finetune compare --model bundled --dataset bundled:spam --output runs/demo --resume   # after Ctrl-C`;
+  },
 
   async run(argv) {
-    const { values: v } = await parseWithConfig(argv, flags);
+    const { values: v } = await parseWithConfig(argv, compareFlags());
     if (!v.model) throw new UsageError("--model is required (a model folder or hub id)");
     if (!v.output) throw new UsageError("--output is required (the folder for the report)");
-    const methods = [...new Set<MethodName>([...(v.methods ?? DEFAULT_METHODS), ...(v.ia3 ? ["ia3" as const] : [])])];
+    const methods = [...new Set<MethodName>([...(v.methods ?? defaultMethods()), ...optInMethods().filter((m) => (v as Record<string, unknown>)[camel(m)] === true)])];
     const hub = hubOptions(v);
     const source = { ref: await modelRef(v.model), hub, onWarning: noteOnce(), baseDtype: v.baseDtype };
     if ((v.task ?? (await detectTask(source))) !== "seq-cls") throw new UsageError("compare ranks classifiers by test accuracy, so it needs a sequence-classification model (--task seq-cls)");

@@ -2,19 +2,18 @@ import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { saveGguf } from "../../export/gguf.js";
 import { GGUF_DTYPES, type GgufDtype } from "../../models/gguf.js";
-import { PeftModel } from "../../peft/index.js";
+import { PeftModel, methodOf } from "../../peft/index.js";
 import { formatBytes } from "../../report/format.js";
 import { choiceFlag, flagHelp, stringFlag } from "../args.js";
 import { UsageError, type Command } from "../command.js";
 import { configFlag, parseWithConfig } from "../config-file.js";
 import { hubOptions, loadFlags } from "../flags.js";
+import { mergeableLabels } from "../methods.js";
 import { info, noteOnce } from "../output.js";
 import { loadOutput } from "../pipeline/trained.js";
 
 const { batchSize: _, maxLength: __, ...modelLoadFlags } = loadFlags;
 const DTYPES = Object.keys(GGUF_DTYPES) as GgufDtype[];
-/** Adapters that fold into the base weights (as `merge`); the others add computation llama.cpp does not have. */
-const MERGEABLE = ["LORA", "IA3"];
 
 const flags = {
   ...modelLoadFlags,
@@ -27,13 +26,16 @@ const flags = {
 
 export const exportCommand: Command = {
   name: "export",
-  summary: "write a causal LM (with a LoRA/IA3 adapter merged in) as a GGUF file for llama.cpp and Ollama",
-  help: `Usage: finetune export --model DIR|ID|FILE.gguf [--adapter DIR] --format gguf [--dtype f32|f16|q8_0] --output FILE
+  get summary() {
+    return `write a causal LM (with a ${mergeableLabels("/")} adapter merged in) as a GGUF file for llama.cpp and Ollama`;
+  },
+  get help() {
+    return `Usage: finetune export --model DIR|ID|FILE.gguf [--adapter DIR] --format gguf [--dtype f32|f16|q8_0] --output FILE
 
 Writes the model as llama.cpp's convert_hf_to_gguf.py would: llama.cpp's tensor names and layouts (Llama's
 query/key rows reordered for its rotary embedding), its hyperparameter keys, and the tokenizer (vocabulary,
 merges, special tokens, chat template). An adapter (given with --adapter, or --model naming an adapter folder)
-is merged into the base weights first; only LoRA and IA3 adapters can be. Llama, Mistral, Qwen2 and GPT-2
+is merged into the base weights first; only ${mergeableLabels("and")} adapters can be. Llama, Mistral, Qwen2 and GPT-2
 causal LMs can be exported. q8_0 is ggml's 8-bit block quantisation (a scale per 32 weights).
 
 Options:
@@ -42,7 +44,8 @@ ${flagHelp(flags)}
 Examples:
   finetune export --model runs/lora --format gguf --output runs/model.gguf
   finetune export --model TinyLlama/TinyLlama-1.1B-Chat-v1.0 --adapter runs/lora --format gguf --dtype q8_0 --output tiny.gguf
-  llama-cli -m runs/model.gguf -p "Once upon a time"`,
+  llama-cli -m runs/model.gguf -p "Once upon a time"`;
+  },
 
   async run(argv) {
     const { values: v } = await parseWithConfig(argv, flags);
@@ -55,7 +58,8 @@ Examples:
     let model = loaded.model;
     if (model instanceof PeftModel) {
       const type = model.activeConfig.peftType;
-      if (!MERGEABLE.includes(type)) throw new UsageError(`${v.adapter ?? v.model} is a ${type} adapter; only LoRA and IA3 adapters can be merged into the weights llama.cpp reads`);
+      // Adapters that do not fold into the weights add computation llama.cpp does not have.
+      if (!methodOf(model.activeConfig).mergeable) throw new UsageError(`${v.adapter ?? v.model} is a ${type} adapter; only ${mergeableLabels("and")} adapters can be merged into the weights llama.cpp reads`);
       model = model.mergeAndUnload();
       info(`merged ${type} adapter into ${model.constructor.name}`);
     }

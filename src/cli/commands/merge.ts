@@ -1,11 +1,12 @@
 import { copyFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { PeftModel } from "../../peft/index.js";
+import { PeftModel, methodOf } from "../../peft/index.js";
 import { formatBytes } from "../../report/format.js";
 import { flagHelp, stringFlag } from "../args.js";
 import { UsageError, type Command } from "../command.js";
 import { configFlag, parseWithConfig } from "../config-file.js";
 import { hubOptions, modelFlags } from "../flags.js";
+import { mergeableLabels } from "../methods.js";
 import { info, noteOnce } from "../output.js";
 import { SETTINGS_FILE } from "../pipeline/output-dir.js";
 import { isFile } from "../pipeline/sources.js";
@@ -13,42 +14,46 @@ import { loadOutput } from "../pipeline/trained.js";
 
 const { model: _, baseDtype: __, ...hubFlags } = modelFlags;
 
-const flags = {
-  adapter: stringFlag("the LoRA or IA3 adapter folder", { arg: "DIR" }),
-  baseModel: stringFlag("its base model (default: base_model_name_or_path of adapter_config.json)", { arg: "ID|DIR" }),
-  ...hubFlags,
-  output: stringFlag("folder for the merged model", { arg: "DIR" }),
-  config: configFlag,
-};
-
-/** Adapters whose weights fold into the layers they wrap; prompt methods and bottleneck adapters add computation instead. */
-const MERGEABLE = ["LORA", "IA3"];
+/** Built when used: the mergeable methods (registered with mergeable: true) are the ones registered by then. */
+function mergeFlags() {
+  return {
+    adapter: stringFlag(`the ${mergeableLabels("or")} adapter folder`, { arg: "DIR" }),
+    baseModel: stringFlag("its base model (default: base_model_name_or_path of adapter_config.json)", { arg: "ID|DIR" }),
+    ...hubFlags,
+    output: stringFlag("folder for the merged model", { arg: "DIR" }),
+    config: configFlag,
+  };
+}
 
 export const merge: Command = {
   name: "merge",
-  summary: "fold a LoRA or IA3 adapter into its base model and save a plain model",
-  help: `Usage: finetune merge --adapter DIR [--base-model ID|DIR] --output DIR
+  get summary() {
+    return `fold a ${mergeableLabels("or")} adapter into its base model and save a plain model`;
+  },
+  get help() {
+    return `Usage: finetune merge --adapter DIR [--base-model ID|DIR] --output DIR
 
 Loads the base model, applies the adapter, merges its weights into the base layers (PEFT's
 merge_and_unload) and writes a standalone model folder (config.json + model.safetensors + tokenizer)
-that runs at the base model's speed and loads without PEFT. Only LoRA and IA3 adapters can be merged.
+that runs at the base model's speed and loads without PEFT. Only ${mergeableLabels("and")} adapters can be merged.
 
 Options:
-${flagHelp(flags)}
+${flagHelp(mergeFlags())}
 
 Examples:
   finetune merge --adapter runs/lora --output runs/lora-merged
   finetune merge --adapter runs/ia3 --base-model distilbert-base-uncased --output runs/ia3-merged
-  finetune predict --model runs/lora-merged "merged models predict like the adapter did"`,
+  finetune predict --model runs/lora-merged "merged models predict like the adapter did"`;
+  },
 
   async run(argv) {
-    const { values: v } = await parseWithConfig(argv, flags);
+    const { values: v } = await parseWithConfig(argv, mergeFlags());
     if (!v.adapter) throw new UsageError("--adapter is required (the adapter folder to merge)");
     if (!v.output) throw new UsageError("--output is required (the folder for the merged model)");
     const loaded = await loadOutput(v.adapter, { baseModel: v.baseModel, tokenizer: v.tokenizer, batchSize: 1, hub: hubOptions(v), onWarning: noteOnce() });
     if (!(loaded.model instanceof PeftModel)) throw new UsageError(`${v.adapter} is not an adapter folder (no adapter_config.json)`);
     const type = loaded.model.activeConfig.peftType;
-    if (!MERGEABLE.includes(type)) throw new UsageError(`${v.adapter} is a ${type} adapter; only LoRA and IA3 adapters can be merged into the weights`);
+    if (!methodOf(loaded.model.activeConfig).mergeable) throw new UsageError(`${v.adapter} is a ${type} adapter; only ${mergeableLabels("and")} adapters can be merged into the weights`);
     const merged = loaded.model.mergeAndUnload();
     await merged.savePretrained(v.output);
     await loaded.tokenizer.savePretrained(v.output);

@@ -6,20 +6,23 @@ import { booleanFlag, choiceFlag, flagHelp, flagsFromObject, type FlagValues } f
 import { UsageError, type Command } from "../command.js";
 import { parseWithConfig } from "../config-file.js";
 import { hubOptions, hyperparameters, instructionFlags, methodOptions, runFlags } from "../flags.js";
-import { METHOD_INFO, METHODS, type MethodInfo } from "../methods.js";
+import { cliPeftMethods, methodInfo, methodNames, type MethodInfo } from "../methods.js";
 import { info, metricsLine, noteOnce } from "../output.js";
 import { describeSplits, loadData, type TaskData } from "../pipeline/data.js";
 import { runFineTune } from "../pipeline/fine-tune.js";
 import { useChatTemplateFile } from "../pipeline/lm.js";
 import { detectTask, loadTokenizer, modelRef } from "../pipeline/sources.js";
 
-const flags = {
-  ...runFlags,
-  ...instructionFlags,
-  method: choiceFlag(`one of ${METHODS.join(", ")}`, METHODS, { arg: "METHOD" }),
-  resume: booleanFlag("continue the run in --output from its last checkpoint (its saved flags apply unless overridden)"),
-};
-type Values = FlagValues<typeof flags>;
+/** Built when used: the methods and their options are the ones registered by then. */
+function trainFlags() {
+  return {
+    ...runFlags(),
+    ...instructionFlags,
+    method: choiceFlag(`one of ${methodNames().join(", ")}`, methodNames(), { arg: "METHOD" }),
+    resume: booleanFlag("continue the run in --output from its last checkpoint (its saved flags apply unless overridden)"),
+  };
+}
+type Values = FlagValues<ReturnType<typeof trainFlags>>;
 
 const ARTIFACT_NAMES: Record<MethodInfo["category"], string> = { "feature-based": "classifier", "layer fine-tuning": "model", "parameter-efficient": "adapter" };
 
@@ -29,12 +32,12 @@ const ARGS_FILE = "train-args.json";
 export const train: Command = {
   name: "train",
   summary: "fine-tune a model with one method and save the result",
-  help: `Usage: finetune train --model ID|DIR --method METHOD (--train FILE [--validation FILE] [--test FILE] | --data FILE | --dataset ID) --output DIR [options]
+  get help() {
+    return `Usage: finetune train --model ID|DIR --method METHOD (--train FILE [--validation FILE] [--test FILE] | --data FILE | --dataset ID) --output DIR [options]
 
 Fine-tunes a pretrained model with one method of the taxonomy and writes the result to --output:
   head, last-layers, full     the whole model (config.json + model.safetensors, loadable by transformers)
-  lora, prompt, p-tuning,     a PEFT adapter (adapter_config.json + adapter_model.safetensors)
-  prefix, ia3, adapter
+${methodRow(cliPeftMethods().map((m) => m.cli.name), "a PEFT adapter (adapter_config.json + adapter_model.safetensors)")}
   feature                     classifier.safetensors, fitted on the frozen model's pooled features
 plus the tokenizer, finetune.json (how to load it again), metrics.json (validation/test scores, time,
 parameter counts, the learning rate), logs/metrics.csv and checkpoints/last (for --resume). Ctrl-C stops
@@ -47,7 +50,7 @@ which the weights are put back; training then uses the rate where the loss fell 
 and metrics.json (lrFind) report the rate, the lowest-loss rate and the steps the test ran.
 
 Options:
-${flagHelp(flags)}
+${flagHelp(trainFlags())}
 
 Examples:
   finetune train --model distilbert-base-uncased --method lora \\
@@ -60,13 +63,14 @@ Examples:
   finetune train --model bundled --method full --dataset bundled:spam --lr auto --output runs/full-auto
   finetune train --model ./small-chat-model --method lora --train chat.jsonl --packing --max-length 512 --output runs/chat
   finetune train --config run.yaml --lr 3e-4
-  finetune train --output runs/lora --resume`,
+  finetune train --output runs/lora --resume`;
+  },
 
   async run(argv) {
-    let { values: v } = await parseWithConfig(argv, flags);
+    let { values: v } = await parseWithConfig(argv, trainFlags());
     if (v.resume) v = await withSavedArgs(v);
     if (!v.model) throw new UsageError("--model is required (a model folder or hub id)");
-    if (!v.method) throw new UsageError(`--method is required (one of ${METHODS.join(", ")})`);
+    if (!v.method) throw new UsageError(`--method is required (one of ${methodNames().join(", ")})`);
     if (!v.output) throw new UsageError("--output is required (the folder for the trained result)");
     const hub = hubOptions(v);
     const source = { ref: await modelRef(v.model), hub, onWarning: noteOnce(), baseDtype: v.baseDtype };
@@ -86,7 +90,7 @@ Examples:
     console.log(`trained ${method} in ${formatSeconds(result.trainSeconds)}${result.steps === null ? "" : ` (${result.steps} steps)`}`);
     if (result.validation) console.log(`validation: ${metricsLine(result.validation)}`);
     if (result.test) console.log(`test: ${metricsLine(result.test)}`);
-    console.log(`saved to ${v.output} (${ARTIFACT_NAMES[METHOD_INFO[method].category]}: ${formatBytes(result.artifactBytes ?? 0)})`);
+    console.log(`saved to ${v.output} (${ARTIFACT_NAMES[methodInfo(method).category]}: ${formatBytes(result.artifactBytes ?? 0)})`);
   },
 };
 
@@ -95,9 +99,23 @@ async function withSavedArgs(v: Values): Promise<Values> {
   const file = join(v.output, ARGS_FILE);
   const text = await readFile(file, "utf8").catch(() => null);
   if (text === null) return v;
-  const { resume: _, config: __, ...table } = flags;
+  const { resume: _, config: __, ...table } = trainFlags();
   return { ...flagsFromObject(JSON.parse(text) as Record<string, unknown>, table, file), ...v };
 }
+
+/** A row of the help's table of methods: the names wrapped in the first column, as the rows around it. */
+function methodRow(names: string[], what: string): string {
+  const lines = [""];
+  for (const [i, name] of names.entries()) {
+    const item = i < names.length - 1 ? `${name},` : name;
+    const line = lines.at(-1)!;
+    if (line && line.length + 1 + item.length > METHOD_COLUMN - 2) lines.push(item);
+    else lines[lines.length - 1] = line ? `${line} ${item}` : item;
+  }
+  return lines.map((l, i) => `  ${i === 0 ? `${l.padEnd(METHOD_COLUMN)}${what}` : l}`).join("\n");
+}
+
+const METHOD_COLUMN = 28;
 
 function describeData(data: TaskData): string {
   return `data: ${describeSplits(data.splits)}${data.task === "seq-cls" ? `; labels ${data.labels.names.join(", ")}` : ""}`;

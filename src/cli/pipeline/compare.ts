@@ -9,7 +9,7 @@ import { exists } from "../../io/exists.js";
 import { join } from "node:path";
 import { Interrupted, UsageError } from "../command.js";
 import { doctorReport } from "../commands/doctor.js";
-import { METHOD_INFO, type MethodName } from "../methods.js";
+import { methodInfo, type MethodName } from "../methods.js";
 import type { ClassificationData } from "./data.js";
 import { CHECKPOINTS, runFineTune, type RunInput } from "./fine-tune.js";
 import { writeFileAtomic, writeJsonAtomic } from "../../io/atomic.js";
@@ -40,7 +40,7 @@ export async function runComparison(input: ComparisonInput): Promise<ComparisonR
   const earlier = input.resume ? await earlierReport(output, report) : null;
   if (!input.resume) for (const m of input.methods) await rm(join(output, m, CHECKPOINTS), { recursive: true, force: true });
   for (const [i, method] of input.methods.entries()) {
-    const tag = `[${i + 1}/${input.methods.length}] ${METHOD_INFO[method].label}`;
+    const tag = `[${i + 1}/${input.methods.length}] ${methodInfo(method).label}`;
     const kept = earlier?.methods.find((e) => e.method === method);
     if (kept) {
       report.methods.push(kept);
@@ -64,7 +64,7 @@ async function runMethod(input: ComparisonInput, method: MethodName, tag: string
     const r = await runFineTune({ ...input, hp: { ...input.hp, lr: input.methodLr?.[method] ?? input.hp.lr }, method, output: dir, resume, interactive: false, log: (l) => input.log(`${tag}: ${l}`) });
     const peakRssBytes = rss.stop();
     report.methods.push({
-      method, label: METHOD_INFO[method].label, category: METHOD_INFO[method].category,
+      method, label: methodInfo(method).label, category: methodInfo(method).category,
       trainSeconds: r.trainSeconds, extractSeconds: r.extractSeconds, steps: r.steps, lr: r.lr, lrFind: r.lrFind,
       trainableParams: r.params.trainable, totalParams: r.params.all, artifactBytes: r.artifactBytes!, peakRssBytes,
       testAccuracy: r.test!.acc, testMacroF1: r.test!.f1, testLoss: r.test!.loss,
@@ -83,7 +83,7 @@ async function runMethod(input: ComparisonInput, method: MethodName, tag: string
       throw e;
     }
     const error = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, " ");
-    report.failed.push({ method, label: METHOD_INFO[method].label, error });
+    report.failed.push({ method, label: methodInfo(method).label, error });
     input.log(`${tag}: failed: ${error}`);
   }
 }

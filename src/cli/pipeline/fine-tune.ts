@@ -10,7 +10,7 @@ import {
   LogisticRegression, MLPClassifier, countParameters, defaultPooling, extractFeatures, formatParameterCount, type ParameterCount,
 } from "../../methods/index.js";
 import { setGradientCheckpointing, type PreTrainedModel } from "../../models/index.js";
-import { PeftModel } from "../../peft/index.js";
+import { PeftModel, type PromptLearningConfig } from "../../peft/index.js";
 import { manualSeed, noGrad } from "../../tensor/index.js";
 import type { PreTrainedTokenizer } from "../../tokenizers/index.js";
 import {
@@ -19,7 +19,7 @@ import {
 import type { LearningRate, LrFindSummary } from "../../train/lr-finder.js";
 import { formatLr, formatSeconds } from "../../report/format.js";
 import { Interrupted, UsageError } from "../command.js";
-import { DEFAULT_VIRTUAL_TOKENS, METHOD_INFO, defaultLr, prepareMethod, type MethodName, type MethodOptions, type Task } from "../methods.js";
+import { cliPeftMethods, defaultLr, prepareMethod, type MethodName, type MethodOptions, type Task } from "../methods.js";
 import { evaluateClassifier, featureClassifier, modelClassifier, padTokenId, type SequenceClassifier } from "./classifier.js";
 import type { TaskData } from "./data.js";
 import { evaluateLm, tokenizeLm } from "./lm.js";
@@ -93,7 +93,7 @@ export function runFineTune(input: RunInput): Promise<RunResult> {
   return runWithTrainer(input, input.method);
 }
 
-async function runWithTrainer(input: RunInput, method: Exclude<MethodName, "feature">): Promise<RunResult> {
+async function runWithTrainer(input: RunInput, method: MethodName): Promise<RunResult> {
   const { hp, data, tokenizer, output } = input;
   manualSeed(hp.seed);
   // Full fine-tuning freezes nothing, so there is no weight for bf16 storage: it loads fp32.
@@ -103,7 +103,7 @@ async function runWithTrainer(input: RunInput, method: Exclude<MethodName, "feat
   if (hp.gradientCheckpointing) setGradientCheckpointing(base);
   const params = countParameters(model);
   input.log(formatParameterCount(params));
-  const virtual = METHOD_INFO[method].virtualTokens ? (input.methodOptions.numVirtualTokens ?? DEFAULT_VIRTUAL_TOKENS) : 0;
+  const virtual = virtualTokens(model);
   const maxLength = Math.min(hp.maxLength, maxPositions(base) - virtual);
   if (maxLength < 2) throw new UsageError(`${virtual} virtual tokens leave no room for text in the model's ${maxPositions(base)} positions; lower --num-virtual-tokens`);
   const examples = (split: "train" | "validation" | "test") => tokenizeSplit(data, split, tokenizer, maxLength);
@@ -126,7 +126,7 @@ async function runWithTrainer(input: RunInput, method: Exclude<MethodName, "feat
     handleSignals: true,
     defaultRootDir: output,
   });
-  const trainLoader = loader(hp.packing ? pack(model, await examples("train"), maxLength, method, data, input.log) : await examples("train"), true);
+  const trainLoader = loader(hp.packing ? pack(model, await examples("train"), maxLength, method, virtual, data, input.log) : await examples("train"), true);
   const valLoader = input.interactive && data.splits.validation ? loader(await examples("validation")) : undefined;
   const ckptPath = input.resume ? await lastCheckpoint(output) : undefined;
   // The range test sets the rate of every step itself, so the module it probes with needs none.
@@ -143,11 +143,18 @@ async function runWithTrainer(input: RunInput, method: Exclude<MethodName, "feat
   return save(input, result, artifact, { labelNames, maxLength, pooling: null });
 }
 
+/** Positions a prompt-learning adapter puts in front of the text. */
+function virtualTokens(model: PreTrainedModel | PeftModel): number {
+  const config = model instanceof PeftModel ? model.activeConfig : null;
+  return config?.isPromptLearning ? ((config as PromptLearningConfig).numVirtualTokens ?? 0) : 0;
+}
+
 /** Training examples packed into rows of maxLength tokens; validation and test are scored unpacked, per row. */
-function pack(model: PreTrainedModel | PeftModel, examples: Example[], maxLength: number, method: MethodName, data: TaskData, log: (line: string) => void): Example[] {
+function pack(model: PreTrainedModel | PeftModel, examples: Example[], maxLength: number, method: MethodName, virtual: number, data: TaskData, log: (line: string) => void): Example[] {
   if (data.task !== "causal-lm") throw new UsageError("--packing packs causal-LM examples; it needs --task causal-lm");
-  if (METHOD_INFO[method].virtualTokens) {
-    throw new UsageError(`--packing puts several examples in one row, but --method ${method} puts its virtual tokens in front of the whole row; use lora, ia3, adapter or a layer method`);
+  if (virtual > 0) {
+    const injecting = cliPeftMethods().filter((m) => m.tuner.kind === "inject").map((m) => m.cli.name);
+    throw new UsageError(`--packing puts several examples in one row, but --method ${method} puts its virtual tokens in front of the whole row; use ${injecting.join(", ")} or a layer method`);
   }
   if (!keepsPackedSequencesApart(model)) {
     throw new UsageError("--packing: this model's attention does not keep packed sequences apart (its family does not read restarting position ids); train without --packing");
@@ -205,7 +212,7 @@ async function runFeatureBased(input: RunInput): Promise<RunResult> {
 
 /** The rate to train with: the one given, the method's default for this model, or a range test's suggestion. */
 async function learningRate(
-  input: RunInput, method: Exclude<MethodName, "feature">, base: PreTrainedModel, rangeTest: () => Promise<LrFindSummary>,
+  input: RunInput, method: MethodName, base: PreTrainedModel, rangeTest: () => Promise<LrFindSummary>,
 ): Promise<{ lr: number; lrFind: LrFindSummary | null }> {
   const setting = input.hp.lr ?? defaultLr(method, base);
   if (setting !== "auto") return { lr: setting, lrFind: null };

@@ -4,7 +4,6 @@ import { modelLayout } from "../../../models/layout.js";
 import type { PreTrainedModel } from "../../../models/pretrained.js";
 import { familyOfModel } from "../../../models/registry.js";
 import { Conv1D, Linear } from "../../../nn/index.js";
-import { registerTuner } from "../../registry.js";
 import type { InjectingTuner } from "../../tuner.js";
 import { AdapterConfig } from "./config.js";
 import { BottleneckAdapterLayer } from "./layer.js";
@@ -40,5 +39,3 @@ export const adapterTuner: InjectingTuner<AdapterConfig> = {
     }
   },
 };
-
-registerTuner("BOTTLENECK_ADAPTER", adapterTuner as InjectingTuner);

@@ -1,34 +1,31 @@
-import { PeftConfig, PeftConfigFields, registerPeftConfig } from "../../config.js";
-import { checkModuleNames } from "../../patterns.js";
+import { PEFT_FIELDS, PeftConfig, type ConfigFields, type SchemaValues } from "../../config.js";
+import type { Schema } from "../../../models/config.js";
+import { MODULE_NAMES_FIELD } from "../../patterns.js";
 
-export interface IA3ConfigFields extends PeftConfigFields {
-  /** Module names (exact or dotted suffix), one regex string matched against the full name, or
-   *  "all-linear". Default: PEFT's per-model mapping (ours for DistilBERT: k_lin, v_lin, lin2). */
-  targetModules?: string[] | string | null;
-  excludeModules?: string[] | string | null;
-  /** Targets whose INPUT is scaled (the rest scale their output). A list matches by plain suffix,
-   *  a string as a full regex. Default: PEFT's per-model mapping (ours for DistilBERT: lin2). */
-  feedforwardModules?: string[] | string | null;
+const IA3_FIELDS = {
+  ...PEFT_FIELDS,
+  /** Module names (exact or dotted suffix), one regex string matched against the full name, or "all-linear".
+   *  Default: PEFT's per-model mapping (ours for DistilBERT: k_lin, v_lin, lin2). */
+  targetModules: MODULE_NAMES_FIELD,
+  excludeModules: MODULE_NAMES_FIELD,
+  /** Targets whose INPUT is scaled (the rest scale their output). A list matches by plain suffix, a string as a full
+   *  regex. Default: PEFT's per-model mapping (ours for DistilBERT: lin2). */
+  feedforwardModules: MODULE_NAMES_FIELD,
   /** True when the target stores its weight [in, out] (GPT-2 Conv1D; forced on for it, off for Linear). */
-  fanInFanOut?: boolean;
+  fanInFanOut: { kind: "bool", default: false },
   /** False starts the vectors random instead of ones (PEFT discourages it; tests use it). */
-  initIa3Weights?: boolean;
-}
+  initIa3Weights: { kind: "bool", default: true },
+} as const satisfies Schema;
+
+export type IA3ConfigFields = ConfigFields<typeof IA3_FIELDS>;
+
+export interface IA3Config extends SchemaValues<typeof IA3_FIELDS> {}
 
 export class IA3Config extends PeftConfig {
-  readonly peftType = "IA3" as const;
-  targetModules: string[] | string | null = null;
-  excludeModules: string[] | string | null = null;
-  feedforwardModules: string[] | string | null = null;
-  fanInFanOut = false;
-  initIa3Weights = true;
+  static override readonly fields = IA3_FIELDS;
 
   constructor(fields: IA3ConfigFields = {}) {
-    super();
-    this.assign(fields);
-    checkModuleNames(this.targetModules, "IA3Config: target_modules");
-    checkModuleNames(this.excludeModules, "IA3Config: exclude_modules");
-    checkModuleNames(this.feedforwardModules, "IA3Config: feedforward_modules");
+    super(fields);
     // PEFT checks the subset relation only when both are lists, not for regexes.
     if (Array.isArray(this.feedforwardModules) && Array.isArray(this.targetModules)) {
       const targets = new Set(this.targetModules);
@@ -37,5 +34,3 @@ export class IA3Config extends PeftConfig {
     }
   }
 }
-
-registerPeftConfig("IA3", IA3Config as never);

@@ -5,7 +5,6 @@ import { Conv1D, Linear } from "../../../nn/index.js";
 import type { PreTrainedModel } from "../../../models/pretrained.js";
 import { familyOfModel } from "../../../models/registry.js";
 import { configPattern } from "../../patterns.js";
-import { registerTuner } from "../../registry.js";
 import type { InjectingTuner } from "../../tuner.js";
 import { coveredByModulesToSave, matchesTarget } from "../lora/model.js";
 import { IA3Config } from "./config.js";
@@ -63,5 +62,3 @@ export const ia3Tuner: InjectingTuner<IA3Config> = {
     }
   },
 };
-
-registerTuner("IA3", ia3Tuner as InjectingTuner);

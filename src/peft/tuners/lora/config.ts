@@ -1,70 +1,47 @@
-import { PeftConfig, PeftConfigFields, registerPeftConfig } from "../../config.js";
-import { MAX_ADAPTER_SIZE, checkModuleNames, configPattern } from "../../patterns.js";
+import { PEFT_FIELDS, PeftConfig, type ConfigFields, type SchemaValues } from "../../config.js";
+import type { Schema } from "../../../models/config.js";
+import { MAX_ADAPTER_SIZE, MODULE_NAMES_FIELD, patternProblem } from "../../patterns.js";
 
-export interface LoraConfigFields extends PeftConfigFields {
-  r?: number;
-  /** Module names (exact or dotted suffix), one regex string matched against the full name, or
-   *  "all-linear". Default: PEFT's per-model mapping (ours for DistilBERT: q_lin, v_lin). */
-  targetModules?: string[] | string | null;
-  excludeModules?: string[] | string | null;
-  loraAlpha?: number;
-  loraDropout?: number;
-  /** True when the target stores its weight [in, out] (GPT-2 Conv1D; forced on for it). */
-  fanInFanOut?: boolean;
-  bias?: "none" | "all" | "lora_only";
-  useRslora?: boolean;
-  initLoraWeights?: boolean | "gaussian";
-  layersToTransform?: number[] | number | null;
-  layersPattern?: string[] | string | null;
-  rankPattern?: Record<string, number>;
-  alphaPattern?: Record<string, number>;
-  useDora?: boolean;
+/** rank_pattern and alpha_pattern keys are regular expressions matched against a module name's dotted suffix. */
+function patternKeysProblem(pattern: Record<string, number>): string | undefined {
+  for (const key of Object.keys(pattern)) {
+    const problem = patternProblem(key, "suffix");
+    if (problem) return `has a key that is not usable: ${problem}`;
+  }
+  return undefined;
 }
+
+const LORA_FIELDS = {
+  ...PEFT_FIELDS,
+  r: { kind: "int", default: 8, min: 1, max: MAX_ADAPTER_SIZE },
+  /** Module names (exact or dotted suffix), one regex string matched against the full name, or "all-linear".
+   *  Default: PEFT's per-model mapping (ours for DistilBERT: q_lin, v_lin). */
+  targetModules: MODULE_NAMES_FIELD,
+  excludeModules: MODULE_NAMES_FIELD,
+  loraAlpha: { kind: "float", default: 8 },
+  loraDropout: { kind: "float", default: 0, min: 0, below: 1 },
+  /** True when the target stores its weight [in, out] (GPT-2 Conv1D; forced on for it). */
+  fanInFanOut: { kind: "bool", default: false },
+  bias: { kind: "string", oneOf: ["none", "all", "lora_only"], default: "none" },
+  useRslora: { kind: "bool", default: false },
+  initLoraWeights: { kind: ["bool", "string"], oneOf: ["gaussian"], default: true },
+  /** Layer indices, checked by the layer number in the module name. */
+  layersToTransform: { kind: ["int[]", "int"], min: 0, default: null, nullable: true },
+  /** The name of the layer list (plain names, not regexes), e.g. "layers". */
+  layersPattern: { kind: ["string[]", "string"], default: null, nullable: true },
+  rankPattern: { kind: "map<int>", default: {}, min: 1, max: MAX_ADAPTER_SIZE, check: patternKeysProblem },
+  alphaPattern: { kind: "map<float>", default: {}, above: 0, check: patternKeysProblem },
+  useDora: { kind: "bool", default: false, check: (on: boolean) => (on ? "is true, but DoRA is not supported yet" : undefined) },
+} as const satisfies Schema;
+
+export type LoraConfigFields = ConfigFields<typeof LORA_FIELDS>;
+
+export interface LoraConfig extends SchemaValues<typeof LORA_FIELDS> {}
 
 export class LoraConfig extends PeftConfig {
-  readonly peftType = "LORA" as const;
-  r = 8;
-  targetModules: string[] | string | null = null;
-  excludeModules: string[] | string | null = null;
-  loraAlpha = 8;
-  loraDropout = 0;
-  fanInFanOut = false;
-  bias: "none" | "all" | "lora_only" = "none";
-  useRslora = false;
-  initLoraWeights: boolean | "gaussian" = true;
-  layersToTransform: number[] | number | null = null;
-  layersPattern: string[] | string | null = null;
-  rankPattern: Record<string, number> = {};
-  alphaPattern: Record<string, number> = {};
-  useDora = false;
+  static override readonly fields = LORA_FIELDS;
 
   constructor(fields: LoraConfigFields = {}) {
-    super();
-    this.assign(fields);
-    if (!Number.isInteger(this.r) || this.r <= 0) throw new Error(`LoraConfig: r must be a positive integer, got ${this.r}`);
-    if (this.r > MAX_ADAPTER_SIZE) throw new Error(`LoraConfig: r is ${this.r}, an absurd rank (limit ${MAX_ADAPTER_SIZE}); is the file corrupt?`);
-    if (this.useDora) throw new Error("LoraConfig: DoRA (use_dora) is not supported yet");
-    if (!(this.loraDropout >= 0 && this.loraDropout < 1)) throw new Error(`LoraConfig: lora_dropout must be in [0, 1), got ${this.loraDropout}`);
-    // adapter_config.json may hold anything: check the shapes the injection code relies on.
-    checkModuleNames(this.targetModules, "LoraConfig: target_modules");
-    checkModuleNames(this.excludeModules, "LoraConfig: exclude_modules");
-    checkModuleNames(this.layersPattern, "LoraConfig: layers_pattern", { allowRegex: false });
-    const layers = this.layersToTransform;
-    if (layers !== null && ![layers].flat().every((l) => Number.isInteger(l) && (l as number) >= 0))
-      throw new Error(`LoraConfig: layers_to_transform must be a layer index or a list of them, got ${JSON.stringify(layers)}`);
-    if (!["none", "all", "lora_only"].includes(this.bias)) throw new Error(`LoraConfig: bias must be "none", "all" or "lora_only", got ${JSON.stringify(this.bias)}`);
-    if (this.initLoraWeights !== true && this.initLoraWeights !== false && this.initLoraWeights !== "gaussian")
-      throw new Error(`LoraConfig: init_lora_weights must be true, false or "gaussian", got ${JSON.stringify(this.initLoraWeights)}`);
-    for (const [field, pattern] of [["rank_pattern", this.rankPattern], ["alpha_pattern", this.alphaPattern]] as const) {
-      if (typeof pattern !== "object" || pattern === null || Array.isArray(pattern))
-        throw new Error(`LoraConfig: ${field} must be an object of module pattern -> number, got ${JSON.stringify(pattern)}`);
-      for (const [k, v] of Object.entries(pattern)) {
-        if (typeof v !== "number" || !(v > 0)) throw new Error(`LoraConfig: ${field} maps ${JSON.stringify(k)} to ${JSON.stringify(v)}, not a positive number`);
-        if (field === "rank_pattern" && (!Number.isInteger(v) || v > MAX_ADAPTER_SIZE)) throw new Error(`LoraConfig: rank_pattern maps ${JSON.stringify(k)} to ${v}, not an integer rank up to ${MAX_ADAPTER_SIZE}`);
-        configPattern(k, `LoraConfig: ${field}`, "suffix");
-      }
-    }
+    super(fields);
   }
 }
-
-registerPeftConfig("LORA", LoraConfig as never);

@@ -6,7 +6,6 @@ import type { PreTrainedModel } from "../../../models/pretrained.js";
 import { familyOfModel } from "../../../models/registry.js";
 import type { Tensor } from "../../../tensor/index.js";
 import { configPattern } from "../../patterns.js";
-import { registerTuner } from "../../registry.js";
 import type { InjectingTuner } from "../../tuner.js";
 import { LoraConfig } from "./config.js";
 import { LoraLinear, type LinearLike } from "./layer.js";
@@ -107,5 +106,3 @@ export const loraTuner: InjectingTuner<LoraConfig> = {
     return out;
   },
 };
-
-registerTuner("LORA", loraTuner as InjectingTuner);

@@ -1,35 +1,31 @@
 import type { PeftModelFacts } from "../../../models/outputs.js";
-import { registerPeftConfig } from "../../config.js";
-import { PromptLearningConfig, type PromptLearningConfigFields } from "../../tuner.js";
+import type { Schema } from "../../../models/config.js";
+import type { ConfigFields, SchemaValues } from "../../config.js";
+import { MAX_ADAPTER_SIZE, SIZE_FIELD } from "../../patterns.js";
+import { PROMPT_LEARNING_FIELDS, PromptLearningConfig } from "../../tuner.js";
 
-export type PromptEncoderReparameterizationType = "MLP" | "LSTM";
-
-export interface PromptEncoderConfigFields extends PromptLearningConfigFields {
-  encoderReparameterizationType?: PromptEncoderReparameterizationType;
+const P_TUNING_FIELDS = {
+  ...PROMPT_LEARNING_FIELDS,
+  encoderReparameterizationType: { kind: "string", oneOf: ["MLP", "LSTM"], default: "MLP" },
   /** Default: token_dim. */
-  encoderHiddenSize?: number | null;
+  encoderHiddenSize: SIZE_FIELD,
   /** LSTM layers; the MLP always has PEFT's three linear layers. */
-  encoderNumLayers?: number;
+  encoderNumLayers: { kind: "int", default: 2, min: 1, max: MAX_ADAPTER_SIZE },
   /** Dropout between LSTM layers. */
-  encoderDropout?: number;
-}
+  encoderDropout: { kind: "float", default: 0, min: 0, below: 1 },
+} as const satisfies Schema;
+
+export type PromptEncoderConfigFields = ConfigFields<typeof P_TUNING_FIELDS>;
+export type PromptEncoderReparameterizationType = PromptEncoderConfig["encoderReparameterizationType"];
+
+export interface PromptEncoderConfig extends SchemaValues<typeof P_TUNING_FIELDS> {}
 
 /** P-tuning's config (PEFT's PromptEncoderConfig). */
 export class PromptEncoderConfig extends PromptLearningConfig {
-  readonly peftType = "P_TUNING" as const;
-  encoderReparameterizationType: PromptEncoderReparameterizationType = "MLP";
-  encoderHiddenSize: number | null = null;
-  encoderNumLayers = 2;
-  encoderDropout = 0;
+  static override readonly fields = P_TUNING_FIELDS;
 
   constructor(fields: PromptEncoderConfigFields = {}) {
-    super();
-    this.assign(fields);
-    this.checkSizes("encoderHiddenSize", "encoderNumLayers");
-    if (this.encoderReparameterizationType !== "MLP" && this.encoderReparameterizationType !== "LSTM")
-      throw new Error(`PromptEncoderConfig: encoder_reparameterization_type must be MLP or LSTM, got ${JSON.stringify(this.encoderReparameterizationType)}`);
-    if (!(this.encoderDropout >= 0 && this.encoderDropout < 1))
-      throw new Error(`PromptEncoderConfig: encoder_dropout must be in [0, 1), got ${this.encoderDropout}`);
+    super(fields);
     // Our LSTM has no dropout between layers yet; training would silently differ from PEFT's.
     if (this.encoderReparameterizationType === "LSTM" && this.encoderNumLayers > 1 && this.encoderDropout > 0)
       throw new Error("PromptEncoderConfig: encoder_dropout > 0 with a multi-layer LSTM is not supported yet");
@@ -41,5 +37,3 @@ export class PromptEncoderConfig extends PromptLearningConfig {
     this.encoderHiddenSize ??= this.tokenDim;
   }
 }
-
-registerPeftConfig("P_TUNING", PromptEncoderConfig as never);

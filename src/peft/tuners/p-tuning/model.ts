@@ -3,7 +3,6 @@
 // table alone, as in PEFT.
 import { Embedding, LSTM, Linear, Module, ReLU, Sequential } from "../../../nn/index.js";
 import { Tensor, arange, reshape } from "../../../tensor/index.js";
-import { registerTuner } from "../../registry.js";
 import type { PromptEncoderModule, PromptTuner } from "../../tuner.js";
 import { PromptEncoderConfig } from "./config.js";
 
@@ -47,5 +46,3 @@ export const pTuningTuner: PromptTuner<PromptEncoderConfig> = {
   feeds: "inputsEmbeds",
   createEncoder: (config) => new PromptEncoder(config),
 };
-
-registerTuner("P_TUNING", pTuningTuner as PromptTuner);

@@ -1,27 +1,27 @@
 import type { PeftModelFacts } from "../../../models/outputs.js";
-import { registerPeftConfig } from "../../config.js";
-import { PromptLearningConfig, type PromptLearningConfigFields } from "../../tuner.js";
+import type { Schema } from "../../../models/config.js";
+import type { ConfigFields, SchemaValues } from "../../config.js";
+import { SIZE_FIELD } from "../../patterns.js";
+import { PROMPT_LEARNING_FIELDS, PromptLearningConfig } from "../../tuner.js";
 
-export interface PrefixTuningConfigFields extends PromptLearningConfigFields {
+const PREFIX_TUNING_FIELDS = {
+  ...PROMPT_LEARNING_FIELDS,
   /** "zero": the prefix starts as zeros (projection: the last layer's weight and bias). */
-  initWeights?: "zero" | null;
+  initWeights: { kind: "string", oneOf: ["zero"], default: null, nullable: true },
   /** Width of the projection's hidden layer; default token_dim. */
-  encoderHiddenSize?: number | null;
-  prefixProjection?: boolean;
-}
+  encoderHiddenSize: SIZE_FIELD,
+  prefixProjection: { kind: "bool", default: false },
+} as const satisfies Schema;
+
+export type PrefixTuningConfigFields = ConfigFields<typeof PREFIX_TUNING_FIELDS>;
+
+export interface PrefixTuningConfig extends SchemaValues<typeof PREFIX_TUNING_FIELDS> {}
 
 export class PrefixTuningConfig extends PromptLearningConfig {
-  readonly peftType = "PREFIX_TUNING" as const;
-  initWeights: "zero" | null = null;
-  encoderHiddenSize: number | null = null;
-  prefixProjection = false;
+  static override readonly fields = PREFIX_TUNING_FIELDS;
 
   constructor(fields: PrefixTuningConfigFields = {}) {
-    super();
-    this.assign(fields);
-    this.checkSizes("encoderHiddenSize");
-    if (this.initWeights !== null && this.initWeights !== "zero")
-      throw new Error(`PrefixTuningConfig: init_weights must be null or "zero", got ${JSON.stringify(this.initWeights)}`);
+    super(fields);
   }
 
   /** The prefix is every layer's past keys/values, so it takes the key/value heads' shape. PEFT (0.18 on), for
@@ -41,5 +41,3 @@ export class PrefixTuningConfig extends PromptLearningConfig {
     this.encoderHiddenSize ??= this.tokenDim;
   }
 }
-
-registerPeftConfig("PREFIX_TUNING", PrefixTuningConfig as never);

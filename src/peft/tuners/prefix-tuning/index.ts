@@ -1,3 +1,25 @@
+// Prefix tuning (Li & Liang 2021): trained keys and values in front of every layer's. Its one registration.
+import { DEFAULT_VIRTUAL_TOKENS, encoderHiddenSizeFlag, numVirtualTokensFlag } from "../../cli-flags.js";
+import { registerPeftMethod } from "../../registry.js";
+import { PrefixTuningConfig } from "./config.js";
+import { prefixTuningTuner } from "./model.js";
+
+registerPeftMethod({
+  peftType: "PREFIX_TUNING",
+  config: PrefixTuningConfig,
+  tuner: prefixTuningTuner,
+  mergeable: false,
+  cli: {
+    name: "prefix", label: "prefix tuning", baseLr: 1e-2, widthScaled: false,
+    flags: {
+      numVirtualTokens: numVirtualTokensFlag,
+      encoderHiddenSize: encoderHiddenSizeFlag,
+      prefixProjection: { kind: "bool", help: "reparameterize the prefix through an MLP" },
+    },
+    defaults: { numVirtualTokens: DEFAULT_VIRTUAL_TOKENS },
+  },
+});
+
 export { PrefixTuningConfig } from "./config.js";
 export type { PrefixTuningConfigFields } from "./config.js";
 export { PrefixEncoder, prefixTuningTuner } from "./model.js";

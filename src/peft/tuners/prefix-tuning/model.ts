@@ -3,7 +3,6 @@
 // is saved, so an encoder created for inference is the output table alone, as in PEFT.
 import { Embedding, Linear, Module, Sequential, Tanh, init } from "../../../nn/index.js";
 import { Tensor, arange } from "../../../tensor/index.js";
-import { registerTuner } from "../../registry.js";
 import type { PromptEncoderModule, PromptTuner } from "../../tuner.js";
 import { PrefixTuningConfig } from "./config.js";
 
@@ -45,5 +44,3 @@ export const prefixTuningTuner: PromptTuner<PrefixTuningConfig> = {
   feeds: "pastKeyValues",
   createEncoder: (config) => new PrefixEncoder(config),
 };
-
-registerTuner("PREFIX_TUNING", prefixTuningTuner as PromptTuner);

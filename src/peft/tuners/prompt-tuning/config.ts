@@ -1,33 +1,30 @@
 import type { PeftModelFacts } from "../../../models/outputs.js";
-import { registerPeftConfig } from "../../config.js";
-import { PromptLearningConfig, type PromptLearningConfigFields } from "../../tuner.js";
+import type { Schema } from "../../../models/config.js";
+import type { ConfigFields, SchemaValues } from "../../config.js";
+import { PROMPT_LEARNING_FIELDS, PromptLearningConfig } from "../../tuner.js";
 
-/** RANDOM: N(0, 1) rows; TEXT: the word embeddings of the init text's tokens; SAMPLE_VOCAB: the word
- *  embeddings of random vocabulary tokens. */
-export type PromptTuningInit = "RANDOM" | "TEXT" | "SAMPLE_VOCAB";
-
-export interface PromptTuningConfigFields extends PromptLearningConfigFields {
-  promptTuningInit?: PromptTuningInit;
-  promptTuningInitText?: string | null;
+const PROMPT_TUNING_FIELDS = {
+  ...PROMPT_LEARNING_FIELDS,
+  /** RANDOM: N(0, 1) rows; TEXT: the word embeddings of the init text's tokens; SAMPLE_VOCAB: the word embeddings of
+   *  random vocabulary tokens. */
+  promptTuningInit: { kind: "string", oneOf: ["RANDOM", "TEXT", "SAMPLE_VOCAB"], default: "RANDOM" },
+  promptTuningInitText: { kind: "string", default: null, nullable: true },
   /** Recorded for PEFT, which loads this tokenizer for TEXT; we take the token ids instead
    *  (TunerOptions.promptTuningInitTokenIds). */
-  tokenizerNameOrPath?: string | null;
-  tokenizerKwargs?: Record<string, unknown> | null;
-}
+  tokenizerNameOrPath: { kind: "string", default: null, nullable: true },
+  tokenizerKwargs: { kind: "object", default: null, nullable: true },
+} as const satisfies Schema;
+
+export type PromptTuningConfigFields = ConfigFields<typeof PROMPT_TUNING_FIELDS>;
+export type PromptTuningInit = PromptTuningConfig["promptTuningInit"];
+
+export interface PromptTuningConfig extends SchemaValues<typeof PROMPT_TUNING_FIELDS> {}
 
 export class PromptTuningConfig extends PromptLearningConfig {
-  readonly peftType = "PROMPT_TUNING" as const;
-  promptTuningInit: PromptTuningInit = "RANDOM";
-  promptTuningInitText: string | null = null;
-  tokenizerNameOrPath: string | null = null;
-  tokenizerKwargs: Record<string, unknown> | null = null;
+  static override readonly fields = PROMPT_TUNING_FIELDS;
 
   constructor(fields: PromptTuningConfigFields = {}) {
-    super();
-    this.assign(fields);
-    this.checkSizes();
-    if (!["RANDOM", "TEXT", "SAMPLE_VOCAB"].includes(this.promptTuningInit))
-      throw new Error(`PromptTuningConfig: prompt_tuning_init must be RANDOM, TEXT or SAMPLE_VOCAB, got ${JSON.stringify(this.promptTuningInit)}`);
+    super(fields);
     // PEFT's own checks, so every config we write loads in Python.
     if (this.promptTuningInit === "TEXT" && !this.tokenizerNameOrPath)
       throw new Error("PromptTuningConfig: prompt_tuning_init TEXT needs tokenizer_name_or_path");
@@ -42,5 +39,3 @@ export class PromptTuningConfig extends PromptLearningConfig {
     this.requireHiddenSize(facts);
   }
 }
-
-registerPeftConfig("PROMPT_TUNING", PromptTuningConfig as never);

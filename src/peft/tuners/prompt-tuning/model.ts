@@ -1,7 +1,6 @@
 // PEFT's PromptEmbedding: the virtual tokens are rows of a trainable table, fed as input embeddings.
 import { Embedding, Module } from "../../../nn/index.js";
 import { Tensor, arange, noGrad, randint } from "../../../tensor/index.js";
-import { registerTuner } from "../../registry.js";
 import type { PromptEncoderModule, PromptTuner, TunerOptions } from "../../tuner.js";
 import { PromptTuningConfig } from "./config.js";
 
@@ -49,5 +48,3 @@ export const promptTuningTuner: PromptTuner<PromptTuningConfig> = {
   feeds: "inputsEmbeds",
   createEncoder: (config, model, options) => new PromptEmbedding(config, model.getInputEmbeddings(), options),
 };
-
-registerTuner("PROMPT_TUNING", promptTuningTuner as PromptTuner);
