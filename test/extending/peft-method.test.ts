@@ -87,9 +87,9 @@ test("compare runs the new method beside a built-in one and reports it under its
   const out = join(work, "compare");
   const r = await cli(["compare", "--model", model, ...data, "--methods", "head,scale", "--max-steps", "2", "--output", out]);
   assert.equal(r.code, 0, r.stderr);
-  const report = JSON.parse(await readFile(join(out, "report.json"), "utf8")) as { methods: { method: string; label: string; family: string }[] };
+  const report = JSON.parse(await readFile(join(out, "report.json"), "utf8")) as { methods: { method: string; label: string; category: string }[] };
   const entry = report.methods.find((e) => e.method === "scale");
-  assert.deepEqual(entry && [entry.label, entry.family], ["feature scale", "parameter-efficient"]);
+  assert.deepEqual(entry && [entry.label, entry.category], ["feature scale", "parameter-efficient"]);
   assert.equal((await probabilities(join(out, "scale"))).length, TEXTS.length);
 });
 
