@@ -1,7 +1,7 @@
 // Datasets from the data flags: one file per split, one file split with a seed, or a Hugging Face Hub
 // dataset; classification rows ({text, textPair?, label}) or causal-LM records (conversations, {prompt, completion}
 // or {text}).
-import { BUNDLED_PREFIX, bundledTask, type BundledClassificationTask } from "../../datasets/index.js";
+import { BUNDLED_PREFIX, bundledTask, type BundledTaskData, type BundledTaskKind } from "../../datasets/index.js";
 import {
   loadDataFiles, loadHubDataset, readRecords, splitDataset, type DatasetDict, type JsonRecord, type TextExample,
 } from "../../data/index.js";
@@ -52,8 +52,12 @@ const DEFAULT_SEED = 42;
 
 export async function loadData(task: Task, s: DataSettings, hub: HubOptions): Promise<TaskData> {
   if (task === "seq-cls") return { task, ...(await loadClassificationData(s, hub)) };
-  if (s.dataset !== undefined) throw new UsageError("--dataset loads classification datasets; for causal-lm give --train (and --validation / --test) files");
   const columns = { textColumn: s.textColumn, promptColumn: s.promptColumn, completionColumn: s.completionColumn, trainOnPrompt: s.trainOnPrompt };
+  if (s.dataset?.startsWith(BUNDLED_PREFIX)) {
+    const { train, validation, test } = bundled(s, "causal-lm");
+    return { task, splits: sampleRows<JsonRecord>({ train, validation, test }, s), columns };
+  }
+  if (s.dataset !== undefined) throw new UsageError("--dataset loads classification datasets (and the bundled instruction tasks); for causal-lm give --train (and --validation / --test) files");
   return { task, splits: await loadLmData(s), columns };
 }
 
@@ -61,13 +65,7 @@ export async function loadClassificationData(s: DataSettings, hub: HubOptions): 
   const opts = { textColumn: s.textColumn, textPairColumn: s.textPairColumn, labelColumn: s.labelColumn, labelNames: s.labelNames };
   let splits: Splits<TextExample>, names: string[];
   if (s.dataset?.startsWith(BUNDLED_PREFIX)) {
-    exclusive("--dataset", [s.data, s.train, s.validation, s.test]);
-    let task: BundledClassificationTask;
-    try {
-      task = bundledTask(s.dataset);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+    const task = bundled(s, "seq-cls");
     splits = { train: task.train, validation: task.validation, test: task.test };
     names = task.labelNames;
   } else if (s.dataset !== undefined) {
@@ -123,6 +121,16 @@ function filesBySplit(s: DataSettings): { train: string; validation?: string; te
   if (s.train === undefined) throw new UsageError("no training data: give --train (with --validation / --test), --data or --dataset");
   const files = { train: s.train, validation: s.validation, test: s.test };
   return Object.fromEntries(Object.entries(files).filter(([, f]) => f !== undefined)) as typeof files;
+}
+
+/** The bundled task --dataset names, of the kind the model trains for. */
+function bundled<K extends BundledTaskKind>(s: DataSettings, kind: K): Extract<BundledTaskData, { task: K }> {
+  exclusive("--dataset", [s.data, s.train, s.validation, s.test]);
+  try {
+    return bundledTask(s.dataset!, kind);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 function exclusive(flag: string, others: (string | undefined)[]): void {
