@@ -100,7 +100,7 @@ export interface PretrainResult {
 }
 
 /** A document's text, and the same content as a conversation when the corpus has one. */
-type Doc = Pick<CorpusDocument, "text" | "messages">;
+export type Doc = Pick<CorpusDocument, "text" | "messages">;
 interface Documents { train: Doc[]; heldOut: Doc[] }
 
 /** The documents of text files: their non-empty lines. About 2% are held out, chosen by a hash of the line. */
@@ -122,7 +122,7 @@ async function documents(corpus: PretrainOptions["corpus"]): Promise<Documents> 
 
 /** The text a document is pretrained on: a conversation rendered with the tokenizer's chat template when both
  *  exist, so the model learns the template's turns and special tokens; else the plain text. */
-function pretrainingTexts(docs: Doc[], tokenizer: PreTrainedTokenizer): string[] {
+export function pretrainingTexts(docs: Doc[], tokenizer: PreTrainedTokenizer): string[] {
   if (tokenizer.chatTemplate === undefined) return docs.map((d) => d.text);
   return docs.map((d) => (d.messages ? tokenizer.applyChatTemplate(d.messages, { tokenize: false }) : d.text));
 }

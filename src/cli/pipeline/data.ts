@@ -92,13 +92,21 @@ export async function loadClassificationData(s: DataSettings, hub: HubOptions): 
 
 /** One file scored against a trained model: labels map through the model's names (or index them). */
 export async function loadClassificationFile(file: string, s: DataSettings, labelNames: string[]): Promise<TextExample[]> {
+  if (file.startsWith(BUNDLED_PREFIX)) {
+    const task = bundledTaskOf(file, "seq-cls");
+    return sample(task.test.map((r) => {
+      const label = labelNames.indexOf(task.labelNames[r.label]!);
+      if (label < 0) throw new UsageError(`${file}: its label ${task.labelNames[r.label]} is not one of the model's (${labelNames.join(", ")})`);
+      return { text: r.text, label };
+    }), s);
+  }
   const loaded = await loadDataFiles(file, { textColumn: s.textColumn, textPairColumn: s.textPairColumn, labelColumn: s.labelColumn, labelNames });
   return sample(loaded.rows, s);
 }
 
-/** One causal-LM file to score, sampled like a training run's splits. */
+/** One causal-LM file to score, sampled like a training run's splits; bundled:<task> is a bundled task's test split. */
 export async function loadLmFile(file: string, s: DataSettings): Promise<JsonRecord[]> {
-  return sample(await readRecords(file), s);
+  return sample(file.startsWith(BUNDLED_PREFIX) ? bundledTaskOf(file, "causal-lm").test : await readRecords(file), s);
 }
 
 export async function loadLmData(s: DataSettings): Promise<Splits<JsonRecord>> {
@@ -126,8 +134,12 @@ function filesBySplit(s: DataSettings): { train: string; validation?: string; te
 /** The bundled task --dataset names, of the kind the model trains for. */
 function bundled<K extends BundledTaskKind>(s: DataSettings, kind: K): Extract<BundledTaskData, { task: K }> {
   exclusive("--dataset", [s.data, s.train, s.validation, s.test]);
+  return bundledTaskOf(s.dataset!, kind);
+}
+
+function bundledTaskOf<K extends BundledTaskKind>(id: string, kind: K): Extract<BundledTaskData, { task: K }> {
   try {
-    return bundledTask(s.dataset!, kind);
+    return bundledTask(id, kind);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
