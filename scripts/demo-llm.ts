@@ -20,6 +20,8 @@ const MAX_LENGTH = 128;
 const ANSWER_TOKENS = 6;
 
 export interface DemoLlmOptions {
+  /** The base model (default bundled-lm). */
+  model?: string;
   /** LoRA optimizer steps. */
   steps: number;
   output: string;
@@ -77,11 +79,12 @@ export async function demoLlm(o: DemoLlmOptions): Promise<DemoLlmResult> {
   const shown = ["positive", "negative"].flatMap((a) => task.test.filter((r) => r.messages[1]!.content === a).slice(0, half));
   const load = (ref: string) => loadOutput(ref, { batchSize: 32, hub: {} });
 
-  const base = await load("bundled-lm");
+  const model = o.model ?? "bundled-lm";
+  const base = await load(model);
   const baseScores = await score(base, train, heldOut);
   const baseAnswers = await answers(base, shown);
 
-  const code = await main(["train", "--model", "bundled-lm", "--dataset", DEMO_TASK, "--method", "lora", "--max-steps", String(o.steps),
+  const code = await main(["train", "--model", model, "--dataset", DEMO_TASK, "--method", "lora", "--max-steps", String(o.steps),
     "--max-length", String(MAX_LENGTH), ...(o.trainRows === undefined ? [] : ["--max-rows", String(o.trainRows)]),
     ...(o.trainFlags ?? []), "--output", o.output]);
   if (code !== 0) throw new Error(`finetune train exited with ${code}`);
@@ -109,10 +112,10 @@ export function report(r: DemoLlmResult): string {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values: v } = parseArgs({ options: {
-    steps: { type: "string", default: "150" }, "train-rows": { type: "string" }, "held-out-rows": { type: "string" },
+    model: { type: "string" }, steps: { type: "string", default: "150" }, "train-rows": { type: "string" }, "held-out-rows": { type: "string" },
     output: { type: "string", default: join(packageRoot(), "runs", "demo-llm") },
   } });
   const num = (s: string | undefined) => (s === undefined ? undefined : Number(s));
-  const result = await demoLlm({ steps: Number(v.steps), trainRows: num(v["train-rows"]), heldOutRows: num(v["held-out-rows"]), output: v.output! });
+  const result = await demoLlm({ model: v.model, steps: Number(v.steps), trainRows: num(v["train-rows"]), heldOutRows: num(v["held-out-rows"]), output: v.output! });
   console.log(`\n${report(result)}`);
 }
