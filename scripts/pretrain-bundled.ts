@@ -8,6 +8,8 @@
 //   node --import tsx scripts/pretrain-bundled.ts export CHECKPOINT_DIR TOKENIZER_DIR OUT
 //     a trainer checkpoint of that run (weights.safetensors) as a float16 model folder with the run's tokenizer:
 //     how a run in progress is kept between sessions, and how the shipped model is cut from a checkpoint
+//   node --import tsx scripts/pretrain-bundled.ts export-lm CHECKPOINT_DIR TOKENIZER_DIR OUT
+//     the same for a checkpoint of the `lm` run
 //   node --import tsx scripts/pretrain-bundled.ts evidence [MODEL_DIR] [--seeds 42,43,44] [--tasks sst2,...] [--inits pretrained,random]
 //     runs `finetune compare` (every method, default settings) on each evidence task with the pretrained
 //     model and with the same architecture randomly initialised (transformers' init, same tokenizer), for each
@@ -169,13 +171,14 @@ async function evidence(modelDir: string, tasks: TaskName[], inits: Init[], seed
   console.log(table(runs, baselines));
 }
 
-/** The value PRETRAIN_ARGS gives a flag. */
-const arg = (flag: string): string => PRETRAIN_ARGS[PRETRAIN_ARGS.indexOf(flag) + 1]!;
+/** The value a recipe gives a flag. */
+const arg = (args: string[], flag: string): string | undefined => (args.includes(flag) ? args[args.indexOf(flag) + 1]! : undefined);
 
-async function exportCheckpoint(checkpoint: string, tokenizerDir: string, out: string): Promise<void> {
+async function exportCheckpoint(checkpoint: string, tokenizerDir: string, out: string, args: string[]): Promise<void> {
   const tokenizer = await AutoTokenizer.fromPretrained(tokenizerDir);
-  const size = { dim: Number(arg("--dim")), layers: Number(arg("--layers")), heads: Number(arg("--heads")), hiddenDim: Number(arg("--hidden-dim")), dropout: Number(arg("--dropout")) };
-  const model = freshModel(arg("--arch"), size, Number(arg("--max-length")), tokenizer);
+  const num = (flag: string) => (arg(args, flag) === undefined ? undefined : Number(arg(args, flag)));
+  const size = { dim: num("--dim")!, layers: num("--layers")!, heads: num("--heads")!, kvHeads: num("--kv-heads"), hiddenDim: num("--hidden-dim"), dropout: num("--dropout") };
+  const model = freshModel(arg(args, "--arch")!, size, num("--max-length")!, tokenizer);
   restoreWeights(model, (await readCheckpoint(checkpoint)).weights);
   await saveModel(model, out, "float16");
   await tokenizer.savePretrained(out);
@@ -192,7 +195,8 @@ const FRESH_ONLY = ["--arch", "--vocab-size", "--dim", "--layers", "--heads", "-
 const continuing = (): string[] => PRETRAIN_ARGS.filter((a, i) => !FRESH_ONLY.includes(a) && !FRESH_ONLY.includes(PRETRAIN_ARGS[i - 1]!));
 if (stage === "lm") process.exitCode = await main(["pretrain", ...LM_ARGS, ...rest]);
 else if (stage === "pretrain") process.exitCode = await main(["pretrain", ...(rest.includes("--model") ? continuing() : PRETRAIN_ARGS), ...rest]);
-else if (stage === "export" && rest.length === 3) await exportCheckpoint(rest[0]!, rest[1]!, rest[2]!);
+else if (stage === "export" && rest.length === 3) await exportCheckpoint(rest[0]!, rest[1]!, rest[2]!, PRETRAIN_ARGS);
+else if (stage === "export-lm" && rest.length === 3) await exportCheckpoint(rest[0]!, rest[1]!, rest[2]!, LM_ARGS);
 else if (stage === "evidence") {
   const tasks = list(rest, "--tasks", Object.keys(TASKS)) as TaskName[];
   const inits = list(rest, "--inits", [...INITS]) as Init[];
@@ -201,6 +205,6 @@ else if (stage === "evidence") {
   for (const i of inits) if (!INITS.includes(i)) throw new Error(`--inits: expected ${INITS.join(" or ")}, got ${i}`);
   await evidence(rest[0] ?? bundledModelPath(), tasks, inits, seeds);
 } else {
-  console.error("usage: node --import tsx scripts/pretrain-bundled.ts pretrain [flags] | lm [flags] | export CHECKPOINT_DIR TOKENIZER_DIR OUT | evidence [MODEL_DIR] [--seeds 42,43,44] [--tasks sst2,sentiment,spam] [--inits pretrained,random]");
+  console.error("usage: node --import tsx scripts/pretrain-bundled.ts pretrain [flags] | lm [flags] | export CHECKPOINT_DIR TOKENIZER_DIR OUT | export-lm CHECKPOINT_DIR TOKENIZER_DIR OUT | evidence [MODEL_DIR] [--seeds 42,43,44] [--tasks sst2,sentiment,spam] [--inits pretrained,random]");
   process.exitCode = 2;
 }
