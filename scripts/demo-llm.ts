@@ -117,7 +117,7 @@ export function report(r: DemoLlmResult): string {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values: v, positionals: trainFlags } = parseArgs({ allowPositionals: true, options: {
-    model: { type: "string" }, steps: { type: "string", default: "150" }, "train-rows": { type: "string" }, "held-out-rows": { type: "string" },
+    model: { type: "string" }, steps: { type: "string", default: "100" }, "train-rows": { type: "string" }, "held-out-rows": { type: "string" },
     output: { type: "string", default: join(packageRoot(), "runs", "demo-llm") },
   } });
   const num = (s: string | undefined) => (s === undefined ? undefined : Number(s));

