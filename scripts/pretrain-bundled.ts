@@ -1,10 +1,15 @@
-// Reproduces assets/tiny-distilbert, the model finetune-ts ships, and the evidence in its model card.
+// Reproduces assets/tiny-distilbert and assets/tiny-lm, the models finetune-ts ships, and the evidence in the
+// encoder's model card.
 //
 //   node --import tsx scripts/pretrain-bundled.ts pretrain [--resume] [--max-minutes N] [--output DIR] [--checkpoint-dir DIR]
 //     = finetune pretrain with the flags below (the bundled corpus; later flags override these)
+//   node --import tsx scripts/pretrain-bundled.ts lm [--resume] [...]
+//     = finetune pretrain with LM_ARGS: the bundled causal LM (`--model bundled-lm`), ChatML template included
 //   node --import tsx scripts/pretrain-bundled.ts export CHECKPOINT_DIR TOKENIZER_DIR OUT
 //     a trainer checkpoint of that run (weights.safetensors) as a float16 model folder with the run's tokenizer:
 //     how a run in progress is kept between sessions, and how the shipped model is cut from a checkpoint
+//   node --import tsx scripts/pretrain-bundled.ts export-lm CHECKPOINT_DIR TOKENIZER_DIR OUT
+//     the same for a checkpoint of the `lm` run
 //   node --import tsx scripts/pretrain-bundled.ts evidence [MODEL_DIR] [--seeds 42,43,44] [--tasks sst2,...] [--inits pretrained,random]
 //     runs `finetune compare` (every method, default settings) on each evidence task with the pretrained
 //     model and with the same architecture randomly initialised (transformers' init, same tokenizer), for each
@@ -34,6 +39,17 @@ export const PRETRAIN_ARGS = [
   "--output", bundledModelPath(), "--checkpoint-dir", join(packageRoot(), ".cache", "pretrain-bundled"),
 ];
 
+/** The bundled causal LM: a Llama small enough to pretrain in about an hour of one shared core (measured: see
+ *  assets/tiny-lm/README.md), with a ChatML template whose markers are special tokens the corpus's WordNet
+ *  conversations teach it. */
+export const LM_ARGS = [
+  "--bundled", "--arch", "llama", "--vocab-size", "8192", "--special-tokens", "<|im_start|>,<|im_end|>",
+  "--chat-template", join(packageRoot(), "scripts", "chatml.jinja"), "--dim", "192", "--layers", "4", "--heads", "4", "--kv-heads", "2",
+  "--hidden-dim", "512", "--max-length", "256", "--batch-size", "8", "--lr", "2e-3", "--warmup-steps", "25", "--schedule", "cosine",
+  "--max-steps", "480", "--max-minutes", "66", "--dropout", "0", "--weight-decay", "0.01", "--val-every", "40", "--log-every", "5",
+  "--dtype", "float16", "--seed", "42", "--output", bundledModelPath("bundled-lm"), "--checkpoint-dir", join(packageRoot(), ".cache", "pretrain-bundled-lm"),
+];
+
 interface Row { text: string; label: number }
 interface Splits { train: Row[]; validation?: Row[]; test: Row[] }
 
@@ -46,7 +62,7 @@ const readJsonl = async (file: string): Promise<Row[]> =>
 const TASKS = {
   sst2: { flags: (): string[] => ["--train", join(SST2, "train-sample-4000.jsonl"), "--test", join(SST2, "validation.jsonl")],
     splits: async (): Promise<Splits> => ({ train: await readJsonl(join(SST2, "train-sample-4000.jsonl")), test: await readJsonl(join(SST2, "validation.jsonl")) }) },
-  sentiment: { flags: (): string[] => ["--dataset", "bundled:sentiment"], splits: async (): Promise<Splits> => bundledTask("bundled:sentiment") },
+  sentiment: { flags: (): string[] => ["--dataset", "bundled:sentiment"], splits: async (): Promise<Splits> => bundledTask("bundled:sentiment", "seq-cls") },
   spam: { flags: (): string[] => ["--dataset", "bundled:spam", "--max-rows", "1200"], splits: null },
 } as const;
 type TaskName = keyof typeof TASKS;
@@ -141,7 +157,7 @@ async function evidence(modelDir: string, tasks: TaskName[], inits: Init[], seed
   const bow: Record<string, unknown> = {};
   for (const task of tasks) {
     const load = TASKS[task].splits;
-    const splits = load ? await load() : bundledTask("bundled:spam");
+    const splits = load ? await load() : bundledTask("bundled:spam", "seq-cls");
     const b = bagOfWordsBaseline(splits);
     baselines[task] = b.testAcc;
     bow[task] = b;
@@ -155,13 +171,14 @@ async function evidence(modelDir: string, tasks: TaskName[], inits: Init[], seed
   console.log(table(runs, baselines));
 }
 
-/** The value PRETRAIN_ARGS gives a flag. */
-const arg = (flag: string): string => PRETRAIN_ARGS[PRETRAIN_ARGS.indexOf(flag) + 1]!;
+/** The value a recipe gives a flag. */
+const arg = (args: string[], flag: string): string | undefined => (args.includes(flag) ? args[args.indexOf(flag) + 1]! : undefined);
 
-async function exportCheckpoint(checkpoint: string, tokenizerDir: string, out: string): Promise<void> {
+async function exportCheckpoint(checkpoint: string, tokenizerDir: string, out: string, args: string[]): Promise<void> {
   const tokenizer = await AutoTokenizer.fromPretrained(tokenizerDir);
-  const size = { dim: Number(arg("--dim")), layers: Number(arg("--layers")), heads: Number(arg("--heads")), hiddenDim: Number(arg("--hidden-dim")), dropout: Number(arg("--dropout")) };
-  const model = freshModel(arg("--arch"), size, Number(arg("--max-length")), tokenizer);
+  const num = (flag: string) => (arg(args, flag) === undefined ? undefined : Number(arg(args, flag)));
+  const size = { dim: num("--dim")!, layers: num("--layers")!, heads: num("--heads")!, kvHeads: num("--kv-heads"), hiddenDim: num("--hidden-dim"), dropout: num("--dropout") };
+  const model = freshModel(arg(args, "--arch")!, size, num("--max-length")!, tokenizer);
   restoreWeights(model, (await readCheckpoint(checkpoint)).weights);
   await saveModel(model, out, "float16");
   await tokenizer.savePretrained(out);
@@ -176,8 +193,10 @@ const [stage, ...rest] = process.argv.slice(2);
  *  from saved weights (pretraining/bundled-v3) takes the rest of its flags. */
 const FRESH_ONLY = ["--arch", "--vocab-size", "--dim", "--layers", "--heads", "--hidden-dim", "--dropout"];
 const continuing = (): string[] => PRETRAIN_ARGS.filter((a, i) => !FRESH_ONLY.includes(a) && !FRESH_ONLY.includes(PRETRAIN_ARGS[i - 1]!));
-if (stage === "pretrain") process.exitCode = await main(["pretrain", ...(rest.includes("--model") ? continuing() : PRETRAIN_ARGS), ...rest]);
-else if (stage === "export" && rest.length === 3) await exportCheckpoint(rest[0]!, rest[1]!, rest[2]!);
+if (stage === "lm") process.exitCode = await main(["pretrain", ...LM_ARGS, ...rest]);
+else if (stage === "pretrain") process.exitCode = await main(["pretrain", ...(rest.includes("--model") ? continuing() : PRETRAIN_ARGS), ...rest]);
+else if (stage === "export" && rest.length === 3) await exportCheckpoint(rest[0]!, rest[1]!, rest[2]!, PRETRAIN_ARGS);
+else if (stage === "export-lm" && rest.length === 3) await exportCheckpoint(rest[0]!, rest[1]!, rest[2]!, LM_ARGS);
 else if (stage === "evidence") {
   const tasks = list(rest, "--tasks", Object.keys(TASKS)) as TaskName[];
   const inits = list(rest, "--inits", [...INITS]) as Init[];
@@ -186,6 +205,6 @@ else if (stage === "evidence") {
   for (const i of inits) if (!INITS.includes(i)) throw new Error(`--inits: expected ${INITS.join(" or ")}, got ${i}`);
   await evidence(rest[0] ?? bundledModelPath(), tasks, inits, seeds);
 } else {
-  console.error("usage: node --import tsx scripts/pretrain-bundled.ts pretrain [flags] | export CHECKPOINT_DIR TOKENIZER_DIR OUT | evidence [MODEL_DIR] [--seeds 42,43,44] [--tasks sst2,sentiment,spam] [--inits pretrained,random]");
+  console.error("usage: node --import tsx scripts/pretrain-bundled.ts pretrain [flags] | lm [flags] | export CHECKPOINT_DIR TOKENIZER_DIR OUT | export-lm CHECKPOINT_DIR TOKENIZER_DIR OUT | evidence [MODEL_DIR] [--seeds 42,43,44] [--tasks sst2,sentiment,spam] [--inits pretrained,random]");
   process.exitCode = 2;
 }

@@ -11,9 +11,10 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
 const LAYERS: readonly (readonly string[])[] = [
-  ["backend", "io", "bundled"], // kernels; file formats and the hub; the data and model shipped with the package
+  ["backend", "io"], // kernels; file formats and the hub
   ["tensor"], // tensors and autograd
   ["nn", "optim", "tokenizers", "data"], // modules, optimizers, tokenizers, data files and loaders
+  ["bundled"], // the data and models shipped with the package (tasks as rows or chat conversations)
   ["models"], // model families, Auto classes, loading and saving
   ["train", "export"], // the Trainer and what it trains; model export (GGUF)
   ["methods"], // the classic fine-tuning approaches: freezing, feature-based classifiers

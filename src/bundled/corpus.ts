@@ -18,6 +18,7 @@ import { createRequire } from "node:module";
 import { brownSamples, nlpCorpusDocuments } from "./everyday-english.js";
 import { loadSentimentTask } from "./sentiment.js";
 import { loadBundledTask, splitKey } from "./spam.js";
+import type { ChatMessage } from "../tokenizers/index.js";
 import { wordNetEntries } from "./wordnet.js";
 
 export interface CorpusDocument {
@@ -25,6 +26,9 @@ export interface CorpusDocument {
   /** Unique within its source: the year and president, the section name, the message's position, the first synset. */
   id: string;
   text: string;
+  /** The same content as a conversation, for pretraining a model with a chat template (WordNet's synsets as
+   *  questions about a word and their glosses as answers), so the template's special tokens are learned. */
+  messages?: ChatMessage[];
 }
 
 export interface BundledCorpus {
@@ -73,7 +77,10 @@ function wordNetDocuments(): CorpusDocument[] {
   const docs: CorpusDocument[] = [];
   for (let i = 0; i < entries.length; i += SYNSETS_PER_DOCUMENT) {
     const group = entries.slice(i, i + SYNSETS_PER_DOCUMENT);
-    docs.push({ source: "wordnet", id: group[0].id, text: group.map((e) => e.text).join("\n") });
+    const messages = group.flatMap((e): ChatMessage[] => [
+      { role: "user", content: `What does "${e.words[0]}" mean?` }, { role: "assistant", content: e.gloss },
+    ]);
+    docs.push({ source: "wordnet", id: group[0].id, text: group.map((e) => e.text).join("\n"), messages });
   }
   return docs;
 }

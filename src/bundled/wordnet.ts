@@ -12,6 +12,10 @@ export interface WordNetEntry {
   id: string;
   /** "word, synonym: definition; "example"; "example"". */
   text: string;
+  /** The synset's words, first the one WordNet lists first. */
+  words: string[];
+  /** "definition; "example"; "example"". */
+  gloss: string;
 }
 
 const PARTS = ["noun", "verb", "adj", "adv"] as const;
@@ -38,7 +42,8 @@ export function wordNetEntries(): WordNetEntry[] {
       // The licence header's lines start with two spaces.
       if (line === "" || line.startsWith("  ")) return;
       const { offset, words, gloss } = parseSynset(line, file, i + 1);
-      entries.push({ id: `${part}:${offset}`, text: `${[...new Set(words)].join(", ")}: ${gloss}` });
+      const unique = [...new Set(words)];
+      entries.push({ id: `${part}:${offset}`, text: `${unique.join(", ")}: ${gloss}`, words: unique, gloss });
     });
   }
   return entries;

@@ -1,4 +1,5 @@
 // Flag groups shared by several commands, and their translation into the pipeline's settings.
+import { BUNDLED_MODELS, BUNDLED_PREFIX, BUNDLED_TASKS } from "../bundled/index.js";
 import { POOLINGS } from "../methods/features/pooling.js";
 import type { PeftCliFlag } from "../peft/index.js";
 import { booleanFlag, choiceFlag, kebab, listFlag, numberFlag, stringFlag, type Flag, type FlagTable, type FlagValues } from "./args.js";
@@ -12,8 +13,14 @@ import type { TextGenerationOptions } from "./pipeline/generation.js";
 
 export const BASE_DTYPES = ["fp32", "bf16"] as const;
 
+/** "bundled:a / bundled:b (seq-cls), bundled:c (causal-lm)" */
+function bundledTaskList(): string {
+  const kinds = [...new Set(Object.values(BUNDLED_TASKS).map((t) => t.task))];
+  return kinds.map((k) => `${Object.entries(BUNDLED_TASKS).filter(([, t]) => t.task === k).map(([n]) => BUNDLED_PREFIX + n).join(" / ")} (${k})`).join(", ");
+}
+
 export const modelFlags = {
-  model: stringFlag("pretrained model: a local folder, a Hugging Face Hub id, or bundled (ships with finetune-ts)", { arg: "ID|DIR" }),
+  model: stringFlag(`pretrained model: a local folder, a Hugging Face Hub id, or ${Object.keys(BUNDLED_MODELS).join(" / ")} (ship with finetune-ts)`, { arg: "ID|DIR" }),
   revision: stringFlag("hub branch, tag or commit (default main)", { arg: "REV" }),
   cacheDir: stringFlag("hub cache folder (default $HF_HUB_CACHE or ~/.cache/huggingface/hub)", { arg: "DIR" }),
   tokenizer: stringFlag("tokenizer folder, when the model folder has none", { arg: "DIR" }),
@@ -36,7 +43,7 @@ export const dataFlags = {
   validation: stringFlag("validation file", { arg: "FILE" }),
   test: stringFlag("test file", { arg: "FILE" }),
   data: stringFlag("one file to split into train/validation/test with --seed", { arg: "FILE" }),
-  dataset: stringFlag("a Hugging Face Hub classification dataset, e.g. stanfordnlp/imdb, or bundled:sentiment / bundled:spam (ship with finetune-ts)", { arg: "ID" }),
+  dataset: stringFlag(`a Hugging Face Hub classification dataset, e.g. stanfordnlp/imdb, or a task that ships with finetune-ts: ${bundledTaskList()}`, { arg: "ID" }),
   datasetConfig: stringFlag("the hub dataset's config (subset), when it has several", { arg: "NAME" }),
   validationSplit: numberFlag("validation share (0-1) or row count taken from --data (default 0.1), or from a --dataset without one", { min: 0 }),
   testSplit: numberFlag("test share (0-1) or row count, as --validation-split", { min: 0 }),

@@ -53,6 +53,9 @@ export interface FreshModelSize {
   hiddenSize: number;
   numLayers: number;
   numHeads: number;
+  /** Key/value heads (grouped-query attention), dividing numHeads; default numHeads. Families whose attention
+   *  has no separate key/value head count leave it out of their config, and freshModel reports that. */
+  numKvHeads?: number;
   intermediateSize: number;
   /** The longest input (position embeddings; recorded in the config of rotary models). */
   maxPositions: number;

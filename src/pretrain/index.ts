@@ -1,5 +1,5 @@
 // Pretraining from scratch or further (masked LM for DistilBERT/BERT, next-token for GPT-2/Llama).
-export { pretrain, type FreshModelSpec, type PretrainOptions, type PretrainResult, type PretrainedModelSpec } from "./pretrain.js";
+export { pretrain, pretrainingTexts, type Doc, type FreshModelSpec, type PretrainOptions, type PretrainResult, type PretrainedModelSpec } from "./pretrain.js";
 export { architectures, freshModel, objectiveOf, pretrainingHead, type Architecture, type ModelSize, type Objective } from "./models.js";
 export { maskTokens, type MaskingOptions, type MaskedTokens } from "./masking.js";
 export { packBlocks, type PackOptions } from "./blocks.js";

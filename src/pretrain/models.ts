@@ -12,6 +12,8 @@ export interface ModelSize {
   dim: number;
   layers: number;
   heads: number;
+  /** Key/value heads (grouped-query attention); default `heads`. */
+  kvHeads?: number;
   /** Feed-forward width; default 4 * dim (Llama's MLP included). */
   hiddenDim?: number;
   /** Every dropout probability of the config (default: the architecture's, 0.1 except Llama's and ModernBERT's 0). */
@@ -46,8 +48,12 @@ export function freshModel(arch: Architecture, size: ModelSize, maxLength: numbe
   const family = familyOf(arch);
   const config = family.freshConfig({
     modelType: arch, vocabSize: tokenizer.length, hiddenSize: size.dim, numLayers: size.layers, numHeads: size.heads,
-    intermediateSize: size.hiddenDim ?? 4 * size.dim, maxPositions: maxLength, dropout: size.dropout,
+    numKvHeads: size.kvHeads, intermediateSize: size.hiddenDim ?? 4 * size.dim, maxPositions: maxLength, dropout: size.dropout,
     padTokenId: tokenizer.padTokenId ?? null, bosTokenId: tokenizer.bosTokenId ?? null, eosTokenId: tokenizer.eosTokenId ?? null,
   });
+  // A family without grouped-query attention builds its config without the count; asking for fewer heads there
+  // would silently give full attention.
+  const kv = (config as { numKeyValueHeads?: number }).numKeyValueHeads ?? size.heads;
+  if (size.kvHeads !== undefined && kv !== size.kvHeads) throw new Error(`--kv-heads: ${arch} has no grouped-query attention (key/value heads = --heads)`);
   return new (pretrainingHead(family).cls)(config);
 }

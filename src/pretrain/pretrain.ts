@@ -9,7 +9,7 @@ import { exists } from "../io/exists.js";
 import { join } from "node:path";
 import { DataLoader, type Loader } from "../data/dataloader.js";
 import type { Batch } from "../data/collate.js";
-import { bundledCorpus } from "../bundled/corpus.js";
+import { bundledCorpus, type CorpusDocument } from "../bundled/corpus.js";
 import { buildPretrained, readConfigJson } from "../models/loading.js";
 import type { PreTrainedModel } from "../models/pretrained.js";
 import { familyForConfig } from "../models/registry.js";
@@ -38,6 +38,10 @@ export interface FreshModelSpec {
   vocabSize: number;
   /** A tokenizer folder to use instead of training one (its vocabulary size then rules). */
   tokenizer?: string;
+  /** Special tokens the trained tokenizer adds after the architecture's own (a chat template's markers). */
+  additionalSpecialTokens?: string[];
+  /** A Jinja chat template for the trained tokenizer (saved in tokenizer_config.json). */
+  chatTemplate?: string;
 }
 
 /** An existing model (folder or hub id) with its tokenizer: masked LM if its family has one, else next token. */
@@ -95,23 +99,32 @@ export interface PretrainResult {
   finalValLoss: number | null;
 }
 
+/** A document's text, and the same content as a conversation when the corpus has one. */
+export type Doc = Pick<CorpusDocument, "text" | "messages">;
+interface Documents { train: Doc[]; heldOut: Doc[] }
+
 /** The documents of text files: their non-empty lines. About 2% are held out, chosen by a hash of the line. */
-async function fileDocuments(files: string[]): Promise<{ train: string[]; heldOut: string[] }> {
-  const out = { train: [] as string[], heldOut: [] as string[] };
+async function fileDocuments(files: string[]): Promise<Documents> {
+  const out: Documents = { train: [], heldOut: [] };
   for (const f of files) {
     for (const line of (await readFile(f, "utf8")).split(/\r?\n/)) {
       if (!line.trim()) continue;
       const bucket = createHash("sha256").update(line).digest().readUInt32BE(0) % 100;
-      (bucket < 2 ? out.heldOut : out.train).push(line);
+      (bucket < 2 ? out.heldOut : out.train).push({ text: line });
     }
   }
   return out;
 }
 
-async function documents(corpus: PretrainOptions["corpus"]): Promise<{ train: string[]; heldOut: string[] }> {
-  if (corpus !== "bundled") return fileDocuments(corpus.files);
-  const { train, heldOut } = bundledCorpus();
-  return { train: train.map((d) => d.text), heldOut: heldOut.map((d) => d.text) };
+async function documents(corpus: PretrainOptions["corpus"]): Promise<Documents> {
+  return corpus === "bundled" ? bundledCorpus() : fileDocuments(corpus.files);
+}
+
+/** The text a document is pretrained on: a conversation rendered with the tokenizer's chat template when both
+ *  exist, so the model learns the template's turns and special tokens; else the plain text. */
+export function pretrainingTexts(docs: Doc[], tokenizer: PreTrainedTokenizer): string[] {
+  if (tokenizer.chatTemplate === undefined) return docs.map((d) => d.text);
+  return docs.map((d) => (d.messages ? tokenizer.applyChatTemplate(d.messages, { tokenize: false }) : d.text));
 }
 
 
@@ -138,10 +151,11 @@ async function setUp(opts: PretrainOptions, train: string[]): Promise<{ model: P
   let tokenizer: PreTrainedTokenizer;
   if (opts.resume) tokenizer = await savedTokenizer(opts.output);
   else {
-    const common = { vocabSize: spec.vocabSize, modelMaxLength: opts.maxLength };
+    const common = { vocabSize: spec.vocabSize, modelMaxLength: opts.maxLength, additionalSpecialTokens: spec.additionalSpecialTokens };
     tokenizer = spec.tokenizer ? await AutoTokenizer.fromPretrained(spec.tokenizer, { modelMaxLength: opts.maxLength })
       : objective === "mlm" ? await trainWordPieceTokenizer({ texts: train }, { ...common, lowercase: true })
       : await trainByteLevelBpeTokenizer({ texts: train }, common);
+    if (spec.chatTemplate !== undefined) tokenizer.chatTemplate = spec.chatTemplate;
     await tokenizer.savePretrained(opts.output);
   }
   return { model: freshModel(spec.arch, spec.size, opts.maxLength, tokenizer), tokenizer, objective };
@@ -178,10 +192,10 @@ function loaders(opts: PretrainOptions, objective: Objective, tokenizer: PreTrai
 export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const seed = opts.seed ?? 42;
   const docs = await documents(opts.corpus);
-  const { model, tokenizer, objective } = await setUp(opts, docs.train);
+  const { model, tokenizer, objective } = await setUp(opts, docs.train.map((d) => d.text));
   const pack = { blockSize: opts.maxLength, objective };
-  const trainBlocks = await packBlocks(tokenizer, docs.train, pack);
-  const valBlocks = (await packBlocks(tokenizer, docs.heldOut, pack)).slice(0, opts.valBlocks ?? 64);
+  const trainBlocks = await packBlocks(tokenizer, pretrainingTexts(docs.train, tokenizer), pack);
+  const valBlocks = (await packBlocks(tokenizer, pretrainingTexts(docs.heldOut, tokenizer), pack)).slice(0, opts.valBlocks ?? 64);
   if (valBlocks.length === 0) throw new Error("the held-out text is shorter than one block, so there is nothing to validate on");
 
   const optimization = {

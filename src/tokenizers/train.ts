@@ -34,6 +34,8 @@ interface CommonTrainOptions {
   /** Including special tokens; the alphabet is always kept even when that exceeds it. At most 30000 + specials. */
   vocabSize?: number;
   specialTokens?: string[];
+  /** Special tokens after specialTokens (or the defaults), such as a chat template's <|im_start|> and <|im_end|>. */
+  additionalSpecialTokens?: string[];
   modelMaxLength?: number;
 }
 
@@ -66,7 +68,7 @@ export async function trainWordPieceTokenizer(
   corpus: TrainingCorpus,
   opts: TrainWordPieceOptions = {},
 ): Promise<PreTrainedTokenizer> {
-  const specials = opts.specialTokens ?? ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
+  const specials = withAdditional(opts.specialTokens ?? ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"], opts);
   const roles = rolesOf(specials);
   if (roles.unk === undefined) throw new Error('WordPiece needs an unknown token: include "[UNK]" in specialTokens');
   const lowercase = opts.lowercase ?? true;
@@ -92,7 +94,7 @@ export async function trainByteLevelBpeTokenizer(
   corpus: TrainingCorpus,
   opts: TrainByteLevelBpeOptions = {},
 ): Promise<PreTrainedTokenizer> {
-  const specials = opts.specialTokens ?? ["<|endoftext|>"];
+  const specials = withAdditional(opts.specialTokens ?? ["<|endoftext|>"], opts);
   const addPrefixSpace = opts.addPrefixSpace ?? false;
   const trained = await runTrainer(byteLevelBpeTokenizerJson({ vocab: {}, merges: [], addPrefixSpace }), corpus);
   const learned = tokensById(trained.model.vocab as Record<string, number>);
@@ -178,6 +180,10 @@ function indexTokens(tokens: string[]): Record<string, number> {
 function mergePairs(merges: unknown): [string, string][] {
   if (!Array.isArray(merges)) return [];
   return merges.map((m) => (typeof m === "string" ? (m.split(" ") as [string, string]) : (m as [string, string])));
+}
+
+function withAdditional(specials: string[], opts: CommonTrainOptions): string[] {
+  return [...new Set([...specials, ...(opts.additionalSpecialTokens ?? [])])];
 }
 
 function rolesOf(specials: string[]): SpecialTokens {

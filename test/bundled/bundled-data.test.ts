@@ -5,6 +5,7 @@ import { loadSentimentTask } from "../../src/bundled/sentiment.js";
 import { loadBundledTask, splitKey, splitOf } from "../../src/bundled/spam.js";
 import { untagBrown } from "../../src/bundled/everyday-english.js";
 import { wordNetEntries } from "../../src/bundled/wordnet.js";
+import { bundledTask, type Conversation } from "../../src/bundled/tasks.js";
 
 test("the spam task: fixed sizes, both labels in every split, split by the hash rule, no text in two splits", () => {
   const task = loadBundledTask();
@@ -68,4 +69,38 @@ test("WordNet entries: synonyms without syntactic markers or underscores, then t
 test("Brown samples read as written English: tags removed, punctuation and quotes attached", () => {
   assert.equal(untagBrown("\n\n\tThe/at jury/nn said/vbd ``/`` no/at evidence/nn ''/'' ./.\n\n\tIt/pps wasn't/bedz* (/( really/rb )/) over/rp ./."),
     'The jury said "no evidence".\nIt wasn\'t (really) over.');
+});
+
+test("bundled:sentiment-chat: the sentiment task's reviews as questions answered by the label's name, held-out reviews in no training turn", () => {
+  const chat = bundledTask("bundled:sentiment-chat", "causal-lm");
+  const rows = loadSentimentTask();
+  const review = (c: Conversation) => c.messages[0]!.content.split("\n").slice(1).join("\n");
+  for (const split of ["train", "validation", "test"] as const) {
+    assert.equal(chat[split].length, rows[split].length);
+    chat[split].forEach((c, i) => {
+      assert.deepEqual(c.messages.map((m) => m.role), ["user", "assistant"]);
+      assert.equal(c.messages[0]!.content, `Is this review positive or negative?\n${rows[split][i]!.text}`);
+      assert.equal(c.messages[1]!.content, ["negative", "positive"][rows[split][i]!.label]);
+    });
+  }
+  const keys = (cs: Conversation[]) => new Set(cs.map((c) => splitKey(review(c))));
+  const train = keys(chat.train);
+  for (const split of ["validation", "test"] as const) assert.equal([...keys(chat[split])].filter((k) => train.has(k)).length, 0, split);
+  assert.equal([...keys(chat.validation)].filter((k) => keys(chat.test).has(k)).length, 0);
+  // Both answers in the held-out split, so exact match is not won by always saying one of them.
+  assert.deepEqual(new Set(chat.test.map((c) => c.messages[1]!.content)), new Set(["negative", "positive"]));
+  assert.throws(() => bundledTask("bundled:sentiment-chat", "seq-cls"), /bundled:sentiment-chat is a causal-lm task, but the model trains for seq-cls; bundled seq-cls tasks: bundled:sentiment, bundled:spam/);
+  assert.throws(() => bundledTask("bundled:sentiment", "causal-lm"), /is a seq-cls task.*bundled causal-lm tasks: bundled:sentiment-chat/);
+});
+
+test("WordNet corpus documents carry the same synsets as conversations (question about the first word, gloss as answer)", () => {
+  const doc = bundledCorpus().train.find((d) => d.source === "wordnet")!;
+  const lines = doc.text.split("\n");
+  assert.equal(doc.messages!.length, 2 * lines.length);
+  lines.forEach((line, i) => {
+    const [user, assistant] = [doc.messages![2 * i]!, doc.messages![2 * i + 1]!];
+    const word = /^What does "(.*)" mean\?$/.exec(user.content)![1]!;
+    assert.ok(line.startsWith(word), `${line} / ${word}`);
+    assert.ok(line.endsWith(`: ${assistant.content}`), line);
+  });
 });

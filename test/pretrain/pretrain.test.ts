@@ -6,7 +6,7 @@ import { pretrain as pretrainCommand } from "../../src/cli/commands/pretrain.js"
 import { AutoModelForCausalLM, AutoModelForMaskedLM } from "../../src/models/auto.js";
 import { DistilBertForMaskedLM } from "../../src/models/distilbert/index.js";
 import { GPT2LMHeadModel } from "../../src/models/gpt2/index.js";
-import { pretrain, type FreshModelSpec, type PretrainOptions } from "../../src/pretrain/index.js";
+import { pretrain, pretrainingTexts, type FreshModelSpec, type PretrainOptions } from "../../src/pretrain/index.js";
 import { Generator } from "../../src/tensor/index.js";
 import { AutoTokenizer } from "../../src/tokenizers/index.js";
 import { tempDir } from "../io/fixtures.js";
@@ -122,4 +122,32 @@ test("finetune pretrain: flags become a run; a missing --output or corpus is a u
   assert.equal(JSON.parse(await readFile(join(out, "config.json"), "utf8")).torch_dtype, "float16");
   await assert.rejects(pretrainCommand.run([corpus]), /--output is required/);
   await assert.rejects(pretrainCommand.run(["--output", out]), /give text files or --bundled/);
+});
+
+test("finetune pretrain --arch llama --kv-heads --special-tokens --chat-template: grouped-query attention, the template and its tokens in the folder", async () => {
+  const out = join(dir, "chat-llama");
+  const template = join(dir, "chatml.jinja");
+  await writeFile(template, "{%- for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{%- endif %}");
+  const args = [corpus, "--arch", "llama", "--dim", "32", "--layers", "1", "--heads", "4", "--kv-heads", "2", "--max-length", "32", "--vocab-size", "300",
+    "--special-tokens", "<|im_start|>,<|im_end|>", "--chat-template", template, "--batch-size", "8", "--max-steps", "2", "--val-every", "2", "--output", out];
+  const log = console.log;
+  console.log = () => {};
+  try {
+    await pretrainCommand.run(args);
+  } finally {
+    console.log = log;
+  }
+  const config = JSON.parse(await readFile(join(out, "config.json"), "utf8")) as Record<string, unknown>;
+  assert.equal(config.num_key_value_heads, 2);
+  assert.equal(config.num_attention_heads, 4);
+  const tokenizer = await AutoTokenizer.fromPretrained(out);
+  assert.deepEqual(tokenizer.convertTokensToIds(["<|endoftext|>", "<|im_start|>", "<|im_end|>"]), [0, 1, 2]);
+  assert.equal(tokenizer.length, 300);
+  const messages = [{ role: "user", content: "What does \"whale\" mean?" }, { role: "assistant", content: "a very large sea animal" }];
+  const [rendered, plain] = pretrainingTexts([{ text: "whale: a very large sea animal", messages }, { text: "the old ship ." }], tokenizer);
+  assert.equal(rendered, "<|im_start|>user\nWhat does \"whale\" mean?<|im_end|>\n<|im_start|>assistant\na very large sea animal<|im_end|>\n");
+  assert.equal(plain, "the old ship .");
+  // Without a template the same documents are their plain text, as for an encoder.
+  assert.deepEqual(pretrainingTexts([{ text: "whale: a very large sea animal", messages }], await AutoTokenizer.fromPretrained(join(dir, "clm"))), ["whale: a very large sea animal"]);
+  await assert.rejects(pretrainCommand.run([corpus, "--arch", "gpt2", "--kv-heads", "1", "--dim", "32", "--layers", "1", "--heads", "2", "--output", join(dir, "x")]), /--kv-heads: gpt2 has no grouped-query attention/);
 });

@@ -10,7 +10,7 @@ import { loadOutput } from "../pipeline/trained.js";
 
 const flags = {
   ...loadFlags,
-  data: stringFlag("labelled file to score (.jsonl, .json, .csv, .tsv or .parquet)", { arg: "FILE" }),
+  data: stringFlag("labelled file to score (.jsonl, .json, .csv, .tsv or .parquet), or bundled:<task> for a bundled task's test split", { arg: "FILE" }),
   ...columnFlags,
   ...chatTemplateFlag,
   metric: choiceFlag("causal-lm: also exact-match, the share of greedy answers equal to the reference", ["exact-match"] as const, { arg: "M" }),
@@ -41,7 +41,8 @@ Examples:
   finetune eval --model runs/feature --data data/test.jsonl --json
   finetune eval --model distilbert-base-uncased --adapter runs/lora --data test.csv --text-column review
   finetune eval --model runs/gpt2-prefix --data lm/validation.jsonl
-  finetune eval --model runs/chat-lora --data gsm8k-chat.jsonl --metric exact-match --answer-marker "####"`,
+  finetune eval --model runs/chat-lora --data gsm8k-chat.jsonl --metric exact-match --answer-marker "####"
+  finetune eval --model runs/bundled-lm-lora --data bundled:sentiment-chat --metric exact-match --max-new-tokens 8`,
 
   async run(argv) {
     const { values: v } = await parseWithConfig(argv, flags);

@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { formatCount, formatSeconds } from "../../report/format.js";
 import { architectures, pretrain as runPretraining, type FreshModelSpec, type PretrainedModelSpec } from "../../pretrain/index.js";
 import { booleanFlag, choiceFlag, flagHelp, numberFlag, stringFlag, type FlagValues } from "../args.js";
@@ -21,9 +22,12 @@ const flags = {
   bundled: booleanFlag("pretrain on the bundled corpus (State of the Union addresses, Moby Dick, spam-task training mails, WordNet's definitions and examples) instead of files"),
   vocabSize: int("tokenizer vocabulary, special tokens included (default 8192)", 16),
   tokenizer: stringFlag("use this tokenizer folder instead of training one on the text", { arg: "DIR" }),
+  specialTokens: stringFlag("comma-separated special tokens the trained tokenizer adds after the architecture's own, e.g. a chat template's <|im_start|>,<|im_end|>", { arg: "LIST" }),
+  chatTemplate: stringFlag("a Jinja chat template file for the trained tokenizer (tokenizer_config.json); documents that are conversations (the bundled corpus's WordNet part) are then pretrained rendered with it", { arg: "FILE" }),
   dim: int("hidden size (default 128)"),
   layers: int("transformer layers (default 4)"),
   heads: int("attention heads; must divide --dim (default 4)"),
+  kvHeads: int("key/value heads (grouped-query attention, Llama-family and Gemma); must divide --heads (default --heads)"),
   hiddenDim: int("feed-forward size (default 4 x --dim)"),
   dropout: numberFlag("every dropout probability of the model (default: the architecture's, 0.1; 0 learns faster on a short budget)", { arg: "P", min: 0, max: 0.9 }),
   maxLength: int("tokens per training block, and the model's longest input (default 128)", 8),
@@ -76,7 +80,7 @@ Examples:
     if (!v.output) throw new UsageError("--output is required (the folder for the pretrained model)");
     if (Boolean(v.bundled) === files.length > 0) throw new UsageError("give text files or --bundled (one of the two)");
     const result = await runPretraining({
-      model: v.model !== undefined ? await existingModelSpec(v) : freshModelSpec(v),
+      model: v.model !== undefined ? await existingModelSpec(v) : await freshModelSpec(v),
       corpus: v.bundled ? "bundled" : { files },
       maxLength: v.maxLength ?? 128,
       output: v.output,
@@ -108,14 +112,18 @@ Examples:
 type Values = FlagValues<typeof flags>;
 
 /** The flags that shape a fresh model; an existing model brings its own. */
-const FRESH_ONLY = ["arch", "vocabSize", "tokenizer", "dim", "layers", "heads", "hiddenDim", "dropout"] as const;
+const FRESH_ONLY = ["arch", "vocabSize", "tokenizer", "specialTokens", "chatTemplate", "dim", "layers", "heads", "kvHeads", "hiddenDim", "dropout"] as const;
 
-function freshModelSpec(v: Values): FreshModelSpec {
+async function freshModelSpec(v: Values): Promise<FreshModelSpec> {
   return {
     arch: v.arch ?? "distilbert",
-    size: { dim: v.dim ?? 128, layers: v.layers ?? 4, heads: v.heads ?? 4, hiddenDim: v.hiddenDim, dropout: v.dropout },
+    size: { dim: v.dim ?? 128, layers: v.layers ?? 4, heads: v.heads ?? 4, kvHeads: v.kvHeads, hiddenDim: v.hiddenDim, dropout: v.dropout },
     vocabSize: v.vocabSize ?? 8192,
     tokenizer: v.tokenizer,
+    additionalSpecialTokens: v.specialTokens?.split(",").map((t) => t.trim()).filter(Boolean),
+    chatTemplate: v.chatTemplate === undefined ? undefined : await readFile(v.chatTemplate, "utf8").catch((e: Error) => {
+      throw new UsageError(`--chat-template ${v.chatTemplate}: ${e.message}`);
+    }),
   };
 }
 

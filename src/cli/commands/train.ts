@@ -61,6 +61,7 @@ Examples:
     --max-rows 2000 --max-length 256 --output runs/imdb-ia3
   finetune train --model gpt2 --task causal-lm --method prefix --train lm.jsonl --max-steps 500 --output runs/prefix
   finetune train --model bundled --method full --dataset bundled:spam --lr auto --output runs/full-auto
+  finetune train --model bundled-lm --method lora --dataset bundled:sentiment-chat --max-steps 150 --output runs/bundled-lm-lora
   finetune train --model ./small-chat-model --method lora --train chat.jsonl --packing --max-length 512 --output runs/chat
   finetune train --config run.yaml --lr 3e-4
   finetune train --output runs/lora --resume`;

@@ -1,7 +1,7 @@
 // Datasets from the data flags: one file per split, one file split with a seed, or a Hugging Face Hub
 // dataset; classification rows ({text, textPair?, label}) or causal-LM records (conversations, {prompt, completion}
 // or {text}).
-import { BUNDLED_PREFIX, bundledTask, type BundledClassificationTask } from "../../bundled/index.js";
+import { BUNDLED_PREFIX, bundledTask, type BundledTaskData, type BundledTaskKind } from "../../bundled/index.js";
 import {
   loadDataFiles, loadHubDataset, readRecords, splitDataset, type DatasetDict, type JsonRecord, type TextExample,
 } from "../../data/index.js";
@@ -52,8 +52,12 @@ const DEFAULT_SEED = 42;
 
 export async function loadData(task: Task, s: DataSettings, hub: HubOptions): Promise<TaskData> {
   if (task === "seq-cls") return { task, ...(await loadClassificationData(s, hub)) };
-  if (s.dataset !== undefined) throw new UsageError("--dataset loads classification datasets; for causal-lm give --train (and --validation / --test) files");
   const columns = { textColumn: s.textColumn, promptColumn: s.promptColumn, completionColumn: s.completionColumn, trainOnPrompt: s.trainOnPrompt };
+  if (s.dataset?.startsWith(BUNDLED_PREFIX)) {
+    const { train, validation, test } = bundled(s, "causal-lm");
+    return { task, splits: sampleRows<JsonRecord>({ train, validation, test }, s), columns };
+  }
+  if (s.dataset !== undefined) throw new UsageError("--dataset loads classification datasets (and the bundled instruction tasks); for causal-lm give --train (and --validation / --test) files");
   return { task, splits: await loadLmData(s), columns };
 }
 
@@ -61,13 +65,7 @@ export async function loadClassificationData(s: DataSettings, hub: HubOptions): 
   const opts = { textColumn: s.textColumn, textPairColumn: s.textPairColumn, labelColumn: s.labelColumn, labelNames: s.labelNames };
   let splits: Splits<TextExample>, names: string[];
   if (s.dataset?.startsWith(BUNDLED_PREFIX)) {
-    exclusive("--dataset", [s.data, s.train, s.validation, s.test]);
-    let task: BundledClassificationTask;
-    try {
-      task = bundledTask(s.dataset);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+    const task = bundled(s, "seq-cls");
     splits = { train: task.train, validation: task.validation, test: task.test };
     names = task.labelNames;
   } else if (s.dataset !== undefined) {
@@ -94,13 +92,21 @@ export async function loadClassificationData(s: DataSettings, hub: HubOptions): 
 
 /** One file scored against a trained model: labels map through the model's names (or index them). */
 export async function loadClassificationFile(file: string, s: DataSettings, labelNames: string[]): Promise<TextExample[]> {
+  if (file.startsWith(BUNDLED_PREFIX)) {
+    const task = bundledTaskOf(file, "seq-cls");
+    return sample(task.test.map((r) => {
+      const label = labelNames.indexOf(task.labelNames[r.label]!);
+      if (label < 0) throw new UsageError(`${file}: its label ${task.labelNames[r.label]} is not one of the model's (${labelNames.join(", ")})`);
+      return { text: r.text, label };
+    }), s);
+  }
   const loaded = await loadDataFiles(file, { textColumn: s.textColumn, textPairColumn: s.textPairColumn, labelColumn: s.labelColumn, labelNames });
   return sample(loaded.rows, s);
 }
 
-/** One causal-LM file to score, sampled like a training run's splits. */
+/** One causal-LM file to score, sampled like a training run's splits; bundled:<task> is a bundled task's test split. */
 export async function loadLmFile(file: string, s: DataSettings): Promise<JsonRecord[]> {
-  return sample(await readRecords(file), s);
+  return sample(file.startsWith(BUNDLED_PREFIX) ? bundledTaskOf(file, "causal-lm").test : await readRecords(file), s);
 }
 
 export async function loadLmData(s: DataSettings): Promise<Splits<JsonRecord>> {
@@ -123,6 +129,20 @@ function filesBySplit(s: DataSettings): { train: string; validation?: string; te
   if (s.train === undefined) throw new UsageError("no training data: give --train (with --validation / --test), --data or --dataset");
   const files = { train: s.train, validation: s.validation, test: s.test };
   return Object.fromEntries(Object.entries(files).filter(([, f]) => f !== undefined)) as typeof files;
+}
+
+/** The bundled task --dataset names, of the kind the model trains for. */
+function bundled<K extends BundledTaskKind>(s: DataSettings, kind: K): Extract<BundledTaskData, { task: K }> {
+  exclusive("--dataset", [s.data, s.train, s.validation, s.test]);
+  return bundledTaskOf(s.dataset!, kind);
+}
+
+function bundledTaskOf<K extends BundledTaskKind>(id: string, kind: K): Extract<BundledTaskData, { task: K }> {
+  try {
+    return bundledTask(id, kind);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 function exclusive(flag: string, others: (string | undefined)[]): void {

@@ -2,7 +2,7 @@
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { HubOptions } from "../../io/hub.js";
-import { bundledModelPath } from "../../bundled/index.js";
+import { bundledModelPath, isBundledModel } from "../../bundled/index.js";
 import type { RawConfig } from "../../models/config.js";
 import { AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification, familyForConfig, type ModelFamily, type PreTrainedModel } from "../../models/index.js";
 import { isGguf, readConfigJson } from "../../models/loading.js";
@@ -29,16 +29,14 @@ export async function isDirectory(path: string): Promise<boolean> {
   return stat(path).then((s) => s.isDirectory(), () => false);
 }
 
-export const BUNDLED = "bundled";
-
 export async function isFile(path: string): Promise<boolean> {
   return stat(path).then((s) => s.isFile(), () => false);
 }
 
 /** A folder (or a llama.cpp GGUF file) that exists becomes an absolute path, so "runs/out" is never taken for the hub repo runs/out.
- *  "bundled" names the small DistilBERT that ships in assets/ (pretrained by finetune-ts itself). */
+ *  "bundled" and "bundled-lm" name the small DistilBERT and Llama that ship in assets/ (pretrained by finetune-ts itself). */
 export async function modelRef(arg: string): Promise<string> {
-  if (arg === BUNDLED) return bundledModelPath();
+  if (isBundledModel(arg)) return bundledModelPath(arg);
   if ((await isDirectory(arg)) || (await isGguf(arg))) return resolve(arg);
   if (/^(\/|\.{1,2}[\\/]|~)/.test(arg) || /[\\/].*[\\/]/.test(arg)) throw new UsageError(`${arg}: no such model folder`);
   return arg;

@@ -27,7 +27,7 @@ export const gemma3Family: ModelFamily = {
     const headDim = s.hiddenSize / s.numHeads;
     return gemmaConfig({
       modelType: s.modelType as GemmaModelType, vocabSize: s.vocabSize, hiddenSize: s.hiddenSize, numHiddenLayers: s.numLayers,
-      numAttentionHeads: s.numHeads, numKeyValueHeads: s.numHeads, headDim, queryPreAttnScalar: headDim,
+      numAttentionHeads: s.numHeads, numKeyValueHeads: s.numKvHeads ?? s.numHeads, headDim, queryPreAttnScalar: headDim,
       intermediateSize: s.intermediateSize, maxPositionEmbeddings: s.maxPositions, tieWordEmbeddings: true,
       bosTokenId: s.bosTokenId, eosTokenId: s.eosTokenId, padTokenId: s.padTokenId, attentionDropout: s.dropout, numLabels: s.numLabels,
     });

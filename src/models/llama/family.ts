@@ -36,7 +36,7 @@ export const llamaFamily: ModelFamily = {
   // is hidden / heads, as transformers sets it when a config leaves it out (Qwen3's default is 128 instead).
   freshConfig: (s) => llamaConfig({
     modelType: s.modelType as LlamaModelType, vocabSize: s.vocabSize, hiddenSize: s.hiddenSize, numHiddenLayers: s.numLayers,
-    numAttentionHeads: s.numHeads, numKeyValueHeads: s.numHeads, headDim: s.hiddenSize / s.numHeads, intermediateSize: s.intermediateSize,
+    numAttentionHeads: s.numHeads, numKeyValueHeads: s.numKvHeads ?? s.numHeads, headDim: s.hiddenSize / s.numHeads, intermediateSize: s.intermediateSize,
     maxPositionEmbeddings: s.maxPositions, tieWordEmbeddings: true, bosTokenId: s.bosTokenId, eosTokenId: s.eosTokenId,
     padTokenId: s.padTokenId, attentionDropout: s.dropout, numLabels: s.numLabels,
   }),
