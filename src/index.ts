@@ -18,3 +18,4 @@ export type { EarlyStoppingOptions } from "./train/index.js";
 export type { EarlyStoppingOptions as MLPEarlyStoppingOptions } from "./methods/index.js";
 export * from "./data/index.js";
 export { saveGguf, type SaveGgufOptions } from "./export/gguf.js";
+export { setWarningHandler, warn, type WarningHandler } from "./warnings/index.js";

@@ -10,7 +10,9 @@ import { merge } from "./commands/merge.js";
 import { predict } from "./commands/predict.js";
 import { pretrain } from "./commands/pretrain.js";
 import { train } from "./commands/train.js";
+import { setWarningHandler } from "../warnings/index.js";
 import { Interrupted, UsageError, type Command } from "./command.js";
+import { info } from "./output.js";
 
 export const commands: Command[] = [train, evaluate, predict, generate, chat, merge, compare, exportCommand, pretrain, doctor];
 
@@ -55,6 +57,9 @@ export async function main(argv: string[]): Promise<number> {
     console.log(cmd.help);
     return 0;
   }
+  // The library's warnings, once each, as one plain line among the command's own (the rest of a long message is
+  // transformers' generic advice).
+  setWarningHandler((message) => info(`warning: ${message.split("\n")[0]}`));
   try {
     return (await cmd.run(rest)) ?? 0;
   } catch (e) {

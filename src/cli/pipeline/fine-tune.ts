@@ -251,8 +251,9 @@ async function lmScores(model: PreTrainedModel | PeftModel, tokenizer: PreTraine
 }
 
 function tokenizeSplit(data: TaskData, split: "train" | "validation" | "test", tokenizer: PreTrainedTokenizer, maxLength: number): Promise<Example[]> {
-  if (data.task === "seq-cls") return tokenizeDataset(tokenizer, data.splits[split]!, { maxLength });
-  return tokenizeLm(tokenizer, data.splits[split]!, maxLength, data.columns);
+  const label = `${split} data`;
+  if (data.task === "seq-cls") return tokenizeDataset(tokenizer, data.splits[split]!, { maxLength, label });
+  return tokenizeLm(tokenizer, data.splits[split]!, maxLength, data.columns, label);
 }
 
 async function save(input: RunInput, result: RunResult, artifact: Artifact, s: Pick<RunSettings, "labelNames" | "maxLength" | "pooling">): Promise<RunResult> {
