@@ -118,6 +118,10 @@ export const loadFlags = {
   maxLength: numberFlag("truncate texts to N tokens (default: the length it was trained with)", { integer: true, min: 2 }),
 };
 
+export const overwriteFlag = {
+  overwrite: booleanFlag("replace whatever --output holds (by default only an empty folder or an earlier output of the same command is written to)"),
+};
+
 export const runFlags = {
   ...modelFlags, ...taskFlag, ...dataFlags, ...methodOptionFlags, ...hyperparameterFlags,
   output: stringFlag("folder for the results", { arg: "DIR" }),
