@@ -10,6 +10,7 @@ import { merge } from "./commands/merge.js";
 import { predict } from "./commands/predict.js";
 import { pretrain } from "./commands/pretrain.js";
 import { train } from "./commands/train.js";
+import { fileSystemError } from "../io/errors.js";
 import { setWarningHandler } from "../warnings/index.js";
 import { Interrupted, UsageError, type Command } from "./command.js";
 import { info } from "./output.js";
@@ -35,8 +36,14 @@ const NETWORK_CODES = new Set(["ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ECONNR
 function describe(e: unknown): string {
   const msg = (e instanceof Error ? e.message : String(e)).trim().replace(/\s*\n\s*/g, " ");
   // The hub is the only thing the CLI reaches over the network.
-  if (NETWORK_CODES.has((e as NodeJS.ErrnoException).code ?? "")) {
+  const { code, path, syscall } = e as NodeJS.ErrnoException;
+  if (NETWORK_CODES.has(code ?? "")) {
     return `cannot reach the Hugging Face Hub (${msg}); check the network, or set HF_HUB_OFFLINE=1 to use only cached files`;
+  }
+  // A file-system error the code did not word itself: the path and the problem in words, not "ENOENT: ..., mkdir".
+  if (path !== undefined) {
+    const worded = fileSystemError(e, path, syscall ?? "accessing it");
+    if (worded !== e) return (worded as Error).message;
   }
   return msg;
 }

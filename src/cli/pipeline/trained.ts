@@ -12,7 +12,7 @@ import type { PreTrainedTokenizer } from "../../tokenizers/index.js";
 import { UsageError } from "../command.js";
 import type { Task } from "../methods.js";
 import { featureClassifier, modelClassifier, padTokenId, type SequenceClassifier } from "./classifier.js";
-import { CLASSIFIER_FILE, readSettings, type RunSettings } from "./output-dir.js";
+import { CLASSIFIER_FILE, finishInterruptedSave, readSettings, type RunSettings } from "./output-dir.js";
 import { assertFiniteWeights, detectTask, isDirectory, loadBaseModel, loadModel, loadTokenizer, maxPositions, modelLabelNames, modelRef, type LabelSpec } from "./sources.js";
 
 export interface LoadOutputOptions {
@@ -41,6 +41,7 @@ export interface LoadedOutput {
 
 export async function loadOutput(arg: string, o: LoadOutputOptions): Promise<LoadedOutput> {
   const ref = await modelRef(arg);
+  if (await isDirectory(ref)) await finishInterruptedSave(ref);
   const settings = (await isDirectory(ref)) ? await readSettings(ref) : null;
   if (settings?.method === "feature") return loadFeatureOutput(ref, settings, o);
   const adapter = o.adapter !== undefined ? await modelRef(o.adapter) : (await hasAdapter(ref, o.hub)) ? ref : null;
