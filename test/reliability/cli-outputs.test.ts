@@ -68,7 +68,7 @@ test("--resume: a missing folder, changed flags and a run stopped before its fir
   assert.equal(first.code, 0, first.stderr);
   const changed = await cli(["train", "--output", out, "--resume", "--lr", "0.5", "--method", "full"]);
   assert.equal(changed.code, 2);
-  assert.match(changed.stderr, /trained with other settings: --method full \(recorded: head\); --lr 0\.5 \(recorded: not given\)/);
+  assert.match(changed.stderr, /trained with other settings: --lr 0\.5 \(recorded: not given\); --method full \(recorded: head\)/);
 
   // A new run in the same folder diverges at step 2, before its first checkpoint: the first run's checkpoint is gone,
   // so --resume cannot continue it on the new run's settings.
