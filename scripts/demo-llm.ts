@@ -64,7 +64,7 @@ function sampled(rows: Conversation[], n: number | undefined): JsonRecord[] {
 
 async function score(loaded: LoadedOutput, train: JsonRecord[], heldOut: JsonRecord[]): Promise<Scores> {
   const lm = { model: loaded.model!, tokenizer: loaded.tokenizer };
-  const loss = async (rows: JsonRecord[]) => (await evaluateLm(lm.model, lm.tokenizer, await tokenizeLm(lm.tokenizer, rows, MAX_LENGTH, {}), 32)).loss!;
+  const loss = async (rows: JsonRecord[]) => (await evaluateLm(lm.model, lm.tokenizer, await tokenizeLm(lm.tokenizer, rows, MAX_LENGTH, {}, "demo:llm"), 32)).loss!;
   const em = await exactMatch(lm.model, lm.tokenizer, heldOut, { marker: "", maxNewTokens: ANSWER_TOKENS });
   return { heldOutLoss: await loss(heldOut), exactMatch: em.exact_match!, trainLoss: await loss(train) };
 }

@@ -112,3 +112,4 @@ export type {
   DataFiles, DataFilesBySplit, LoadedSplit, LoadOptions, JsonRecord, RecordItem, Turn, SplitOptions, ColumnRef, DataFormat,
   DatasetDict, ReadOptions, SplitName, TextExample,
 } from "./data/index.js";
+export { setWarningHandler, warn, type WarningHandler } from "./warnings/index.js";

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
 const LAYERS: readonly (readonly string[])[] = [
+  ["warnings"], // the one channel every layer reports warnings through
   ["backend", "io"], // kernels; file formats and the hub
   ["tensor"], // tensors and autograd
   ["nn", "optim", "tokenizers", "data"], // modules, optimizers, tokenizers, data files and loaders

@@ -3,6 +3,7 @@
 import type { Backend, FloatArray } from "./backend.js";
 import { typescriptBackend } from "./typescript.js";
 import { loadNativeBackend } from "./native.js";
+import { warn } from "../warnings/index.js";
 
 export type { Backend, FloatArray, GemmArgs, BatchedGemmArgs } from "./backend.js";
 export { typescriptBackend } from "./typescript.js";
@@ -21,10 +22,10 @@ function choose(): Backend {
   } catch (e) {
     nativeError = (e as Error).message;
     if (wanted === "native") throw e;
-    process.emitWarning(
+    warn(
       `finetune-ts: native backend unavailable (${nativeError}); using the TypeScript backend, which is ` +
       "10-100x slower. Install a C compiler and libopenblas (Debian: apt-get install -y build-essential " +
-      "libopenblas-dev), then run `npm rebuild finetune-ts`.", { code: "FINETUNE_NO_NATIVE" });
+      "libopenblas-dev), then run `npm rebuild finetune-ts`.", "FINETUNE_NO_NATIVE");
     return typescriptBackend;
   }
 }

@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type { AttentionArgs, Backend, BatchedGemmArgs, FloatArray } from "./backend.js";
+import { warn } from "../warnings/index.js";
 
 export interface NativeInfo {
   /** The BLAS library GEMM goes through, or "builtin". */
@@ -84,8 +85,7 @@ function loadAddon(): Addon {
   }
   const wanted = process.env.FINETUNE_BLAS;
   if (wanted && wanted !== "builtin" && addon.info().blas === "builtin") {
-    process.emitWarning(`FINETUNE_BLAS=${wanted} could not be loaded (or has no cblas_sgemm); ` +
-      "using the builtin GEMM.");
+    warn(`FINETUNE_BLAS=${wanted} could not be loaded (or has no cblas_sgemm); using the builtin GEMM.`, "FINETUNE_BLAS");
   }
   return addon;
 }

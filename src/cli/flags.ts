@@ -163,6 +163,10 @@ export const loadFlags = {
   maxLength: numberFlag("truncate texts to N tokens (default: the length it was trained with)", { integer: true, min: 2 }),
 };
 
+export const overwriteFlag = {
+  overwrite: booleanFlag("replace whatever --output holds (by default only an empty folder or an earlier output of the same command is written to)"),
+};
+
 /** The flags of a fine-tuning run (train, compare). A PEFT option may not take the name of another flag. */
 export function runFlags(): typeof ownRunFlags & ReturnType<typeof methodOptionFlags> {
   const methodFlags = methodOptionFlags();

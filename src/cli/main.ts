@@ -10,7 +10,10 @@ import { merge } from "./commands/merge.js";
 import { predict } from "./commands/predict.js";
 import { pretrain } from "./commands/pretrain.js";
 import { train } from "./commands/train.js";
+import { fileSystemError } from "../io/errors.js";
+import { setWarningHandler } from "../warnings/index.js";
 import { Interrupted, UsageError, type Command } from "./command.js";
+import { info } from "./output.js";
 
 export const commands: Command[] = [train, evaluate, predict, generate, chat, merge, compare, exportCommand, pretrain, doctor];
 
@@ -33,8 +36,14 @@ const NETWORK_CODES = new Set(["ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED", "ECONNR
 function describe(e: unknown): string {
   const msg = (e instanceof Error ? e.message : String(e)).trim().replace(/\s*\n\s*/g, " ");
   // The hub is the only thing the CLI reaches over the network.
-  if (NETWORK_CODES.has((e as NodeJS.ErrnoException).code ?? "")) {
+  const { code, path, syscall } = e as NodeJS.ErrnoException;
+  if (NETWORK_CODES.has(code ?? "")) {
     return `cannot reach the Hugging Face Hub (${msg}); check the network, or set HF_HUB_OFFLINE=1 to use only cached files`;
+  }
+  // A file-system error the code did not word itself: the path and the problem in words, not "ENOENT: ..., mkdir".
+  if (path !== undefined) {
+    const worded = fileSystemError(e, path, syscall ?? "accessing it");
+    if (worded !== e) return (worded as Error).message;
   }
   return msg;
 }
@@ -55,6 +64,9 @@ export async function main(argv: string[]): Promise<number> {
     console.log(cmd.help);
     return 0;
   }
+  // The library's warnings, once each, as one plain line among the command's own (the rest of a long message is
+  // transformers' generic advice).
+  setWarningHandler((message) => info(`warning: ${message.split("\n")[0]}`));
   try {
     return (await cmd.run(rest)) ?? 0;
   } catch (e) {

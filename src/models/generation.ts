@@ -3,6 +3,7 @@
 // generate() with a key/value cache, following transformers' GenerationMixin (greedy search, and
 // multinomial sampling; the token choice is in ./sampling.ts).
 import { Tensor, asTensor, cat, crossEntropy, embedding, noGrad, ones, reshape } from "../tensor/index.js";
+import { warn } from "../warnings/index.js";
 import { readTokensAndPast, type TokensAndPast } from "./model-input.js";
 import type { LayerPast, ModelInput, ModelOutput, TensorLike } from "./outputs.js";
 import { tokenPicker, type SamplingOptions } from "./sampling.js";
@@ -186,8 +187,8 @@ function warnOnRightPadding(mask: Tensor): void {
   const [batch, seq] = mask.shape;
   for (let b = 0; b < batch; b++) {
     if (mask.data[b * seq + seq - 1] === 0) {
-      process.emitWarning("generate: right padding detected in a decoder-only model; pad on the left (padding_side = \"left\") " +
-        "for correct generation results", { code: "FINETUNE_RIGHT_PADDING" });
+      warn("generate: right padding detected in a decoder-only model; pad on the left (padding_side = \"left\") " +
+        "for correct generation results", "FINETUNE_RIGHT_PADDING");
       return;
     }
   }

@@ -11,7 +11,7 @@ import { saveSafetensors } from "../io/safetensors.js";
 import { applyLabelOverrides, type ProblemType, type RawConfig } from "./config.js";
 import { skipInit, type BaseConfig, type PreTrainedModel, type PretrainedClass } from "./pretrained.js";
 import { checkModelSize } from "./size.js";
-import { hfStateDict, loadHfWeights } from "./weights.js";
+import { hfStateDict, loadHfWeights, type WeightLoadReport } from "./weights.js";
 
 export interface FromPretrainedOptions extends HubOptions {
   /** A head with this many outputs; labels become LABEL_i unless the stored count already matches. */
@@ -26,8 +26,10 @@ export interface FromPretrainedOptions extends HubOptions {
   dtype?: "float32" | "float64" | "bfloat16";
   /** Re-initialise tensors whose checkpoint shape differs instead of failing. */
   ignoreMismatchedSizes?: boolean;
-  /** Receives the "newly initialized" / "not used" messages; default process.emitWarning. */
+  /** Receives the "newly initialized" / "not used" messages; default the library's warning handler (setWarningHandler). */
   onWarning?: (message: string) => void;
+  /** Receives which weights the checkpoint lacked, had in excess or had in another shape (after the warnings). */
+  onLoadReport?: (report: WeightLoadReport) => void;
 }
 
 export interface LoadedConfig {
@@ -72,8 +74,9 @@ export async function buildPretrained<M extends PreTrainedModel, C extends BaseC
   const tensors = gguf
     ? gguf.loadGgufTensors(gguf.readGgufModel(pathOrId), config, cls.modelShape(config).numLayers)
     : (await loadModelWeights((await resolveWeights(pathOrId, opts)).folder)).tensors;
-  loadHfWeights(model, tensors, { source: pathOrId, ignoreMismatchedSizes: opts.ignoreMismatchedSizes, onWarning: opts.onWarning,
+  const report = loadHfWeights(model, tensors, { source: pathOrId, ignoreMismatchedSizes: opts.ignoreMismatchedSizes, onWarning: opts.onWarning,
     bfloat16: opts.dtype === "bfloat16" });
+  opts.onLoadReport?.(report);
   if (opts.dtype === "float64") model.mapParameters(() => true, (p) => p.to("float64"));
   // As transformers: a loaded model starts in eval mode (dropout off) until train() is called.
   return model.eval();

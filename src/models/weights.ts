@@ -4,6 +4,7 @@
 import { toFloat32, type RawTensor } from "../io/raw-tensor.js";
 import { storeFrozenWeightsInBf16, type Module } from "../nn/index.js";
 import { Bf16Tensor, type Tensor } from "../tensor/index.js";
+import { warn } from "../warnings/index.js";
 import type { PreTrainedModel } from "./pretrained.js";
 
 export interface MismatchedKey {
@@ -94,7 +95,7 @@ export function loadHfWeights(model: PreTrainedModel, checkpoint: Map<string, Ra
     else t.data.set(toFloat32(raw));
   }
   initialise(model, [...missingKeys, ...mismatchedKeys.map((m) => m.key)]);
-  warn(model, opts, { missingKeys, unexpectedKeys, mismatchedKeys });
+  reportLoad(model, opts, { missingKeys, unexpectedKeys, mismatchedKeys });
   return { missingKeys, unexpectedKeys, mismatchedKeys };
 }
 
@@ -109,8 +110,8 @@ function initialise(model: PreTrainedModel, keys: string[]): void {
   for (const [path, names] of byModule) model.initMissingWeights(model.getSubmodule(path) as Module, names);
 }
 
-function warn(model: PreTrainedModel, opts: LoadWeightsOptions, r: WeightLoadReport): void {
-  const emit = opts.onWarning ?? ((m: string) => process.emitWarning(m, { code: "FINETUNE_WEIGHTS" }));
+function reportLoad(model: PreTrainedModel, opts: LoadWeightsOptions, r: WeightLoadReport): void {
+  const emit = opts.onWarning ?? ((m: string) => warn(m, "FINETUNE_WEIGHTS"));
   const cls = model.constructor.name, at = opts.source;
   const list = (keys: string[]) => `[${keys.map((k) => `'${k}'`).join(", ")}]`;
   if (r.unexpectedKeys.length) {

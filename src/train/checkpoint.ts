@@ -119,8 +119,15 @@ export interface LoadedCheckpoint {
   optimizerBuffers: Map<string, RawTensor> | null;
 }
 
+/** Where the checkpoint saved as `path` is: `path`, or `<path>.old` when a kill came between writeCheckpoint's two
+ *  renames; null when there is none. */
+export async function findCheckpoint(path: string): Promise<string | null> {
+  for (const dir of [path, `${path}.old`]) if (await exists(join(dir, STATE_FILE))) return dir;
+  return null;
+}
+
 export async function readCheckpoint(path: string): Promise<LoadedCheckpoint> {
-  const dir = (await exists(join(path, STATE_FILE))) ? path : (await exists(join(`${path}.old`, STATE_FILE))) ? `${path}.old` : null;
+  const dir = await findCheckpoint(path);
   if (!dir) throw new Error(`${path}: not a training checkpoint (no ${STATE_FILE})`);
   let state: TrainerState;
   try {

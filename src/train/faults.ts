@@ -36,13 +36,15 @@ export interface FaultContext {
   stepsDone: number;
   baseLr: number;
   clipping: boolean;
+  /** What the caller calls gradient clipping (the CLI: --clip). */
+  clipName: string;
   lastCheckpoint: string | null;
 }
 
 export function nonFiniteError(what: string, ctx: FaultContext): NonFiniteError {
   const cause = ctx.stepsDone === 0
     ? "no weight has been updated yet, so the data or the initial weights produce it (look for empty inputs, labels outside the model's range, or corrupt weights)"
-    : `the learning rate ${formatLr(ctx.baseLr)} may be too high; lower it${ctx.clipping ? "" : " or set gradientClipVal"}`;
+    : `the learning rate ${formatLr(ctx.baseLr)} may be too high; lower it${ctx.clipping ? "" : ` or set ${ctx.clipName}`}`;
   const where = ctx.lastCheckpoint ? `the last good checkpoint is at ${ctx.lastCheckpoint}` : "no checkpoint was saved before it";
   const [first, last] = ctx.batches;
   const batches = first === last ? `batch ${first}` : `batches ${first}-${last}`;

@@ -25,7 +25,7 @@ export type { MacroScores } from "./metrics.js";
 export { NonFiniteError } from "./faults.js";
 export { MemoryBudgetError, checkMemoryBudget, estimateTrainingMemory } from "./memory-estimate.js";
 export type { MemoryBudgetOptions, MemoryEstimate, TrainingRun } from "./memory-estimate.js";
-export { readCheckpoint, trainableWeights, STATE_FILE, WEIGHTS_FILE, OPTIMIZER_FILE } from "./checkpoint.js";
+export { findCheckpoint, readCheckpoint, trainableWeights, STATE_FILE, WEIGHTS_FILE, OPTIMIZER_FILE } from "./checkpoint.js";
 export type { TrainerState, CustomCheckpointWeights, LoadedCheckpoint } from "./checkpoint.js";
 export { tokenizeDataset } from "./tokenize-dataset.js";
 export type { TokenizeOptions, TokenizerLike } from "./tokenize-dataset.js";

@@ -8,6 +8,7 @@ import { conversationOf, type Turn } from "../data/conversations.js";
 import { recordSource } from "../data/records.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import type { PreTrainedTokenizer } from "../tokenizers/index.js";
+import { warn } from "../warnings/index.js";
 
 /** Conversation rows also need the chat template (applyChatTemplate, chatTemplate). */
 export type TokenizerLike = Pick<PreTrainedTokenizer, "call" | "eosTokenId" | "length" | "allSpecialTokens">
@@ -32,8 +33,10 @@ export interface TokenizeOptions {
   /** Reuse tokenized data across runs: `tokenizerDir` holds the tokenizer's files, whose bytes key the cache. */
   cache?: { dir: string; tokenizerDir: string };
   /** Receives the one warning about rows cut to maxLength (and, for causal-lm, dropped, with where they are);
-   *  default process.emitWarning. */
+   *  default the library's warning handler (setWarningHandler). */
   onWarning?: (message: string) => void;
+  /** What the rows are, to start that warning with (default "tokenizeDataset"). */
+  label?: string;
 }
 
 /** Any object with the named columns: loadDataFiles rows ({text, textPair?, label}), readRecords records, ... */
@@ -77,7 +80,7 @@ export async function tokenizeDataset(tokenizer: TokenizerLike, rows: readonly R
     notes.push("the chat template writes nothing after an assistant turn, so the model cannot learn where a reply ends " +
       "(use a template that closes turns with an end-of-turn token, e.g. --chat-template FILE)");
   }
-  if (notes.length) (opts.onWarning ?? ((m: string) => process.emitWarning(m, { code: "FINETUNE_TRUNCATION" })))(`tokenizeDataset: ${notes.join("; ")}`);
+  if (notes.length) (opts.onWarning ?? ((m: string) => warn(m, "FINETUNE_TRUNCATION")))(`${opts.label ?? "tokenizeDataset"}: ${notes.join("; ")}`);
   if (cacheFile) {
     await mkdir(opts.cache!.dir, { recursive: true });
     await writeFileAtomic(cacheFile, JSON.stringify(examples));

@@ -29,6 +29,8 @@ export interface TrainerOptions {
   accumulateGradBatches?: number;
   /** Clips the global gradient L2 norm to this value before each step. */
   gradientClipVal?: number;
+  /** What the application calls these options, for messages that advise changing them (the CLI: --clip). */
+  optionNames?: { gradientClipVal?: string };
   /** When to validate: 1 (default) at each epoch end; a value in (0, 1) that fraction of an epoch (and at its end);
    *  an integer > 1 every that many optimizer steps. */
   valCheckInterval?: number;
@@ -194,7 +196,7 @@ export class Trainer {
     try {
       for (const cb of this.callbacks) await cb.onFitStart?.(this);
       if (m.hparams) for (const l of this.loggers) await l.logHyperparams?.(m.hparams);
-      await this.trainLoop(m, this.trainLoader, valLoader as Loader<unknown> | undefined, nb, stepsPerEpoch);
+      await this.trainLoop(m, this.trainLoader, valLoader as Loader<unknown> | undefined, nb, stepsPerEpoch, totalSteps);
       const reason = this.stop?.reason ?? "max_epochs";
       for (const cb of this.callbacks) await cb.onFitEnd?.(this);
       if (reason === "interrupted") await this.saveInterrupted();
@@ -282,7 +284,11 @@ export class Trainer {
     this.fitClock = { carried: 0, started: 0, running: false };
   }
 
-  private async trainLoop(module: TrainingModule<unknown>, loader: Loader<unknown>, valLoader: Loader<unknown> | undefined, nb: number, stepsPerEpoch: number): Promise<void> {
+  private async trainLoop(
+    module: TrainingModule<unknown>, loader: Loader<unknown>, valLoader: Loader<unknown> | undefined, nb: number, stepsPerEpoch: number, totalSteps: number,
+  ): Promise<void> {
+    // What the progress display counts to: maxSteps may end the run, and its last epoch, early.
+    const epochs = Math.ceil(totalSteps / stepsPerEpoch);
     if (this.maxSteps >= 0 && this.globalStep >= this.maxSteps) this.stop ??= { reason: "max_steps", message: null };
     while (this.currentEpoch < this.maxEpochs && !this.stop) {
       if (this.batchIdx === 0) {
@@ -296,8 +302,9 @@ export class Trainer {
         const { samples, loss } = await this.optimizerStep(module, batches, nb);
         started.steps++;
         started.samples += samples;
+        const step = Math.ceil(this.batchIdx / this.accumulateGradBatches);
         this.progress.update({
-          epoch: this.currentEpoch, maxEpochs: this.maxEpochs, step: Math.ceil(this.batchIdx / this.accumulateGradBatches), total: stepsPerEpoch,
+          epoch: this.currentEpoch, maxEpochs: epochs, step, total: Math.min(stepsPerEpoch, totalSteps - (this.globalStep - step)),
           loss, elapsedSec: (performance.now() - started.time) / 1000, stepsDone: started.steps, samplesDone: started.samples,
         });
         if (valLoader && this.valDue(stepsPerEpoch)) await this.validateInFit(module, valLoader);
@@ -471,6 +478,7 @@ export class Trainer {
       stepsDone: this.globalStep,
       baseLr: this.scheduler?.stateDict().baseLrs[0] ?? this.optimizer?.paramGroups[0].lr ?? NaN,
       clipping: this.opts.gradientClipVal !== undefined,
+      clipName: this.opts.optionNames?.gradientClipVal ?? "gradientClipVal",
       lastCheckpoint: this.lastCheckpointPath,
     });
   }

@@ -41,7 +41,7 @@ test("an unknown method lists the known ones", async () => {
 });
 
 test("an unknown bundled task lists the bundled ones", async () => {
-  await failsWithOneLine(["train", "--model", model, "--method", "head", "--dataset", "bundled:nope", "--output", dir],
+  await failsWithOneLine(["train", "--model", model, "--method", "head", "--dataset", "bundled:nope", "--output", join(dir, "bundled-out")],
     /--dataset bundled:nope: no such bundled task; bundled tasks: bundled:sentiment, bundled:spam \(see finetune train --help\)$/);
 });
 

@@ -14,10 +14,10 @@ test("fault messages name the step, epoch, cause and last checkpoint", () => {
   assert.equal(formatLr(0.05), "5e-2");
   assert.equal(formatLr(2e-5), "2e-5");
   assert.equal(formatLr(1), "1e0");
-  const e = nonFiniteError("loss is NaN", { step: 37, epoch: 2, batches: [4, 4], stepsDone: 36, baseLr: 0.05, clipping: false, lastCheckpoint: "/ck/last" });
+  const e = nonFiniteError("loss is NaN", { step: 37, epoch: 2, batches: [4, 4], stepsDone: 36, baseLr: 0.05, clipping: false, clipName: "gradientClipVal", lastCheckpoint: "/ck/last" });
   assert.equal(e.message, "loss is NaN at step 37 (epoch 2, batch 4): the learning rate 5e-2 may be too high; lower it or set gradientClipVal; the last good checkpoint is at /ck/last");
   assert.equal(e.step, 37);
-  const first = nonFiniteError("loss is Infinity", { step: 1, epoch: 0, batches: [0, 1], stepsDone: 0, baseLr: 1e-3, clipping: true, lastCheckpoint: null });
+  const first = nonFiniteError("loss is Infinity", { step: 1, epoch: 0, batches: [0, 1], stepsDone: 0, baseLr: 1e-3, clipping: true, clipName: "gradientClipVal", lastCheckpoint: null });
   assert.match(first.message, /^loss is Infinity at step 1 \(epoch 0, batches 0-1\): no weight has been updated yet.*no checkpoint was saved/);
 });
 

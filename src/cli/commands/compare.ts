@@ -1,12 +1,13 @@
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { textTable } from "../../report/format.js";
 import { tableHeader, tableRow } from "../../report/report-md.js";
 import type { LearningRate } from "../../train/lr-finder.js";
 import { booleanFlag, camel, flagHelp, listFlag, type Flag } from "../args.js";
 import { UsageError, type Command } from "../command.js";
 import { parseWithConfig } from "../config-file.js";
-import { hubOptions, hyperparameters, lrFlag, methodOptions, runFlags } from "../flags.js";
+import { hubOptions, hyperparameters, lrFlag, methodOptions, overwriteFlag, runFlags } from "../flags.js";
 import { cliPeftMethods, methodNames, type MethodName } from "../methods.js";
+import { prepareOutput } from "../pipeline/output-dir.js";
 import { info, noteOnce } from "../output.js";
 import { REPORT_FILES, runComparison } from "../pipeline/compare.js";
 import { describeSplits, loadClassificationData } from "../pipeline/data.js";
@@ -33,6 +34,7 @@ function compareFlags() {
     ...optIn,
     methodLr: methodLrFlag(),
     resume: booleanFlag("continue the comparison in --output: keep the methods it finished, continue the interrupted one from its checkpoint"),
+    ...overwriteFlag,
   };
 }
 
@@ -109,9 +111,11 @@ Examples:
     const data = await loadClassificationData(v, hub);
     info(`data: ${describeSplits(data.splits)}; labels ${data.labels.names.join(", ")}; methods ${methods.join(", ")}`);
     const { tokenizer } = await loadTokenizer(v.tokenizer ? [v.tokenizer] : [source.ref], hub);
+    if (v.resume && v.overwrite) throw new UsageError("--resume continues the comparison in --output and --overwrite deletes it: give one of them");
+    const lock = await prepareOutput(v.output, { kind: "compare", overwrite: v.overwrite, inputs: [isAbsolute(source.ref) ? source.ref : undefined, v.tokenizer, v.train, v.validation, v.test, v.data] });
     const report = await runComparison({
       methods, methodLr: v.methodLr, methodOptions: methodOptions(v), hp: hyperparameters(v), source, tokenizer, data: { task: "seq-cls", ...data }, output: v.output, resume: v.resume, log: info,
-    });
+    }).finally(() => lock.release());
     console.log(textTable(tableHeader(), report.methods.map(tableRow)));
     if (!report.chart.pngHasText) info(`warning: no usable font found, so ${join(v.output, REPORT_FILES.png)} has no text; install one (e.g. fonts-dejavu-core) or use ${REPORT_FILES.svg}`);
     console.log(`\nreport: ${join(v.output, REPORT_FILES.md)} (chart: ${join(v.output, REPORT_FILES.png)})`);

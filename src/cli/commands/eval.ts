@@ -56,7 +56,7 @@ Examples:
     if (loaded.classifier) metrics = await evaluateClassifier(loaded.classifier, await loadClassificationFile(v.data, v, loaded.classifier.labelNames));
     else {
       const rows = await loadLmFile(v.data, v);
-      metrics = await evaluateLm(loaded.model!, loaded.tokenizer, await tokenizeLm(loaded.tokenizer, rows, loaded.maxLength, v), batchSize);
+      metrics = await evaluateLm(loaded.model!, loaded.tokenizer, await tokenizeLm(loaded.tokenizer, rows, loaded.maxLength, v, v.data), batchSize);
       if (v.metric === "exact-match") {
         Object.assign(metrics, await exactMatch(loaded.model!, loaded.tokenizer, rows, { ...v, marker: v.answerMarker === "none" ? "" : (v.answerMarker ?? "####"), maxNewTokens: v.maxNewTokens ?? 256 }));
       }

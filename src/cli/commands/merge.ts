@@ -5,10 +5,11 @@ import { formatBytes } from "../../report/format.js";
 import { flagHelp, stringFlag } from "../args.js";
 import { UsageError, type Command } from "../command.js";
 import { configFlag, parseWithConfig } from "../config-file.js";
-import { hubOptions, modelFlags } from "../flags.js";
+import { hubOptions, modelFlags, overwriteFlag } from "../flags.js";
 import { mergeableLabels } from "../methods.js";
 import { info, noteOnce } from "../output.js";
-import { SETTINGS_FILE } from "../pipeline/output-dir.js";
+import { replaceFileSet } from "../../io/file-set.js";
+import { ARTIFACT_SET, SETTINGS_FILE, prepareOutput } from "../pipeline/output-dir.js";
 import { isFile } from "../pipeline/sources.js";
 import { loadOutput } from "../pipeline/trained.js";
 
@@ -21,6 +22,7 @@ function mergeFlags() {
     baseModel: stringFlag("its base model (default: base_model_name_or_path of adapter_config.json)", { arg: "ID|DIR" }),
     ...hubFlags,
     output: stringFlag("folder for the merged model", { arg: "DIR" }),
+    ...overwriteFlag,
     config: configFlag,
   };
 }
@@ -55,9 +57,16 @@ Examples:
     const type = loaded.model.activeConfig.peftType;
     if (!methodOf(loaded.model.activeConfig).mergeable) throw new UsageError(`${v.adapter} is a ${type} adapter; only ${mergeableLabels("and")} adapters can be merged into the weights`);
     const merged = loaded.model.mergeAndUnload();
-    await merged.savePretrained(v.output);
-    await loaded.tokenizer.savePretrained(v.output);
-    if (await isFile(join(v.adapter, SETTINGS_FILE))) await copyFile(join(v.adapter, SETTINGS_FILE), join(v.output, SETTINGS_FILE));
+    const lock = await prepareOutput(v.output, { kind: "merge", overwrite: v.overwrite, inputs: [v.adapter, v.baseModel, v.tokenizer] });
+    try {
+      await replaceFileSet(v.output, ARTIFACT_SET, async (folder) => {
+        await merged.savePretrained(folder);
+        await loaded.tokenizer.savePretrained(folder);
+        if (await isFile(join(v.adapter!, SETTINGS_FILE))) await copyFile(join(v.adapter!, SETTINGS_FILE), join(folder, SETTINGS_FILE));
+      });
+    } finally {
+      await lock.release();
+    }
     info(`merged ${type} adapter into ${merged.constructor.name}`);
     console.log(`saved to ${v.output} (model: ${formatBytes((await stat(join(v.output, "model.safetensors"))).size)})`);
   },

@@ -1,15 +1,15 @@
-import { mkdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { writeJsonAtomic } from "../../io/atomic.js";
+import { isAbsolute } from "node:path";
 import { formatBytes, formatSeconds } from "../../report/format.js";
-import { booleanFlag, choiceFlag, flagHelp, flagsFromObject, type FlagValues } from "../args.js";
+import { booleanFlag, choiceFlag, flagHelp } from "../args.js";
 import { UsageError, type Command } from "../command.js";
 import { parseWithConfig } from "../config-file.js";
-import { hubOptions, hyperparameters, instructionFlags, methodOptions, runFlags } from "../flags.js";
-import { cliPeftMethods, methodInfo, methodNames, type MethodInfo } from "../methods.js";
+import { hubOptions, hyperparameters, instructionFlags, methodOptions, overwriteFlag, runFlags } from "../flags.js";
+import { cliPeftMethods, methodInfo, methodNames, type MethodInfo, type MethodName } from "../methods.js";
 import { info, metricsLine, noteOnce } from "../output.js";
 import { describeSplits, loadData, type TaskData } from "../pipeline/data.js";
-import { runFineTune } from "../pipeline/fine-tune.js";
+import { runFineTune, type RunResult } from "../pipeline/fine-tune.js";
+import { prepareOutput } from "../pipeline/output-dir.js";
+import { checkResumedData, readRunRecord, recordNewRun, resumedFlags, rowsDigest } from "../pipeline/run-record.js";
 import { useChatTemplateFile } from "../pipeline/lm.js";
 import { detectTask, loadTokenizer, modelRef } from "../pipeline/sources.js";
 
@@ -19,15 +19,12 @@ function trainFlags() {
     ...runFlags(),
     ...instructionFlags,
     method: choiceFlag(`one of ${methodNames().join(", ")}`, methodNames(), { arg: "METHOD" }),
-    resume: booleanFlag("continue the run in --output from its last checkpoint (its saved flags apply unless overridden)"),
+    resume: booleanFlag("continue the run in --output from its last checkpoint with its recorded flags (only --epochs, --max-steps, --validation and --test may change)"),
+    ...overwriteFlag,
   };
 }
-type Values = FlagValues<ReturnType<typeof trainFlags>>;
 
 const ARTIFACT_NAMES: Record<MethodInfo["category"], string> = { "feature-based": "classifier", "layer fine-tuning": "model", "parameter-efficient": "adapter" };
-
-/** The flags of a run, kept in its output folder so `--resume` needs nothing but --output. */
-const ARGS_FILE = "train-args.json";
 
 export const train: Command = {
   name: "train",
@@ -68,40 +65,46 @@ Examples:
   },
 
   async run(argv) {
-    let { values: v } = await parseWithConfig(argv, trainFlags());
-    if (v.resume) v = await withSavedArgs(v);
+    const { values: given } = await parseWithConfig(argv, trainFlags());
+    if (!given.output) throw new UsageError(`--output is required (the folder for the ${given.resume ? "run to continue" : "trained result"})`);
+    if (given.resume && given.overwrite) throw new UsageError("--resume continues the run in --output and --overwrite deletes it: give one of them");
+    const { resume: _, config: __, overwrite: ___, ...table } = trainFlags();
+    const record = given.resume ? await readRunRecord(given.output, table) : null;
+    const v = record ? await resumedFlags(record, given) : given;
     if (!v.model) throw new UsageError("--model is required (a model folder or hub id)");
     if (!v.method) throw new UsageError(`--method is required (one of ${methodNames().join(", ")})`);
-    if (!v.output) throw new UsageError("--output is required (the folder for the trained result)");
+    if (v.epochs === 0) throw new UsageError("--epochs 0 would save the untrained model; give a positive number of epochs (or --max-steps)");
+    const output = v.output!;
     const hub = hubOptions(v);
     const source = { ref: await modelRef(v.model), hub, onWarning: noteOnce(), baseDtype: v.baseDtype };
-    const task = v.task ?? (await detectTask(source));
-    const data = await loadData(task, v, hub);
-    info(describeData(data));
-    const { tokenizer } = await loadTokenizer(v.tokenizer ? [v.tokenizer] : [source.ref], hub);
-    await useChatTemplateFile(tokenizer, v.chatTemplate);
-    const method = v.method;
-    await mkdir(v.output, { recursive: true });
-    const { resume: _, config: __, ...saved } = v;
-    await writeJsonAtomic(join(v.output, ARGS_FILE), saved);
-    const result = await runFineTune({
-      method, methodOptions: methodOptions(v), hp: { ...hyperparameters(v), packing: v.packing }, source, tokenizer, data,
-      output: v.output, resume: v.resume, interactive: true, log: info,
+    const lock = await prepareOutput(output, {
+      kind: "train", overwrite: v.overwrite, inputs: [isAbsolute(source.ref) ? source.ref : undefined, v.tokenizer, v.train, v.validation, v.test, v.data, v.chatTemplate],
     });
-    console.log(`trained ${method} in ${formatSeconds(result.trainSeconds)}${result.steps === null ? "" : ` (${result.steps} steps)`}`);
-    if (result.validation) console.log(`validation: ${metricsLine(result.validation)}`);
-    if (result.test) console.log(`test: ${metricsLine(result.test)}`);
-    console.log(`saved to ${v.output} (${ARTIFACT_NAMES[methodInfo(method).category]}: ${formatBytes(result.artifactBytes ?? 0)})`);
+    try {
+      const task = v.task ?? (await detectTask(source));
+      const data = await loadData(task, v, hub);
+      info(describeData(data));
+      const trainData = rowsDigest(data.splits.train ?? []);
+      if (record) checkResumedData(record, trainData);
+      const { tokenizer } = await loadTokenizer(v.tokenizer ? [v.tokenizer] : [source.ref], hub);
+      await useChatTemplateFile(tokenizer, v.chatTemplate);
+      const { resume: _r, config: _c, overwrite: _o, ...saved } = v;
+      if (!record) await recordNewRun(output, saved, trainData);
+      report(v.method, await runFineTune({
+        method: v.method, methodOptions: methodOptions(v), hp: { ...hyperparameters(v), packing: v.packing }, source, tokenizer, data,
+        output, resume: v.resume, interactive: true, log: info,
+      }), output);
+    } finally {
+      await lock.release();
+    }
   },
 };
 
-async function withSavedArgs(v: Values): Promise<Values> {
-  if (!v.output) throw new UsageError("--resume needs --output (the folder of the run to continue)");
-  const file = join(v.output, ARGS_FILE);
-  const text = await readFile(file, "utf8").catch(() => null);
-  if (text === null) return v;
-  const { resume: _, config: __, ...table } = trainFlags();
-  return { ...flagsFromObject(JSON.parse(text) as Record<string, unknown>, table, file), ...v };
+function report(method: MethodName, result: RunResult, output: string): void {
+  console.log(`trained ${method} in ${formatSeconds(result.trainSeconds)}${result.steps === null ? "" : ` (${result.steps} steps)`}`);
+  if (result.validation) console.log(`validation: ${metricsLine(result.validation)}`);
+  if (result.test) console.log(`test: ${metricsLine(result.test)}`);
+  console.log(`saved to ${output} (${ARTIFACT_NAMES[methodInfo(method).category]}: ${formatBytes(result.artifactBytes ?? 0)})`);
 }
 
 /** A row of the help's table of methods: the names wrapped in the first column, as the rows around it. */

@@ -31,7 +31,7 @@ export function padTokenId(tokenizer: PreTrainedTokenizer): number {
 
 /** A model whose forward returns [batch, numLabels] logits. */
 export function modelClassifier(model: ForwardModel, s: EncodeSettings): SequenceClassifier {
-  return {
+  return finite({
     labelNames: s.labelNames,
     async predictProba(rows) {
       const pairs = rows.some((r) => r.textPair !== undefined) ? rows.map((r) => r.textPair ?? "") : undefined;
@@ -52,7 +52,7 @@ export function modelClassifier(model: ForwardModel, s: EncodeSettings): Sequenc
       }
       return out;
     },
-  };
+  });
 }
 
 export interface FeatureSettings extends EncodeSettings {
@@ -61,7 +61,7 @@ export interface FeatureSettings extends EncodeSettings {
 
 /** The feature-based approach at prediction time: the frozen model's pooled features into the classifier. */
 export function featureClassifier(base: PreTrainedModel, clf: LogisticRegression | MLPClassifier, s: FeatureSettings): SequenceClassifier {
-  return {
+  return finite({
     labelNames: s.labelNames,
     async predictProba(rows) {
       if (rows.some((r) => r.textPair !== undefined)) throw new Error("feature-based classifiers read single texts, not text pairs");
@@ -74,6 +74,23 @@ export function featureClassifier(base: PreTrainedModel, clf: LogisticRegression
         clf.classes.forEach((c, j) => { full[c] = p.data[i * k + j]; });
         return full;
       });
+    },
+  });
+}
+
+/** NaN scores would still give a label (the argmax of NaNs is the first class) and accuracy, with a loss of NaN and
+ *  a score of null: a broken model must fail instead. */
+function finite(c: SequenceClassifier): SequenceClassifier {
+  return {
+    labelNames: c.labelNames,
+    async predictProba(rows) {
+      const probs = await c.predictProba(rows);
+      const bad = probs.findIndex((p) => p.some((x) => !Number.isFinite(x)));
+      if (bad >= 0) {
+        throw new Error(`the model's class probabilities for text ${bad + 1} ("${rows[bad].text.slice(0, 40)}") are ${probs[bad].join(", ")}: ` +
+          "its weights hold NaN or infinite values (a corrupt or diverged model); retrain it or load another");
+      }
+      return probs;
     },
   };
 }

@@ -6,6 +6,7 @@ import {
   loadDataFiles, loadHubDataset, readRecords, splitDataset, type DatasetDict, type JsonRecord, type TextExample,
 } from "../../data/index.js";
 import type { HubOptions } from "../../io/hub.js";
+import { warn } from "../../warnings/index.js";
 import { UsageError } from "../command.js";
 import type { Task } from "../methods.js";
 import type { LmColumns } from "./lm.js";
@@ -62,17 +63,23 @@ export async function loadData(task: Task, s: DataSettings, hub: HubOptions): Pr
 }
 
 export async function loadClassificationData(s: DataSettings, hub: HubOptions): Promise<ClassificationData> {
+  const twice = s.labelNames?.find((n, i) => s.labelNames!.indexOf(n) !== i);
+  if (twice !== undefined) throw new UsageError(`--label-names: "${twice}" is given twice; each class needs its own name`);
   const opts = { textColumn: s.textColumn, textPairColumn: s.textPairColumn, labelColumn: s.labelColumn, labelNames: s.labelNames };
   let splits: Splits<TextExample>, names: string[];
+  // Classes the user or the dataset declares may legitimately lack training rows; inferred ones may not.
+  let declared = s.labelNames !== undefined;
   if (s.dataset?.startsWith(BUNDLED_PREFIX)) {
     const task = bundled(s, "seq-cls");
     splits = { train: task.train, validation: task.validation, test: task.test };
     names = task.labelNames;
+    declared = true;
   } else if (s.dataset !== undefined) {
     exclusive("--dataset", [s.data, s.train, s.validation, s.test]);
     const loaded = await loadHubDataset(s.dataset, { ...opts, cacheDir: hub.cacheDir, config: s.datasetConfig });
     splits = carveMissing(Object.fromEntries(SPLIT_NAMES.filter((k) => loaded[k]).map((k) => [k, loaded[k]!.rows])), s);
     names = loaded.labelNames;
+    declared = true;
   } else if (s.data !== undefined) {
     exclusive("--data", [s.train, s.validation, s.test]);
     const loaded = await loadDataFiles(s.data, opts);
@@ -87,7 +94,33 @@ export async function loadClassificationData(s: DataSettings, hub: HubOptions): 
   if (names.length < 2) throw new UsageError(`the data has ${names.length} label (${names.join(", ")}); classification needs at least two (set --label-names)`);
   // Integer labels without names stay anonymous, so a model's own names (e.g. NEGATIVE/POSITIVE) survive.
   const named = s.labelNames !== undefined || names.some((n, i) => n !== String(i));
-  return { splits: sampleRows(splits, s), labels: { names, named } };
+  const sampled = nonEmpty(sampleRows(splits, s), s);
+  checkTrainedClasses(sampled, names, declared, s);
+  return { splits: sampled, labels: { names, named } };
+}
+
+/** A class without training rows gets a head row that never learns: refused when the data only seems to have it (a
+ *  label seen only in validation or test, integer labels with gaps such as one 999999), a warning when declared. */
+function checkTrainedClasses(splits: Splits<TextExample>, names: string[], declared: boolean, s: DataSettings): void {
+  const seen = new Set(splits.train!.map((r) => r.label));
+  const untrained = names.map((_, i) => i).filter((i) => !seen.has(i));
+  if (untrained.length === 0) return;
+  const list = (ids: number[]) => ids.slice(0, 5).map((i) => JSON.stringify(names[i])).join(", ") + (ids.length > 5 ? ` and ${ids.length - 5} more` : "");
+  for (const split of ["validation", "test"] as const) {
+    const rows = splits[split] ?? [];
+    const only = untrained.filter((i) => rows.some((r) => r.label === i));
+    if (only.length) {
+      const where = s[split] ?? s.data ?? s.dataset ?? split;
+      throw new UsageError(`label ${list(only)} occurs in the ${split} data (${where}) but not in the training data, so the model could not learn it; ` +
+        "add training rows for it, or remove those rows");
+    }
+  }
+  const from = s.train ?? s.data ?? s.dataset ?? "the training data";
+  if (!declared) {
+    throw new UsageError(`${from}: the labels imply ${names.length} classes but ${list(untrained)} never occur (integer labels are class ids 0..max); ` +
+      "renumber the labels, or give the classes with --label-names");
+  }
+  warn(`class ${list(untrained)} has no training rows${s.maxRows !== undefined ? ` after --max-rows ${s.maxRows}` : ""}; the model will not learn to predict it`, "FINETUNE_LABELS");
 }
 
 /** One file scored against a trained model: labels map through the model's names (or index them). */
@@ -112,12 +145,23 @@ export async function loadLmFile(file: string, s: DataSettings): Promise<JsonRec
 export async function loadLmData(s: DataSettings): Promise<Splits<JsonRecord>> {
   if (s.data !== undefined) {
     exclusive("--data", [s.train, s.validation, s.test]);
-    return sampleRows(splitDataset(await readRecords(s.data), { validation: s.validationSplit ?? 0.1, test: s.testSplit ?? 0.1, seed: s.seed ?? DEFAULT_SEED }), s);
+    return nonEmpty(sampleRows(splitDataset(await readRecords(s.data), { validation: s.validationSplit ?? 0.1, test: s.testSplit ?? 0.1, seed: s.seed ?? DEFAULT_SEED }), s), s);
   }
   const files = filesBySplit(s);
   const out: Splits<JsonRecord> = {};
   for (const k of SPLIT_NAMES) if (files[k] !== undefined) out[k] = await readRecords(files[k]!);
-  return sampleRows(out, s);
+  return nonEmpty(sampleRows(out, s), s);
+}
+
+/** A split without rows would fail later as "DataLoader: no examples", naming nothing. */
+function nonEmpty<T>(splits: Splits<T>, s: DataSettings): Splits<T> {
+  for (const k of SPLIT_NAMES) {
+    if (splits[k]?.length !== 0) continue;
+    if (s[k] !== undefined) throw new UsageError(`${s[k]}: no rows (an empty file, or every row skipped)`);
+    const from = s.data ?? s.dataset ?? "the data";
+    throw new UsageError(`the ${k} split of ${from} has no rows; give more data or a larger --${k === "train" ? "data" : `${k}-split`}`);
+  }
+  return splits;
 }
 
 /** "800 train / 100 validation / 100 test rows" */

@@ -1,7 +1,6 @@
 // One fine-tuning run, start to finish: load the pretrained model, set up the method, train, score the
 // validation and test splits, and save the result. `finetune train` runs it once; `finetune compare` once
 // per method on the same data, which is why the timings and counts it returns are measured here.
-import { exists } from "../../io/exists.js";
 import { join } from "node:path";
 import { DataLoader, type Loader } from "../../data/dataloader.js";
 import { packExamples } from "../../data/packing.js";
@@ -14,7 +13,7 @@ import { PeftModel, type PromptLearningConfig } from "../../peft/index.js";
 import { manualSeed, noGrad } from "../../tensor/index.js";
 import type { PreTrainedTokenizer } from "../../tokenizers/index.js";
 import {
-  CSVLogger, CausalLMModule, ModelCheckpoint, SequenceClassificationModule, Trainer, lrFind, tokenizeDataset, type Metrics, type TrainingModule,
+  CSVLogger, CausalLMModule, ModelCheckpoint, SequenceClassificationModule, Trainer, findCheckpoint, lrFind, tokenizeDataset, type Metrics, type TrainingModule,
 } from "../../train/index.js";
 import type { LearningRate, LrFindSummary } from "../../train/lr-finder.js";
 import { formatLr, formatSeconds } from "../../report/format.js";
@@ -23,7 +22,7 @@ import { cliPeftMethods, defaultLr, prepareMethod, type MethodName, type MethodO
 import { evaluateClassifier, featureClassifier, modelClassifier, padTokenId, type SequenceClassifier } from "./classifier.js";
 import type { TaskData } from "./data.js";
 import { evaluateLm, tokenizeLm } from "./lm.js";
-import { saveOutput, writeMetrics, type Artifact, type RunSettings } from "./output-dir.js";
+import { saveOutput, type Artifact, type RunSettings } from "./output-dir.js";
 import { loadBaseModel, loadModel, maxPositions, modelLabelNames, type ModelSource } from "./sources.js";
 
 export interface Hyperparameters {
@@ -119,6 +118,7 @@ async function runWithTrainer(input: RunInput, method: MethodName): Promise<RunR
     maxSteps: hp.maxSteps,
     accumulateGradBatches: hp.gradAccum,
     gradientClipVal: hp.clip,
+    optionNames: { gradientClipVal: "--clip" },
     seed: hp.seed,
     callbacks: input.interactive && output ? [new ModelCheckpoint({ dirpath: join(output, CHECKPOINTS), saveTopK: 0, saveLast: true })] : [],
     logger: output ? new CSVLogger(join(output, "logs")) : false,
@@ -249,22 +249,23 @@ async function lmScores(model: PreTrainedModel | PeftModel, tokenizer: PreTraine
 }
 
 function tokenizeSplit(data: TaskData, split: "train" | "validation" | "test", tokenizer: PreTrainedTokenizer, maxLength: number): Promise<Example[]> {
-  if (data.task === "seq-cls") return tokenizeDataset(tokenizer, data.splits[split]!, { maxLength });
-  return tokenizeLm(tokenizer, data.splits[split]!, maxLength, data.columns);
+  const label = `${split} data`;
+  if (data.task === "seq-cls") return tokenizeDataset(tokenizer, data.splits[split]!, { maxLength, label });
+  return tokenizeLm(tokenizer, data.splits[split]!, maxLength, data.columns, label);
 }
 
 async function save(input: RunInput, result: RunResult, artifact: Artifact, s: Pick<RunSettings, "labelNames" | "maxLength" | "pooling">): Promise<RunResult> {
   if (!input.output) return result;
   const settings = { method: input.method, task: result.task, baseModel: input.source.ref, methodOptions: input.methodOptions, ...s };
-  const artifactBytes = await saveOutput(input.output, artifact, input.tokenizer, settings);
-  const saved = { ...result, artifactBytes };
-  await writeMetrics(input.output, saved);
-  return saved;
+  const artifactBytes = await saveOutput(input.output, artifact, input.tokenizer, settings, (bytes) => ({ ...result, artifactBytes: bytes }));
+  return { ...result, artifactBytes };
 }
 
 async function lastCheckpoint(output: string | undefined): Promise<string> {
   if (!output) throw new UsageError("--resume needs --output (the folder of the run to continue)");
   const dir = join(output, CHECKPOINTS, "last");
-  if (!(await exists(dir))) throw new UsageError(`--resume: no checkpoint at ${dir} to continue from`);
+  if (!(await findCheckpoint(dir))) {
+    throw new UsageError(`--resume: no checkpoint at ${dir} to continue from (the run stopped before its first one); run without --resume to start over`);
+  }
   return dir;
 }

@@ -9,6 +9,7 @@ import type { PreTrainedModel } from "../../models/index.js";
 import { PeftModel } from "../../peft/index.js";
 import { Tensor, asTensor, cat } from "../../tensor/index.js";
 import type { PreTrainedTokenizer } from "../../tokenizers/index.js";
+import { warn } from "../../warnings/index.js";
 
 export interface TextGenerationOptions extends GenerateOptions {
   /** Generation stops when the text ends with one of these; the stop string is left out of the result. */
@@ -43,8 +44,9 @@ export async function chatReply(model: PreTrainedModel | PeftModel, tokenizer: P
   return generateFromIds(model, tokenizer, ids, { ...opts, eosTokenId: [...eos], stop });
 }
 
-async function generateFromIds(model: PreTrainedModel | PeftModel, tokenizer: PreTrainedTokenizer, ids: number[], opts: TextGenerationOptions): Promise<GeneratedText> {
+async function generateFromIds(model: PreTrainedModel | PeftModel, tokenizer: PreTrainedTokenizer, ids: number[], asked: TextGenerationOptions): Promise<GeneratedText> {
   const lm = causalLm(model);
+  const opts = { ...asked, maxNewTokens: withinContext(model, ids.length, asked.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS) };
   const eos = idList(opts.eosTokenId === undefined ? lm.config.eosTokenId : opts.eosTokenId);
   const stops = (opts.stop ?? []).filter((s) => s !== "");
   const generated: number[] = [];
@@ -68,6 +70,23 @@ async function generateFromIds(model: PreTrainedModel | PeftModel, tokenizer: Pr
   }
   show(text.length);
   return { text, tokens, finish };
+}
+
+/** generationSteps' default. */
+const DEFAULT_MAX_NEW_TOKENS = 20;
+
+/** New tokens that fit after the prompt: generation past the model's positions would fail and lose the text so far,
+ *  so it stops at the end of the context, with a warning. */
+function withinContext(model: PreTrainedModel | PeftModel, promptTokens: number, wanted: number): number {
+  const base = model instanceof PeftModel ? model.model : model;
+  // Prompt-learning adapters put their virtual tokens in front of the text.
+  const virtual = model instanceof PeftModel && model.kind === "prompt" ? ((model.activeConfig as { numVirtualTokens?: number }).numVirtualTokens ?? 0) : 0;
+  const positions = base.shape().maxPositions - virtual;
+  if (promptTokens >= positions) throw new Error(`the prompt has ${promptTokens} tokens, which fill the model's context of ${positions} positions; shorten it`);
+  const room = positions - promptTokens;
+  if (wanted <= room) return wanted;
+  warn(`generation stops after ${room} new tokens, at the end of the model's context (${positions} positions), not after the ${wanted} asked for`, "FINETUNE_CONTEXT");
+  return room;
 }
 
 function idList(v: number | number[] | null | undefined): number[] {

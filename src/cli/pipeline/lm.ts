@@ -33,8 +33,9 @@ export async function useChatTemplateFile(tokenizer: PreTrainedTokenizer, file: 
   }
 }
 
-export function tokenizeLm(tokenizer: PreTrainedTokenizer, rows: JsonRecord[], maxLength: number, columns: LmColumns): Promise<Example[]> {
-  return tokenizeDataset(tokenizer, rows, { task: "causal-lm", maxLength, ...columns });
+/** `label` names the rows in the warning about cut or dropped ones ("train data", a file). */
+export function tokenizeLm(tokenizer: PreTrainedTokenizer, rows: JsonRecord[], maxLength: number, columns: LmColumns, label: string): Promise<Example[]> {
+  return tokenizeDataset(tokenizer, rows, { task: "causal-lm", maxLength, ...columns, label });
 }
 
 /** loss and ppl over every labelled token of `examples`. */

@@ -1,9 +1,16 @@
 // What a training run leaves in --output: the trained artifact in its usual format (a transformers model
 // folder, a PEFT adapter, or a classifier file), the tokenizer, metrics.json, and finetune.json, which
 // records how to use the artifact again (method, base model, labels, max length, feature settings).
-import { mkdir, readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
-import { writeJsonAtomic } from "../../io/atomic.js";
+// These are one set, replaced as a whole (src/io/file-set.ts), in a folder a run locks while it writes it and
+// that holds nothing but finetune's own output unless --overwrite.
+import { mkdir, readFile, readdir, realpath, rm, stat } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
+import { isAtomicTempFile, writeJsonAtomic } from "../../io/atomic.js";
+import { fileSystemError } from "../../io/errors.js";
+import { finishFileSet, replaceFileSet } from "../../io/file-set.js";
+import { LOCK_FILE, lockFolder, type FolderLock } from "../../io/folder-lock.js";
+import { warn } from "../../warnings/index.js";
+import { UsageError } from "../command.js";
 import type { LogisticRegression, MLPClassifier, Pooling } from "../../methods/index.js";
 import type { PreTrainedModel } from "../../models/index.js";
 import type { PeftModel } from "../../peft/index.js";
@@ -40,20 +47,102 @@ const ARTIFACT_FILES = {
   feature: [CLASSIFIER_FILE],
 };
 
-/** Writes the artifact, tokenizer and settings; returns the artifact's size on disk in bytes. */
-export async function saveOutput(dir: string, artifact: Artifact, tokenizer: PreTrainedTokenizer, settings: Omit<RunSettings, "format">): Promise<number> {
-  await mkdir(dir, { recursive: true });
-  if (artifact.kind === "feature") await artifact.classifier.save(join(dir, CLASSIFIER_FILE));
-  else await artifact.model.savePretrained(dir);
-  await tokenizer.savePretrained(dir);
-  await writeJsonAtomic(join(dir, SETTINGS_FILE), { format: FORMAT, ...settings });
+/** Every file an artifact set of any kind may hold: what a new set lacks of these is removed, so a LoRA run written
+ *  over a full fine-tune's output leaves no model.safetensors for `predict` to find. */
+export const ARTIFACT_SET = [
+  ...Object.values(ARTIFACT_FILES).flat(), "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", SETTINGS_FILE, METRICS_FILE,
+];
+
+/** Replaces the artifact set in `dir` with the artifact, tokenizer, settings and metrics; returns the artifact's
+ *  size on disk in bytes. `metrics` receives that size. */
+export async function saveOutput(
+  dir: string, artifact: Artifact, tokenizer: PreTrainedTokenizer, settings: Omit<RunSettings, "format">, metrics: (artifactBytes: number) => object,
+): Promise<number> {
+  await mkdir(dir, { recursive: true }).catch((e: unknown) => { throw fileSystemError(e, dir, "creating the output folder"); });
   let bytes = 0;
-  for (const f of ARTIFACT_FILES[artifact.kind]) bytes += (await stat(join(dir, f))).size;
+  await replaceFileSet(dir, ARTIFACT_SET, async (folder) => {
+    if (artifact.kind === "feature") await artifact.classifier.save(join(folder, CLASSIFIER_FILE));
+    else await artifact.model.savePretrained(folder);
+    await tokenizer.savePretrained(folder);
+    await writeJsonAtomic(join(folder, SETTINGS_FILE), { format: FORMAT, ...settings });
+    for (const f of ARTIFACT_FILES[artifact.kind]) bytes += (await stat(join(folder, f))).size;
+    await writeJsonAtomic(join(folder, METRICS_FILE), metrics(bytes));
+  });
   return bytes;
 }
 
-export async function writeMetrics(dir: string, metrics: object): Promise<void> {
-  await writeJsonAtomic(join(dir, METRICS_FILE), metrics);
+/** What writes an output folder; a folder written by one is not silently reused by another. */
+export type OutputKind = "train" | "compare" | "merge";
+
+/** Names the kind of output a folder holds, so a later run can tell its own kind from a user's files. */
+const MARKER_FILE = ".finetune-output.json";
+/** Outputs written before the marker existed, told apart by their files. */
+const LEGACY_SIGNS: Record<OutputKind, string[]> = { train: [SETTINGS_FILE, "train-args.json"], compare: ["report.json"], merge: [] };
+
+export interface PrepareOutputOptions {
+  kind: OutputKind;
+  /** Empty the folder first, whatever it holds. */
+  overwrite?: boolean;
+  /** Files and folders the run reads: the output may not be one of them, nor (with overwrite) hold one. */
+  inputs: (string | undefined)[];
+}
+
+/**
+ * Makes `dir` ready for a run and locks it: refuses the folder of an input, and a folder holding anything but an
+ * output of the same kind unless `overwrite` (which empties it); finishes or drops a save that a kill interrupted;
+ * removes temp files killed writes left. Release the lock when the run ends.
+ */
+export async function prepareOutput(dir: string, o: PrepareOutputOptions): Promise<FolderLock> {
+  const out = await canonical(dir);
+  for (const input of o.inputs) {
+    if (input === undefined) continue;
+    const path = await canonical(input);
+    if (path === out) throw new UsageError(`--output ${dir} is also an input of this run (${input}); writing there would overwrite it, so choose another folder`);
+    if (o.overwrite && !relative(out, path).startsWith("..")) throw new UsageError(`--overwrite would delete ${input}, which this run reads; choose another --output`);
+  }
+  if (await stat(dir).then((s) => !s.isDirectory(), () => false)) throw new UsageError(`--output ${dir} is a file, not a folder`);
+  await mkdir(dir, { recursive: true }).catch((e: unknown) => { throw fileSystemError(e, dir, "creating the output folder"); });
+  const lock = await lockFolder(dir, { onStale: (m) => warn(m, "FINETUNE_STALE_LOCK") });
+  try {
+    const entries = (await readdir(dir)).filter((n) => n !== LOCK_FILE);
+    const kind = await kindOf(dir, entries);
+    if (o.overwrite) {
+      for (const n of entries) await rm(join(dir, n), { recursive: true, force: true });
+    } else if (entries.length > 0 && kind !== o.kind) {
+      const shown = entries.slice(0, 4).join(", ") + (entries.length > 4 ? `, ... (${entries.length} entries)` : "");
+      throw new UsageError(`--output ${dir} already holds ${kind === null ? "files" : `a finetune ${kind} output`} (${shown}); ` +
+        `choose an empty or new folder, or pass --overwrite to delete what it holds`);
+    } else {
+      await finishFileSet(dir, ARTIFACT_SET);
+      for (const n of entries) if (isAtomicTempFile(n)) await rm(join(dir, n), { force: true });
+    }
+    await writeJsonAtomic(join(dir, MARKER_FILE), { kind: o.kind });
+    return lock;
+  } catch (e) {
+    await lock.release();
+    throw e;
+  }
+}
+
+/** Finishes a save that was killed after its commit point, so a reader sees one whole set (see src/io/file-set.ts). */
+export async function finishInterruptedSave(dir: string): Promise<void> {
+  await finishFileSet(dir, ARTIFACT_SET).catch(() => undefined);
+}
+
+async function kindOf(dir: string, entries: string[]): Promise<OutputKind | null> {
+  const marker = await readFile(join(dir, MARKER_FILE), "utf8").then((t) => (JSON.parse(t) as { kind?: OutputKind }).kind ?? null, () => null);
+  if (marker) return marker;
+  const found = (Object.keys(LEGACY_SIGNS) as OutputKind[]).find((k) => LEGACY_SIGNS[k].some((f) => entries.includes(f)));
+  return found ?? null;
+}
+
+/** The real path of a file or folder (of its nearest existing parent, for one that does not exist yet). */
+async function canonical(path: string): Promise<string> {
+  const abs = resolve(path);
+  const real = await realpath(abs).catch(() => null);
+  if (real !== null) return real;
+  const parent = resolve(abs, "..");
+  return parent === abs ? abs : join(await canonical(parent), relative(parent, abs));
 }
 
 /** finetune.json of an output folder, or null for folders finetune did not write. */

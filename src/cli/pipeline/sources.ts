@@ -6,6 +6,8 @@ import { bundledModelPath, isBundledModel } from "../../bundled/index.js";
 import type { RawConfig } from "../../models/config.js";
 import { AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification, familyForConfig, type ModelFamily, type PreTrainedModel } from "../../models/index.js";
 import { isGguf, readConfigJson } from "../../models/loading.js";
+import type { WeightLoadReport } from "../../models/weights.js";
+import type { Module } from "../../nn/index.js";
 import { TOKENIZER_FILES, tokenizerFolder } from "../../tokenizers/folder.js";
 import { AutoTokenizer, type PreTrainedTokenizer } from "../../tokenizers/index.js";
 import { UsageError } from "../command.js";
@@ -17,6 +19,8 @@ export interface ModelSource {
   hub: HubOptions;
   /** Receives loading notes (newly initialised heads, unused weights). */
   onWarning?: (message: string) => void;
+  /** Receives which weights the checkpoint lacked (and had in excess). */
+  onLoadReport?: (report: WeightLoadReport) => void;
   /** --base-dtype: bf16 stores the base model's weight matrices in bfloat16, frozen. */
   baseDtype?: "fp32" | "bf16";
 }
@@ -75,12 +79,14 @@ export interface LabelSpec {
  *  `padTokenId` is what batches are padded with: decoder classifiers (GPT-2, Llama) need it in their config to
  *  find each sequence's last real token, and usually ship without one (transformers users set it the same way). */
 export async function loadModel(task: Task, source: ModelSource, labels?: LabelSpec, padTokenId?: number): Promise<PreTrainedModel> {
-  const opts = { ...source.hub, onWarning: source.onWarning, dtype: dtypeOf(source) };
-  if (task === "causal-lm") return AutoModelForCausalLM.fromPretrained(source.ref, opts);
+  let report: WeightLoadReport | undefined;
+  const opts = { ...source.hub, onWarning: source.onWarning, dtype: dtypeOf(source), onLoadReport: (r: WeightLoadReport) => { report = r; source.onLoadReport?.(r); } };
   const id2label = labels?.named ? Object.fromEntries(labels.names.map((n, i) => [i, n])) : undefined;
-  const model = labels
-    ? await AutoModelForSequenceClassification.fromPretrained(source.ref, { ...opts, numLabels: labels.names.length, id2label, ignoreMismatchedSizes: true })
-    : await AutoModelForSequenceClassification.fromPretrained(source.ref, opts);
+  const model = task === "causal-lm" ? await AutoModelForCausalLM.fromPretrained(source.ref, opts)
+    : labels
+      ? await AutoModelForSequenceClassification.fromPretrained(source.ref, { ...opts, numLabels: labels.names.length, id2label, ignoreMismatchedSizes: true })
+      : await AutoModelForSequenceClassification.fromPretrained(source.ref, opts);
+  checkLoadedWeights(model, source.ref, report!);
   const config = model.config as { padTokenId?: number | null };
   if (config.padTokenId === null && padTokenId !== undefined) config.padTokenId = padTokenId;
   return model;
@@ -88,9 +94,36 @@ export async function loadModel(task: Task, source: ModelSource, labels?: LabelS
 
 /** The bare encoder/decoder, for feature extraction. Its checkpoint usually has a head this drops, which
  *  is the point here, so that note is not passed on. */
-export function loadBaseModel(source: ModelSource): Promise<PreTrainedModel> {
+export async function loadBaseModel(source: ModelSource): Promise<PreTrainedModel> {
+  let report: WeightLoadReport | undefined;
   const onWarning = (m: string) => { if (!/were not used when initializing/.test(m)) source.onWarning?.(m); };
-  return AutoModel.fromPretrained(source.ref, { ...source.hub, onWarning, dtype: dtypeOf(source) });
+  const model = await AutoModel.fromPretrained(source.ref, { ...source.hub, onWarning, dtype: dtypeOf(source), onLoadReport: (r) => { report = r; } });
+  checkLoadedWeights(model, source.ref, report!);
+  return model;
+}
+
+/** transformers loads a checkpoint whose tensor names match none of the model's as a randomly initialised model, with
+ *  a warning; fine-tuning or scoring that would be silently wrong, so the CLI refuses it. A new head is expected. */
+function checkLoadedWeights(model: PreTrainedModel, ref: string, report: WeightLoadReport): void {
+  const fresh = new Set([...report.missingKeys, ...report.mismatchedKeys.map((m) => m.key)]);
+  const keys = [...model.stateDict().keys()], prefix = `${model.baseModelPrefix}.`;
+  const body = keys.some((k) => k.startsWith(prefix)) ? keys.filter((k) => k.startsWith(prefix)) : keys;
+  if (body.every((k) => fresh.has(k))) {
+    const found = report.unexpectedKeys.slice(0, 2).map((k) => `'${k}'`).join(", ") || "none";
+    throw new Error(`${ref}: its checkpoint has none of ${model.constructor.name}'s weights (it expects names such as '${body[0]}', ` +
+      `the checkpoint has ${found}), so training would start from random weights; is it a model of another architecture?`);
+  }
+  assertFiniteWeights(model, ref);
+}
+
+/** NaN or infinite weights (a corrupt or diverged checkpoint) would make every prediction the same. */
+export function assertFiniteWeights(model: Module, ref: string): void {
+  for (const [name, p] of model.namedParameters()) {
+    const d = p.data;
+    for (let i = 0; i < d.length; i++) {
+      if (!Number.isFinite(d[i])) throw new Error(`${ref}: weight ${name} holds ${d[i]} at index ${i} (a corrupt or diverged checkpoint)`);
+    }
+  }
 }
 
 /** id2label of a loaded classifier, in id order. */

@@ -6,13 +6,14 @@ import { resolveModelFile, type HubOptions } from "../../io/hub.js";
 import { loadSafetensors } from "../../io/safetensors.js";
 import type { PreTrainedModel } from "../../models/index.js";
 import { LogisticRegression, MLPClassifier } from "../../methods/index.js";
-import { PeftModel, readAdapterConfig } from "../../peft/index.js";
+import { ModulesToSaveWrapper, PeftModel, readAdapterConfig } from "../../peft/index.js";
+import type { WeightLoadReport } from "../../models/weights.js";
 import type { PreTrainedTokenizer } from "../../tokenizers/index.js";
 import { UsageError } from "../command.js";
 import type { Task } from "../methods.js";
 import { featureClassifier, modelClassifier, padTokenId, type SequenceClassifier } from "./classifier.js";
-import { CLASSIFIER_FILE, readSettings, type RunSettings } from "./output-dir.js";
-import { detectTask, isDirectory, loadBaseModel, loadModel, loadTokenizer, maxPositions, modelLabelNames, modelRef, type LabelSpec } from "./sources.js";
+import { CLASSIFIER_FILE, finishInterruptedSave, readSettings, type RunSettings } from "./output-dir.js";
+import { assertFiniteWeights, detectTask, isDirectory, loadBaseModel, loadModel, loadTokenizer, maxPositions, modelLabelNames, modelRef, type LabelSpec } from "./sources.js";
 
 export interface LoadOutputOptions {
   /** An adapter to put on the model named by the ref (instead of the ref being the adapter). */
@@ -41,6 +42,7 @@ export interface LoadedOutput {
 
 export async function loadOutput(arg: string, o: LoadOutputOptions): Promise<LoadedOutput> {
   const ref = await modelRef(arg);
+  if (await isDirectory(ref)) await finishInterruptedSave(ref);
   const settings = (await isDirectory(ref)) ? await readSettings(ref) : null;
   if (settings?.method === "feature") return loadFeatureOutput(ref, settings, o);
   const adapter = o.adapter !== undefined ? await modelRef(o.adapter) : (await hasAdapter(ref, o.hub)) ? ref : null;
@@ -63,9 +65,28 @@ async function loadAdapterOutput(dir: string, givenBase: string | null, settings
   const task: Task = config.taskType === "CAUSAL_LM" ? "causal-lm" : "seq-cls";
   const labels = task === "seq-cls" ? (settings?.labelNames ? { names: settings.labelNames, named: true } : await adapterLabels(dir, o.hub)) : undefined;
   const { tokenizer } = await loadTokenizer(o.tokenizer ? [o.tokenizer] : [dir, baseRef], o.hub);
-  const base = await loadModel(task, { ref: baseRef, hub: o.hub, onWarning: o.onWarning, baseDtype: o.baseDtype }, labels, padTokenId(tokenizer));
+  // The base checkpoint usually lacks the classifier head that the adapter brings (modules_to_save): only weights that
+  // neither has are news.
+  let fresh: string[] = [];
+  const quiet = (m: string) => { if (!/newly initialized/.test(m)) o.onWarning?.(m); };
+  const onLoadReport = (r: WeightLoadReport) => { fresh = [...r.missingKeys, ...r.mismatchedKeys.map((m) => m.key)]; };
+  const base = await loadModel(task, { ref: baseRef, hub: o.hub, onWarning: quiet, onLoadReport, baseDtype: o.baseDtype }, labels, padTokenId(tokenizer));
   const model = await PeftModel.fromPretrained(base, dir, o.hub);
+  assertFiniteWeights(model, dir);
+  const unrestored = fresh.filter((key) => !savedByAdapter(base, key));
+  if (unrestored.length) {
+    o.onWarning?.(`Some weights of ${base.constructor.name} are in neither ${baseRef} nor the adapter and are newly initialized: ${unrestored.map((k) => `'${k}'`).join(", ")}`);
+  }
   return finish({ kind: "adapter", task, settings, tokenizer, model }, base, o);
+}
+
+/** Whether the adapter holds its own copy of the module a base weight belongs to (PEFT's modules_to_save). */
+function savedByAdapter(base: PreTrainedModel, key: string): boolean {
+  const parts = key.split(".");
+  for (let i = 1; i < parts.length; i++) {
+    if (base.getSubmodule(parts.slice(0, i).join(".")) instanceof ModulesToSaveWrapper) return true;
+  }
+  return false;
 }
 
 /** Without finetune.json, the label count is the saved classifier head's output size. */

@@ -5,6 +5,7 @@ import { familyOfModel } from "../../models/registry.js";
 import type { PreTrainedTokenizer } from "../../tokenizers/index.js";
 import { Tensor, noGrad } from "../../tensor/index.js";
 import { countTruncated } from "../../train/tokenize-dataset.js";
+import { warn } from "../../warnings/index.js";
 import { cachePath, featureCacheKey, readCachedFeatures, writeCachedFeatures } from "./cache.js";
 import { POOLINGS, poolInto, type Pooling } from "./pooling.js";
 
@@ -21,7 +22,7 @@ export interface ExtractFeaturesOptions {
   cacheDir?: string;
   /** Called after each batch with the number of texts done. */
   onProgress?: (done: number, total: number) => void;
-  /** Receives the one warning about texts cut to maxLength; default process.emitWarning. */
+  /** Receives the one warning about texts cut to maxLength; default the library's warning handler (setWarningHandler). */
   onWarning?: (message: string) => void;
 }
 
@@ -44,7 +45,7 @@ export async function extractFeatures(
   const { inputIds } = await tokenizer.call(texts, { truncation: maxLength !== undefined, maxLength, padding: false, returnTokenTypeIds: false });
   const truncated = maxLength === undefined ? 0 : await countTruncated(tokenizer, texts, undefined, inputIds, maxLength);
   if (truncated > 0) {
-    (opts.onWarning ?? ((m: string) => process.emitWarning(m, { code: "FINETUNE_TRUNCATION" })))(
+    (opts.onWarning ?? ((m: string) => warn(m, "FINETUNE_TRUNCATION")))(
       `extractFeatures: truncated ${truncated} of ${texts.length} texts to maxLength ${maxLength} tokens; their features ignore the cut text`);
   }
 
