@@ -36,7 +36,7 @@ function child(...args: string[]): Promise<{ maxRssMb: number; result?: unknown;
 async function bigFile(name: string, parts: Iterable<string>): Promise<string> {
   const file = join(dir, name);
   const out = createWriteStream(file);
-  for (const part of parts) if (!out.write(part)) await new Promise((r) => out.once("drain", r));
+  for (const part of parts) if (!out.write(part)) await new Promise<void>((r) => out.once("drain", () => r()));
   await new Promise<void>((r) => out.end(() => r()));
   return file;
 }
