@@ -93,7 +93,7 @@ Examples:
     if ((v.task ?? (await detectTask(source))) !== "seq-cls") throw new UsageError("compare ranks classifiers by test accuracy, so it needs a sequence-classification model (--task seq-cls)");
     const data = await loadClassificationData(v, hub);
     info(`data: ${describeSplits(data.splits)}; labels ${data.labels.names.join(", ")}; methods ${methods.join(", ")}`);
-    const { tokenizer } = await loadTokenizer(v.tokenizer ? [v.tokenizer] : [source.ref], hub);
+    const { tokenizer } = await loadTokenizer(v.tokenizer ? [v.tokenizer] : [source.ref], hub, source.ref);
     const report = await runComparison({
       methods, methodLr: v.methodLr, methodOptions: methodOptions(v), hp: hyperparameters(v), source, tokenizer, data: { task: "seq-cls", ...data }, output: v.output, resume: v.resume, log: info,
     });

@@ -73,7 +73,7 @@ Examples:
     const task = v.task ?? (await detectTask(source));
     const data = await loadData(task, v, hub);
     info(describeData(data));
-    const { tokenizer } = await loadTokenizer(v.tokenizer ? [v.tokenizer] : [source.ref], hub);
+    const { tokenizer } = await loadTokenizer(v.tokenizer ? [v.tokenizer] : [source.ref], hub, source.ref);
     await useChatTemplateFile(tokenizer, v.chatTemplate);
     const method = v.method;
     await mkdir(v.output, { recursive: true });
