@@ -1,4 +1,4 @@
-// Seeded fuzzing of real files: 510 mutations of a model's weights, a LoRA adapter's weights, prompt-learning and
+// Seeded fuzzing of real files: 490 mutations of a model's weights, a LoRA adapter's weights, prompt-learning and
 // LoRA adapter configs, a tokenizer, tokenizers with random Split / Replace patterns, and a Parquet data file (see
 // helpers/fuzz-cases.ts for the mutations and what counts as a pass).
 // Each category runs in a child process; a case that takes longer than CASE_TIMEOUT_MS is a hang: the child is killed
@@ -42,10 +42,10 @@ function runChild(category: Category, dir: string): Promise<{ results: CaseResul
 }
 
 const categories = Object.keys(CASES) as Category[];
-assert.equal(categories.reduce((n, c) => n + CASES[c], 0), 510);
+assert.equal(categories.reduce((n, c) => n + CASES[c], 0), 490);
 
 for (const category of categories) {
-  test(`fuzz ${category}: ${CASES[category]} mutated files load correctly or fail with an Error naming the file`, { timeout: 300_000 }, async () => {
+  test(`fuzz ${category}: ${CASES[category]} mutated files load correctly or fail with an Error naming the file`, { timeout: 600_000 }, async () => {
     const { dir, cleanup } = await tempDir(`fuzz-${category}`);
     try {
       const { results, hung, last, stderr, code } = await runChild(category, dir);
