@@ -1,7 +1,7 @@
 // An incremental RFC-4180 parser for CSV/TSV: quoted fields may hold delimiters, doubled quotes and
 // line breaks; records end at "\n" or "\r\n". Like Python's csv module, a quote that does not open a
 // field is kept as text (RFC 4180 would reject it, and real files are full of them).
-import { readTextChunks } from "./line-reader.js";
+import { MAX_RECORD_CHARS, readTextChunks, recordTooLong } from "./line-reader.js";
 
 /** A record's fields, or why it is unreadable; `line` is the physical line where the record starts. */
 export type DelimitedRecord = { line: number; fields: string[] } | { line: number; error: string };
@@ -14,6 +14,8 @@ export class DelimitedParser {
   private fields: string[] = [];
   private line = 1;
   private recordLine = 1;
+  /** Characters of the record being read (bounded by maxRecordChars). */
+  private recordChars = 0;
   private error: string | undefined;
   /** A "\r" outside quotes whose meaning depends on the next character (maybe in the next chunk). */
   private pendingCr = false;
@@ -22,6 +24,7 @@ export class DelimitedParser {
   constructor(
     private readonly delimiter: string,
     private readonly quote: string | null,
+    private readonly maxRecordChars = MAX_RECORD_CHARS,
   ) {
     if (delimiter.length !== 1 || (quote !== null && quote.length !== 1) || delimiter === quote) {
       throw new Error(`delimiter and quote must be two different single characters`);
@@ -30,8 +33,43 @@ export class DelimitedParser {
 
   /** Feeds the next chunk of text; returns the records it completed. */
   push(chunk: string): DelimitedRecord[] {
-    for (const c of chunk) this.step(c);
+    let i = 0;
+    while (i < chunk.length) {
+      // A run of ordinary characters is appended in one piece: one at a time builds a string node per character
+      // (over 1 GB for a 32 MB field).
+      const end = this.pendingCr ? i : this.runEnd(chunk, i);
+      if (end > i) {
+        const run = chunk.slice(i, end);
+        this.field += run;
+        if (this.state === "quoted") this.line += run.split("\n").length - 1;
+        else this.state = "unquoted";
+        this.recordChars += run.length;
+        i = end;
+      } else {
+        this.step(chunk[i++]!);
+        this.recordChars++;
+      }
+      if (this.recordChars > this.maxRecordChars) throw new RangeError(`record at line ${this.recordLine} is too long`);
+    }
     return this.take();
+  }
+
+  /** Where the run of characters that `step` would only append ends (the next quote, delimiter or line break). */
+  private runEnd(chunk: string, from: number): number {
+    if (this.state === "quoteInQuoted") return from;
+    if (this.state === "fieldStart" && chunk[from] === this.quote) return from;
+    let i = from;
+    if (this.state === "quoted") {
+      while (i < chunk.length && chunk[i] !== this.quote) i++;
+    } else {
+      while (i < chunk.length && chunk[i] !== this.delimiter && chunk[i] !== "\n" && chunk[i] !== "\r") i++;
+    }
+    return i;
+  }
+
+  /** The line where the record being read starts. */
+  get currentRecordLine(): number {
+    return this.recordLine;
   }
 
   /** Where the record with a still-open quoted field starts, if there is one. */
@@ -126,12 +164,24 @@ export class DelimitedParser {
     this.error = undefined;
     this.state = "fieldStart";
     this.recordLine = this.line + 1;
+    this.recordChars = 0;
   }
 }
 
-export async function* readDelimited(file: string, delimiter: string, quote: string | null): AsyncGenerator<DelimitedRecord> {
-  const parser = new DelimitedParser(delimiter, quote);
-  for await (const chunk of readTextChunks(file)) yield* parser.push(chunk);
+export async function* readDelimited(
+  file: string, delimiter: string, quote: string | null, maxRecordChars = MAX_RECORD_CHARS,
+): AsyncGenerator<DelimitedRecord> {
+  const parser = new DelimitedParser(delimiter, quote, maxRecordChars);
+  for await (const chunk of readTextChunks(file)) {
+    let records: DelimitedRecord[];
+    try {
+      records = parser.push(chunk);
+    } catch (e) {
+      if (e instanceof RangeError) throw recordTooLong(file, parser.currentRecordLine, maxRecordChars);
+      throw e;
+    }
+    yield* records;
+  }
   // Not skippable: the open quote swallowed every record after it.
   if (parser.openQuoteLine !== undefined) throw new Error(`${file}:${parser.openQuoteLine}: unterminated quoted field`);
   yield* parser.end();

@@ -1,25 +1,134 @@
 // Parquet through hyparquet, one row group at a time so a large file is never decoded whole.
 // hyparquet reads uncompressed and snappy files (what HF's datasets writes); other codecs need the
 // separate hyparquet-compressors package.
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from "hyparquet";
+//
+// A Parquet file is untrusted: hyparquet sizes its arrays by the counts the file claims and loops until they are
+// filled, so a corrupt count is a huge allocation or a near-endless loop. Before hyparquet decodes a row group, every
+// count and size it will use is checked against the file: the footer against the file size, row counts against each
+// other and against the file size, each column chunk's byte range, and each page header (sizes within the chunk, value
+// counts within the chunk's). Every failure, ours or hyparquet's, becomes `<file>: not a valid Parquet file (<reason>)`.
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema, type FileMetaData } from "hyparquet";
+import { parquetHeader } from "hyparquet/src/column.js";
+
+/** The footer (Thrift metadata) of a real file is kilobytes to a few megabytes. */
+const MAX_METADATA_BYTES = 64 << 20;
+/** A page is decoded in one piece: larger ones are refused rather than allocated. */
+const MAX_PAGE_BYTES = 512 << 20;
+/** Rows a file may claim per byte it holds (plus a constant): real rows take bytes; a billion-row claim is a corruption,
+ *  and every row claimed is work and memory before anything else is checked. */
+const ROWS_PER_BYTE = 8;
+const EXTRA_ROWS = 1000;
+
+type AsyncBuffer = Awaited<ReturnType<typeof asyncBufferFromFile>>;
 
 export async function* readParquet(
   file: string,
 ): AsyncGenerator<{ columns: string[]; rows: Record<string, unknown>[]; firstRow: number }> {
-  let metadata;
-  const buffer = await asyncBufferFromFile(file);
+  const fail = (e: unknown): never => {
+    throw new Error(`${file}: not a valid Parquet file (${e instanceof Error ? e.message : String(e)})`);
+  };
+  let buffer: AsyncBuffer, metadata: FileMetaData, columns: string[];
   try {
+    buffer = await asyncBufferFromFile(file);
+    const footerStart = await checkFooter(buffer);
     metadata = await parquetMetadataAsync(buffer);
+    columns = parquetSchema(metadata).children.map((c) => c.element.name);
+    checkMetadata(metadata, buffer.byteLength, footerStart);
   } catch (e) {
-    throw new Error(`${file}: not a readable parquet file: ${(e as Error).message}`);
+    return fail(e);
   }
-  const columns = parquetSchema(metadata).children.map((c) => c.element.name);
   let start = 0;
-  for (const group of metadata.row_groups) {
+  for (const [g, group] of metadata.row_groups.entries()) {
     const end = start + Number(group.num_rows);
-    const rows = await parquetReadObjects({ file: buffer, metadata, rowStart: start, rowEnd: end });
+    let rows: Record<string, unknown>[];
+    try {
+      await checkPages(buffer, group, `row group ${g}`);
+      rows = await parquetReadObjects({ file: buffer, metadata, rowStart: start, rowEnd: end });
+      if (rows.length !== end - start) throw new Error(`row group ${g} claims ${end - start} rows but holds ${rows.length}`);
+    } catch (e) {
+      return fail(e);
+    }
     yield { columns, rows: rows.map(plainValues), firstRow: start };
     start = end;
+  }
+}
+
+/** The "PAR1" magic at both ends and a metadata length that fits; returns where the metadata starts. */
+async function checkFooter(buffer: AsyncBuffer): Promise<number> {
+  const size = buffer.byteLength;
+  if (size < 12) throw new Error(`${size} bytes, too short for a Parquet file`);
+  const [head, tail] = await Promise.all([buffer.slice(0, 4), buffer.slice(size - 8, size)]);
+  const magic = (b: ArrayBuffer, at: number) => Buffer.from(b, at, 4).toString("latin1") === "PAR1";
+  if (!magic(head, 0) || !magic(tail, 4)) throw new Error('no "PAR1" magic at the start and end');
+  const length = new DataView(tail).getUint32(0, true);
+  if (length > size - 12 || length > MAX_METADATA_BYTES) throw new Error(`metadata length ${length} does not fit in the ${size}-byte file`);
+  return size - 8 - length;
+}
+
+const count = (v: unknown, what: string): number => {
+  const n = typeof v === "bigint" ? Number(v) : v;
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new Error(`${what} is ${String(v)}, not a count`);
+  return n;
+};
+
+/** Row counts against each other and the file size; each column chunk's bytes within the data region. */
+function checkMetadata(metadata: FileMetaData, size: number, footerStart: number): void {
+  const maxRows = EXTRA_ROWS + ROWS_PER_BYTE * size;
+  const total = count(metadata.num_rows, "num_rows");
+  if (total > maxRows) throw new Error(`num_rows ${total} is more than a ${size}-byte file can hold`);
+  const leaves = parquetSchema(metadata).children.flatMap(function leaf(c): typeof c[] {
+    return c.children.length ? c.children.flatMap(leaf) : [c];
+  });
+  let sum = 0;
+  metadata.row_groups.forEach((group, g) => {
+    const rows = count(group.num_rows, `row group ${g} num_rows`);
+    sum += rows;
+    if (group.columns.length !== leaves.length) throw new Error(`row group ${g} has ${group.columns.length} column chunks for ${leaves.length} columns`);
+    group.columns.forEach((chunk, c) => {
+      const meta = chunk.meta_data;
+      const where = `row group ${g}, column ${c}`;
+      if (!meta) throw new Error(`${where}: no column metadata`);
+      const start = count(meta.dictionary_page_offset || meta.data_page_offset, `${where} page offset`);
+      const bytes = count(meta.total_compressed_size, `${where} total_compressed_size`);
+      if (start < 4 || start + bytes > footerStart) throw new Error(`${where}: bytes ${start}..${start + bytes} are outside the data region 4..${footerStart}`);
+      const values = count(meta.num_values, `${where} num_values`);
+      // A flat column has one value (or null) per row; nested ones may have more, within the file's row bound.
+      const flat = leaves[c]!.path.length === 1 && leaves[c]!.element.repetition_type !== "REPEATED";
+      if (flat ? values !== rows : values > maxRows) throw new Error(`${where}: num_values ${values} for ${rows} rows`);
+    });
+  });
+  if (sum !== total) throw new Error(`the row groups hold ${sum} rows but num_rows says ${total}`);
+}
+
+/** Every page header of the group's column chunks: sizes inside the chunk and bounded, value counts within the chunk's
+ *  (which are what hyparquet sizes its arrays and loops by). */
+async function checkPages(buffer: AsyncBuffer, group: FileMetaData["row_groups"][number], where: string): Promise<void> {
+  for (const [c, chunk] of group.columns.entries()) {
+    const meta = chunk.meta_data!;
+    const start = Number(meta.dictionary_page_offset || meta.data_page_offset);
+    const bytes = await buffer.slice(start, start + Number(meta.total_compressed_size));
+    const reader = { view: new DataView(bytes), offset: 0 };
+    const chunkValues = Number(meta.num_values);
+    let values = 0;
+    while (values < chunkValues) {
+      if (reader.offset >= bytes.byteLength) throw new Error(`${where}, column ${c}: the pages end after ${values} of ${chunkValues} values`);
+      const header = parquetHeader(reader);
+      const what = `${where}, column ${c}, page at byte ${start + reader.offset}`;
+      const compressed = count(header.compressed_page_size, `${what}: compressed_page_size`);
+      const uncompressed = count(header.uncompressed_page_size, `${what}: uncompressed_page_size`);
+      if (reader.offset + compressed > bytes.byteLength) throw new Error(`${what}: ${compressed} bytes run past the column chunk`);
+      if (uncompressed > MAX_PAGE_BYTES || (meta.codec === "UNCOMPRESSED" && uncompressed !== compressed)) {
+        throw new Error(`${what}: uncompressed_page_size ${uncompressed} for ${compressed} stored bytes`);
+      }
+      const dataHeader = header.data_page_header ?? header.data_page_header_v2;
+      if (header.dictionary_page_header) {
+        if (count(header.dictionary_page_header.num_values, `${what}: num_values`) > uncompressed) throw new Error(`${what}: more dictionary values than bytes`);
+      } else if (dataHeader) {
+        values += count(dataHeader.num_values, `${what}: num_values`);
+        if (values > chunkValues) throw new Error(`${what}: the pages hold more values than the chunk's ${chunkValues}`);
+      }
+      reader.offset += compressed;
+    }
   }
 }
 

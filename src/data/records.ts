@@ -4,7 +4,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { extname } from "node:path";
 import { readDelimited } from "./delimited.js";
-import { readLines } from "./line-reader.js";
+import { MAX_RECORD_CHARS, readLines } from "./line-reader.js";
 import { readParquet } from "./parquet.js";
 import type { DataFormat, ReadOptions } from "./types.js";
 
@@ -45,12 +45,12 @@ export async function* streamRecords(
   if (!(await stat(file).catch(() => undefined))?.isFile()) throw new Error(`${file}: file not found`);
   switch (format) {
     case "jsonl":
-      for await (const lines of readLines(file)) {
+      for await (const lines of readLines(file, opts.maxRecordChars)) {
         for (const { text, line } of lines) if (text.trim() !== "") yield jsonRecord(text, `${file}:${line}`);
       }
       return;
     case "json":
-      yield* jsonArrayRecords(file);
+      yield* jsonArrayRecords(file, opts.maxRecordChars ?? MAX_RECORD_CHARS);
       return;
     case "csv":
     case "tsv":
@@ -100,7 +100,10 @@ function jsonRecord(text: string, where: string): RecordItem {
 const isRecord = (v: unknown): v is JsonRecord => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** A JSON array of objects, or HF's `{"data": [...]}` layout. */
-async function* jsonArrayRecords(file: string): AsyncGenerator<RecordItem> {
+async function* jsonArrayRecords(file: string, maxChars: number): AsyncGenerator<RecordItem> {
+  // Parsed whole: its size is bounded like one record (JSONL streams instead).
+  const { size } = await stat(file);
+  if (size > maxChars) throw new Error(`${file}: a JSON file of ${size} bytes is read whole, and the limit is ${maxChars} (maxRecordChars); use JSON Lines for large data`);
   let doc: unknown;
   try {
     doc = JSON.parse((await readFile(file, "utf8")).replace(/^\uFEFF/, ""));
@@ -126,7 +129,7 @@ async function* delimitedRecords(
   const hasHeader = opts.hasHeader ?? true;
   let columns = hasHeader ? undefined : opts.columnNames;
   if (columns) onColumns?.(columns);
-  for await (const item of readDelimited(file, delimiter, quote)) {
+  for await (const item of readDelimited(file, delimiter, quote, opts.maxRecordChars)) {
     const where = `${file}:${item.line}`;
     if ("error" in item) {
       if (columns === undefined) throw new Error(`${where}: unreadable header: ${item.error}`);

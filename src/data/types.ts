@@ -35,4 +35,8 @@ export interface ReadOptions {
   quote?: string | null;
   /** Count and drop unreadable records instead of throwing. */
   skipInvalid?: boolean;
+  /** The longest line (JSONL) or record (CSV/TSV) accepted, in characters (default 32 Mi); a JSON array file may
+   *  hold at most this many characters in all. A longer one is an error naming the file and line, before it is
+   *  held in memory whole. */
+  maxRecordChars?: number;
 }

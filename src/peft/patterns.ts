@@ -7,6 +7,7 @@
 // that backtrack exponentially; anything else is refused with the field's name.
 import { setFlagsFromString } from "node:v8";
 import type { Field } from "../models/config.js";
+import { mayBacktrackExponentially } from "../io/untrusted-regex.js";
 
 let linearFlag: boolean | undefined;
 
@@ -70,79 +71,6 @@ function compile(source: string, mode: "full" | "suffix"): RegExp | string {
   }
   cache.set(key, re);
   return re;
-}
-
-/** True when a quantified group (*, +, {n,}, {n,m} with m > 1) contains a quantifier or an alternation. */
-export function mayBacktrackExponentially(source: string): boolean {
-  // Per open group: whether it holds a quantifier or "|" so far.
-  const stack: boolean[] = [];
-  let lastGroupRisky = false;
-  let i = 0;
-  const quantifierAt = (j: number): { repeats: boolean; length: number } | null => {
-    const ch = source[j];
-    if (ch === "*" || ch === "+") return { repeats: true, length: 1 };
-    if (ch === "?") return { repeats: false, length: 1 };
-    if (ch === "{") {
-      const m = /^\{(\d*)(,(\d*))?\}/.exec(source.slice(j));
-      if (!m) return null;
-      const max = m[2] === undefined ? Number(m[1]) : m[3] === "" ? Infinity : Number(m[3]);
-      return { repeats: max > 1, length: m[0].length };
-    }
-    return null;
-  };
-  while (i < source.length) {
-    const ch = source[i];
-    if (ch === "\\") {
-      i += 2;
-      lastGroupRisky = false;
-      continue;
-    }
-    if (ch === "[") {
-      // A character class: skip to its closing bracket.
-      let j = i + 1;
-      if (source[j] === "^") j++;
-      if (source[j] === "]") j++;
-      while (j < source.length && source[j] !== "]") j += source[j] === "\\" ? 2 : 1;
-      i = j + 1;
-      lastGroupRisky = false;
-      continue;
-    }
-    if (ch === "(") {
-      stack.push(false);
-      i++;
-      // Group kinds: (?: (?= (?! (?<= (?<! (?<name>
-      const kind = /^\?(?::|=|!|<=|<!|<[A-Za-z_$][\w$]*>)/.exec(source.slice(i));
-      if (kind) i += kind[0].length;
-      continue;
-    }
-    if (ch === ")") {
-      lastGroupRisky = stack.pop() ?? false;
-      i++;
-      const q = quantifierAt(i);
-      if (q) {
-        if (q.repeats && lastGroupRisky) return true;
-        if (stack.length) stack[stack.length - 1] = true;
-        i += q.length;
-        if (source[i] === "?" || source[i] === "+") i++; // lazy / possessive marker
-      } else if (lastGroupRisky && stack.length) {
-        stack[stack.length - 1] = true;
-      }
-      continue;
-    }
-    if (ch === "|") {
-      if (stack.length) stack[stack.length - 1] = true;
-      i++;
-      continue;
-    }
-    const q = quantifierAt(i);
-    if (q) {
-      if (stack.length) stack[stack.length - 1] = true;
-      i += q.length;
-      continue;
-    }
-    i++;
-  }
-  return false;
 }
 
 /** Adapter sizes read from adapter_config.json (ranks, widths, virtual tokens) beyond this are a corrupt or hostile

@@ -1,10 +1,13 @@
 // Loads a tokenizer directory the way transformers' AutoTokenizer does for fast tokenizers:
 // tokenizer.json first, else the slow-tokenizer files converted like HF's convert_slow_tokenizer.
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { readChatTemplate } from "./chat-template.js";
 import {
   additionalSpecialTokens,
+  checkConfigTypes,
+  MAX_TOKENIZER_FILE_BYTES,
+  readBoundedText,
   defaultModelInputNames,
   defaultSpecialTokens,
   readJsonObject,
@@ -20,6 +23,7 @@ import { PreTrainedTokenizer, type SpecialTokensToAdd } from "./pretrained-token
 import {
   byteLevelBpeTokenizerJson,
   ensureSpecialTokens,
+  MAX_TOKEN_ID,
   modelVocab,
   parseMergesTxt,
   parseTokenizerJson,
@@ -56,6 +60,7 @@ export class AutoTokenizer {
     const configFile = gguf ? dir : join(dir, "tokenizer_config.json");
     const mapFile = gguf ? dir : join(dir, "special_tokens_map.json");
     const config = { ...(gguf?.config ?? (await readJsonObject(configFile)) ?? {}), ...configOverrides(opts) };
+    checkConfigTypes(config, configFile);
     const specialMap = gguf ? {} : ((await readJsonObject(mapFile)) ?? {});
     const sources = [
       { values: config, where: configFile },
@@ -63,7 +68,7 @@ export class AutoTokenizer {
     ];
 
     const { doc, file } = gguf ? { doc: gguf.doc, file: dir } : await readTokenizerDoc(dir, config, resolveSpecialTokens(sources));
-    addConfigAddedTokens(doc, config);
+    addConfigAddedTokens(doc, config, configFile);
     const vocab = modelVocab(doc.model);
     for (const t of doc.added_tokens) vocab.set(t.content, t.id);
     const special = resolveSpecialTokens(sources, defaultSpecialTokens(doc.model.type!, vocab, doc.model.unk_token));
@@ -116,12 +121,12 @@ async function readTokenizerDoc(
   const at = (name: string) => join(dir, name);
   if (await isFile(at("tokenizer.json"))) {
     const file = at("tokenizer.json");
-    return { doc: parseTokenizerJson(await readFile(file, "utf8"), file), file };
+    return { doc: parseTokenizerJson(await readBoundedText(file, MAX_TOKENIZER_FILE_BYTES), file), file };
   }
   if (await isFile(at("vocab.txt"))) {
     const file = at("vocab.txt");
     const doc = wordPieceTokenizerJson({
-      vocab: parseVocabTxt(await readFile(file, "utf8"), file),
+      vocab: parseVocabTxt(await readBoundedText(file, MAX_TOKENIZER_FILE_BYTES), file),
       unkToken: special.unk ?? "[UNK]",
       lowercase: config.do_lower_case !== false,
       stripAccents: typeof config.strip_accents === "boolean" ? config.strip_accents : null,
@@ -134,8 +139,8 @@ async function readTokenizerDoc(
   if ((await isFile(at("vocab.json"))) && (await isFile(at("merges.txt")))) {
     const [vocabFile, mergesFile] = [at("vocab.json"), at("merges.txt")];
     const doc = byteLevelBpeTokenizerJson({
-      vocab: parseVocabJson(await readFile(vocabFile, "utf8"), vocabFile),
-      merges: parseMergesTxt(await readFile(mergesFile, "utf8"), mergesFile),
+      vocab: parseVocabJson(await readBoundedText(vocabFile, MAX_TOKENIZER_FILE_BYTES), vocabFile),
+      merges: parseMergesTxt(await readBoundedText(mergesFile, MAX_TOKENIZER_FILE_BYTES), mergesFile),
       addPrefixSpace: config.add_prefix_space === true,
     });
     return { doc, file: `${vocabFile} + merges.txt` };
@@ -144,11 +149,14 @@ async function readTokenizerDoc(
 }
 
 /** Tokens listed in the config's `added_tokens_decoder` (transformers >= 4.34) that the tokenizer lacks. */
-function addConfigAddedTokens(doc: TokenizerJson, config: JsonObject): void {
+function addConfigAddedTokens(doc: TokenizerJson, config: JsonObject, configFile: string): void {
   const decoder = config.added_tokens_decoder;
   if (typeof decoder !== "object" || decoder === null) return;
   const present = new Set(doc.added_tokens.map((t) => t.content));
   for (const [id, token] of Object.entries(decoder as Record<string, Partial<AddedTokenJson>>)) {
+    if (!/^\d{1,7}$/.test(id) || Number(id) >= MAX_TOKEN_ID) {
+      throw new Error(`${configFile}: added_tokens_decoder key ${JSON.stringify(id.slice(0, 40))} is not a token id (an integer below ${MAX_TOKEN_ID})`);
+    }
     if (typeof token?.content !== "string" || present.has(token.content)) continue;
     doc.added_tokens.push({
       id: Number(id),

@@ -1,6 +1,6 @@
 // tokenizer_config.json / special_tokens_map.json: special-token roles and the HF defaults that fill
 // in for roles a config leaves out (the bert and gpt2 configs on the Hub name no special token at all).
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 
 export const SPECIAL_ROLES = ["bos", "eos", "unk", "sep", "pad", "cls", "mask"] as const;
 export type SpecialRole = (typeof SPECIAL_ROLES)[number];
@@ -8,11 +8,23 @@ export type SpecialTokens = Partial<Record<SpecialRole, string>>;
 
 export type JsonObject = Record<string, unknown>;
 
+/** Size limits for tokenizer files: the largest real ones (tokenizer.json of a 256k vocabulary) are near 35 MB, and
+ *  configs hold at most a chat template and a list of added tokens. */
+export const MAX_TOKENIZER_FILE_BYTES = 256 << 20;
+export const MAX_CONFIG_FILE_BYTES = 16 << 20;
+
+/** The file's text, refused before reading when it is larger than `limit` bytes. */
+export async function readBoundedText(file: string, limit: number): Promise<string> {
+  const { size } = await stat(file);
+  if (size > limit) throw new Error(`${file}: ${size} bytes, more than the ${limit} a tokenizer file may have`);
+  return readFile(file, "utf8");
+}
+
 /** The parsed object, or undefined when the file does not exist. */
 export async function readJsonObject(file: string): Promise<JsonObject | undefined> {
   let text: string;
   try {
-    text = await readFile(file, "utf8");
+    text = await readBoundedText(file, MAX_CONFIG_FILE_BYTES);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
@@ -27,6 +39,26 @@ export async function readJsonObject(file: string): Promise<JsonObject | undefin
     throw new Error(`${file}: expected a JSON object`);
   }
   return value as JsonObject;
+}
+
+/** The value types of the tokenizer_config.json keys this library reads (the others are kept, not interpreted). */
+const CONFIG_TYPES: Record<string, "boolean" | "string" | "number" | "strings" | "object"> = {
+  model_max_length: "number", padding_side: "string", truncation_side: "string", clean_up_tokenization_spaces: "boolean",
+  do_lower_case: "boolean", strip_accents: "boolean", tokenize_chinese_chars: "boolean", add_prefix_space: "boolean",
+  add_bos_token: "boolean", add_eos_token: "boolean", model_input_names: "strings", tokenizer_class: "string",
+  added_tokens_decoder: "object",
+};
+
+/** Refuses a key of `config` whose value has the wrong type (null counts as unset), naming the file and the key. */
+export function checkConfigTypes(config: JsonObject, file: string): void {
+  for (const [key, type] of Object.entries(CONFIG_TYPES)) {
+    const value = config[key];
+    if (value === undefined || value === null) continue;
+    const ok = type === "strings" ? Array.isArray(value) && value.every((v) => typeof v === "string")
+      : type === "object" ? typeof value === "object" && !Array.isArray(value)
+      : typeof value === type;
+    if (!ok) throw new Error(`${file}: ${key} must be ${type === "strings" ? "a list of strings" : `a ${type}`}, got ${JSON.stringify(value).slice(0, 80)}`);
+  }
 }
 
 /** A token given as a string or as a serialized AddedToken `{content: ...}`; null means "none". */

@@ -8,6 +8,7 @@ import {
   assistantSpans, chatTurnEnd, configTemplateValue, renderChatTemplate, selectTemplate, spansToTokens,
   type ChatMessage, type ChatTemplateOptions, type ChatTemplateSource,
 } from "./chat-template.js";
+import { charBudget, cutToChars } from "./char-budget.js";
 import { SPECIAL_ROLES, type JsonObject, type SpecialRole, type SpecialTokens } from "./config.js";
 import {
   padRow,
@@ -183,6 +184,23 @@ export class PreTrainedTokenizer {
     return enc.getTokens();
   }
 
+  /**
+   * The texts cut so that each still holds more than twice `maxTokens` tokens (or is whole): what truncation to
+   * `maxTokens` keeps is unchanged, and no text longer than that reaches the Rust tokenizer, whose memory and time
+   * grow with the whole text. The cut starts at charBudget(maxTokens) characters and doubles while it holds too few.
+   */
+  async fitToTokenBudget(texts: readonly string[], maxTokens: number, side: Side = this.truncationSide): Promise<string[]> {
+    const out = [...texts];
+    let pending = out.flatMap((t, i) => (t.length > charBudget(maxTokens) ? [i] : []));
+    for (let chars = charBudget(maxTokens); pending.length > 0; chars *= 2) {
+      const cuts = pending.map((i) => cutToChars(texts[i]!, chars, side));
+      const encodings = await this.encodeBatch(cuts, false);
+      pending.forEach((i, k) => { out[i] = cuts[k]!; });
+      pending = pending.filter((i, k) => encodings[k]!.getLength() <= 2 * maxTokens + 16 && out[i]!.length < texts[i]!.length);
+    }
+    return out;
+  }
+
   async encode(text: string, opts: EncodeOptions = {}): Promise<number[]> {
     return (await this.call(text, { ...opts, returnTokenTypeIds: false })).inputIds[0]!;
   }
@@ -192,8 +210,9 @@ export class PreTrainedTokenizer {
    * Rust tokenizer does: sequences are truncated without them, then the post-processor adds them.
    */
   async call(texts: string | string[], opts: CallOptions = {}): Promise<BatchEncoding> {
-    const firsts = typeof texts === "string" ? [texts] : texts;
-    const seconds = typeof opts.textPair === "string" ? [opts.textPair] : opts.textPair;
+    let firsts = typeof texts === "string" ? [texts] : texts;
+    let seconds = typeof opts.textPair === "string" ? [opts.textPair] : opts.textPair;
+    let shifts: number[] | undefined;
     if (seconds !== undefined && seconds.length !== firsts.length) {
       throw new Error(`textPair has ${seconds.length} entries for ${firsts.length} texts`);
     }
@@ -202,6 +221,14 @@ export class PreTrainedTokenizer {
     if (strategies.padding !== "none" && padId === undefined) throw new Error(NO_PAD_TOKEN);
     const addSpecial = opts.addSpecialTokens ?? true;
     const side = opts.truncationSide ?? this.truncationSide;
+    // Truncation keeps at most maxLength tokens of each text: the rest never needs tokenizing.
+    if (strategies.truncation !== "none") {
+      const cut = await this.fitToTokenBudget(firsts, strategies.maxLength!, side);
+      // Offsets count from the start of the text a left-side cut shortened.
+      shifts = firsts.map((t, i) => (side === "left" ? t.length - cut[i]!.length : 0));
+      firsts = cut;
+      if (seconds !== undefined) seconds = await this.fitToTokenBudget(seconds, strategies.maxLength!, side);
+    }
     const encodings =
       seconds === undefined
         ? await this.encodeSingles(firsts, addSpecial, strategies, side)
@@ -217,7 +244,7 @@ export class PreTrainedTokenizer {
     if (opts.returnSpecialTokensMask) out.specialTokensMask = encodings.map((e) => e.getSpecialTokensMask());
     if (opts.returnOffsetsMapping) {
       if (seconds !== undefined) throw new Error("returnOffsetsMapping is for single texts, not pairs");
-      out.offsetMapping = encodings.map((e, i) => utf16Offsets(firsts[i]!, e.getOffsets()));
+      out.offsetMapping = encodings.map((e, i) => utf16Offsets(firsts[i]!, e.getOffsets(), shifts?.[i] ?? 0));
     }
     if (strategies.padding === "none") return out;
 
@@ -421,10 +448,10 @@ export class PreTrainedTokenizer {
 }
 
 /** The binding reports offsets in Unicode code points; JS strings index UTF-16 code units. */
-function utf16Offsets(text: string, offsets: number[][]): [number, number][] {
-  if (!/[\uD800-\uDBFF]/.test(text)) return offsets.map(([s, e]) => [s!, e!]);
+function utf16Offsets(text: string, offsets: number[][], shift: number): [number, number][] {
+  if (!/[\uD800-\uDBFF]/.test(text)) return offsets.map(([s, e]) => [s! + shift, e! + shift]);
   const at: number[] = [];
-  let u = 0;
+  let u = shift;
   for (const ch of text) { at.push(u); u += ch.length; }
   at.push(u);
   return offsets.map(([s, e]) => [at[s!]!, at[e!]!]);

@@ -4,6 +4,7 @@
 // options field by field, while the JSON form covers everything the Rust side can deserialize.
 import tokenizers from "tokenizers";
 import type { Tokenizer } from "tokenizers";
+import { backtrackingRisk } from "../io/untrusted-regex.js";
 
 export interface AddedTokenJson {
   id: number;
@@ -97,8 +98,52 @@ function inferModelType(model: ModelJson, file: string): string {
   );
 }
 
+/** Token ids beyond this are a corrupt or hostile file (config.json's vocab_size has the same bound). */
+export const MAX_TOKEN_ID = 10_000_000;
+
+/**
+ * What the Rust library cannot be trusted to survive: regular expressions it would run on a backtracking engine that
+ * aborts the process when it gives up (Split and Replace patterns anywhere in the pipeline), and ids that make it
+ * allocate by the largest id rather than by the number of tokens. Ids must stay below twice the number of tokens
+ * plus 1,024 (a vocabulary may have holes, not a gap of billions), and a post-processor may only emit ids that exist.
+ */
+export function checkUntrustedParts(doc: TokenizerJson, source: string): void {
+  for (const part of ["normalizer", "pre_tokenizer", "post_processor", "decoder"]) {
+    walk(doc[part], part, (value, path) => {
+      if (!isObject(value) || typeof value.Regex !== "string") return;
+      const risk = backtrackingRisk(value.Regex);
+      if (risk) throw new Error(`${source}: ${path}.Regex ${JSON.stringify(value.Regex.slice(0, 80))} ${risk}; refused, since the tokenizers library would hang or abort on some texts`);
+    });
+  }
+  const vocab = modelVocab(doc.model);
+  const count = vocab.size + doc.added_tokens.length;
+  const limit = Math.min(2 * count + 1024, MAX_TOKEN_ID);
+  const tooLarge = (id: number) => id >= limit;
+  for (const [token, id] of vocab) {
+    if (tooLarge(id)) throw new Error(`${source}: model.vocab maps ${JSON.stringify(token.slice(0, 40))} to id ${id}, out of proportion to the ${count} tokens (ids must be below ${limit})`);
+  }
+  doc.added_tokens.forEach((t, k) => {
+    if (t.id < 0 || tooLarge(t.id)) throw new Error(`${source}: added_tokens[${k}] has id ${t.id}, out of proportion to the ${count} tokens (ids must be in [0, ${limit}))`);
+  });
+  const known = new Set([...vocab.values(), ...doc.added_tokens.map((t) => t.id)]);
+  walk(doc.post_processor, "post_processor", (value, path) => {
+    const ids = isObject(value) && Array.isArray(value.ids) ? value.ids
+      : /\.(sep|cls)$/.test(path) && Array.isArray(value) ? [value[1]] : [];
+    const bad = ids.find((id) => !Number.isInteger(id) || !known.has(id as number));
+    if (bad !== undefined) throw new Error(`${source}: ${path} adds token id ${JSON.stringify(bad)}, which is not in the vocabulary`);
+  });
+}
+
+/** Calls `visit` on `value` and everything inside it, with a path such as pre_tokenizer.pretokenizers[1]. */
+function walk(value: unknown, path: string, visit: (value: unknown, path: string) => void): void {
+  visit(value, path);
+  if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${path}[${i}]`, visit));
+  else if (isObject(value)) for (const [k, v] of Object.entries(value)) walk(v, `${path}.${k}`, visit);
+}
+
 /** The Rust tokenizer for `doc`; `source` names the file(s) it came from in the error. */
 export function tokenizerFromJson(doc: TokenizerJson, source: string): Tokenizer {
+  checkUntrustedParts(doc, source);
   try {
     return tokenizers.Tokenizer.fromString(JSON.stringify(doc));
   } catch (e) {

@@ -8,11 +8,12 @@ import { conversationOf, type Turn } from "../data/conversations.js";
 import { recordSource } from "../data/records.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import type { PreTrainedTokenizer } from "../tokenizers/index.js";
+import { charBudget, cutToChars } from "../tokenizers/char-budget.js";
 import { warn } from "../warnings/index.js";
 
 /** Conversation rows also need the chat template (applyChatTemplate, chatTemplate). */
 export type TokenizerLike = Pick<PreTrainedTokenizer, "call" | "eosTokenId" | "length" | "allSpecialTokens">
-  & Partial<Pick<PreTrainedTokenizer, "applyChatTemplate" | "chatTemplate" | "chatTurnEnd">>;
+  & Partial<Pick<PreTrainedTokenizer, "applyChatTemplate" | "chatTemplate" | "chatTurnEnd" | "fitToTokenBudget">>;
 
 export interface TokenizeOptions {
   maxLength: number;
@@ -57,7 +58,7 @@ export async function tokenizeDataset(tokenizer: TokenizerLike, rows: readonly R
     if (hit !== null) return JSON.parse(hit) as Example[];
   }
   const examples: Example[] = [];
-  const stats: Stats = { truncated: 0, cut: [], dropped: [], unlocatedTurns: 0, unlocatedRows: [], conversations: 0 };
+  const stats: Stats = { truncated: 0, cut: [], dropped: [], unlocatedTurns: 0, unlocatedRows: [], conversations: 0, longTexts: 0 };
   for (let s = 0; s < rows.length; s += CHUNK_ROWS) {
     const chunk = rows.slice(s, s + CHUNK_ROWS);
     examples.push(...(opts.task === "causal-lm" ? await tokenizeLm(tokenizer, chunk, s, opts, stats) : await tokenizeClassification(tokenizer, chunk, s, opts, stats)));
@@ -67,6 +68,7 @@ export async function tokenizeDataset(tokenizer: TokenizerLike, rows: readonly R
   }
   // One warning for the whole dataset, never one per row, and never silence: cut text changes what is learned.
   const notes: string[] = [];
+  if (stats.longTexts > 0) notes.push(`${stats.longTexts} texts longer than ${charBudget(opts.maxLength)} characters were cut before tokenizing (only their first ${opts.maxLength} tokens can be kept)`);
   if (stats.truncated > 0) notes.push(`truncated ${stats.truncated} of ${rows.length} rows to maxLength ${opts.maxLength} tokens (raise maxLength / --max-length to keep more)${places(stats.cut)}`);
   if (stats.dropped.length > 0) {
     const reasons = [...new Set(stats.dropped.map((d) => d.reason))];
@@ -96,6 +98,16 @@ interface Stats {
   unlocatedTurns: number;
   unlocatedRows: string[];
   conversations: number;
+  /** Texts cut to a character budget before tokenizing. */
+  longTexts: number;
+}
+
+/** The texts cut to what maxLength tokens can use (see PreTrainedTokenizer.fitToTokenBudget), counted in stats. */
+async function fit(tokenizer: TokenizerLike, texts: string[], opts: TokenizeOptions, stats: Stats): Promise<string[]> {
+  if (!tokenizer.fitToTokenBudget || texts.every((t) => t.length <= charBudget(opts.maxLength))) return texts;
+  const cut = await tokenizer.fitToTokenBudget(texts, opts.maxLength);
+  stats.longTexts += cut.filter((t, i) => t.length < texts[i]!.length).length;
+  return cut;
 }
 
 const SHOWN_PLACES = 5;
@@ -114,10 +126,10 @@ function locate(row: Row, index: number): string {
 
 async function tokenizeClassification(tokenizer: TokenizerLike, rows: readonly Row[], offset: number, opts: TokenizeOptions, stats: Stats): Promise<Example[]> {
   const textCol = opts.textColumn ?? "text", pairCol = opts.textPairColumn ?? "textPair", labelCol = opts.labelColumn ?? "label";
-  const texts = rows.map((r, i) => stringField(r, textCol, offset + i));
+  const texts = await fit(tokenizer, rows.map((r, i) => stringField(r, textCol, offset + i)), opts, stats);
   const withPair = rows.filter((r) => field(r, pairCol) !== undefined).length;
   if (withPair !== 0 && withPair !== rows.length) throw new Error(`tokenizeDataset: only some rows have a "${pairCol}" column`);
-  const pairs = withPair ? rows.map((r, i) => stringField(r, pairCol, offset + i)) : undefined;
+  const pairs = withPair ? await fit(tokenizer, rows.map((r, i) => stringField(r, pairCol, offset + i)), opts, stats) : undefined;
   const enc = await tokenizer.call(texts, { textPair: pairs, truncation: true, maxLength: opts.maxLength, returnTokenTypeIds: pairs !== undefined });
   stats.truncated += await countTruncated(tokenizer, texts, pairs, enc.inputIds, opts.maxLength);
   return rows.map((r, i) => {
@@ -132,15 +144,21 @@ async function tokenizeClassification(tokenizer: TokenizerLike, rows: readonly R
 async function tokenizeLm(tokenizer: TokenizerLike, rows: readonly Row[], offset: number, opts: TokenizeOptions, stats: Stats): Promise<Example[]> {
   const promptCol = opts.promptColumn ?? "prompt", completionCol = opts.completionColumn ?? "completion", textCol = opts.textColumn ?? "text";
   const eos = opts.addEos === false ? [] : [eosId(tokenizer)];
-  const conversations = rows.map((r, i) => conversationOf(r as Record<string, unknown>, locate(r, offset + i)));
+  const conversations = await Promise.all(rows.map(async (r, i) => {
+    const turns = conversationOf(r as Record<string, unknown>, locate(r, offset + i));
+    if (!turns) return turns;
+    const contents = await fit(tokenizer, turns.map((t) => t.content), opts, stats);
+    return turns.map((t, k) => (contents[k] === t.content ? t : { ...t, content: contents[k]! }));
+  }));
   stats.conversations += conversations.filter((c) => c !== null).length;
   const isPair = rows.map((r, i) => !conversations[i] && field(r, promptCol) !== undefined);
   const pairIdx = rows.flatMap((_, i) => (isPair[i] ? [i] : []));
   const textIdx = rows.flatMap((_, i) => (isPair[i] || conversations[i] ? [] : [i]));
+  const strings = (idx: number[], col: string) => fit(tokenizer, idx.map((i) => stringField(rows[i], col, offset + i)), opts, stats);
   const [prompts, completions, texts] = await Promise.all([
-    encodeAll(tokenizer, pairIdx.map((i) => stringField(rows[i], promptCol, offset + i)), true),
-    encodeAll(tokenizer, pairIdx.map((i) => stringField(rows[i], completionCol, offset + i)), false),
-    encodeAll(tokenizer, textIdx.map((i) => stringField(rows[i], textCol, offset + i)), true),
+    encodeAll(tokenizer, await strings(pairIdx, promptCol), true),
+    encodeAll(tokenizer, await strings(pairIdx, completionCol), false),
+    encodeAll(tokenizer, await strings(textIdx, textCol), true),
   ]);
   const built = new Array<Example | string>(rows.length);
   pairIdx.forEach((i, k) => {
@@ -208,8 +226,10 @@ export async function countTruncated(
 ): Promise<number> {
   const full = ids.flatMap((row, i) => (row.length >= maxLength ? [i] : []));
   if (full.length === 0) return 0;
-  const again = await tokenizer.call(full.map((i) => texts[i]!), {
-    textPair: pairs && full.map((i) => pairs[i]!), truncation: false, returnTokenTypeIds: false,
+  // Cut like the truncating call cut them: a text past the budget holds more than maxLength tokens anyway.
+  const bounded = (t: string) => cutToChars(t, charBudget(maxLength), "right");
+  const again = await tokenizer.call(full.map((i) => bounded(texts[i]!)), {
+    textPair: pairs && full.map((i) => bounded(pairs[i]!)), truncation: false, returnTokenTypeIds: false,
   });
   return again.inputIds.filter((row) => row.length > maxLength).length;
 }

@@ -6,6 +6,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { commands } from "../../src/cli/main.js";
 import { UCI, cli, removeTempDirs, tempDir, tinyDistilBertDir } from "./tiny-models.js";
+import { DATA, fixtureDir } from "../helpers/fixtures.js";
 
 after(removeTempDirs);
 
@@ -77,4 +78,14 @@ test("every command has --help with usage, options and examples", async () => {
   assert.equal(top.code, 0);
   const width = Math.max(...names.map((n) => n.length));
   for (const c of commands) assert.ok(top.stdout.includes(`  ${c.name.padEnd(width)}  ${c.summary}\n`), c.name);
+});
+
+test("a tokenizer whose ids exceed the model's vocabulary is refused at load, naming both", async () => {
+  // The DistilBERT fixture has 512 embedding rows; BERT's tokenizer has 30,522 ids.
+  const small = fixtureDir("distilbert");
+  const tokenizer = join(DATA, "tokenizers", "bert-base-uncased");
+  const r = await cli(["train", "--model", small, "--tokenizer", tokenizer, "--method", "head", "--train", join(UCI, "train.jsonl"), "--output", join(dir, "vocab")]);
+  assert.notEqual(r.code, 0);
+  assert.doesNotMatch(r.stderr, /embedding: index|\n\s+at /, "refused at load, not at the first forward, and without a stack trace");
+  assert.match(r.stderr.trim().split("\n").at(-1)!, new RegExp(`the tokenizer in ${tokenizer.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} has token ids up to 30521 .* but the model's ${join(small, "config.json").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} has vocab_size 512`));
 });

@@ -104,7 +104,7 @@ test("parquet files (generated) with string labels, several row groups, and a nu
     ]),
   );
   assert.deepEqual((await loadDataFiles(ints)).rows, [{ text: "x", label: 2 }, { text: "y", label: 0 }]);
-  await assert.rejects(loadDataFiles(await scratchFile("fake.parquet", "not parquet at all")), /fake\.parquet: not a readable parquet file/);
+  await assert.rejects(loadDataFiles(await scratchFile("fake.parquet", "not parquet at all")), /fake\.parquet: not a valid Parquet file/);
 });
 
 test("bad JSONL rows: file:line errors, or counted with skipInvalid", async () => {

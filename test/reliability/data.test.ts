@@ -61,6 +61,6 @@ test("an integer label that would make billions of classes is refused at its lin
 test("binary garbage and a fake parquet file fail with the file name", async () => {
   const garbage = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 151 + 7) % 256));
   await fails(await file("garbage.jsonl", garbage), "garbage.jsonl:", /invalid JSON|expected a JSON object/);
-  await fails(await file("garbage.parquet", garbage), "garbage.parquet", /not a readable parquet file/);
+  await fails(await file("garbage.parquet", garbage), "garbage.parquet", /not a valid Parquet file/);
   await fails(await file("garbage.json", garbage), "garbage.json", /JSON/);
 });

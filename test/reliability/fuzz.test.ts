@@ -1,5 +1,6 @@
-// Seeded fuzzing of real files: 300 mutations of a model's weights, a LoRA adapter's weights, prompt-learning and
-// LoRA adapter configs, and a tokenizer (see helpers/fuzz-cases.ts for the mutations and what counts as a pass).
+// Seeded fuzzing of real files: 490 mutations of a model's weights, a LoRA adapter's weights, prompt-learning and
+// LoRA adapter configs, a tokenizer, tokenizers with random Split / Replace patterns, and a Parquet data file (see
+// helpers/fuzz-cases.ts for the mutations and what counts as a pass).
 // Each category runs in a child process; a case that takes longer than CASE_TIMEOUT_MS is a hang: the child is killed
 // and the case reported. FUZZ_SEED=<n> replays another seed.
 import { test } from "node:test";
@@ -13,7 +14,7 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20240611);
 const CASE_TIMEOUT_MS = 15_000;
 const CHILD = fileURLToPath(new URL("./helpers/fuzz-child.ts", import.meta.url));
 
-function runChild(category: Category, dir: string): Promise<{ results: CaseResult[]; hung: string | null; stderr: string; code: number | null }> {
+function runChild(category: Category, dir: string): Promise<{ results: CaseResult[]; hung: string | null; last: string; stderr: string; code: number | null }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["--import", "tsx", CHILD, category, String(SEED), dir], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     const results: CaseResult[] = [];
@@ -36,20 +37,20 @@ function runChild(category: Category, dir: string): Promise<{ results: CaseResul
       }
     });
     child.stderr.on("data", (d: Buffer) => { stderr += d; });
-    child.on("close", (code) => { clearTimeout(timer); resolve({ results, hung, stderr, code }); });
+    child.on("close", (code) => { clearTimeout(timer); resolve({ results, hung, last: current, stderr, code }); });
   });
 }
 
 const categories = Object.keys(CASES) as Category[];
-assert.equal(categories.reduce((n, c) => n + CASES[c], 0), 300);
+assert.equal(categories.reduce((n, c) => n + CASES[c], 0), 490);
 
 for (const category of categories) {
-  test(`fuzz ${category}: ${CASES[category]} mutated files load correctly or fail with an Error naming the file`, { timeout: 300_000 }, async () => {
+  test(`fuzz ${category}: ${CASES[category]} mutated files load correctly or fail with an Error naming the file`, { timeout: 600_000 }, async () => {
     const { dir, cleanup } = await tempDir(`fuzz-${category}`);
     try {
-      const { results, hung, stderr, code } = await runChild(category, dir);
+      const { results, hung, last, stderr, code } = await runChild(category, dir);
       assert.equal(hung, null, `case ${hung} (seed ${SEED}) did not finish within ${CASE_TIMEOUT_MS} ms`);
-      assert.equal(code, 0, `the fuzz process crashed: ${stderr}`);
+      assert.equal(code, 0, `the fuzz process crashed in case ${last} (seed ${SEED}): ${stderr.slice(0, 2000)}`);
       assert.equal(results.length, CASES[category]);
       const bad = results.filter((r) => r.outcome === "bad");
       assert.deepEqual(bad.map((r) => `${r.id} [${r.mutation}]: ${r.detail}`), [], `seed ${SEED}`);

@@ -167,3 +167,68 @@ test("tokenizer files that do not parse, or have the wrong structure, fail namin
     });
   }
 });
+
+test("hostile tokenizer.json: runaway regexes, huge or dangling ids, wrong config types are refused naming the file and field", async () => {
+  const bert = join(DATA, "tokenizers", "bert-base-uncased");
+  const json = JSON.parse(await readFile(join(bert, "tokenizer.json"), "utf8"));
+  const split = (pattern: string) => ({ type: "Split", pattern: { Regex: pattern }, behavior: "Isolated", invert: false });
+  const cases: [string, unknown, RegExp][] = [
+    // Each of these aborted the process (Oniguruma's retry limit, a Rust panic) on a few thousand characters.
+    ["a nested repeat", { ...json, pre_tokenizer: split("(a+)+$") }, /pre_tokenizer\.pattern\.Regex "\(a\+\)\+\$" repeats a group .* exponential/],
+    ["overlapping repeats", { ...json, pre_tokenizer: split("a*a*a*$") }, /pre_tokenizer\.pattern\.Regex "a\*a\*a\*\$" .*polynomial/],
+    ["a repeated alternation inside a Sequence", { ...json, pre_tokenizer: { type: "Sequence", pretokenizers: [{ type: "Whitespace" }, split("(?:\\s|\\s)*x")] } },
+      /pre_tokenizer\.pretokenizers\[1\]\.pattern\.Regex .* exponential/],
+    ["a Replace normalizer", { ...json, normalizer: { type: "Replace", pattern: { Regex: "\\s*\\s*\\s*!" }, content: " " } }, /normalizer\.pattern\.Regex .*polynomial/],
+    ["a chain of options", { ...json, decoder: { type: "Replace", pattern: { Regex: "a?".repeat(20) + "a".repeat(20) }, content: "" } }, /decoder\.pattern\.Regex/],
+    ["a huge vocabulary id", { ...json, model: { ...json.model, vocab: { ...json.model.vocab, hello: 2 ** 31 - 5 } } }, /model\.vocab maps "hello" to id 2147483643, out of proportion to the 30527 tokens \(ids must be below 62078\)/],
+    ["a huge added-token id", { ...json, added_tokens: [...json.added_tokens, { id: 4e9, content: "<x>", single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }] },
+      /added_tokens\[5\] has id 4000000000/],
+    ["a post-processor id not in the vocabulary", { ...json, post_processor: { type: "BertProcessing", sep: ["[SEP]", 99999], cls: ["[CLS]", 101] } },
+      /post_processor\.sep adds token id 99999, which is not in the vocabulary/],
+  ];
+  for (const [what, doc, pattern] of cases) {
+    const folder = join(dir, `tok-hostile-${++n}`);
+    await mkdir(folder);
+    await writeFile(join(folder, "tokenizer.json"), JSON.stringify(doc));
+    await refusedQuickly(() => AutoTokenizer.fromPretrained(folder), join(folder, "tokenizer.json"), pattern, 64 << 20).catch((e: Error) => {
+      throw new Error(`${what}: ${e.message}`);
+    });
+  }
+  const configCases: [string, string, RegExp][] = [
+    ["model_max_length a string", '{"model_max_length": "abc"}', /tokenizer_config\.json: model_max_length must be a number, got "abc"/],
+    ["clean_up_tokenization_spaces a string", '{"clean_up_tokenization_spaces": "yes"}', /clean_up_tokenization_spaces must be a boolean/],
+    ["model_input_names not a list", '{"model_input_names": 5}', /model_input_names must be a list of strings/],
+    ["an added_tokens_decoder key that is no id", '{"added_tokens_decoder": {"abc": {"content": "<x>"}}}', /added_tokens_decoder key "abc" is not a token id/],
+    ["an added_tokens_decoder id past the bound", '{"added_tokens_decoder": {"99999999": {"content": "<x>"}}}', /added_tokens_decoder key "99999999"/],
+    ["a config file over 16 MB", JSON.stringify({ chat_template: "x".repeat(17 << 20) }), /more than the 16777216 a tokenizer file may have/],
+  ];
+  for (const [what, body, pattern] of configCases) {
+    const folder = join(dir, `tok-config-${++n}`);
+    await mkdir(folder);
+    await copyFile(join(bert, "tokenizer.json"), join(folder, "tokenizer.json"));
+    await writeFile(join(folder, "tokenizer_config.json"), body);
+    await refusedQuickly(() => AutoTokenizer.fromPretrained(folder), join(folder, "tokenizer_config.json"), pattern, 64 << 20).catch((e: Error) => {
+      throw new Error(`${what}: ${e.message}`);
+    });
+  }
+});
+
+test("real pre-tokenizer patterns pass the regex checks and survive texts built to make them backtrack", async () => {
+  const json = JSON.parse(await readFile(join(DATA, "tokenizers", "bert-base-uncased", "tokenizer.json"), "utf8"));
+  const patterns = [
+    // GPT-2, Llama 3 and GPT-4o style splitting (written from their published shapes).
+    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+",
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+  ];
+  for (const pattern of patterns) {
+    const folder = join(dir, `tok-real-${++n}`);
+    await mkdir(folder);
+    await writeFile(join(folder, "tokenizer.json"), JSON.stringify({ ...json, pre_tokenizer: { type: "Split", pattern: { Regex: pattern }, behavior: "Isolated", invert: false } }));
+    const tok = await AutoTokenizer.fromPretrained(folder);
+    for (const unit of [" ", "\n", " \n", "A", "a'", "1"]) {
+      const ids = await tok.encode(`${unit.repeat(20_000)}x!`, { addSpecialTokens: false });
+      assert.ok(ids.length > 0);
+    }
+  }
+});

@@ -110,7 +110,7 @@ Examples:
     if ((v.task ?? (await detectTask(source))) !== "seq-cls") throw new UsageError("compare ranks classifiers by test accuracy, so it needs a sequence-classification model (--task seq-cls)");
     const data = await loadClassificationData(v, hub);
     info(`data: ${describeSplits(data.splits)}; labels ${data.labels.names.join(", ")}; methods ${methods.join(", ")}`);
-    const { tokenizer } = await loadTokenizer(v.tokenizer ? [v.tokenizer] : [source.ref], hub);
+    const { tokenizer } = await loadTokenizer(v.tokenizer ? [v.tokenizer] : [source.ref], hub, source.ref);
     if (v.resume && v.overwrite) throw new UsageError("--resume continues the comparison in --output and --overwrite deletes it: give one of them");
     const lock = await prepareOutput(v.output, { kind: "compare", overwrite: v.overwrite, inputs: [isAbsolute(source.ref) ? source.ref : undefined, v.tokenizer, v.train, v.validation, v.test, v.data] });
     const report = await runComparison({

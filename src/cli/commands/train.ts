@@ -86,7 +86,7 @@ Examples:
       info(describeData(data));
       const trainData = rowsDigest(data.splits.train ?? []);
       if (record) checkResumedData(record, trainData);
-      const { tokenizer } = await loadTokenizer(v.tokenizer ? [v.tokenizer] : [source.ref], hub);
+      const { tokenizer } = await loadTokenizer(v.tokenizer ? [v.tokenizer] : [source.ref], hub, source.ref);
       await useChatTemplateFile(tokenizer, v.chatTemplate);
       const { resume: _r, config: _c, overwrite: _o, ...saved } = v;
       if (!record) await recordNewRun(output, saved, trainData);

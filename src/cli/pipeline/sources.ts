@@ -46,12 +46,30 @@ export async function modelRef(arg: string): Promise<string> {
   return arg;
 }
 
-export async function loadTokenizer(refs: string[], hub: HubOptions): Promise<{ tokenizer: PreTrainedTokenizer; dir: string }> {
+/** The tokenizer of the first of `refs` that has one. With `modelRef`, it is checked against that model's vocabulary
+ *  at once: an id past the embedding would otherwise fail at the first forward pass, naming neither file. */
+export async function loadTokenizer(refs: string[], hub: HubOptions, modelRef?: string): Promise<{ tokenizer: PreTrainedTokenizer; dir: string }> {
   for (const ref of refs) {
     const dir = await tokenizerFolder(ref, hub);
-    if (dir) return { tokenizer: await AutoTokenizer.fromPretrained(dir), dir };
+    if (!dir) continue;
+    const tokenizer = await AutoTokenizer.fromPretrained(dir);
+    if (modelRef !== undefined) await checkVocabularyFits(tokenizer, dir, modelRef, hub);
+    return { tokenizer, dir };
   }
   throw new UsageError(`no tokenizer files (${TOKENIZER_FILES.join(", ")}) in ${refs.join(" or ")}; pass --tokenizer DIR`);
+}
+
+async function checkVocabularyFits(tokenizer: PreTrainedTokenizer, dir: string, modelRef: string, hub: HubOptions): Promise<void> {
+  const { raw, file } = await readConfigJson(modelRef, hub);
+  const text = (raw as { text_config?: RawConfig }).text_config;
+  const vocabSize = raw.vocab_size ?? text?.vocab_size;
+  if (typeof vocabSize !== "number") return;
+  let maxId = -1, maxToken = "";
+  for (const [token, id] of Object.entries(tokenizer.getVocab())) if (id > maxId) [maxId, maxToken] = [id, token];
+  if (maxId >= vocabSize) {
+    throw new UsageError(`the tokenizer in ${dir} has token ids up to ${maxId} (${JSON.stringify(maxToken.slice(0, 40))}) but the model's ` +
+      `${file} has vocab_size ${vocabSize}: they do not belong together (pass the model's own tokenizer with --tokenizer)`);
+  }
 }
 
 /** The task a model folder or hub id trains for unless --task says otherwise. */

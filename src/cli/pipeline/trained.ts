@@ -48,7 +48,7 @@ export async function loadOutput(arg: string, o: LoadOutputOptions): Promise<Loa
   const adapter = o.adapter !== undefined ? await modelRef(o.adapter) : (await hasAdapter(ref, o.hub)) ? ref : null;
   if (adapter) return loadAdapterOutput(adapter, o.adapter !== undefined ? ref : null, o.adapter !== undefined ? await readSettings(adapter) : settings, o);
   const task = settings?.task ?? (await detectTask({ ref, hub: o.hub }));
-  const { tokenizer } = await loadTokenizer(o.tokenizer ? [o.tokenizer] : [ref], o.hub);
+  const { tokenizer } = await loadTokenizer(o.tokenizer ? [o.tokenizer] : [ref], o.hub, ref);
   const model = await loadModel(task, { ref, hub: o.hub, onWarning: o.onWarning, baseDtype: o.baseDtype }, undefined, padTokenId(tokenizer));
   return finish({ kind: "model", task, settings, tokenizer, model }, model, o);
 }
@@ -103,7 +103,7 @@ async function loadFeatureOutput(dir: string, settings: RunSettings, o: LoadOutp
   const base = await loadBaseModel({ ref: baseRef, hub: o.hub, onWarning: o.onWarning, baseDtype: o.baseDtype });
   const file = join(dir, CLASSIFIER_FILE);
   const clf = settings.methodOptions.classifier === "mlp" ? await MLPClassifier.load(file) : await LogisticRegression.load(file);
-  const { tokenizer } = await loadTokenizer(o.tokenizer ? [o.tokenizer] : [dir, baseRef], o.hub);
+  const { tokenizer } = await loadTokenizer(o.tokenizer ? [o.tokenizer] : [dir, baseRef], o.hub, baseRef);
   const maxLength = o.maxLength ?? settings.maxLength;
   const labelNames = settings.labelNames ?? [];
   const classifier = featureClassifier(base, clf, { tokenizer, maxLength, batchSize: o.batchSize, labelNames, pooling: settings.pooling ?? "cls" });

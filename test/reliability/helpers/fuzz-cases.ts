@@ -10,12 +10,16 @@ import { AutoModelForCausalLM, AutoModelForSequenceClassification } from "../../
 import type { PreTrainedModel } from "../../../src/models/pretrained.js";
 import { loadPeftModel } from "../../../src/peft/index.js";
 import { AutoTokenizer } from "../../../src/tokenizers/index.js";
+import { readRecords } from "../../../src/data/index.js";
+import { tinyParquet } from "../../data/tiny-parquet.js";
 import { DATA, FIXTURES, prng } from "./common.js";
 
-export type Category = "model" | "model-load" | "adapter-weights" | "adapter-config" | "tokenizer";
+export type Category = "model" | "model-load" | "adapter-weights" | "adapter-config" | "tokenizer" | "tokenizer-regex" | "parquet";
 
-/** How many cases of each category the test runs: 300 in all. */
-export const CASES: Record<Category, number> = { model: 110, "model-load": 20, "adapter-weights": 50, "adapter-config": 90, tokenizer: 30 };
+/** How many cases of each category the test runs: 490 in all. */
+export const CASES: Record<Category, number> = {
+  model: 110, "model-load": 20, "adapter-weights": 50, "adapter-config": 90, tokenizer: 30, "tokenizer-regex": 40, parquet: 150,
+};
 
 export interface CaseResult {
   id: string;
@@ -148,6 +152,67 @@ function mutateJson(text: string, r: Rand, fields?: string[]): { text: string; m
   return { text: JSON.stringify(doc), mutation: `${where} set to ${JSON.stringify(value)}` };
 }
 
+/** A random pattern built from pieces that backtracking engines are known to choke on when combined. */
+function randomPattern(r: Rand, depth = 0): string {
+  const atoms = ["a", "b", "\\s", "\\p{L}", ".", "[ab]", "[^b]", " ", "x"];
+  const quantifiers = ["", "", "*", "+", "?", "{2,5}", "{0,40}", "*?", "++"];
+  const parts: string[] = [];
+  for (let n = 1 + r.int(4); n > 0; n--) {
+    const inner = depth < 2 && r.next() < 0.25 ? `(?:${randomPattern(r, depth + 1)})` : r.pick(atoms);
+    parts.push(inner + r.pick(quantifiers));
+  }
+  const seq = parts.join("") + (r.next() < 0.4 ? r.pick(["$", "x", "(?!\\S)", "!"]) : "");
+  return r.next() < 0.3 && depth < 2 ? `${seq}|${randomPattern(r, depth + 1)}` : seq;
+}
+
+/** Texts that make a backtracking engine try every way to split a long run, then fail at the end. */
+const HARD_TEXTS = ["a", " ", "ab", "a ", "\n"].map((unit) => `${unit.repeat(Math.ceil(4000 / unit.length))}!`);
+
+/** One corruption of a Parquet file: bit flips, a truncation, a 4-byte overwrite (often in the footer, where the
+ *  sizes and offsets are), or the footer length set huge. */
+function mutateParquet(original: Buffer, r: Rand): { bytes: Buffer; mutation: string } {
+  const bytes = Buffer.from(original);
+  const footer = bytes.length - 8 - bytes.readUInt32LE(bytes.length - 8);
+  const anywhere = () => r.int(bytes.length);
+  const inFooter = () => footer + r.int(bytes.length - footer);
+  switch (r.int(5)) {
+    case 0: {
+      const count = 1 + r.int(4);
+      for (let i = 0; i < count; i++) {
+        const at = r.next() < 0.6 ? inFooter() : anywhere();
+        bytes[at] = bytes[at]! ^ (1 << r.int(8));
+      }
+      return { bytes, mutation: `${count} bits flipped` };
+    }
+    case 1: {
+      const len = r.int(bytes.length);
+      return { bytes: bytes.subarray(0, len), mutation: `truncated to ${len} of ${bytes.length} bytes` };
+    }
+    case 2:
+    case 3: {
+      const at = Math.min(r.next() < 0.7 ? inFooter() : anywhere(), bytes.length - 4);
+      const value = r.pick([0xffffffff, 0x7fffffff, 0x80000000, 0x55f00f55, r.int(2 ** 32), 0]);
+      bytes.writeUInt32LE(value >>> 0, at);
+      return { bytes, mutation: `4 bytes at ${at} set to 0x${value.toString(16)}` };
+    }
+    default: {
+      const value = r.pick([0xffffffff, bytes.length, bytes.length - 7, 2 ** 30, r.int(bytes.length)]);
+      bytes.writeUInt32LE(value >>> 0, bytes.length - 8);
+      return { bytes, mutation: `footer length set to ${value}` };
+    }
+  }
+}
+
+/** The Parquet file the mutations start from: three columns (one with nulls), six row groups. */
+function parquetSample(): Buffer {
+  const rows = 40;
+  return tinyParquet([
+    { name: "text", type: "string", values: Array.from({ length: rows }, (_, i) => `row ${i}: ${"word ".repeat(i % 7)}`) },
+    { name: "label", type: "int64", values: Array.from({ length: rows }, (_, i) => i % 3) },
+    { name: "score", type: "int32", values: Array.from({ length: rows }, (_, i) => (i % 5 === 0 ? null : i * 1000)) },
+  ], 7);
+}
+
 // ------------------------------------------------------------------------------------------- checks
 
 /** The outcome of one load: ok (after `check`), a proper error naming `names`, or a bug. */
@@ -177,6 +242,7 @@ interface Context {
   tokenizerJson: string;
   tokenizerConfig: string;
   base: PreTrainedModel;
+  parquet: Buffer;
 }
 
 const ADAPTER_METHODS = ["lora", "prefix-tuning", "prompt-tuning", "p-tuning"];
@@ -199,6 +265,7 @@ async function context(dir: string): Promise<Context> {
     tokenizerJson: await readFile(join(tokDir, "tokenizer.json"), "utf8"),
     tokenizerConfig: await readFile(join(tokDir, "tokenizer_config.json"), "utf8"),
     base: await AutoModelForSequenceClassification.fromPretrained(join(FIXTURES, "distilbert"), { onWarning: () => undefined }),
+    parquet: parquetSample(),
   };
 }
 
@@ -273,6 +340,34 @@ async function runCase(ctx: Context, category: Category, index: number, seed: nu
         if (!ids.every((i) => Number.isInteger(i))) throw new Error("BUG: non-integer ids");
       }, 64 * MB);
       return { id, mutation: `${onConfig ? "tokenizer_config.json" : "tokenizer.json"}: ${m.mutation}`, ...res };
+    }
+    case "tokenizer-regex": {
+      // A Split pre-tokenizer (or a Replace normalizer) with a random pattern: refused at load, or safe on hard texts.
+      // A pattern the checks let through that backtracks too much aborts this process (Oniguruma's retry limit) or
+      // hangs it, which the test reports.
+      const pattern = randomPattern(r);
+      const doc = JSON.parse(ctx.tokenizerJson) as Record<string, unknown>;
+      const where = r.next() < 0.7 ? "pre_tokenizer" : "normalizer";
+      doc[where] = where === "pre_tokenizer"
+        ? { type: "Sequence", pretokenizers: [{ type: "Split", pattern: { Regex: pattern }, behavior: "Isolated", invert: false }, { type: "BertPreTokenizer" }] }
+        : { type: "Replace", pattern: { Regex: pattern }, content: "_" };
+      const file = join(caseDir, "tokenizer.json");
+      await writeFile(file, JSON.stringify(doc));
+      const res = await outcome(file, async () => {
+        const tok = await AutoTokenizer.fromPretrained(caseDir);
+        for (const text of HARD_TEXTS) await tok.encode(text, { truncation: false });
+      }, 64 * MB);
+      return { id, mutation: `${where}: ${pattern}`, ...res };
+    }
+    case "parquet": {
+      const m = mutateParquet(ctx.parquet, r);
+      const file = join(caseDir, "data.parquet");
+      await writeFile(file, m.bytes);
+      const res = await outcome(file, async () => {
+        const records = await readRecords(file);
+        if (records.length > 40) throw new Error(`BUG: ${records.length} rows from a 40-row file`);
+      }, 16 * MB);
+      return { id, mutation: m.mutation, ...res };
     }
   }
 }
