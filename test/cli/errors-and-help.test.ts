@@ -43,7 +43,7 @@ test("an unknown method lists the known ones", async () => {
 
 test("an unknown bundled task lists the bundled ones", async () => {
   await failsWithOneLine(["train", "--model", model, "--method", "head", "--dataset", "bundled:nope", "--output", join(dir, "bundled-out")],
-    /--dataset bundled:nope: no such bundled task; bundled tasks: bundled:sentiment, bundled:spam \(see finetune train --help\)$/);
+    /--dataset bundled:nope: no such bundled task; bundled seq-cls tasks: bundled:sentiment, bundled:spam \(see finetune train --help\)$/);
 });
 
 test("an unknown flag is named, with the closest known one", async () => {
