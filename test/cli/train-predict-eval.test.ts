@@ -77,7 +77,7 @@ test("--config reads flags from YAML (kebab-case and camelCase keys), the comman
   ].join("\n"));
   const r = await cli(["train", "--config", config, "--lr", "0.01"]);
   assert.equal(r.code, 0, r.stderr);
-  const args = JSON.parse(await readFile(join(out, "train-args.json"), "utf8"));
+  const args = JSON.parse(await readFile(join(out, "train-args.json"), "utf8")).flags;
   assert.equal(args.lr, 0.01);
   assert.equal(args.maxSteps, 2);
   assert.deepEqual(args.labelNames, ["neg", "pos"]);

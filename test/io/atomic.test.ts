@@ -37,5 +37,5 @@ test("a failing writer leaves the previous file and no temp file", async () => {
 });
 
 test("a missing directory is an error, not a silent success", async () => {
-  await assert.rejects(writeFileAtomic(join(dir, "no", "such", "dir.txt"), "x"), /ENOENT/);
+  await assert.rejects(writeFileAtomic(join(dir, "no", "such", "dir.txt"), "x"), /dir\.txt: no such file or folder/);
 });
