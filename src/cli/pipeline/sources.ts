@@ -8,6 +8,7 @@ import { AutoModel, AutoModelForCausalLM, AutoModelForSequenceClassification, fa
 import { isGguf, readConfigJson } from "../../models/loading.js";
 import type { WeightLoadReport } from "../../models/weights.js";
 import type { Module } from "../../nn/index.js";
+import { Bf16Tensor } from "../../tensor/index.js";
 import { TOKENIZER_FILES, tokenizerFolder } from "../../tokenizers/folder.js";
 import { AutoTokenizer, type PreTrainedTokenizer } from "../../tokenizers/index.js";
 import { UsageError } from "../command.js";
@@ -137,6 +138,11 @@ function checkLoadedWeights(model: PreTrainedModel, ref: string, report: WeightL
 /** NaN or infinite weights (a corrupt or diverged checkpoint) would make every prediction the same. */
 export function assertFiniteWeights(model: Module, ref: string): void {
   for (const [name, p] of model.namedParameters()) {
+    // A bf16 weight is checked in its packed bits (exponent all ones: inf or NaN) rather than widened to a copy.
+    if (p instanceof Bf16Tensor) {
+      if (p.packed.data.some((bits) => (bits & 0x7f80) === 0x7f80)) throw new Error(`${ref}: weight ${name} holds NaN or infinite values (a corrupt or diverged checkpoint)`);
+      continue;
+    }
     const d = p.data;
     for (let i = 0; i < d.length; i++) {
       if (!Number.isFinite(d[i])) throw new Error(`${ref}: weight ${name} holds ${d[i]} at index ${i} (a corrupt or diverged checkpoint)`);
