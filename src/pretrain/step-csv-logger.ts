@@ -4,7 +4,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.js";
-import type { Logger } from "../train/loggers.js";
+import { type Logger, readMetricRows } from "../train/loggers.js";
 import type { Metrics } from "../train/module.js";
 
 export class StepCsvLogger implements Logger {
@@ -17,6 +17,10 @@ export class StepCsvLogger implements Logger {
 
   logMetrics(metrics: Metrics, step: number): void {
     this.rows.set(step, { ...this.rows.get(step), ...metrics });
+  }
+
+  async resumeAt(step: number): Promise<void> {
+    for (const { step: s, ...r } of await readMetricRows(this.file)) if (s <= step) this.logMetrics(r, s);
   }
 
   async save(): Promise<void> {

@@ -443,6 +443,7 @@ export class Trainer {
       if (saved !== undefined) cb.loadStateDict?.(saved);
     }
     this.lastSave = { path: ck.dir, step: s.globalStep, resumable: true };
+    for (const l of this.loggers) await l.resumeAt?.(s.globalStep);
   }
 
   private async loadWeights(model: TrainingModule<unknown>["model"], ckptPath: string): Promise<void> {

@@ -77,6 +77,13 @@ test("a run stopped early and resumed from its checkpoint ends with the same wei
   const second = await pretrain({ ...base(resumed), ...opts, resume: true });
   assert.equal(second.globalStep, 12);
   assert.deepEqual(await readFile(join(resumed, "model.safetensors")), await readFile(join(straight, "model.safetensors")));
+  // The resumed run's loss curve keeps its first part (the validation it ran when stopped at step 1) and
+  // otherwise is the uninterrupted run's, all but the clock.
+  const curve = async (out: string) => (await readFile(join(out, "metrics.csv"), "utf8")).trim().split("\n")
+    .map((line) => line.split(",").filter((_, i) => i !== 2).join(","));
+  const [withStop, ...rest] = (await curve(resumed)).slice(1);
+  assert.match(withStop, /^1,0,,,\d/);
+  assert.deepEqual([(await curve(resumed))[0], ...rest], await curve(straight));
 });
 
 test("an existing model pretrained further keeps its architecture and tokenizer, starts from its weights and resumes", async () => {

@@ -1,10 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Example } from "../../src/data/collate.js";
 import { manualSeed } from "../../src/tensor/index.js";
-import { CSVLogger, EarlyStopping, ModelCheckpoint, SequenceClassificationModule, Trainer, type Callback } from "../../src/train/index.js";
+import { CSVLogger, EarlyStopping, JSONLLogger, ModelCheckpoint, SequenceClassificationModule, Trainer, type Callback } from "../../src/train/index.js";
 import { loader, parseCsv, seededModel, snapshot, tempDir, uciExamples } from "./helpers/setup.js";
 
 // 160 rows in batches of 8 with 2-batch accumulation: 10 optimizer steps per epoch, 30 in all; validation every
@@ -67,4 +67,34 @@ test("a weights-only checkpoint cannot resume training, and says so", async () =
   await trainer.fit(new SequenceClassificationModule(seededModel(7)), loader(train));
   const again = new Trainer({ maxEpochs: 2, enableProgressBar: false });
   await assert.rejects(again.fit(new SequenceClassificationModule(seededModel(7)), loader(train), undefined, { ckptPath: join(dir, "epoch=0-step=2") }), /no optimizer state \(saved weights-only\)/);
+});
+
+test("a run resumed in its own folder keeps the metrics logged before the checkpoint and logs the rest once", async () => {
+  const [train, val]: Example[][] = await Promise.all([uciExamples("train", 160), uciExamples("validation", 48)]);
+  const aDir = await tempDir();
+  const a = setup(aDir);
+  await a.trainer.fit(a.module, loader(train, { batchSize: 8, shuffle: true, seed: 9 }), loader(val));
+  const whole = await readFile(join(aDir, "metrics.csv"), "utf8");
+
+  // The interrupted run's folder: its metrics.csv also holds rows logged after the checkpoint (as when a kill
+  // lands between a checkpoint and the next), which the resumed run logs again.
+  const bDir = await tempDir();
+  await writeFile(join(bDir, "metrics.csv"), whole);
+  await writeFile(join(bDir, "metrics.jsonl"), (await rows(aDir)).map((r) => `${JSON.stringify(r)}\n`).join(""));
+  manualSeed(12345);
+  const b = setup(bDir);
+  const jsonl = new JSONLLogger(bDir);
+  const trainer = new Trainer({ ...b.trainer.opts, logger: [new CSVLogger(bDir), jsonl] });
+  await trainer.fit(b.module, loader(train, { batchSize: 8, shuffle: true, seed: 1 }), loader(val), { ckptPath: join(aDir, "steps", "epoch=1-step=12") });
+  assert.equal(await readFile(join(bDir, "metrics.csv"), "utf8"), whole, "metrics.csv: every row once, in order");
+  const steps = (await readFile(jsonl.file, "utf8")).trim().split("\n").map((l) => (JSON.parse(l) as { step: number }).step);
+  assert.deepEqual(steps, (await rows(aDir)).map((r) => r.step), "metrics.jsonl: every row once, in order");
+});
+
+test("a metrics.csv the resume cannot read is an error naming the line, and the file is left as it was", async () => {
+  const dir = await tempDir();
+  const bad = "epoch,step,train_loss\n0,3,0.5\n0,6,oops\n";
+  await writeFile(join(dir, "metrics.csv"), bad);
+  await assert.rejects(new CSVLogger(dir).resumeAt(10), /metrics\.csv:3: column "train_loss" is not a number/);
+  assert.equal(await readFile(join(dir, "metrics.csv"), "utf8"), bad);
 });
