@@ -15,6 +15,7 @@ import { manualSeed, tensor } from "../../src/tensor/index.js";
 import { AutoTokenizer } from "../../src/tokenizers/index.js";
 import { DATA } from "../helpers/fixtures.js";
 import { REPO } from "../cli/tiny-models.js";
+import { bundledModelPath } from "../../src/bundled/index.js";
 import { scratchDir } from "../helpers/temp-dir.js";
 
 // Qwen2's word-splitting regex (its tokenizer.json's Split pre-tokenizer); on GPT-2's vocabulary here.
@@ -153,6 +154,21 @@ describe("GGUF exports run in llama.cpp", { skip: available ? false : `node-llam
     }));
     await check("llama-bpe", model, await withSplitRegex(join(dir, "llama-bpe-tokenizer"), LLAMA3_SPLIT), ["f32"]);
     assert.equal(pre("llama-bpe"), "llama-bpe");
+  });
+
+  test("the bundled causal LM (assets/tiny-lm): its weights, byte-level tokenizer, ChatML tokens and template", async () => {
+    const folder = bundledModelPath("bundled-lm");
+    const model = await AutoModelForCausalLM.fromPretrained(folder);
+    await check("bundled-lm", model, folder, ["f16"]);
+    const file = join(dir, "bundled-lm-f16.gguf");
+    const meta = new GgufMetadata(readGgufHeader(file), file);
+    const tokenizer = await AutoTokenizer.fromPretrained(folder);
+    assert.equal(meta.string("tokenizer.chat_template"), tokenizer.chatTemplate);
+    // A chat prompt as `finetune chat` builds it: llama.cpp must read <|im_start|> / <|im_end|> as single tokens.
+    const prompt = tokenizer.applyChatTemplate([{ role: "user", content: "Is this review positive? I loved it." }], { addGenerationPrompt: true, tokenize: false });
+    const loaded = await llama.loadModel({ modelPath: file });
+    assert.deepEqual(loaded.tokenize(prompt, true), await tokenizer.encode(prompt, { addSpecialTokens: false }));
+    await loaded.dispose();
   });
 
   test("GPT-2 (transposed Conv1D weights, learned positions)", async () => {
