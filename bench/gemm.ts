@@ -12,6 +12,7 @@ import { packBf16 } from "../src/backend/bf16.js";
 import { loadNativeBackend, nativeBlasSgemmGflops, nativeInfo, useBuiltinGemm } from "../src/backend/native.js";
 import { cachedMachinePeak, ofPeak } from "../src/backend/peak.js";
 import { PEAK_CACHE } from "./peak.js";
+import { otherArgument } from "./usage.js";
 
 export interface GemmBenchOptions {
   reps?: number;
@@ -158,7 +159,7 @@ function parseArgs(argv: string[]): GemmBenchOptions & { json: boolean } {
     else if (flag === "--builtin") opts.builtin = value ?? true;
     else if (flag === "--reps") opts.reps = Number(value ?? argv[++i]);
     else if (flag === "--threads") opts.threads = Number(value ?? argv[++i]);
-    else throw new Error(`bench/gemm.ts: unknown argument ${argv[i]}`);
+    else otherArgument(import.meta.url, argv[i]);
   }
   return opts;
 }

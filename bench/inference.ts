@@ -5,6 +5,7 @@ import { pathToFileURL } from "node:url";
 import { backend } from "../src/backend/index.js";
 import { DistilBertForSequenceClassification, distilBertConfig } from "../src/models/distilbert/index.js";
 import { manualSeed, noGrad, ones, randint } from "../src/tensor/index.js";
+import { otherArgument } from "./usage.js";
 
 export interface InferenceBenchOptions {
   batch?: number;
@@ -55,7 +56,7 @@ export async function main(argv: string[]): Promise<unknown> {
     else if (flag === "--seq") opts.seq = num();
     else if (flag === "--steps") opts.steps = num();
     else if (flag === "--warmup") opts.warmup = num();
-    else throw new Error(`bench/inference.ts: unknown argument ${argv[i]}`);
+    else otherArgument(import.meta.url, argv[i]);
   }
   const r = runInferenceBench(opts);
   if (json) console.log(JSON.stringify(r));

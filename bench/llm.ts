@@ -15,6 +15,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { LLM_CASES, type LlmCase, type LlmCaseOptions, type LlmCaseResult, runLlmCase } from "./llm-case.js";
 import { backendLabel } from "./train-case.js";
 import { type TorchInfo, reportTorch, runAnchor, runChildCase, torchInfo } from "./train.js";
+import { otherArgument } from "./usage.js";
 
 interface Options extends LlmCaseOptions {
   cases: LlmCase[];
@@ -82,7 +83,7 @@ function parseArgs(argv: string[]): Options {
     else if (flag === "--threads") o.threads = num(1);
     else if (flag === "--cases") o.cases = value().split(",").map(caseName);
     else if (flag === "--child") o.child = caseName(value());
-    else throw new Error(`bench/llm.ts: unknown argument ${argv[i]}`);
+    else otherArgument(import.meta.url, argv[i]);
   }
   // --quick sets the shapes a flag given explicitly did not; the sweep defaults to batch 1 (its longest rows are 1024).
   if (given.has("--quick")) for (const [k, v] of Object.entries(QUICK)) if (!given.has(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`)) Object.assign(o, { [k]: v });

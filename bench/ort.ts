@@ -22,6 +22,7 @@ import { generationSteps } from "../src/models/generation.js";
 import { GPT2LMHeadModel, gpt2Config } from "../src/models/gpt2/index.js";
 import type { PreTrainedModel } from "../src/models/pretrained.js";
 import { manualSeed, noGrad, ones, randint } from "../src/tensor/index.js";
+import { otherArgument } from "./usage.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const ORT_VERSION = "1.30.0";
@@ -232,7 +233,7 @@ export async function main(argv: string[]): Promise<(EncoderResult | GenerateRes
     else if (flag === "--prompt") given.prompt = num();
     else if (flag === "--new-tokens") given.newTokens = num();
     else if (flag === "--reps") given.reps = num();
-    else throw new Error(`bench/ort.ts: unknown argument ${argv[i]}`);
+    else otherArgument(import.meta.url, argv[i]);
   }
   for (const c of cases) if (c !== "encoder" && c !== "generate") throw new Error(`bench: unknown --cases entry "${c}"; cases: encoder, generate`);
   const quick = given.quick ?? false;

@@ -17,6 +17,7 @@ import { manualSeed } from "../src/tensor/index.js";
 import { AutoTokenizer } from "../src/tokenizers/index.js";
 import { modelInput } from "../src/train/module.js";
 import { tokenizeDataset } from "../src/train/tokenize-dataset.js";
+import { otherArgument } from "./usage.js";
 
 const DATA = fileURLToPath(new URL("../test/data/", import.meta.url));
 
@@ -105,7 +106,7 @@ export async function main(argv: string[]): Promise<PackingBenchResult> {
     else if (flag === "--rows") opts.rows = num();
     else if (flag === "--max-length") opts.maxLength = num();
     else if (flag === "--batch") opts.batch = num();
-    else throw new Error(`bench/packing.ts: unknown argument ${argv[i]}`);
+    else otherArgument(import.meta.url, argv[i]);
   }
   const r = await runPackingBench(opts);
   if (json) console.log(JSON.stringify(r));

@@ -5,6 +5,7 @@
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { backend } from "../src/backend/index.js";
 import { describePeak, measureMachinePeak, storePeak, type MachinePeak } from "../src/backend/peak.js";
+import { otherArgument } from "./usage.js";
 
 export const PEAK_CACHE = fileURLToPath(new URL("../.cache/peak.json", import.meta.url));
 
@@ -15,7 +16,7 @@ export async function main(argv: string[]): Promise<MachinePeak | null> {
     if (flag === "--json") json = true;
     else if (flag === "--seconds") seconds = Number(value ?? argv[++i]);
     else if (flag === "--threads") backend().setThreads(Number(value ?? argv[++i]));
-    else throw new Error(`bench/peak.ts: unknown argument ${argv[i]}`);
+    else otherArgument(import.meta.url, argv[i]);
   }
   const peak = measureMachinePeak(seconds);
   if (!peak) console.log("peak: the native backend is not loaded; nothing to measure");

@@ -18,6 +18,7 @@ import { cachedMachinePeak, ofPeak, type MachinePeak } from "../src/backend/peak
 import { PEAK_CACHE } from "./peak.js";
 import { backendLabel, prepareCheckpoint, runCase, type CaseOptions, type CaseResult } from "./train-case.js";
 import { CASES, TORCH_CASE, type CaseName } from "./train-flops.js";
+import { otherArgument } from "./usage.js";
 
 interface Options extends CaseOptions {
   cases: CaseName[];
@@ -80,7 +81,7 @@ function parseArgs(argv: string[]): Options {
     else if (flag === "--dropout") o.dropout = value() !== "off";
     else if (flag === "--base-dtype") o.baseDtype = value() === "bf16" ? "bf16" : "fp32";
     else if (flag === "--child") o.child = caseName(value());
-    else throw new Error(`bench/train.ts: unknown argument ${argv[i]}`);
+    else otherArgument(import.meta.url, argv[i]);
   }
   return o;
 }

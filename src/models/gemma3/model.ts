@@ -4,6 +4,7 @@
 import { Embedding, Module, ModuleList, RMSNorm } from "../../nn/index.js";
 import { Tensor, add, scale } from "../../tensor/index.js";
 import type { AdditiveMask } from "../attention.js";
+import { runDecoderStack, type DecoderBlockOutput } from "../decoder-stack.js";
 import { readDecoderInput, type CausalLMInput } from "../generation.js";
 import { LlamaAttention, llamaAttentionMask } from "../llama/attention.js";
 import { LlamaMLP, decoderPeftFacts } from "../llama/model.js";
@@ -49,7 +50,7 @@ class GemmaDecoderLayer extends Module {
     this.postFeedforwardLayernorm = this.addModule("post_feedforward_layernorm", gemmaNorm(config.hiddenSize, config));
   }
 
-  forward(x: Tensor, rope: RopeTable, mask: AdditiveMask, past: LayerPast | undefined): { hidden: Tensor; present: LayerPast } {
+  forward(x: Tensor, rope: RopeTable, mask: AdditiveMask, past: LayerPast | undefined): DecoderBlockOutput {
     const { output, present } = this.selfAttn.forward(this.inputLayernorm.forward(x), rope, mask, past);
     const h = add(x, this.postAttentionLayernorm.forward(output));
     const ffn = this.mlp.forward(this.preFeedforwardLayernorm.forward(h));
@@ -126,15 +127,10 @@ export class Gemma3TextModel extends GemmaPreTrainedModel {
       }
       return v;
     };
-    const presents: LayerPast[] = [];
-    this.layers.items.forEach((layer, i) => {
+    return runDecoderStack(this.layers.items, h, x.past, (layer, hidden, past) => {
       const { rope, mask } = inputsOf(layer.layerType);
-      const r = layer.forward(h, rope, mask, x.past[i]);
-      h = r.hidden;
-      presents.push(r.present);
-    });
-    h = this.norm.forward(h);
-    return { logits: h, lastHiddenState: h, pastKeyValues: input.useCache ? presents : undefined };
+      return layer.forward(hidden, rope, mask, past);
+    }, this.norm, input.useCache);
   }
 
   getInputEmbeddings(): Embedding {

@@ -2,6 +2,7 @@
 import { Conv1D, Dropout, Embedding, LayerNorm, Module, ModuleList, init } from "../../nn/index.js";
 import { Tensor, add, asTensor } from "../../tensor/index.js";
 import type { AdditiveMask } from "../attention.js";
+import { runDecoderStack, type DecoderBlockOutput } from "../decoder-stack.js";
 import { linearActivation, releaseUnrecorded } from "../fused-layers.js";
 import { readDecoderInput, type CausalLMInput } from "../generation.js";
 import type { LayerPast, ModelOutput, PeftModelFacts } from "../outputs.js";
@@ -41,7 +42,7 @@ class GPT2Block extends Module {
     this.mlp = this.addModule("mlp", new GPT2MLP(config));
   }
 
-  forward(x: Tensor, mask: AdditiveMask, past: LayerPast | undefined): { hidden: Tensor; present: LayerPast } {
+  forward(x: Tensor, mask: AdditiveMask, past: LayerPast | undefined): DecoderBlockOutput {
     const n1 = this.ln1.forward(x);
     const { output, present } = this.attn.forward(n1, mask, past);
     const h = releaseUnrecorded(add(x, output), n1, output);
@@ -111,14 +112,7 @@ export class GPT2Model extends GPT2PreTrainedModel {
     if (input.tokenTypeIds !== undefined) h = add(h, this.wte.forward(asTensor(input.tokenTypeIds, "int32")));
     h = this.drop.forward(h);
     const mask = gpt2AttentionMask(x.attentionMask, x.batch, x.seq, x.pastLength, x.segments);
-    const presents: LayerPast[] = [];
-    this.h.items.forEach((block, i) => {
-      const r = block.forward(h, mask, x.past[i]);
-      h = r.hidden;
-      presents.push(r.present);
-    });
-    h = this.lnF.forward(h);
-    return { logits: h, lastHiddenState: h, pastKeyValues: input.useCache ? presents : undefined };
+    return runDecoderStack(this.h.items, h, x.past, (block, hidden, past) => block.forward(hidden, mask, past), this.lnF, input.useCache);
   }
 
   getInputEmbeddings(): Embedding {

@@ -4,6 +4,7 @@ import { Embedding, Linear, Module, ModuleList, RMSNorm } from "../../nn/index.j
 import { Tensor, add, dropout, mul, split } from "../../tensor/index.js";
 import type { AdditiveMask } from "../attention.js";
 import { ACTIVATIONS } from "../config.js";
+import { runDecoderStack, type DecoderBlockOutput } from "../decoder-stack.js";
 import { readDecoderInput, type CausalLMInput } from "../generation.js";
 import type { LayerPast, ModelOutput, PeftModelFacts } from "../outputs.js";
 import { PreTrainedModel } from "../pretrained.js";
@@ -52,7 +53,7 @@ class LlamaDecoderLayer extends Module {
     this.postAttentionLayernorm = this.addModule("post_attention_layernorm", new RMSNorm(config.hiddenSize, config.rmsNormEps));
   }
 
-  forward(x: Tensor, rope: RopeTable, mask: AdditiveMask, past: LayerPast | undefined): { hidden: Tensor; present: LayerPast } {
+  forward(x: Tensor, rope: RopeTable, mask: AdditiveMask, past: LayerPast | undefined): DecoderBlockOutput {
     // Phi-3's resid_pdrop drops both sub-layers' outputs in training; it is 0 for the other model types.
     const drop = (t: Tensor) => dropout(t, this.config.residPdrop, this.training);
     const { output, present } = this.selfAttn.forward(this.inputLayernorm.forward(x), rope, mask, past);
@@ -107,18 +108,11 @@ export class LlamaModel extends LlamaPreTrainedModel {
   forward(input: CausalLMInput): ModelOutput {
     const c = this.config;
     const x = readDecoderInput(input, c.numHiddenLayers);
-    let h = x.inputsEmbeds ?? this.embedTokens.forward(x.inputIds!);
+    const h = x.inputsEmbeds ?? this.embedTokens.forward(x.inputIds!);
     if (h.shape[2] !== c.hiddenSize) throw new RangeError(`inputsEmbeds must be [batch, seq, ${c.hiddenSize}], got [${h.shape}]`);
     const rope = ropeTable(this.invFreq, x.positions, x.positionRows, x.seq);
     const mask = llamaAttentionMask(x.attentionMask, x.batch, x.seq, x.pastLength, c.slidingWindow, c.numAttentionHeads / c.numKeyValueHeads, x.segments);
-    const presents: LayerPast[] = [];
-    this.layers.items.forEach((layer, i) => {
-      const r = layer.forward(h, rope, mask, x.past[i]);
-      h = r.hidden;
-      presents.push(r.present);
-    });
-    h = this.norm.forward(h);
-    return { logits: h, lastHiddenState: h, pastKeyValues: input.useCache ? presents : undefined };
+    return runDecoderStack(this.layers.items, h, x.past, (layer, hidden, past) => layer.forward(hidden, rope, mask, past), this.norm, input.useCache);
   }
 
   getInputEmbeddings(): Embedding {

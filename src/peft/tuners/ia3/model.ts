@@ -5,8 +5,8 @@ import { Conv1D, Linear } from "../../../nn/index.js";
 import type { PreTrainedModel } from "../../../models/pretrained.js";
 import { familyOfModel } from "../../../models/registry.js";
 import { configPattern } from "../../patterns.js";
+import { selectLinearTargets } from "../../targets.js";
 import type { InjectingTuner } from "../../tuner.js";
-import { coveredByModulesToSave, matchesTarget } from "../lora/model.js";
 import { IA3Config } from "./config.js";
 import { IA3Linear, type Projection } from "./layer.js";
 
@@ -24,24 +24,15 @@ function prepareConfig(model: PreTrainedModel, config: IA3Config): void {
 
 export function selectIa3Targets(model: PreTrainedModel, config: IA3Config): string[] {
   prepareConfig(model, config);
-  const targets = config.targetModules!;
-  const heads = new Set([...model.classifierModules(), ...(config.modulesToSave ?? []), "lm_head"]);
-  const chosen: string[] = [];
-  const linearNames: string[] = [];
-  for (const [name, m] of model.namedModules()) {
-    if (name === "" || !(m instanceof Linear || m instanceof Conv1D || m instanceof IA3Linear)) continue;
-    linearNames.push(name);
-    // Layers inside a wrapper (ours, or a head's frozen original and copies) are not targets.
-    if (/\.(base_layer|original_module|modules_to_save)(\.|$)/.test(name) || coveredByModulesToSave(name, config.modulesToSave)) continue;
-    const hit = targets === "all-linear" ? !heads.has(name.split(".").pop()!) && !heads.has(name) : matchesTarget(name, targets);
-    if (!hit || (config.excludeModules && matchesTarget(name, config.excludeModules))) continue;
-    chosen.push(name);
-  }
-  if (chosen.length === 0) {
-    throw new Error(`IA3Config: target modules ${JSON.stringify(targets)} not found in the base model (${model.config.modelType}). ` +
-      `Linear layers it has: ${[...new Set(linearNames.map((n) => n.split(".").pop()))].join(", ")}`);
-  }
-  return chosen;
+  return selectLinearTargets(model, {
+    configName: "IA3Config",
+    targets: config.targetModules!,
+    excludeModules: config.excludeModules,
+    modulesToSave: config.modulesToSave,
+    isLinear: (m) => m instanceof Linear || m instanceof Conv1D || m instanceof IA3Linear,
+    // Ours, and a head's frozen original and copies.
+    insideWrapper: (name) => /\.(base_layer|original_module|modules_to_save)(\.|$)/.test(name),
+  });
 }
 
 export const ia3Tuner: InjectingTuner<IA3Config> = {

@@ -1,28 +1,17 @@
-// LoRA injection: find the target linear layers, wrap each in a LoraLinear (or add an adapter to an
-// existing wrapper). Target selection follows PEFT: exact name or dotted suffix for lists, a full
-// regex match for a string, "all-linear" for every linear layer but the output heads.
+// LoRA injection: find the target linear layers (PEFT's rules, in ../../targets.ts, narrowed by layers_to_transform),
+// wrap each in a LoraLinear (or add an adapter to an existing wrapper).
 import { Conv1D, Linear, type Module } from "../../../nn/index.js";
 import type { PreTrainedModel } from "../../../models/pretrained.js";
 import { familyOfModel } from "../../../models/registry.js";
 import type { Tensor } from "../../../tensor/index.js";
 import { configPattern } from "../../patterns.js";
+import { selectLinearTargets } from "../../targets.js";
 import type { InjectingTuner } from "../../tuner.js";
 import { LoraConfig } from "./config.js";
 import { LoraLinear, type LinearLike } from "./layer.js";
 
 function isLinearLike(m: Module): m is LinearLike {
   return m instanceof Linear || m instanceof Conv1D;
-}
-
-export function matchesTarget(name: string, targets: string[] | string): boolean {
-  if (typeof targets === "string") return configPattern(targets, "target_modules").test(name);
-  return targets.some((t) => name === t || name.endsWith(`.${t}`));
-}
-
-/** PEFT's guard: an adapter never goes on a module modules_to_save covers, nor inside one (the name itself, a dotted
- *  run of its components, and everything below: "classifier" covers RoBERTa's classifier.dense). */
-export function coveredByModulesToSave(name: string, modulesToSave: readonly string[] | null): boolean {
-  return (modulesToSave ?? []).some((m) => name === m || name.startsWith(`${m}.`) || name.endsWith(`.${m}`) || name.includes(`.${m}.`));
 }
 
 /** The layer index in a name like "model.layers.3.self_attn.q_proj" (after a layers_pattern segment). */
@@ -42,31 +31,20 @@ function patternValue(pattern: Record<string, number>, name: string, fallback: n
 }
 
 export function selectLoraTargets(model: PreTrainedModel, config: LoraConfig): string[] {
-  const targets = config.targetModules ?? familyOfModel(model).peftTargets[model.config.modelType].lora;
-  const heads = new Set([...model.classifierModules(), ...(config.modulesToSave ?? []), "lm_head"]);
   const layers = config.layersToTransform === null ? null : [config.layersToTransform].flat();
   const patterns = config.layersPattern === null ? null : [config.layersPattern].flat();
-  const chosen: string[] = [];
-  const linearNames: string[] = [];
-  for (const [name, m] of model.namedModules()) {
-    const candidate = isLinearLike(m) || m instanceof LoraLinear;
-    if (!candidate || name === "") continue;
-    linearNames.push(name);
-    if (name.includes(".base_layer") || name.includes("lora_") || coveredByModulesToSave(name, config.modulesToSave)) continue;
-    const hit = targets === "all-linear" ? !heads.has(name.split(".").pop()!) && !heads.has(name) : matchesTarget(name, targets);
-    if (!hit) continue;
-    if (config.excludeModules && matchesTarget(name, config.excludeModules)) continue;
-    if (layers) {
+  return selectLinearTargets(model, {
+    configName: "LoraConfig",
+    targets: config.targetModules ?? familyOfModel(model).peftTargets[model.config.modelType].lora,
+    excludeModules: config.excludeModules,
+    modulesToSave: config.modulesToSave,
+    isLinear: (m) => isLinearLike(m) || m instanceof LoraLinear,
+    insideWrapper: (name) => name.includes(".base_layer") || name.includes("lora_"),
+    keep: layers ? (name) => {
       const idx = layerIndex(name, patterns);
-      if (idx === null || !layers.includes(idx)) continue;
-    }
-    chosen.push(name);
-  }
-  if (chosen.length === 0) {
-    throw new Error(`LoraConfig: target modules ${JSON.stringify(targets)} not found in the base model (${model.config.modelType}). ` +
-      `Linear layers it has: ${[...new Set(linearNames.map((n) => n.split(".").pop()))].join(", ")}`);
-  }
-  return chosen;
+      return idx !== null && layers.includes(idx);
+    } : undefined,
+  });
 }
 
 export const loraTuner: InjectingTuner<LoraConfig> = {
