@@ -5,7 +5,9 @@
 // encoder:  a DistilBERT-base-sized classifier, batch x seq forward (eval, no graph; ours reads its last hidden
 //           state too, which is feature extraction's forward).
 // generate: GPT-2-small shape, greedy generation with the key/value cache from a `prompt`-token prompt;
-//           ONNX Runtime runs a with-past decoder export, the greedy loop written here.
+//           ONNX Runtime runs a with-past decoder export, the greedy loop written here. Ours, as transformers'
+//           generate (logits_to_keep = 1), computes the prefill's logits for the last position only; the export
+//           returns every position's.
 // --base-dtype bf16: our side holds every weight matrix frozen in bf16 (storeFrozenWeightsInBf16), ONNX Runtime runs
 // the same bf16-representable values in float32 (the goal is ours-in-bf16 against its fp32 time); the outputs then
 // agree to bf16's rounding of the activations, a looser check.
