@@ -40,9 +40,9 @@ INLINE void dot_rows(const ft_gemm_args *g, const float *a, size_t begin, size_t
 }
 
 /* The same columns with B's row p contiguous: C's M rows gain A(i, p) * B(p, ·), ROW_BLOCK columns at a time,
- * four rows of B per pass over the block. Row by row, the accumulators were loaded and stored once per row of B
- * and each 2 KB run of a row was a new stream for the prefetcher; four rows at a time (4 KB runs) read B at
- * about 1.5x the rate on one core. */
+ * four rows of B per pass over the block. One row per pass loads and stores the accumulators once per row of B
+ * and makes each short run of a row a new stream for the prefetcher; four rows per pass over 4 KB runs read B
+ * about 1.5x as fast on one core. */
 INLINE void axpy_rows(const ft_gemm_args *g, const float *a, size_t begin, size_t end, const int M) {
   const size_t k = (size_t)g->k, ldb = (size_t)g->ldb;
   float acc[FT_GEMV_MAX_ROWS][ROW_BLOCK];
