@@ -46,6 +46,33 @@ FT_CLONES static void softmax_grad_row(const float *p, float *dp, size_t n) {
   for (size_t j = 0; j < n; j++) dp[j] = p[j] * (dp[j] - d);
 }
 
+/* Up to this many query rows (a generation step: one per sequence) take the direct form below instead of the
+ * GEMM, which would copy this head's K and V into packed panels to multiply them by a row or two. */
+#define FEW_QUERIES 4
+
+/* s = scale * q Kᵀ for one query row, K's rows `rk` floats apart. */
+FT_CLONES static void scores_row(const float *q, const float *k, int rk, size_t lk, int dim, float scale, float *s) {
+  for (size_t j = 0; j < lk; j++) {
+    const float *kj = k + j * (size_t)rk;
+    float lane[LANES] = {0}, t = 0.0f;
+    int d = 0;
+    for (; d + LANES <= dim; d += LANES)
+      for (int l = 0; l < LANES; l++) lane[l] += q[d + l] * kj[d + l];
+    for (; d < dim; d++) t += q[d] * kj[d];
+    for (int l = 0; l < LANES; l++) t += lane[l];
+    s[j] = scale * t;
+  }
+}
+
+/* o = p V for one row of probabilities, V's rows `rv` floats apart. */
+FT_CLONES static void weighted_row(const float *p, const float *v, int rv, size_t lk, int dim, float *restrict o) {
+  for (int d = 0; d < dim; d++) o[d] = 0.0f;
+  for (size_t j = 0; j < lk; j++) {
+    const float pj = p[j], *vj = v + j * (size_t)rv;
+    for (int d = 0; d < dim; d++) o[d] += pj * vj[d];
+  }
+}
+
 /* Query rows per block: with no probs to keep (inference), scores exist for one block at a time, so long
  * sequences never hold a queries x keys matrix per head. */
 #define QUERY_BLOCK 128
@@ -67,15 +94,20 @@ static void forward_part(void *ctx, int part, int nparts) {
     for (size_t i0 = 0; i0 < lq; i0 += block) {
       const int rows = (int)(lq - i0 < block ? lq - i0 : block);
       float *p = scores ? scores : a->probs + (bh * lq + i0) * lk;
-      ft_builtin_sgemm(false, true, rows, a->keys, a->dim, a->scale, q + i0 * rq, rq, k, rk, 0.0f, p, a->keys);
+      const bool direct = rows <= FEW_QUERIES && !dropped;
+      if (!direct)
+        ft_builtin_sgemm(false, true, rows, a->keys, a->dim, a->scale, q + i0 * rq, rq, k, rk, 0.0f, p, a->keys);
       for (size_t r = 0; r < (size_t)rows; r++) {
         const size_t i = i0 + r;
         const float *m = a->mask ? a->mask + (b * a->mask_rows + (a->mask_rows == 1 ? 0 : i)) * lk : NULL;
+        if (direct) scores_row(q + i * rq, k, rk, lk, a->dim, a->scale, p + r * lk);
         softmax_row(p + r * lk, m, lk);
+        if (direct) weighted_row(p + r * lk, v, rk, lk, a->dim, o + i * rq);
         if (dropped) drop_row(a, p + r * lk, dropped + r * lk, lk, (uint32_t)((bh * lq + i) * lk));
       }
-      ft_builtin_sgemm(false, false, rows, a->dim, a->keys, 1.0f, dropped ? dropped : p, a->keys, v, rk, 0.0f,
-                       o + i0 * rq, rq);
+      if (!direct)
+        ft_builtin_sgemm(false, false, rows, a->dim, a->keys, 1.0f, dropped ? dropped : p, a->keys, v, rk, 0.0f,
+                         o + i0 * rq, rq);
     }
   }
   free(scores);

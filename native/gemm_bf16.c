@@ -247,7 +247,10 @@ void ft_gemm_bf16(int m, int n, int k, float alpha, const float *a, int lda, con
   const size_t row_units = (size_t)(m + current->mr - 1) / current->mr, panels = (size_t)(n + NR - 1) / NR;
   /* Rows when there are enough of them: each thread then packs only its own rows of A. */
   g.split_rows = row_units >= (size_t)ft_threads() * 4 || row_units >= panels;
-  ft_parallel(gemm_part, &g, parts_for(2.0 * m * n * (k ? k : 1), g.split_rows ? row_units : panels));
+  /* A few rows (a generation step) are bound by reading W, not by the arithmetic: as in gemv.c, a thread per
+   * 256 KB of W, since two cores stream it faster than one. */
+  const double work = m <= FT_GEMV_MAX_ROWS ? (double)n * k * sizeof(uint16_t) / (256 * 1024) * 2e6 : 2.0 * m * n * k;
+  ft_parallel(gemm_part, &g, parts_for(work, g.split_rows ? row_units : panels));
 }
 
 /* Element (j, p) of a packed [n, k] matrix. */

@@ -44,8 +44,9 @@ test("packed bf16: values round to nearest even and unpack in either orientation
   assert.throws(() => { t.requiresGrad = true; }, /bfloat16 weight cannot require grad/);
 });
 
-// Shapes with ragged panels, odd k, k = 1 and more rows than one block.
-const SHAPES = [[1, 1, 1], [5, 33, 7], [37, 70, 301], [200, 96, 520], [13, 64, 3], [3, 1, 65]];
+// Shapes with ragged panels, odd k, k = 1 and more rows than one block; two rows of a weight big enough to be read
+// by two threads (a generation step).
+const SHAPES = [[1, 1, 1], [5, 33, 7], [37, 70, 301], [200, 96, 520], [13, 64, 3], [3, 1, 65], [2, 600, 521]];
 
 for (const kernel of nativeInfo().bf16Kernels) {
   test(`bf16 GEMM ${kernel} matches the TypeScript reference, forward and transposed`, () => {

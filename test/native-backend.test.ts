@@ -90,7 +90,7 @@ gemmCases.push(gemmCase(false, true, 64, 64, 32, { batch: 6 })); // one item per
 gemmCases.push(gemmCase(false, false, 33, 20, 9, { batch: 4, broadcast: "a" }));
 gemmCases.push(gemmCase(false, true, 33, 20, 9, { batch: 4, broadcast: "b", beta: 1 }));
 gemmCases.push(gemmCase(true, false, 12, 10, 8, { batch: 3, broadcast: "c", beta: 1 })); // accumulates into one C
-// At most 4 rows: the unpacked form (native/gemv.c), over more columns than its 512-column block, split across
+// At most 4 rows: the unpacked form (native/gemv.c), over more columns than its 1024-column block, split across
 // threads, k not a multiple of its 16 lanes; pad 0 reads A in place, padded or transposed A is copied first.
 for (const [ta, tb] of combos) for (const m of [1, 2, 3, 4]) gemmCases.push(gemmCase(ta, tb, m, 2100, 83, { beta: m % 2 }));
 for (const tb of [false, true]) gemmCases.push(gemmCase(false, tb, 1, 1037, 29, { pad: 0, beta: 0.5 }));

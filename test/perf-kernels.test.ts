@@ -126,6 +126,11 @@ test("fused attention forward and backward match the TypeScript backend", () => 
     { batch: 1, heads: 4, queries: 5, keys: 5, dim: 16, headsInner: false, maskRows: 0, dropout: NO_DROP },
     // Big enough for the builtin GEMM to block and for the pool to split (batch, head) pairs.
     { batch: 4, heads: 12, queries: 70, keys: 90, dim: 64, headsInner: true, maskRows: 1, dropout: DROP },
+    // At most 4 queries (a generation step) without dropout: the native kernel's direct form, no GEMM; a head size
+    // that is not a multiple of its 8 lanes. With dropout, the GEMM form again.
+    { batch: 2, heads: 3, queries: 1, keys: 37, dim: 64, headsInner: false, maskRows: "queries", dropout: NO_DROP },
+    { batch: 1, heads: 2, queries: 3, keys: 20, dim: 13, headsInner: true, maskRows: 1, dropout: NO_DROP },
+    { batch: 2, heads: 2, queries: 2, keys: 9, dim: 8, headsInner: false, maskRows: 1, dropout: DROP },
   ];
   for (const c of cases) {
     const a = attentionArgs(c), dout = randomArray(a.q.length);
@@ -148,6 +153,7 @@ test("attention without probs (inference) gives the output of the forward that k
     // More queries than the native kernel's 128-row block, so scores exist for one block at a time.
     { batch: 2, heads: 2, queries: 300, keys: 150, dim: 16, headsInner: false, maskRows: "queries", dropout: NO_DROP },
     { batch: 1, heads: 2, queries: 260, keys: 260, dim: 8, headsInner: true, maskRows: 1, dropout: DROP },
+    { batch: 2, heads: 12, queries: 1, keys: 130, dim: 64, headsInner: false, maskRows: "queries", dropout: NO_DROP },
   ];
   for (const c of cases) {
     const a = attentionArgs(c), label = `attention ${JSON.stringify({ ...c, dropout: c.dropout.threshold > 0 })}`;

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Exports the models of `npm run bench -- inference --compare-ort` to ONNX for ONNX Runtime.
 
-Reads a model directory finetune-ts wrote (config.json + model.safetensors, float32, Hugging Face key names),
-loads the weights into a plain-PyTorch module with transformers' structure and numerics, and writes it with
-torch.onnx.export (opset 14, dynamic batch and sequence axes):
+Reads a model directory finetune-ts wrote (config.json + model.safetensors, float32 or bfloat16, Hugging Face key
+names), loads the weights in float32 into a plain-PyTorch module with transformers' structure and numerics, and
+writes it with torch.onnx.export (opset 14, dynamic batch and sequence axes):
 
   distilbert  DistilBertForSequenceClassification (eager attention): inputs input_ids, attention_mask
               (int64 [batch, seq]); outputs logits [batch, labels] and last_hidden_state [batch, seq, dim]
@@ -31,6 +31,9 @@ except ImportError as e:
     sys.exit(3)
 
 
+DTYPES = {"F32": torch.float32, "BF16": torch.bfloat16}
+
+
 def read_safetensors(path: str) -> dict[str, torch.Tensor]:
     """The format is 8 bytes of little-endian header length, a JSON header, then the raw tensors."""
     with open(path, "rb") as f:
@@ -41,10 +44,12 @@ def read_safetensors(path: str) -> dict[str, torch.Tensor]:
     for name, info in header.items():
         if name == "__metadata__":
             continue
-        if info["dtype"] != "F32":
-            raise SystemExit(f"{path}: tensor {name} is {info['dtype']}; the export reads float32 only")
+        if info["dtype"] not in DTYPES:
+            raise SystemExit(f"{path}: tensor {name} is {info['dtype']}; the export reads F32 and BF16 only")
         begin, end = info["data_offsets"]
-        out[name] = torch.frombuffer(bytearray(data[begin:end]), dtype=torch.float32).reshape(info["shape"])
+        # A bf16 weight (--base-dtype bf16) widens exactly: ONNX Runtime runs the same values in float32.
+        t = torch.frombuffer(bytearray(data[begin:end]), dtype=DTYPES[info["dtype"]]).float()
+        out[name] = t.reshape(info["shape"])
     return out
 
 

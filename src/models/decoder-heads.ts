@@ -1,7 +1,7 @@
 // The two heads every decoder family puts on its body, written once: next-token logits (+ shifted loss)
 // and sequence classification from the last non-pad token.
 import type { Linear } from "../nn/index.js";
-import { asTensor } from "../tensor/index.js";
+import { asTensor, slice } from "../tensor/index.js";
 import { softcap } from "./attention.js";
 import { causalLmLoss, poolLastTokens, type CausalLMInput } from "./generation.js";
 import { classificationLoss } from "./heads.js";
@@ -12,12 +12,16 @@ interface DecoderBody {
   forward(input: CausalLMInput): ModelOutput;
 }
 
-/** logits [batch, seq, vocab]; with labels [batch, seq] (-100 = ignored) the mean next-token loss. Gemma 2 caps
- *  the logits (final_logit_softcapping) before the loss. */
+/** logits [batch, seq, vocab] (the last input.logitsToKeep positions only, when given); with labels [batch, seq]
+ *  (-100 = ignored) the mean next-token loss. Gemma 2 caps the logits (final_logit_softcapping) before the loss. */
 export function causalLmForward(body: DecoderBody, lmHead: Linear, input: CausalLMInput, opts: { logitSoftcap?: number | null } = {}): ModelOutput {
+  const keep = input.logitsToKeep ?? 0;
+  if (!Number.isInteger(keep) || keep < 0) throw new RangeError(`logitsToKeep must be a non-negative integer, got ${keep}`);
+  if (keep > 0 && input.labels !== undefined) throw new RangeError("logitsToKeep cannot be combined with labels: the loss needs every position's logits");
   const out = body.forward(input);
   const h = out.lastHiddenState!;
-  const logits = opts.logitSoftcap ? softcap(lmHead.forward(h), opts.logitSoftcap) : lmHead.forward(h);
+  const kept = keep > 0 ? slice(h, 1, -keep) : h;
+  const logits = opts.logitSoftcap ? softcap(lmHead.forward(kept), opts.logitSoftcap) : lmHead.forward(kept);
   const loss = input.labels === undefined ? undefined : causalLmLoss(logits, input.labels);
   return { logits, loss, lastHiddenState: h, pastKeyValues: out.pastKeyValues };
 }

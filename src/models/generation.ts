@@ -14,6 +14,10 @@ export interface CausalLMInput extends ModelInput {
    *  does not shift the real tokens. Given without attentionMask and past, a position that does not follow
    *  the one before it by 1 starts a new packed sequence (transformers' find_packed_sequence_indices). */
   positionIds?: TensorLike;
+  /** Logits only for the last this-many positions ([batch, logitsToKeep, vocab]); 0 (default) for all, as
+   *  transformers' logits_to_keep. generate() asks for 1: the LM head over a whole prompt is most of a prefill's
+   *  work and memory, for rows nothing reads. */
+  logitsToKeep?: number;
 }
 
 /** A forward pass's input, validated and normalised. */
@@ -155,7 +159,7 @@ export function* generationSteps(model: CausalLM, inputIds: TensorLike, opts: Ge
   let past: LayerPast[] | undefined;
   for (let n = 0; n < maxNew && unfinished.some(Boolean); n++) {
     const out = noGrad(() => model.forward({ inputIds: step, attentionMask: mask, pastKeyValues: past, useCache: true,
-      positionIds: positionsFromMask(mask, step.shape[1]) }));
+      positionIds: positionsFromMask(mask, step.shape[1]), logitsToKeep: 1 }));
     if (!out.pastKeyValues) throw new Error("generate: the model returned no pastKeyValues with useCache");
     past = out.pastKeyValues;
     const next = new Int32Array(batch);

@@ -7,8 +7,8 @@ import { Gemma3ForCausalLM } from "../../src/models/gemma3/index.js";
 import { GPT2LMHeadModel } from "../../src/models/gpt2/index.js";
 import { LlamaForCausalLM } from "../../src/models/llama/index.js";
 import type { PreTrainedModel } from "../../src/models/pretrained.js";
-import { Tensor, argmax, noGrad, tensor } from "../../src/tensor/index.js";
-import { fixtureDir } from "../helpers/fixtures.js";
+import { Tensor, argmax, noGrad, slice, tensor } from "../../src/tensor/index.js";
+import { assertCloseRel, fixtureDir } from "../helpers/fixtures.js";
 import { BACKENDS } from "./decoder-cases.js";
 
 type LM = PreTrainedModel & CausalLM & { generate: GPT2LMHeadModel["generate"] };
@@ -104,6 +104,25 @@ test("generation steps stream what generate returns; a consumer can stop early; 
   const fresh = (m.generate(prompt, { maxNewTokens: 6, eosTokenId: null, repetitionPenalty: 1e9 }).toArray() as number[][])[0];
   assert.equal(new Set(fresh).size, fresh.length);
   assert.throws(() => m.generate(prompt, { repetitionPenalty: 0 }), /repetitionPenalty must be positive/);
+});
+
+test("logitsToKeep returns the last positions' logits as the full forward computes them", async () => {
+  for (const name of ["gpt2", "llama", "gemma2"] as const) {
+    const m = await MODELS[name].load() as unknown as LM;
+    const ids = [MODELS[name].prompts[0], MODELS[name].prompts[0].slice().reverse()];
+    const full = noGrad(() => m.forward({ inputIds: ids }).logits);
+    const [batch, len, vocab] = full.shape;
+    for (const keep of [1, 2, len, len + 3]) {
+      const kept = noGrad(() => m.forward({ inputIds: ids, logitsToKeep: keep }).logits);
+      const rows = Math.min(keep, len);
+      assert.deepEqual(kept.shape, [batch, rows, vocab], `${name} keep ${keep}`);
+      // The same rows, up to float rounding: fewer rows may take the GEMM's few-row form.
+      const expected = slice(full, 1, len - rows);
+      assertCloseRel(`${name} keep ${keep}`, kept, expected, 1e-6);
+    }
+    assert.throws(() => m.forward({ inputIds: ids, logitsToKeep: 1, labels: ids }), /logitsToKeep cannot be combined with labels/);
+    assert.throws(() => m.forward({ inputIds: ids, logitsToKeep: -1 }), /logitsToKeep must be a non-negative integer/);
+  }
 });
 
 test("topK keeps the k largest scores and ties", () => {
