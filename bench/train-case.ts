@@ -21,7 +21,8 @@ export interface CaseOptions {
   steps: number;
   warmup: number;
   dropout: boolean;
-  /** bf16: the base model is loaded from a checkpoint (prepareCheckpoint) with its frozen weights in bf16. */
+  /** The dtype the base model is loaded in, as users load it: from the same checkpoint (prepareCheckpoint) either
+   *  way, so peak RSS compares like with like; bf16 stores its frozen weights in bf16. */
   baseDtype: "fp32" | "bf16";
 }
 
@@ -51,8 +52,8 @@ function randomModel(dropout: boolean): DistilBertForSequenceClassification {
 const checkpointDir = (dropout: boolean) =>
   fileURLToPath(new URL(`../.cache/bench/distilbert-base-random-bf16-dropout-${dropout ? "on" : "off"}`, import.meta.url));
 
-/** The random model saved once as a bf16 checkpoint (as most checkpoints on the hub now are), for the cases that
- *  load it with bf16 frozen weights as a user would: the bits go into the packed weights without widening. */
+/** The random model saved once as a bf16 checkpoint (as most checkpoints on the hub now are), which every case
+ *  loads as a user would: widened to fp32, or with bf16 frozen weights whose bits go into the packed weights. */
 export async function prepareCheckpoint(dropout: boolean): Promise<void> {
   const dir = checkpointDir(dropout);
   if (existsSync(`${dir}/model.safetensors`)) return;
@@ -63,9 +64,8 @@ export async function prepareCheckpoint(dropout: boolean): Promise<void> {
 }
 
 async function build(c: CaseName, o: CaseOptions): Promise<Runnable> {
-  const model = o.baseDtype === "bf16"
-    ? await DistilBertForSequenceClassification.fromPretrained(checkpointDir(o.dropout), { dtype: "bfloat16" })
-    : randomModel(o.dropout);
+  const model = await DistilBertForSequenceClassification.fromPretrained(checkpointDir(o.dropout),
+    { dtype: o.baseDtype === "bf16" ? "bfloat16" : "float32" });
   const dropout = o.dropout;
   switch (c) {
     case "inference": case "features": return model.requiresGrad(false);

@@ -6,8 +6,8 @@
 // Each case runs in its own child process (peak RSS per case); with --compare-torch the anchor runs the
 // same case right after ours, so both see about the same machine load. --sweep times one case (full, or
 // the first of --cases) over seq 64..512 and batch 1..32 against PyTorch and prints a markdown table.
-// --base-dtype bf16 loads the base model's weights as users do with it (from a checkpoint, written once to .cache/bench)
-// and stores the frozen ones in bf16; GFLOP/s are then also given against the bf16 peak (npm run bench -- peak).
+// Every case loads the base model as users do, from one checkpoint written once to .cache/bench; --base-dtype bf16
+// stores its frozen weights in bf16; GFLOP/s are then also given against the bf16 peak (npm run bench -- peak).
 // FINETUNE_TORCH_PYTHON (default /usr/bin/python3) and FINETUNE_TORCH_ANCHOR override the anchor's paths.
 // Without a python that imports torch, the comparison is skipped with one line and ours are timed alone.
 import { spawnSync } from "node:child_process";
@@ -214,7 +214,7 @@ export async function main(argv: string[]): Promise<unknown> {
     return r;
   }
   peak = await cachedMachinePeak(PEAK_CACHE);
-  if (o.baseDtype === "bf16") await prepareCheckpoint(o.dropout);
+  await prepareCheckpoint(o.dropout);
   const torch = o.compareTorch || o.sweep ? torchInfo() : null;
   o.compareTorch = torch !== null;
   if (o.sweep) return sweep(o, torch);

@@ -56,30 +56,79 @@ static void batch_part(void *ctx, int part, int nparts) {
 typedef struct {
   const ft_gemm_args *g;
   int item;
-  bool split_rows; /* stripes of rows of C, else of columns */
 } stripe_job;
 
-static void stripe_part(void *ctx, int part, int nparts) {
+/* A stripe of C's columns: each thread packs the A it needs (all of it) and its own columns of B. For short A. */
+static void column_part(void *ctx, int part, int nparts) {
   const stripe_job *s = ctx;
   const ft_gemm_args *g = s->g;
-  const float *a = item_a(g, s->item), *b = item_b(g, s->item);
-  float *c = item_c(g, s->item);
   size_t begin, end;
-  if (s->split_rows) {
-    ft_split((size_t)g->m, (size_t)ft_builtin_mr(), part, nparts, &begin, &end);
-    a += begin * (g->transA ? 1 : (size_t)g->lda);
-    c += begin * (size_t)g->ldc;
-    if (end > begin)
-      ft_builtin_sgemm(g->transA, g->transB, (int)(end - begin), g->n, g->k, g->alpha, a, g->lda, b, g->ldb,
-                       g->beta, c, g->ldc);
-  } else {
-    ft_split((size_t)g->n, (size_t)ft_builtin_nr(), part, nparts, &begin, &end);
-    b += begin * (g->transB ? (size_t)g->ldb : 1);
-    c += begin;
-    if (end > begin)
-      ft_builtin_sgemm(g->transA, g->transB, g->m, (int)(end - begin), g->k, g->alpha, a, g->lda, b, g->ldb,
-                       g->beta, c, g->ldc);
+  ft_split((size_t)g->n, (size_t)ft_builtin_nr(), part, nparts, &begin, &end);
+  if (end > begin)
+    ft_builtin_sgemm(g->transA, g->transB, g->m, (int)(end - begin), g->k, g->alpha, item_a(g, s->item), g->lda,
+                     item_b(g, s->item) + begin * (g->transB ? (size_t)g->ldb : 1), g->ldb, g->beta,
+                     item_c(g, s->item) + begin, g->ldc);
+}
+
+/* Columns jc.. of op(B), rows p0..p1 (whole KC slabs), shared by the threads: they pack it together, then
+ * each multiplies its stripe of A's rows by it. Packing B in every thread instead would repeat the weight's
+ * transposing copy once per thread; packing many slabs per phase keeps the waits for the slowest thread few. */
+typedef struct {
+  const ft_gemm_args *g;
+  int item, jc, nc, p0, p1;
+  size_t ncpad; /* floats per row of a slab: nc rounded up to whole panels */
+  float *slabs; /* slab of rows pc.. at (pc - p0) * ncpad */
+} slab_job;
+
+static void pack_part(void *ctx, int part, int nparts) {
+  const slab_job *s = ctx;
+  const int KC = ft_builtin_kc();
+  size_t begin, end;
+  ft_split((size_t)s->nc, (size_t)ft_builtin_nr(), part, nparts, &begin, &end);
+  for (int pc = s->p0; pc < s->p1 && end > begin; pc += KC) {
+    const int kc = s->p1 - pc < KC ? s->p1 - pc : KC;
+    ft_builtin_pack_b(s->g->transB, item_b(s->g, s->item), s->g->ldb, pc, kc, s->jc + (int)begin, (int)(end - begin),
+                      s->slabs + (size_t)(pc - s->p0) * s->ncpad + begin * (size_t)kc);
   }
+}
+
+static void row_part(void *ctx, int part, int nparts) {
+  const slab_job *s = ctx;
+  const ft_gemm_args *g = s->g;
+  const int KC = ft_builtin_kc();
+  size_t begin, end;
+  ft_split((size_t)g->m, (size_t)ft_builtin_mr(), part, nparts, &begin, &end);
+  for (int pc = s->p0; pc < s->p1 && end > begin; pc += KC) {
+    const int kc = s->p1 - pc < KC ? s->p1 - pc : KC;
+    const float *a = item_a(g, s->item) + begin * (g->transA ? 1 : (size_t)g->lda) +
+                     (size_t)pc * (g->transA ? (size_t)g->lda : 1);
+    ft_builtin_block(g->transA, (int)(end - begin), s->nc, kc, g->alpha, a, g->lda,
+                     s->slabs + (size_t)(pc - s->p0) * s->ncpad, pc == 0 ? g->beta : 1.0f,
+                     item_c(g, s->item) + begin * (size_t)g->ldc + s->jc, g->ldc);
+  }
+}
+
+static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
+
+#define SHARED_B_FLOATS ((size_t)4 << 20) /* 16 MB: every slab of a layer's weight in one phase */
+
+static void shared_b_item(const ft_gemm_args *g, int item, int nparts) {
+  const int KC = ft_builtin_kc(), NC = ft_builtin_nc();
+  const size_t ncpad_max = round_up((size_t)(g->n < NC ? g->n : NC), (size_t)ft_builtin_nr());
+  size_t rows = SHARED_B_FLOATS / ncpad_max / (size_t)KC * (size_t)KC; /* rows of op(B) per phase */
+  if (rows < (size_t)KC) rows = (size_t)KC;
+  if (rows > (size_t)g->k) rows = (size_t)g->k;
+  float *slabs = aligned_alloc(64, round_up(ncpad_max * rows * sizeof(float), 64));
+  if (!slabs) abort();
+  for (int jc = 0; jc < g->n; jc += NC)
+    for (int p0 = 0; p0 < g->k; p0 += (int)rows) {
+      const int nc = g->n - jc < NC ? g->n - jc : NC;
+      slab_job s = {g, item, jc, nc, p0, g->k - p0 < (int)rows ? g->k : p0 + (int)rows,
+                    round_up((size_t)nc, (size_t)ft_builtin_nr()), slabs};
+      ft_parallel(pack_part, &s, nparts);
+      ft_parallel(row_part, &s, nparts);
+    }
+  free(slabs);
 }
 
 /* Below about 2 MFLOP per thread, waking a thread costs more than it saves. */
@@ -111,12 +160,18 @@ void ft_gemm(const ft_gemm_args *g) {
     ft_parallel(batch_part, (void *)g, useful_threads(flops * g->batch, (size_t)g->batch));
     return;
   }
-  const bool split_rows = g->m > g->n;
+  /* Rows of C split with one shared packing of B, unless A is too short to give each thread a few tiles. */
+  const bool split_rows = g->m > g->n || g->m >= 4 * ft_builtin_mr() * ft_threads();
   const size_t align = split_rows ? (size_t)ft_builtin_mr() : (size_t)ft_builtin_nr();
   const size_t units = ((split_rows ? g->m : g->n) + align - 1) / align;
+  const int nparts = useful_threads(flops, units);
   for (int i = 0; i < g->batch; i++) {
-    stripe_job s = {g, i, split_rows};
-    ft_parallel(stripe_part, &s, useful_threads(flops, units));
+    if (split_rows && nparts > 1) {
+      shared_b_item(g, i, nparts);
+    } else {
+      stripe_job s = {g, i};
+      ft_parallel(column_part, &s, nparts);
+    }
   }
 }
 

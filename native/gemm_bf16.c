@@ -253,30 +253,37 @@ void ft_gemm_bf16(int m, int n, int k, float alpha, const float *a, int lda, con
   ft_parallel(gemm_part, &g, parts_for(work, g.split_rows ? row_units : panels));
 }
 
-/* Element (j, p) of a packed [n, k] matrix. */
-static inline size_t packed_index(int j, int p, int kp) {
-  return (size_t)(j / NR) * NR * kp + (size_t)(p / 2) * (2 * NR) + (size_t)(j % NR) * 2 + (p & 1);
-}
-
 typedef struct {
   const uint16_t *w;
   uint16_t *wt;
   int n, k;
 } transpose_job;
 
-/* Panels of the transposed matrix [k, n] from the packed [n, k] one, a stripe of panels per thread. */
+/* Panels of the transposed matrix [k, n] from the packed [n, k] one, a stripe of panels per thread. Both
+ * layouts hold a pair of bf16 in one dword: W's rows q, q + 1 at columns j, j + 1 are two adjacent dwords
+ * (a, b) of W's panel, and become the dwords (j: a.lo b.lo) and (j + 1: a.hi b.hi) of the transpose's row
+ * pair, written in order. */
 static void transpose_part(void *ctx, int part, int nparts) {
   const transpose_job *t = ctx;
   const int kp = t->k + (t->k & 1), np = t->n + (t->n & 1), panels = (t->k + NR - 1) / NR;
+  const uint32_t *src = (const uint32_t *)t->w;
   size_t begin, end;
   ft_split((size_t)panels, 1, part, nparts, &begin, &end);
   for (size_t panel = begin; panel < end; panel++) {
-    uint16_t *dst = t->wt + panel * NR * (size_t)np;
-    for (int q = 0; q < np; q++)
-      for (int jj = 0; jj < NR; jj++) {
-        const int j = (int)panel * NR + jj; /* a column of W: a row of the transpose */
-        dst[(size_t)(q / 2) * (2 * NR) + jj * 2 + (q & 1)] = j < t->k && q < t->n ? t->w[packed_index(q, j, kp)] : 0;
+    uint32_t *dst = (uint32_t *)(t->wt + panel * NR * (size_t)np);
+    const int left = (kp - (int)panel * NR) / 2, jpairs = left < NR / 2 ? left : NR / 2; /* W's column pairs here */
+    for (int q = 0; q < np; q += 2) {
+      /* dword of (q, pair jp) in W's panel of row q; the panel's rows are padded with zeros, so q + 1 = n is 0 */
+      const uint32_t *s = src + (size_t)(q / NR) * NR * (kp / 2) + (size_t)panel * (NR / 2) * NR + q % NR;
+      uint32_t *d = dst + (size_t)(q / 2) * NR;
+      int jp = 0;
+      for (; jp < jpairs; jp++) {
+        const uint32_t a = s[(size_t)jp * NR], b = s[(size_t)jp * NR + 1];
+        d[2 * jp] = (a & 0xffffu) | b << 16;
+        d[2 * jp + 1] = a >> 16 | (b & 0xffff0000u);
       }
+      for (; jp < NR / 2; jp++) d[2 * jp] = d[2 * jp + 1] = 0;
+    }
   }
 }
 

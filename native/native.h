@@ -53,6 +53,15 @@ void ft_builtin_sgemm(bool transA, bool transB, int m, int n, int k, float alpha
 /* Multiples that thread splits should respect so tiles are not cut. */
 int ft_builtin_mr(void);
 int ft_builtin_nr(void);
+/* The same GEMM in pieces, so threads can share one packing of op(B): for each slab of at most NC columns
+ * and KC rows of op(B) (ft_builtin_nc/kc), pack it (ft_builtin_pack_b: `count` columns from j0, rows from p0,
+ * into NR-wide panels at dst; a part of the slab's columns goes to the panel (j0 - slab start) * kc) and run
+ * ft_builtin_block on any rows of A: C[:, slab] (+)= alpha * op(A)[:, p0 : p0 + kc] * slab. */
+int ft_builtin_kc(void);
+int ft_builtin_nc(void);
+void ft_builtin_pack_b(bool transB, const float *b, int ldb, int p0, int kc, int j0, int count, float *dst);
+void ft_builtin_block(bool transA, int m, int nc, int kc, float alpha, const float *a, int lda, const float *bslab,
+                      float beta, float *c, int ldc);
 
 /* gemv.c: the builtin GEMM's form for one item with at most FT_GEMV_MAX_ROWS rows, B streamed unpacked. */
 #define FT_GEMV_MAX_ROWS 4

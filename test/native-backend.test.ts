@@ -84,6 +84,10 @@ for (const [ta, tb] of combos) {
   gemmCases.push(gemmCase(ta, tb, 7, 5, 3, { beta: 0.5 }));
 }
 gemmCases.push(gemmCase(false, false, 5, 3100, 20)); // wider than the NC = 3072 slab
+// Threaded: rows split over one shared packing of B, several slabs of both k and n; and a short A split by columns.
+for (const [ta, tb] of combos) gemmCases.push(gemmCase(ta, tb, 70, 3100, 300, { beta: 1 }));
+gemmCases.push(gemmCase(false, true, 40, 3100, 300));
+gemmCases.push(gemmCase(false, true, 70, 3100, 1400, { beta: 1 })); // more of op(B) than one packing phase holds
 gemmCases.push(gemmCase(true, false, 1, 1, 1));
 for (const [ta, tb] of combos) gemmCases.push(gemmCase(ta, tb, 19, 23, 17, { batch: 5, beta: 1 }));
 gemmCases.push(gemmCase(false, true, 64, 64, 32, { batch: 6 })); // one item per thread in the builtin GEMM

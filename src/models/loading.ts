@@ -11,6 +11,7 @@ import { saveSafetensors } from "../io/safetensors.js";
 import { applyLabelOverrides, type ProblemType, type RawConfig } from "./config.js";
 import { skipInit, type BaseConfig, type PreTrainedModel, type PretrainedClass } from "./pretrained.js";
 import { checkModelSize } from "./size.js";
+import { withoutRandomInit } from "../nn/random-init.js";
 import { hfStateDict, loadHfWeights, type WeightLoadReport } from "./weights.js";
 
 export interface FromPretrainedOptions extends HubOptions {
@@ -69,7 +70,8 @@ export async function buildPretrained<M extends PreTrainedModel, C extends BaseC
   const config = cls.parseConfig(cfg.raw, cfg.file);
   // Each size passes its own bound, but their products may still be absurd: refuse before allocating.
   checkModelSize(cls.modelShape(config), cfg.file);
-  const model = skipInit(() => new cls(config));
+  // The checkpoint fills the weights: no init pass, and no random draws whose pages would stay resident.
+  const model = skipInit(() => withoutRandomInit(() => new cls(config)));
   const gguf = (await isGguf(pathOrId)) ? await ggufModule() : undefined;
   const tensors = gguf
     ? gguf.loadGgufTensors(gguf.readGgufModel(pathOrId), config, cls.modelShape(config).numLayers)

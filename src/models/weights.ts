@@ -54,17 +54,22 @@ export function alignCheckpointKeys(keys: Iterable<string>, modelKeys: Iterable<
   return renamed;
 }
 
+/** Copies the checkpoint's tensors into the model. Consumes `checkpoint`: each tensor leaves the map once it is
+ *  copied, so its memory can be reclaimed while the rest load. */
 export function loadHfWeights(model: PreTrainedModel, checkpoint: Map<string, RawTensor>, opts: LoadWeightsOptions): WeightLoadReport {
   let own = model.stateDict();
   const ignored = model.ignoredCheckpointKeys();
   const tied = new Set(model.tiedKeys());
   const names = alignCheckpointKeys(checkpoint.keys(), own.keys(), model.baseModelPrefix);
   const byModelKey = new Map<string, RawTensor>();
+  const origOf = new Map<string, string>();
   const unexpectedKeys: string[] = [];
   for (const [orig, key] of names) {
     if (ignored.some((re) => re.test(key))) continue;
-    if (own.has(key)) byModelKey.set(key, checkpoint.get(orig)!);
-    else unexpectedKeys.push(orig);
+    if (own.has(key)) {
+      byModelKey.set(key, checkpoint.get(orig)!);
+      origOf.set(key, orig);
+    } else unexpectedKeys.push(orig);
   }
   if (opts.bfloat16) {
     // Every weight matrix outside the classifier head that the checkpoint fills, as empty bf16 tensors that the
@@ -93,6 +98,9 @@ export function loadHfWeights(model: PreTrainedModel, checkpoint: Map<string, Ra
     }
     if (t instanceof Bf16Tensor) t.assign(raw.dtype === "BF16" ? raw.data as Uint16Array : toFloat32(raw)); // bf16 bits as they are
     else t.data.set(toFloat32(raw));
+    // Copied: the file's tensor may go now, so the whole file and the whole model are never held at once.
+    byModelKey.delete(key);
+    checkpoint.delete(origOf.get(key)!);
   }
   initialise(model, [...missingKeys, ...mismatchedKeys.map((m) => m.key)]);
   reportLoad(model, opts, { missingKeys, unexpectedKeys, mismatchedKeys });

@@ -1,13 +1,16 @@
 // Weight initialisers, matching torch.nn.init and Hugging Face's _init_weights.
 import { Tensor, defaultGenerator } from "../tensor/index.js";
+import { randomInitSkipped } from "./random-init.js";
 
 export function normal_(t: Tensor, mean = 0, std = 1): Tensor {
+  if (randomInitSkipped()) return t;
   for (let i = 0; i < t.numel; i++) t.data[i] = mean + std * defaultGenerator.normal();
   return t;
 }
 
 /** torch.nn.init.trunc_normal_: N(mean, std²) restricted to [a, b] (drawn again until inside). */
 export function truncNormal_(t: Tensor, mean: number, std: number, a: number, b: number): Tensor {
+  if (randomInitSkipped()) return t;
   if (std === 0) return constant_(t, Math.min(Math.max(mean, a), b));
   if (!(a < b) || a > mean + 6 * std || b < mean - 6 * std) throw new RangeError(`truncNormal_: [${a}, ${b}] is empty or far outside N(${mean}, ${std}²)`);
   for (let i = 0; i < t.numel; i++) {
@@ -19,6 +22,7 @@ export function truncNormal_(t: Tensor, mean: number, std: number, a: number, b:
 }
 
 export function uniform_(t: Tensor, low: number, high: number): Tensor {
+  if (randomInitSkipped()) return t;
   for (let i = 0; i < t.numel; i++) t.data[i] = low + (high - low) * defaultGenerator.random();
   return t;
 }
