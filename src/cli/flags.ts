@@ -1,6 +1,7 @@
 // Flag groups shared by several commands, and their translation into the pipeline's settings.
 import { BUNDLED_MODELS, BUNDLED_PREFIX, BUNDLED_TASKS } from "../bundled/index.js";
 import { POOLINGS } from "../methods/features/pooling.js";
+import { MAX_RECORD_CHARS } from "../data/line-reader.js";
 import type { PeftCliFlag } from "../peft/index.js";
 import { booleanFlag, choiceFlag, kebab, listFlag, numberFlag, stringFlag, type Flag, type FlagTable, type FlagValues } from "./args.js";
 import { UsageError } from "./command.js";
@@ -29,6 +30,11 @@ export const modelFlags = {
 
 export const taskFlag = { task: choiceFlag("seq-cls or causal-lm (default: from the model's config.json)", ["seq-cls", "causal-lm"] as const, { arg: "TASK" }) };
 
+/** Bounds the memory one line or row of a data file can take before it is refused (the library's maxRecordChars). */
+export const maxRecordCharsFlag = {
+  maxRecordChars: numberFlag(`the longest JSONL line, CSV/TSV record or Parquet row accepted, in characters; a JSON array file may hold this many in all (default ${MAX_RECORD_CHARS})`, { arg: "N", integer: true, min: 1 }),
+};
+
 export const columnFlags = {
   textColumn: stringFlag("column holding the text (default text)", { arg: "NAME" }),
   textPairColumn: stringFlag("column holding a second text, for pair classification", { arg: "NAME" }),
@@ -36,6 +42,7 @@ export const columnFlags = {
   promptColumn: stringFlag("causal-lm: prompt column of prompt/completion rows (default prompt)", { arg: "NAME" }),
   completionColumn: stringFlag("causal-lm: completion column (default completion); loss is on it only", { arg: "NAME" }),
   maxRows: numberFlag("use at most N rows of each split, sampled with --seed (for quick runs)", { integer: true, min: 1 }),
+  ...maxRecordCharsFlag,
 };
 
 export const dataFlags = {

@@ -13,8 +13,8 @@ export async function* readTextChunks(file: string): AsyncGenerator<string> {
  *  held whole in memory, and a file without line breaks would otherwise be read whole into one string. */
 export const MAX_RECORD_CHARS = 32 << 20;
 
-export function recordTooLong(file: string, line: number, limit: number): Error {
-  return new Error(`${file}:${line}: a record longer than ${limit} characters (the limit; raise it with maxRecordChars if this is intended)`);
+export function recordTooLong(file: string, line: number | string, limit: number): Error {
+  return new Error(`${file}:${line}: a record longer than ${limit} characters (the limit; raise it with --max-record-chars, or maxRecordChars, if this is intended)`);
 }
 
 /**

@@ -6,9 +6,14 @@
 // filled, so a corrupt count is a huge allocation or a near-endless loop. Before hyparquet decodes a row group, every
 // count and size it will use is checked against the file: the footer against the file size, row counts against each
 // other and against the file size, each column chunk's byte range, and each page header (sizes within the chunk, value
-// counts within the chunk's). Every failure, ours or hyparquet's, becomes `<file>: not a valid Parquet file (<reason>)`.
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema, type FileMetaData } from "hyparquet";
+// counts within the chunk's), and inside each data page every run of the RLE / bit-packed hybrid encoding
+// (levels, dictionary indices, booleans): hyparquet repeats a run's value as often as its header says, growing its
+// array past the page's size, so a run may not hold more values than the page, nor more bytes than are left in it.
+// Every failure, ours or hyparquet's, becomes `<file>: not a valid Parquet file (<reason>)`.
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema, type CompressionCodec, type FileMetaData } from "hyparquet";
 import { parquetHeader } from "hyparquet/src/column.js";
+import { decompressPage } from "hyparquet/src/datapage.js";
+import { getMaxDefinitionLevel, getMaxRepetitionLevel, getSchemaPath } from "hyparquet/src/schema.js";
 
 /** The footer (Thrift metadata) of a real file is kilobytes to a few megabytes. */
 const MAX_METADATA_BYTES = 64 << 20;
@@ -42,7 +47,7 @@ export async function* readParquet(
     const end = start + Number(group.num_rows);
     let rows: Record<string, unknown>[];
     try {
-      await checkPages(buffer, group, `row group ${g}`);
+      await checkPages(buffer, metadata, group, `row group ${g}`);
       rows = await parquetReadObjects({ file: buffer, metadata, rowStart: start, rowEnd: end });
       if (rows.length !== end - start) throw new Error(`row group ${g} claims ${end - start} rows but holds ${rows.length}`);
     } catch (e) {
@@ -102,9 +107,11 @@ function checkMetadata(metadata: FileMetaData, size: number, footerStart: number
 
 /** Every page header of the group's column chunks: sizes inside the chunk and bounded, value counts within the chunk's
  *  (which are what hyparquet sizes its arrays and loops by). */
-async function checkPages(buffer: AsyncBuffer, group: FileMetaData["row_groups"][number], where: string): Promise<void> {
+async function checkPages(buffer: AsyncBuffer, metadata: FileMetaData, group: FileMetaData["row_groups"][number], where: string): Promise<void> {
   for (const [c, chunk] of group.columns.entries()) {
     const meta = chunk.meta_data!;
+    const schemaPath = getSchemaPath(metadata.schema, meta.path_in_schema);
+    const levels = { rep: schemaPath.length > 1 ? getMaxRepetitionLevel(schemaPath) : 0, def: getMaxDefinitionLevel(schemaPath), boolean: meta.type === "BOOLEAN" };
     const start = Number(meta.dictionary_page_offset || meta.data_page_offset);
     const bytes = await buffer.slice(start, start + Number(meta.total_compressed_size));
     const reader = { view: new DataView(bytes), offset: 0 };
@@ -126,9 +133,93 @@ async function checkPages(buffer: AsyncBuffer, group: FileMetaData["row_groups"]
       } else if (dataHeader) {
         values += count(dataHeader.num_values, `${what}: num_values`);
         if (values > chunkValues) throw new Error(`${what}: the pages hold more values than the chunk's ${chunkValues}`);
+        const page = new Uint8Array(bytes, reader.offset, compressed);
+        if (header.data_page_header) checkPageV1(decompressPage(page, uncompressed, meta.codec, undefined), header.data_page_header, levels, what);
+        else checkPageV2(page, header, meta.codec, levels, what);
       }
       reader.offset += compressed;
     }
+  }
+}
+
+interface Levels { rep: number; def: number; boolean: boolean }
+type PageHeader = ReturnType<typeof parquetHeader>;
+type Section = { view: DataView; offset: number; end: number };
+const bitWidth = (maxLevel: number) => 32 - Math.clz32(maxLevel);
+
+/** The runs of a v1 data page, in hyparquet's order: repetition levels, definition levels (each after a 4-byte
+ *  length), then the values when they are RLE / dictionary encoded. */
+function checkPageV1(page: Uint8Array, daph: NonNullable<PageHeader["data_page_header"]>, levels: Levels, what: string): void {
+  const s: Section = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0, end: page.byteLength };
+  const n = daph.num_values;
+  if (levels.rep) checkRuns(s, bitWidth(levels.rep), n, true, `${what}: repetition levels`);
+  if (levels.def) checkRuns(s, bitWidth(levels.def), n, true, `${what}: definition levels`);
+  checkValueRuns(s, daph.encoding, levels.boolean, n, 1, what);
+}
+
+/** A v2 data page: the levels stored uncompressed with their byte lengths in the header, then the values. */
+function checkPageV2(page: Uint8Array, header: PageHeader, codec: CompressionCodec, levels: Levels, what: string): void {
+  const daph2 = header.data_page_header_v2!;
+  const n = count(daph2.num_values, `${what}: num_values`);
+  const nulls = count(daph2.num_nulls, `${what}: num_nulls`);
+  if (nulls > n) throw new Error(`${what}: ${nulls} nulls among ${n} values`);
+  const repBytes = count(daph2.repetition_levels_byte_length, `${what}: repetition_levels_byte_length`);
+  const defBytes = count(daph2.definition_levels_byte_length, `${what}: definition_levels_byte_length`);
+  if (repBytes + defBytes > page.byteLength) throw new Error(`${what}: ${repBytes + defBytes} bytes of levels in a ${page.byteLength}-byte page`);
+  const view = new DataView(page.buffer, page.byteOffset, page.byteLength);
+  // hyparquet reads levels until it has n of them, whatever the sections' byte lengths say: the page bounds them.
+  if (levels.rep) checkRuns({ view, offset: 0, end: page.byteLength }, bitWidth(levels.rep), n, false, `${what}: repetition levels`);
+  if (levels.def) checkRuns({ view, offset: repBytes, end: page.byteLength }, bitWidth(levels.def), n, false, `${what}: definition levels`);
+  const valueBytes = header.uncompressed_page_size - repBytes - defBytes;
+  let values = page.subarray(repBytes + defBytes);
+  if (daph2.is_compressed !== false && valueBytes) values = decompressPage(values, valueBytes, codec, undefined);
+  checkValueRuns({ view: new DataView(values.buffer, values.byteOffset, values.byteLength), offset: 0, end: values.byteLength }, daph2.encoding, levels.boolean, n - nulls, 2, what);
+}
+
+/** Values in the hybrid encoding, read as hyparquet reads them: RLE booleans (1 bit, after a 4-byte length; in v1
+ *  pages also dictionary-encoded ones) or dictionary indices (a bit-width byte, then runs to the end of the page; a
+ *  width of 0 in a v1 page means all zeros, no runs). */
+function checkValueRuns(s: Section, encoding: string, boolean: boolean, n: number, version: 1 | 2, what: string): void {
+  const dictionary = encoding === "RLE_DICTIONARY" || encoding === "PLAIN_DICTIONARY";
+  if (encoding === "RLE" && (version === 2 || boolean)) return checkRuns(s, 1, n, true, `${what}: values`);
+  if (!dictionary && encoding !== "RLE") return;
+  if (version === 1 && boolean) return checkRuns(s, 1, n, true, `${what}: values`);
+  if (s.offset >= s.end) return; // hyparquet fails on the missing byte itself
+  const width = s.view.getUint8(s.offset++);
+  if (width > 32) throw new Error(`${what}: dictionary indices of ${width} bits`);
+  if (width || version === 2) checkRuns(s, width, n, false, `${what}: dictionary indices`);
+}
+
+/**
+ * Walks the runs of one RLE / bit-packed hybrid section as hyparquet will decode up to `n` values from it: each
+ * run's values within what is left of the `n` (a bit-packed run's last group of 8 may be padding) and its bytes within
+ * the page. `prefixed`: the section starts with its 4-byte length.
+ */
+function checkRuns(s: Section, width: number, n: number, prefixed: boolean, what: string): void {
+  if (prefixed) {
+    if (s.offset + 4 > s.end) throw new Error(`${what}: no room for the length`);
+    const length = s.view.getUint32(s.offset, true);
+    s.offset += 4;
+    if (length > s.end - s.offset) throw new Error(`${what}: length ${length} is more than the ${s.end - s.offset} bytes left in the page`);
+  }
+  let seen = 0;
+  while (seen < n) {
+    let header = 0, shift = 0, byte: number;
+    do {
+      // Runs that end early are not a risk here: hyparquet then reads past the page and fails, naming the bytes.
+      if (s.offset >= s.end) return;
+      if (shift > 28) throw new Error(`${what}: a run header longer than 5 bytes`);
+      byte = s.view.getUint8(s.offset++);
+      header += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte & 0x80);
+    const bitPacked = header % 2 === 1;
+    const values = bitPacked ? Math.floor(header / 2) * 8 : Math.floor(header / 2);
+    const bytes = bitPacked ? (values / 8) * width : Math.ceil(width / 8);
+    if (values > n - seen + (bitPacked ? 7 : 0)) throw new Error(`${what}: a run of ${values} values where ${n - seen} of the page's ${n} are left`);
+    if (bytes > s.end - s.offset) throw new Error(`${what}: a run of ${bytes} bytes where ${s.end - s.offset} are left`);
+    s.offset += bytes;
+    seen = Math.min(n, seen + values);
   }
 }
 

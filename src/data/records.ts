@@ -4,7 +4,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { extname } from "node:path";
 import { readDelimited } from "./delimited.js";
-import { MAX_RECORD_CHARS, readLines } from "./line-reader.js";
+import { MAX_RECORD_CHARS, readLines, recordTooLong } from "./line-reader.js";
 import { readParquet } from "./parquet.js";
 import type { DataFormat, ReadOptions } from "./types.js";
 
@@ -59,7 +59,12 @@ export async function* streamRecords(
     case "parquet":
       for await (const { columns, rows, firstRow } of readParquet(file)) {
         onColumns?.(columns);
-        for (const [i, record] of rows.entries()) yield { where: `${file}:row ${firstRow + i + 1}`, record };
+        for (const [i, record] of rows.entries()) {
+          // A page bounds a row's bytes (src/data/parquet.ts); the record limit holds for Parquet rows too.
+          const limit = opts.maxRecordChars ?? MAX_RECORD_CHARS;
+          if (recordChars(record) > limit) throw recordTooLong(file, `row ${firstRow + i + 1}`, limit);
+          yield { where: `${file}:row ${firstRow + i + 1}`, record };
+        }
       }
       return;
   }
@@ -95,6 +100,16 @@ function jsonRecord(text: string, where: string): RecordItem {
     return { where, error: `invalid JSON: ${(e as Error).message}` };
   }
   return isRecord(value) ? { where, record: value } : { where, error: "expected a JSON object" };
+}
+
+/** The characters of a record's strings (what tokenizing it reads). */
+function recordChars(record: JsonRecord): number {
+  let n = 0;
+  for (const v of Object.values(record)) {
+    if (typeof v === "string") n += v.length;
+    else if (Array.isArray(v) || isRecord(v)) n += JSON.stringify(v, (_, x: unknown) => (typeof x === "bigint" ? String(x) : x)).length;
+  }
+  return n;
 }
 
 const isRecord = (v: unknown): v is JsonRecord => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -1,7 +1,8 @@
 // One writer per folder. Two runs writing the same output folder would interleave their files into a set that
 // neither produced, so a run holds a lock file naming its process while it writes. A lock whose process is gone
 // (the run was killed) is taken over; one held by a live process, or by a process on another machine (which this
-// one cannot check), is refused.
+// one cannot check), is refused. Readers check the lock too (assertNotBeingWritten), so no command loads a
+// folder halfway through a save.
 import { randomBytes } from "node:crypto";
 import { link, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
@@ -14,6 +15,8 @@ interface Holder {
   pid: number;
   host: string;
   since: string;
+  /** What is writing, e.g. "finetune train" (absent in locks of older versions). */
+  command?: string;
 }
 
 export interface FolderLock {
@@ -25,11 +28,13 @@ export interface FolderLock {
 export interface LockOptions {
   /** Told when a dead process's lock is taken over. */
   onStale?: (message: string) => void;
+  /** Recorded in the lock, so a reader can say what is writing. */
+  command?: string;
 }
 
 export async function lockFolder(dir: string, opts: LockOptions = {}): Promise<FolderLock> {
   const file = join(dir, LOCK_FILE);
-  const me: Holder = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+  const me: Holder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), command: opts.command };
   const mine = JSON.stringify(me);
   for (let attempt = 0; attempt < 5; attempt++) {
     if (await create(file, mine)) return { file, release: () => release(file, mine) };
@@ -41,7 +46,7 @@ export async function lockFolder(dir: string, opts: LockOptions = {}): Promise<F
         `wait for it, use another folder, or delete ${file} if that run is gone`);
     }
     if (holder && alive(holder.pid)) {
-      throw new Error(`${dir} is being written by another finetune run (process ${holder.pid}, since ${holder.since}); wait for it or use another folder`);
+      throw new Error(`${dir} is being written by another finetune run (process ${holder.pid}${holder.command ? `, ${holder.command}` : ""}, since ${holder.since}); wait for it or use another folder`);
     }
     // Moved aside rather than deleted: of several runs taking over at once, one rename wins, and a loser that
     // moved the winner's fresh lock instead of the stale one puts it back.
@@ -55,6 +60,22 @@ export async function lockFolder(dir: string, opts: LockOptions = {}): Promise<F
     opts.onStale?.(`${dir}: took over the lock of process ${holder?.pid ?? "?"} (since ${holder?.since ?? "?"}), which is no longer running`);
   }
   throw new Error(`${dir}: could not lock the folder (${file} keeps changing); is another run starting on it?`);
+}
+
+/** Refuses to read `dir` while another live process writes it: what a reader would load could be half of a save.
+ *  A lock of a process that is gone (killed) is ignored, as is this process's own. */
+export async function assertNotBeingWritten(dir: string): Promise<void> {
+  const file = join(dir, LOCK_FILE);
+  const text = await readFile(file, "utf8").catch(() => null);
+  const holder = text === null ? null : parse(text);
+  if (!holder) return;
+  const what = holder.command ?? "finetune";
+  if (holder.host !== hostname()) {
+    throw new Error(`${dir} is being written by pid ${holder.pid} on ${holder.host} (${what}, since ${holder.since}); ` +
+      `wait for it, or delete ${file} if that run is gone`);
+  }
+  if (holder.pid === process.pid || !alive(holder.pid)) return;
+  throw new Error(`${dir} is being written by pid ${holder.pid} (${what}, since ${holder.since}); wait for it or use an output that is finished`);
 }
 
 /** Creates the lock file with its content in one step (a hard link of a complete temp file), so no reader ever
@@ -80,7 +101,8 @@ async function release(file: string, mine: string): Promise<void> {
 function parse(text: string): Holder | null {
   try {
     const h = JSON.parse(text) as Partial<Holder>;
-    return Number.isInteger(h.pid) && typeof h.host === "string" ? { pid: h.pid!, host: h.host, since: String(h.since) } : null;
+    if (!Number.isInteger(h.pid) || typeof h.host !== "string") return null;
+    return { pid: h.pid!, host: h.host, since: String(h.since), command: typeof h.command === "string" ? h.command : undefined };
   } catch {
     return null;
   }

@@ -2,9 +2,11 @@
 // on held-out text and a CSV of the losses. The model is either fresh, with a tokenizer trained on the text
 // (WordPiece for the masked-LM encoders, byte-level BPE for the causal LMs), or an existing model with its own
 // tokenizer, pretrained further on the text (domain-adaptive pretraining). The output folder is a Hugging
-// Face model folder: config.json, model.safetensors, tokenizer.json, tokenizer_config.json.
+// Face model folder: config.json, model.safetensors, tokenizer.json, tokenizer_config.json, replaced as one set
+// (src/io/file-set.ts) so that a kill never leaves a new config beside an old model.
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
+import { replaceFileSet } from "../io/file-set.js";
 import { exists } from "../io/exists.js";
 import { join } from "node:path";
 import { DataLoader, type Loader } from "../data/dataloader.js";
@@ -26,7 +28,7 @@ import { packBlocks } from "./blocks.js";
 import { MaskedBlockLoader } from "./loader.js";
 import { MaskedLMModule, type MaskedLanguageModel } from "./masked-lm-module.js";
 import { freshModel, objectiveOf, pretrainingHead, type Architecture, type ModelSize, type Objective } from "./models.js";
-import { saveModel, type SaveDtype } from "./save.js";
+import { PRETRAIN_FILES, saveModel, type SaveDtype } from "./save.js";
 import { StepCsvLogger } from "./step-csv-logger.js";
 import { WallClock } from "./wall-clock.js";
 
@@ -144,7 +146,7 @@ async function setUp(opts: PretrainOptions, train: string[]): Promise<{ model: P
     const tokenizer = opts.resume ? await savedTokenizer(opts.output) : await AutoTokenizer.fromPretrained(await tokenizerOf(spec), { modelMaxLength: opts.maxLength });
     if (tokenizer.length > shape.vocabSize) throw new Error(`${spec.from}: the tokenizer has ${tokenizer.length} tokens but the model's vocabulary only ${shape.vocabSize}`);
     const model = await buildPretrained(cls, spec.from, cfg, load);
-    if (!opts.resume) await tokenizer.savePretrained(opts.output);
+    if (!opts.resume) await startOutput(opts, tokenizer);
     return { model, tokenizer, objective };
   }
   const objective = objectiveOf(spec.arch);
@@ -156,9 +158,18 @@ async function setUp(opts: PretrainOptions, train: string[]): Promise<{ model: P
       : objective === "mlm" ? await trainWordPieceTokenizer({ texts: train }, { ...common, lowercase: true })
       : await trainByteLevelBpeTokenizer({ texts: train }, common);
     if (spec.chatTemplate !== undefined) tokenizer.chatTemplate = spec.chatTemplate;
-    await tokenizer.savePretrained(opts.output);
+    await startOutput(opts, tokenizer);
   }
   return { model: freshModel(spec.arch, spec.size, opts.maxLength, tokenizer), tokenizer, objective };
+}
+
+/** A new run's output: its tokenizer alone (--resume reads it back), replacing a previous run's model and tokenizer
+ *  as one set, so the folder never pairs a new tokenizer with an old model; and no checkpoint of a previous run, which
+ *  --resume would otherwise continue on this run's data. */
+async function startOutput(opts: PretrainOptions, tokenizer: PreTrainedTokenizer): Promise<void> {
+  const checkpointDir = opts.checkpointDir ?? join(opts.output, "checkpoints");
+  for (const old of [LAST_NAME, `${LAST_NAME}.old`, `${LAST_NAME}.tmp`]) await rm(join(checkpointDir, old), { recursive: true, force: true });
+  await replaceFileSet(opts.output, PRETRAIN_FILES, async (folder) => { await tokenizer.savePretrained(folder); });
 }
 
 async function tokenizerOf(spec: PretrainedModelSpec): Promise<string> {
@@ -236,6 +247,9 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   };
   if (fit.stopReason === "interrupted") return result;
   const final: Metrics = (await trainer.validate(module, data.val))[0];
-  await saveModel(model, opts.output, opts.dtype);
+  await replaceFileSet(opts.output, PRETRAIN_FILES, async (folder) => {
+    await saveModel(model, folder, opts.dtype);
+    await tokenizer.savePretrained(folder);
+  });
   return { ...result, objective, finalValLoss: final.val_loss };
 }

@@ -10,6 +10,9 @@ import { hfStateDict } from "../models/weights.js";
 
 export type SaveDtype = "float32" | "float16";
 
+/** What a pretraining run's output holds of the model and its tokenizer: the set replaced as a whole. */
+export const PRETRAIN_FILES = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"];
+
 export async function saveModel(model: PreTrainedModel, dir: string, dtype: SaveDtype = "float32"): Promise<void> {
   await model.savePretrained(dir);
   if (dtype === "float32") return;

@@ -4,12 +4,14 @@ import { saveGguf } from "../../export/gguf.js";
 import { GGUF_DTYPES, type GgufDtype } from "../../models/gguf.js";
 import { PeftModel, methodOf } from "../../peft/index.js";
 import { formatBytes } from "../../report/format.js";
-import { choiceFlag, flagHelp, stringFlag } from "../args.js";
+import { booleanFlag, choiceFlag, flagHelp, stringFlag } from "../args.js";
 import { UsageError, type Command } from "../command.js";
 import { configFlag, parseWithConfig } from "../config-file.js";
+import type { FlagValues } from "../args.js";
 import { hubOptions, loadFlags } from "../flags.js";
 import { mergeableLabels } from "../methods.js";
 import { info, noteOnce } from "../output.js";
+import { prepareOutputFile } from "../pipeline/output-dir.js";
 import { loadOutput } from "../pipeline/trained.js";
 
 const { batchSize: _, maxLength: __, ...modelLoadFlags } = loadFlags;
@@ -20,7 +22,8 @@ const flags = {
   format: choiceFlag("output format: gguf (llama.cpp, Ollama, LM Studio)", ["gguf"] as const, { arg: "FORMAT" }),
   dtype: choiceFlag("weight type: f32, f16 (default) or q8_0; norms and biases stay f32, as llama.cpp's converter keeps them", DTYPES, { arg: "TYPE" }),
   name: stringFlag("general.name written in the file (default: the model folder's name)", { arg: "NAME" }),
-  output: stringFlag("the file to write", { arg: "FILE" }),
+  output: stringFlag("the file to write (written beside it under a temp name, then renamed into place)", { arg: "FILE" }),
+  overwrite: booleanFlag("replace --output if it exists (by default an existing file is left alone)"),
   config: configFlag,
 };
 
@@ -52,20 +55,29 @@ Examples:
     if (!v.model) throw new UsageError("--model is required (a causal LM folder, hub id, GGUF file, or adapter folder)");
     if (!v.format) throw new UsageError("--format is required (gguf)");
     if (!v.output) throw new UsageError("--output is required (the .gguf file to write)");
-    const onWarning = noteOnce();
-    const loaded = await loadOutput(v.model, { ...v, batchSize: 1, hub: hubOptions(v), onWarning });
-    if (loaded.task !== "causal-lm" || !loaded.model) throw new UsageError(`${v.model} is a classifier; GGUF export writes causal LMs`);
-    let model = loaded.model;
-    if (model instanceof PeftModel) {
-      const type = model.activeConfig.peftType;
-      // Adapters that do not fold into the weights add computation llama.cpp does not have.
-      if (!methodOf(model.activeConfig).mergeable) throw new UsageError(`${v.adapter ?? v.model} is a ${type} adapter; only ${mergeableLabels("and")} adapters can be merged into the weights llama.cpp reads`);
-      model = model.mergeAndUnload();
-      info(`merged ${type} adapter into ${model.constructor.name}`);
+    const lock = await prepareOutputFile(v.output, { command: "finetune export", overwrite: v.overwrite, inputs: [v.model, v.adapter, v.baseModel, v.tokenizer] });
+    try {
+      await exportTo(v, v.model, v.output);
+    } finally {
+      await lock.release();
     }
-    const dtype = v.dtype ?? "f16";
-    const name = v.name ?? basename(v.adapter ?? v.model).replace(/\.gguf$/, "");
-    const count = await saveGguf(model, loaded.tokenizer, v.output, { dtype, name, onWarning });
-    console.log(`saved ${v.output} (${dtype}, ${count} tensors, ${formatBytes((await stat(v.output)).size)})`);
   },
 };
+
+async function exportTo(v: FlagValues<typeof flags>, modelArg: string, output: string): Promise<void> {
+  const onWarning = noteOnce();
+  const loaded = await loadOutput(modelArg, { ...v, batchSize: 1, hub: hubOptions(v), onWarning });
+  if (loaded.task !== "causal-lm" || !loaded.model) throw new UsageError(`${modelArg} is a classifier; GGUF export writes causal LMs`);
+  let model = loaded.model;
+  if (model instanceof PeftModel) {
+    const type = model.activeConfig.peftType;
+    // Adapters that do not fold into the weights add computation llama.cpp does not have.
+    if (!methodOf(model.activeConfig).mergeable) throw new UsageError(`${v.adapter ?? modelArg} is a ${type} adapter; only ${mergeableLabels("and")} adapters can be merged into the weights llama.cpp reads`);
+    model = model.mergeAndUnload();
+    info(`merged ${type} adapter into ${model.constructor.name}`);
+  }
+  const dtype = v.dtype ?? "f16";
+  const name = v.name ?? basename(v.adapter ?? modelArg).replace(/\.gguf$/, "");
+  const count = await saveGguf(model, loaded.tokenizer, output, { dtype, name, onWarning });
+  console.log(`saved ${output} (${dtype}, ${count} tensors, ${formatBytes((await stat(output)).size)})`);
+}

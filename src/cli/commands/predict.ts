@@ -2,7 +2,7 @@ import { readRecords } from "../../data/index.js";
 import { booleanFlag, flagHelp, stringFlag } from "../args.js";
 import { UsageError, type Command } from "../command.js";
 import { configFlag, parseWithConfig } from "../config-file.js";
-import { hubOptions, loadFlags } from "../flags.js";
+import { hubOptions, loadFlags, maxRecordCharsFlag } from "../flags.js";
 import { noteOnce } from "../output.js";
 import { argmaxRow, type TextInput } from "../pipeline/classifier.js";
 import { loadOutput } from "../pipeline/trained.js";
@@ -13,6 +13,7 @@ const flags = {
   file: stringFlag("read texts from a file (.jsonl, .json, .csv, .tsv or .parquet)", { arg: "FILE" }),
   textColumn: stringFlag("with --file: the text column (default text)", { arg: "NAME" }),
   textPairColumn: stringFlag("with --file: a second text column, for pair classifiers", { arg: "NAME" }),
+  ...maxRecordCharsFlag,
   json: booleanFlag("print one JSON object per text: text, label, score, probabilities"),
   config: configFlag,
 };
@@ -39,7 +40,7 @@ Examples:
   async run(argv) {
     const { values: v, positionals } = await parseWithConfig(argv, flags, { positionals: true });
     if (!v.model) throw new UsageError("--model is required (a trained output folder, model or adapter)");
-    const rows = await inputs(positionals, v.file, v.textColumn ?? "text", v.textPairColumn);
+    const rows = await inputs(positionals, v.file, v.textColumn ?? "text", v.textPairColumn, v.maxRecordChars);
     const loaded = await loadOutput(v.model, { ...v, batchSize: v.batchSize ?? 32, hub: hubOptions(v), onWarning: noteOnce() });
     if (!loaded.classifier) throw new UsageError(`${v.model} is a causal language model; use finetune generate`);
     const { labelNames } = loaded.classifier;
@@ -56,10 +57,10 @@ Examples:
   },
 };
 
-async function inputs(args: string[], file: string | undefined, textColumn: string, pairColumn: string | undefined): Promise<TextInput[]> {
+async function inputs(args: string[], file: string | undefined, textColumn: string, pairColumn: string | undefined, maxRecordChars: number | undefined): Promise<TextInput[]> {
   if (file !== undefined) {
     if (args.length) throw new UsageError("give texts as arguments or --file, not both");
-    return (await readRecords(file)).map((r, i) => {
+    return (await readRecords(file, { maxRecordChars })).map((r, i) => {
       const text = r[textColumn], pair = pairColumn === undefined ? undefined : r[pairColumn];
       if (typeof text !== "string") throw new UsageError(`${file}: record ${i + 1} has no text column "${textColumn}" (set --text-column)`);
       if (pairColumn !== undefined && typeof pair !== "string") throw new UsageError(`${file}: record ${i + 1} has no text column "${pairColumn}"`);

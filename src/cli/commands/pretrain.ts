@@ -4,9 +4,10 @@ import { architectures, pretrain as runPretraining, type FreshModelSpec, type Pr
 import { booleanFlag, choiceFlag, flagHelp, numberFlag, stringFlag, type FlagValues } from "../args.js";
 import { Interrupted, UsageError, type Command } from "../command.js";
 import { configFlag, parseWithConfig } from "../config-file.js";
-import { hubOptions, modelFlags } from "../flags.js";
+import { hubOptions, modelFlags, overwriteFlag } from "../flags.js";
 import { noteOnce } from "../output.js";
-import { modelRef } from "../pipeline/sources.js";
+import { prepareOutput } from "../pipeline/output-dir.js";
+import { isDirectory, modelRef } from "../pipeline/sources.js";
 
 const SCHEDULES = ["linear", "cosine", "constant"] as const;
 const int = (help: string, min = 1) => numberFlag(help, { integer: true, min });
@@ -47,6 +48,7 @@ const flags = {
   dtype: choiceFlag("weights precision on disk: float32 or float16 (default float32)", ["float32", "float16"] as const, { arg: "DTYPE" }),
   seed: int("seed for initialisation, data order and masking (default 42)", 0),
   output: stringFlag("folder for the model (config.json, model.safetensors, tokenizer files, metrics.csv)", { arg: "DIR" }),
+  ...overwriteFlag,
   config: configFlag,
 };
 
@@ -79,37 +81,48 @@ Examples:
     const { values: v, positionals: files } = await parseWithConfig(argv, flags, { positionals: true });
     if (!v.output) throw new UsageError("--output is required (the folder for the pretrained model)");
     if (Boolean(v.bundled) === files.length > 0) throw new UsageError("give text files or --bundled (one of the two)");
-    const result = await runPretraining({
-      model: v.model !== undefined ? await existingModelSpec(v) : await freshModelSpec(v),
-      corpus: v.bundled ? "bundled" : { files },
-      maxLength: v.maxLength ?? 128,
-      output: v.output,
-      checkpointDir: v.checkpointDir,
-      batchSize: v.batchSize ?? 32,
-      maxSteps: v.maxSteps ?? (v.epochs === undefined ? 1000 : undefined),
-      epochs: v.epochs,
-      maxMinutes: v.maxMinutes,
-      lr: v.lr ?? 5e-4,
-      weightDecay: v.weightDecay,
-      warmupSteps: v.warmupSteps,
-      warmupRatio: v.warmupSteps === undefined ? 0.05 : undefined,
-      schedule: v.schedule,
-      mlmProbability: v.mlmProbability,
-      logEvery: v.logEvery,
-      valEvery: v.valEvery,
-      resume: v.resume,
-      seed: v.seed,
-      dtype: v.dtype,
-    });
-    if (result.finalValLoss === null) throw new Interrupted(`interrupted at step ${result.globalStep}; continue with the same command and --resume`);
-    const what = result.objective === "mlm" ? "masked-LM" : "next-token";
-    console.log(`pretrained ${v.model ?? v.arch ?? "distilbert"} (${formatCount(result.parameters)} parameters) for ${result.globalStep} steps, ` +
-      `${formatCount(result.tokensSeen)} tokens, in ${formatSeconds(result.elapsedSeconds)}`);
-    console.log(`held-out ${what} loss ${result.finalValLoss.toFixed(4)}; saved to ${result.output}`);
+    if (v.resume && v.overwrite) throw new UsageError("--resume continues what --output holds and --overwrite deletes it; give one of the two");
+    const model = v.model !== undefined && (await isDirectory(await modelRef(v.model))) ? await modelRef(v.model) : undefined;
+    const lock = await prepareOutput(v.output, { kind: "pretrain", overwrite: v.overwrite, inputs: [model, v.tokenizer, v.chatTemplate, ...files] });
+    try {
+      await pretrainInto(v, files, v.output);
+    } finally {
+      await lock.release();
+    }
   },
 };
 
 type Values = FlagValues<typeof flags>;
+
+async function pretrainInto(v: Values, files: string[], output: string): Promise<void> {
+  const result = await runPretraining({
+    model: v.model !== undefined ? await existingModelSpec(v) : await freshModelSpec(v),
+    corpus: v.bundled ? "bundled" : { files },
+    maxLength: v.maxLength ?? 128,
+    output,
+    checkpointDir: v.checkpointDir,
+    batchSize: v.batchSize ?? 32,
+    maxSteps: v.maxSteps ?? (v.epochs === undefined ? 1000 : undefined),
+    epochs: v.epochs,
+    maxMinutes: v.maxMinutes,
+    lr: v.lr ?? 5e-4,
+    weightDecay: v.weightDecay,
+    warmupSteps: v.warmupSteps,
+    warmupRatio: v.warmupSteps === undefined ? 0.05 : undefined,
+    schedule: v.schedule,
+    mlmProbability: v.mlmProbability,
+    logEvery: v.logEvery,
+    valEvery: v.valEvery,
+    resume: v.resume,
+    seed: v.seed,
+    dtype: v.dtype,
+  });
+  if (result.finalValLoss === null) throw new Interrupted(`interrupted at step ${result.globalStep}; continue with the same command and --resume`);
+  const what = result.objective === "mlm" ? "masked-LM" : "next-token";
+  console.log(`pretrained ${v.model ?? v.arch ?? "distilbert"} (${formatCount(result.parameters)} parameters) for ${result.globalStep} steps, ` +
+    `${formatCount(result.tokensSeen)} tokens, in ${formatSeconds(result.elapsedSeconds)}`);
+  console.log(`held-out ${what} loss ${result.finalValLoss.toFixed(4)}; saved to ${result.output}`);
+}
 
 /** The flags that shape a fresh model; an existing model brings its own. */
 const FRESH_ONLY = ["arch", "vocabSize", "tokenizer", "specialTokens", "chatTemplate", "dim", "layers", "heads", "kvHeads", "hiddenDim", "dropout"] as const;

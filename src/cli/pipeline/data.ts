@@ -34,6 +34,8 @@ export interface DataSettings {
   trainOnPrompt?: boolean;
   /** At most N rows per split: a sample drawn with `seed`, since files are often sorted by label. */
   maxRows?: number;
+  /** The longest line / record / row of a data file, in characters. */
+  maxRecordChars?: number;
   seed?: number;
 }
 
@@ -65,7 +67,7 @@ export async function loadData(task: Task, s: DataSettings, hub: HubOptions): Pr
 export async function loadClassificationData(s: DataSettings, hub: HubOptions): Promise<ClassificationData> {
   const twice = s.labelNames?.find((n, i) => s.labelNames!.indexOf(n) !== i);
   if (twice !== undefined) throw new UsageError(`--label-names: "${twice}" is given twice; each class needs its own name`);
-  const opts = { textColumn: s.textColumn, textPairColumn: s.textPairColumn, labelColumn: s.labelColumn, labelNames: s.labelNames };
+  const opts = { textColumn: s.textColumn, textPairColumn: s.textPairColumn, labelColumn: s.labelColumn, labelNames: s.labelNames, maxRecordChars: s.maxRecordChars };
   let splits: Splits<TextExample>, names: string[];
   // Classes the user or the dataset declares may legitimately lack training rows; inferred ones may not.
   let declared = s.labelNames !== undefined;
@@ -133,23 +135,23 @@ export async function loadClassificationFile(file: string, s: DataSettings, labe
       return { text: r.text, label };
     }), s);
   }
-  const loaded = await loadDataFiles(file, { textColumn: s.textColumn, textPairColumn: s.textPairColumn, labelColumn: s.labelColumn, labelNames });
+  const loaded = await loadDataFiles(file, { textColumn: s.textColumn, textPairColumn: s.textPairColumn, labelColumn: s.labelColumn, labelNames, maxRecordChars: s.maxRecordChars });
   return sample(loaded.rows, s);
 }
 
 /** One causal-LM file to score, sampled like a training run's splits; bundled:<task> is a bundled task's test split. */
 export async function loadLmFile(file: string, s: DataSettings): Promise<JsonRecord[]> {
-  return sample(file.startsWith(BUNDLED_PREFIX) ? bundledTaskOf(file, "causal-lm").test : await readRecords(file), s);
+  return sample(file.startsWith(BUNDLED_PREFIX) ? bundledTaskOf(file, "causal-lm").test : await readRecords(file, { maxRecordChars: s.maxRecordChars }), s);
 }
 
 export async function loadLmData(s: DataSettings): Promise<Splits<JsonRecord>> {
   if (s.data !== undefined) {
     exclusive("--data", [s.train, s.validation, s.test]);
-    return nonEmpty(sampleRows(splitDataset(await readRecords(s.data), { validation: s.validationSplit ?? 0.1, test: s.testSplit ?? 0.1, seed: s.seed ?? DEFAULT_SEED }), s), s);
+    return nonEmpty(sampleRows(splitDataset(await readRecords(s.data, { maxRecordChars: s.maxRecordChars }), { validation: s.validationSplit ?? 0.1, test: s.testSplit ?? 0.1, seed: s.seed ?? DEFAULT_SEED }), s), s);
   }
   const files = filesBySplit(s);
   const out: Splits<JsonRecord> = {};
-  for (const k of SPLIT_NAMES) if (files[k] !== undefined) out[k] = await readRecords(files[k]!);
+  for (const k of SPLIT_NAMES) if (files[k] !== undefined) out[k] = await readRecords(files[k]!, { maxRecordChars: s.maxRecordChars });
   return nonEmpty(sampleRows(out, s), s);
 }
 

@@ -4,7 +4,7 @@
 // These are one set, replaced as a whole (src/io/file-set.ts), in a folder a run locks while it writes it and
 // that holds nothing but finetune's own output unless --overwrite.
 import { mkdir, readFile, readdir, realpath, rm, stat } from "node:fs/promises";
-import { join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { isAtomicTempFile, writeJsonAtomic } from "../../io/atomic.js";
 import { fileSystemError } from "../../io/errors.js";
 import { finishFileSet, replaceFileSet } from "../../io/file-set.js";
@@ -72,12 +72,12 @@ export async function saveOutput(
 }
 
 /** What writes an output folder; a folder written by one is not silently reused by another. */
-export type OutputKind = "train" | "compare" | "merge";
+export type OutputKind = "train" | "compare" | "merge" | "pretrain";
 
 /** Names the kind of output a folder holds, so a later run can tell its own kind from a user's files. */
 const MARKER_FILE = ".finetune-output.json";
 /** Outputs written before the marker existed, told apart by their files. */
-const LEGACY_SIGNS: Record<OutputKind, string[]> = { train: [SETTINGS_FILE, "train-args.json"], compare: ["report.json"], merge: [] };
+const LEGACY_SIGNS: Record<OutputKind, string[]> = { train: [SETTINGS_FILE, "train-args.json"], compare: ["report.json"], merge: [], pretrain: ["metrics.csv"] };
 
 export interface PrepareOutputOptions {
   kind: OutputKind;
@@ -93,16 +93,9 @@ export interface PrepareOutputOptions {
  * removes temp files killed writes left. Release the lock when the run ends.
  */
 export async function prepareOutput(dir: string, o: PrepareOutputOptions): Promise<FolderLock> {
-  const out = await canonical(dir);
-  for (const input of o.inputs) {
-    if (input === undefined) continue;
-    const path = await canonical(input);
-    if (path === out) throw new UsageError(`--output ${dir} is also an input of this run (${input}); writing there would overwrite it, so choose another folder`);
-    if (o.overwrite && !relative(out, path).startsWith("..")) throw new UsageError(`--overwrite would delete ${input}, which this run reads; choose another --output`);
-  }
+  await refuseInputs(dir, o.inputs, o.overwrite ?? false);
   if (await stat(dir).then((s) => !s.isDirectory(), () => false)) throw new UsageError(`--output ${dir} is a file, not a folder`);
-  await mkdir(dir, { recursive: true }).catch((e: unknown) => { throw fileSystemError(e, dir, "creating the output folder"); });
-  const lock = await lockFolder(dir, { onStale: (m) => warn(m, "FINETUNE_STALE_LOCK") });
+  const lock = await lockOutput(dir, `finetune ${o.kind}`);
   try {
     const entries = (await readdir(dir)).filter((n) => n !== LOCK_FILE);
     const kind = await kindOf(dir, entries);
@@ -122,6 +115,43 @@ export async function prepareOutput(dir: string, o: PrepareOutputOptions): Promi
     await lock.release();
     throw e;
   }
+}
+
+/**
+ * Makes `file` ready to be written whole (writeAtomic: a temp file beside it, renamed over it) and locks its folder:
+ * refuses an input of the run and, unless `overwrite`, an existing file; removes temp files of killed writes of it.
+ */
+export async function prepareOutputFile(file: string, o: { command: string; overwrite?: boolean; inputs: (string | undefined)[] }): Promise<FolderLock> {
+  await refuseInputs(file, o.inputs, false);
+  const existing = await stat(file).catch(() => null);
+  if (existing?.isDirectory()) throw new UsageError(`--output ${file} is a folder; give the file to write`);
+  if (existing && !o.overwrite) throw new UsageError(`--output ${file} already exists; pass --overwrite to replace it, or choose another file`);
+  const dir = dirname(resolve(file));
+  const lock = await lockOutput(dir, o.command);
+  try {
+    const mine = `.${basename(file)}.`;
+    for (const n of await readdir(dir)) if (n.startsWith(mine) && isAtomicTempFile(n)) await rm(join(dir, n), { force: true });
+    return lock;
+  } catch (e) {
+    await lock.release();
+    throw fileSystemError(e, dir, "preparing the output");
+  }
+}
+
+/** An output may not be an input of the run, nor (when `overwrite` empties it) hold one. */
+async function refuseInputs(output: string, inputs: (string | undefined)[], overwrite: boolean): Promise<void> {
+  const out = await canonical(output);
+  for (const input of inputs) {
+    if (input === undefined) continue;
+    const path = await canonical(input);
+    if (path === out) throw new UsageError(`--output ${output} is also an input of this run (${input}); writing there would overwrite it, so choose another`);
+    if (overwrite && !relative(out, path).startsWith("..")) throw new UsageError(`--overwrite would delete ${input}, which this run reads; choose another --output`);
+  }
+}
+
+async function lockOutput(dir: string, command: string): Promise<FolderLock> {
+  await mkdir(dir, { recursive: true }).catch((e: unknown) => { throw fileSystemError(e, dir, "creating the output folder"); });
+  return lockFolder(dir, { onStale: (m) => warn(m, "FINETUNE_STALE_LOCK"), command });
 }
 
 /** Finishes a save that was killed after its commit point, so a reader sees one whole set (see src/io/file-set.ts). */

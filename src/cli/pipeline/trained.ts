@@ -3,6 +3,7 @@
 // --base-model), or a feature-based output (base model + classifier file).
 import { join } from "node:path";
 import { resolveModelFile, type HubOptions } from "../../io/hub.js";
+import { assertNotBeingWritten } from "../../io/folder-lock.js";
 import { loadSafetensors } from "../../io/safetensors.js";
 import type { PreTrainedModel } from "../../models/index.js";
 import { LogisticRegression, MLPClassifier } from "../../methods/index.js";
@@ -42,6 +43,9 @@ export interface LoadedOutput {
 
 export async function loadOutput(arg: string, o: LoadOutputOptions): Promise<LoadedOutput> {
   const ref = await modelRef(arg);
+  for (const read of [ref, o.adapter, o.baseModel]) {
+    if (read !== undefined && (await isDirectory(read))) await assertNotBeingWritten(read);
+  }
   if (await isDirectory(ref)) await finishInterruptedSave(ref);
   const settings = (await isDirectory(ref)) ? await readSettings(ref) : null;
   if (settings?.method === "feature") return loadFeatureOutput(ref, settings, o);

@@ -11,6 +11,8 @@ import type { PreTrainedModel } from "../../../src/models/pretrained.js";
 import { loadPeftModel } from "../../../src/peft/index.js";
 import { AutoTokenizer } from "../../../src/tokenizers/index.js";
 import { readRecords } from "../../../src/data/index.js";
+import { parquetMetadata } from "hyparquet";
+import { parquetHeader } from "hyparquet/src/column.js";
 import { tinyParquet } from "../../data/tiny-parquet.js";
 import { DATA, FIXTURES, prng } from "./common.js";
 
@@ -168,14 +170,53 @@ function randomPattern(r: Rand, depth = 0): string {
 /** Texts that make a backtracking engine try every way to split a long run, then fail at the end. */
 const HARD_TEXTS = ["a", " ", "ab", "a ", "\n"].map((unit) => `${unit.repeat(Math.ceil(4000 / unit.length))}!`);
 
+/** Where the first run of each data page's level section starts (after the 4-byte length in v1 pages): the run
+ *  headers whose counts hyparquet trusts. */
+function levelRunOffsets(bytes: Buffer): number[] {
+  const copy = new ArrayBuffer(bytes.length);
+  new Uint8Array(copy).set(bytes);
+  const metadata = parquetMetadata(copy);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  // The tests' own writer makes flat columns; those that are OPTIONAL have definition levels.
+  const optional = new Set(metadata.schema.filter((e) => e.repetition_type === "OPTIONAL").map((e) => e.name));
+  const out: number[] = [];
+  for (const group of metadata.row_groups) {
+    for (const chunk of group.columns) {
+      const meta = chunk.meta_data!;
+      const reader = { view, offset: Number(meta.dictionary_page_offset ?? meta.data_page_offset) };
+      const end = reader.offset + Number(meta.total_compressed_size);
+      while (reader.offset < end) {
+        const header = parquetHeader(reader);
+        const v2 = header.data_page_header_v2;
+        if (v2 && v2.repetition_levels_byte_length + v2.definition_levels_byte_length > 0) out.push(reader.offset);
+        else if (header.data_page_header && optional.has(meta.path_in_schema.join("."))) out.push(reader.offset + 4);
+        reader.offset += header.compressed_page_size;
+      }
+    }
+  }
+  return out;
+}
+
+/** A run header of `bytes` bytes claiming far more values than any page holds: RLE (even) or bit-packed (odd). */
+function hugeRunHeader(r: Rand): Buffer {
+  const value = r.pick([0x0ffffffe, 0x0fffffff, 0x7ffffffe, 0xffffffff, 2 ** 20, 2 ** 20 + 1, 0x3fff]);
+  const out: number[] = [];
+  for (let v = value; ; v = Math.floor(v / 128)) {
+    if (v < 128) { out.push(v); break; }
+    out.push((v % 128) | 0x80);
+  }
+  return Buffer.from(out);
+}
+
 /** One corruption of a Parquet file: bit flips, a truncation, a 4-byte overwrite (often in the footer, where the
- *  sizes and offsets are), or the footer length set huge. */
+ *  sizes and offsets are), the footer length set huge, or a run header inside a data page's levels set to a count
+ *  far beyond the page's values. */
 function mutateParquet(original: Buffer, r: Rand): { bytes: Buffer; mutation: string } {
   const bytes = Buffer.from(original);
   const footer = bytes.length - 8 - bytes.readUInt32LE(bytes.length - 8);
   const anywhere = () => r.int(bytes.length);
   const inFooter = () => footer + r.int(bytes.length - footer);
-  switch (r.int(5)) {
+  switch (r.int(7)) {
     case 0: {
       const count = 1 + r.int(4);
       for (let i = 0; i < count; i++) {
@@ -195,6 +236,13 @@ function mutateParquet(original: Buffer, r: Rand): { bytes: Buffer; mutation: st
       bytes.writeUInt32LE(value >>> 0, at);
       return { bytes, mutation: `4 bytes at ${at} set to 0x${value.toString(16)}` };
     }
+    case 4:
+    case 5: {
+      const at = r.pick(levelRunOffsets(original));
+      const header = hugeRunHeader(r);
+      header.copy(bytes, at);
+      return { bytes, mutation: `the level run header at ${at} set to ${header.toString("hex")}` };
+    }
     default: {
       const value = r.pick([0xffffffff, bytes.length, bytes.length - 7, 2 ** 30, r.int(bytes.length)]);
       bytes.writeUInt32LE(value >>> 0, bytes.length - 8);
@@ -203,7 +251,15 @@ function mutateParquet(original: Buffer, r: Rand): { bytes: Buffer; mutation: st
   }
 }
 
-/** The Parquet file the mutations start from: three columns (one with nulls), six row groups. */
+/** The Parquet files the mutations start from: the tests' own (three columns, one with nulls, six row groups of
+ *  uncompressed v1 pages) and another writer's (SNAPPY, v2 pages, dictionaries, a list column; see test/data/README.md). */
+async function parquetSamples(): Promise<{ bytes: Buffer; rows: number }[]> {
+  return [
+    { bytes: parquetSample(), rows: 40 },
+    { bytes: await readFile(join(DATA, "parquet", "hyparquet-writer-v2-snappy.parquet")), rows: 300 },
+  ];
+}
+
 function parquetSample(): Buffer {
   const rows = 40;
   return tinyParquet([
@@ -242,7 +298,7 @@ interface Context {
   tokenizerJson: string;
   tokenizerConfig: string;
   base: PreTrainedModel;
-  parquet: Buffer;
+  parquet: { bytes: Buffer; rows: number }[];
 }
 
 const ADAPTER_METHODS = ["lora", "prefix-tuning", "prompt-tuning", "p-tuning"];
@@ -265,7 +321,7 @@ async function context(dir: string): Promise<Context> {
     tokenizerJson: await readFile(join(tokDir, "tokenizer.json"), "utf8"),
     tokenizerConfig: await readFile(join(tokDir, "tokenizer_config.json"), "utf8"),
     base: await AutoModelForSequenceClassification.fromPretrained(join(FIXTURES, "distilbert"), { onWarning: () => undefined }),
-    parquet: parquetSample(),
+    parquet: await parquetSamples(),
   };
 }
 
@@ -360,14 +416,15 @@ async function runCase(ctx: Context, category: Category, index: number, seed: nu
       return { id, mutation: `${where}: ${pattern}`, ...res };
     }
     case "parquet": {
-      const m = mutateParquet(ctx.parquet, r);
+      const sample = ctx.parquet[index % ctx.parquet.length]!;
+      const m = mutateParquet(sample.bytes, r);
       const file = join(caseDir, "data.parquet");
       await writeFile(file, m.bytes);
       const res = await outcome(file, async () => {
         const records = await readRecords(file);
-        if (records.length > 40) throw new Error(`BUG: ${records.length} rows from a 40-row file`);
+        if (records.length > sample.rows) throw new Error(`BUG: ${records.length} rows from a ${sample.rows}-row file`);
       }, 16 * MB);
-      return { id, mutation: m.mutation, ...res };
+      return { id, mutation: `${index % ctx.parquet.length ? "v2 snappy" : "v1 plain"}: ${m.mutation}`, ...res };
     }
   }
 }
