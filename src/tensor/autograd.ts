@@ -123,6 +123,9 @@ export function backwardUntil(root: Tensor, grad: Tensor | undefined, boundary: 
     const g = grads.get(t.id);
     grads.delete(t.id);
     if (!g) continue;
+    // t's gradient is consumed here, so its buffer is free to be handed on: an op that passes it through
+    // (reshape, add) gives it to its first input without a copy.
+    owned.delete(g);
     if (!node.backward) throw new Error(`backward(): the graph through ${node.name} was already freed by an earlier backward()`);
     const needs = node.inputs.map((x) => x.requiresGrad);
     const inGrads = node.backward(g, needs);
