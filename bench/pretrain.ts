@@ -79,7 +79,8 @@ async function runStep(o: Options): Promise<PretrainResult> {
   const params = model.parameters().filter((p) => p.requiresGrad);
   const opt = new AdamW(params, { lr: 1e-4, weightDecay: 0.01 });
   const gen = new Generator(42), n = o.batch * o.seq;
-  const batches = Array.from({ length: 2 }, () => {
+  // A fresh masking per step, as in pretraining: the number of masked rows (the head's batch) varies step to step.
+  const batches = Array.from({ length: o.warmup + o.steps }, () => {
     const ids = Int32Array.from({ length: n }, () => SPECIAL + gen.int(s.vocab - SPECIAL));
     const m = maskTokens(ids, { maskTokenId: MASK_ID, vocabSize: s.vocab, specialIds: new Set([0, 1, 2, 3, 4]), mlmProbability: MLM_PROBABILITY }, gen);
     return { inputIds: new Tensor(m.inputIds, [o.batch, o.seq]), attentionMask: ones([o.batch, o.seq]), labels: new Tensor(m.labels, [o.batch, o.seq]) };
@@ -87,7 +88,7 @@ async function runStep(o: Options): Promise<PretrainResult> {
   const times: number[] = [], cpuTimes: number[] = [];
   let masked = 0;
   for (let i = 0; i < o.warmup + o.steps; i++) {
-    const input = batches[i % batches.length];
+    const input = batches[i];
     const t = process.hrtime.bigint(), cpu = process.cpuUsage();
     opt.zeroGrad();
     model.maskedLoss(input).backward();
