@@ -9,6 +9,7 @@ const suites: Record<string, () => Promise<{ main(argv: string[]): Promise<unkno
   llm: () => import("./llm.js"),
   packing: () => import("./packing.js"),
   peak: () => import("./peak.js"),
+  pretrain: () => import("./pretrain.js"),
   train: () => import("./train.js"),
 };
 

@@ -109,11 +109,15 @@ export function backwardUntil(root: Tensor, grad: Tensor | undefined, boundary: 
   if (grad) seed.set(grad.f); else seed.fill(1);
   if (!root.gradFn) { accumulateLeaf(root, seed); return outside; }
   grads.set(root.id, seed);
-  // A buffer handed to one consumer must not be handed to a second one that may add into it.
-  const owned = new Set<FloatArray>();
-  const take = (g: FloatArray): FloatArray => {
-    if (owned.has(g)) return copyOf(g);
-    owned.add(g);
+  // How many places (pending gradients, leaves, `outside`) hold each buffer. An op may give one buffer to two
+  // inputs (addLayerNorm's dx to both summands of a residual): two pending gradients share it, read-only, until
+  // one of them needs a sum, which then goes to a fresh buffer. A leaf's or an outside gradient is added into
+  // by later steps, so it always gets a buffer of its own.
+  const holders = new Map<FloatArray, number>();
+  const hold = (g: FloatArray, shared: boolean): FloatArray => {
+    const n = holders.get(g) ?? 0;
+    if (n > 0 && !shared) return hold(copyOf(g), false);
+    holders.set(g, n + 1);
     return g;
   };
   const order = topoOrder(root, boundary);
@@ -123,42 +127,48 @@ export function backwardUntil(root: Tensor, grad: Tensor | undefined, boundary: 
     const g = grads.get(t.id);
     grads.delete(t.id);
     if (!g) continue;
+    // t's gradient is consumed here: unless another pending gradient shares the buffer, an op that passes it
+    // through (reshape, add) hands it on without a copy.
+    const left = (holders.get(g) ?? 1) - 1;
+    if (left > 0) holders.set(g, left); else holders.delete(g);
     if (!node.backward) throw new Error(`backward(): the graph through ${node.name} was already freed by an earlier backward()`);
     const needs = node.inputs.map((x) => x.requiresGrad);
     const inGrads = node.backward(g, needs);
     node.backward = null;
-    const kept = new Set<ArrayBufferLike>();
     node.inputs.forEach((x, i) => {
       const gi = inGrads[i];
       if (!gi || !needs[i]) return;
-      let stored: FloatArray | null = null;
-      if (x.gradFn || x.id < boundary) {
-        const into = x.id < boundary ? outside : grads;
-        const prev = into.get(x.id);
-        if (prev) add(prev, gi); else into.set(x.id, (stored = take(gi)));
+      if (x.id < boundary) {
+        const prev = outside.get(x.id);
+        if (prev) add(prev, gi); else outside.set(x.id, hold(gi, false));
+      } else if (x.gradFn) {
+        const prev = grads.get(x.id);
+        if (!prev) grads.set(x.id, hold(gi, true));
+        else if ((holders.get(prev) ?? 1) === 1) add(prev, gi);
+        else {
+          // prev is shared: the sum goes to a buffer of x's own, prev + gi as the in-place add would round it.
+          const sum = emptyLike(prev, prev.length);
+          backendFor(prev, gi).add(prev, gi, sum, sum.length);
+          holders.set(prev, holders.get(prev)! - 1);
+          grads.set(x.id, hold(sum, false));
+        }
       } else {
-        stored = accumulateLeaf(x, take(gi));
+        accumulateLeaf(x, gi, (b) => hold(b, false));
       }
-      if (stored) kept.add(stored.buffer);
     });
     node.inputs = [];
     // g and the input gradients are the graph's own buffers (ops pass g through or return fresh ones), so
-    // whatever was not stored is dead.
-    for (const b of new Set([g, ...inGrads])) {
-      if (!b || kept.has(b.buffer)) continue;
-      owned.delete(b);
-      releaseFloat32(b);
-    }
+    // whatever nothing holds is dead.
+    for (const b of new Set([g, ...inGrads])) if (b && !holders.has(b)) releaseFloat32(b);
   }
   return outside;
 }
 
-/** Returns the buffer when it became the leaf's gradient, null when it was added into an existing one. */
-function accumulateLeaf(x: Tensor, g: FloatArray): FloatArray | null {
+/** Adds g into the leaf's gradient, or makes `own(g)` its gradient when it has none yet. */
+function accumulateLeaf(x: Tensor, g: FloatArray, own = (b: FloatArray) => b): void {
   const prev = x.peekGrad();
-  if (prev) { add(prev.f, g); return null; }
-  x.adoptGrad(new Tensor(g, x.shape));
-  return g;
+  if (prev) add(prev.f, g);
+  else x.adoptGrad(new Tensor(own(g), x.shape));
 }
 
 installBackward(runBackward);

@@ -1,7 +1,8 @@
 // Recycled float32 buffers. A fresh large typed array costs a page fault per 4 KB on first touch (seen at
 // ~20 ms per 12 MB here, more than the kernel that fills it), and a training step allocates hundreds of
 // megabytes. Buffers autograd knows to be dead (consumed gradients, an op's private saved state) come back
-// here, and the next allocation of the same length reuses one, zeroed. Everything else is left to the GC.
+// here, and the next allocation of a length in the same size class reuses one, zeroed. Everything else is
+// left to the GC.
 import type { FloatArray } from "../backend/backend.js";
 
 /** Smaller buffers are cheap to allocate and not worth tracking. */
@@ -9,26 +10,43 @@ const MIN_ELEMENTS = 1 << 14;
 /** Cap on pooled memory, so a burst of releases cannot pin much more than one step's gradients. */
 const MAX_POOLED_BYTES = 1 << 30;
 
-const free = new Map<number, Float32Array[]>();
+/** Free memory by capacity in elements. */
+const free = new Map<number, ArrayBuffer[]>();
+/** The one array the pool handed out over each of its buffers: only that array may give the buffer back, never
+ *  a subarray of it (which may be shorter than its buffer like the pool's own arrays are). */
+const handedOut = new WeakMap<ArrayBufferLike, Float32Array>();
 let pooledBytes = 0;
 
-/** A Float32Array of n elements, recycled when one of that length is free: zeroed, or with `zero` false
+/** The size class of a length: eight per power of two, so a length that varies a little from step to step (the
+ *  rows a mask picks, e.g. masked-LM logits) still finds a free buffer; at most 1/8 of a buffer goes unused. */
+function capacity(n: number): number {
+  const step = 2 ** Math.max(0, Math.floor(Math.log2(n)) - 3);
+  return Math.ceil(n / step) * step;
+}
+
+/** A Float32Array of n elements, recycled when a buffer of its size class is free: zeroed, or with `zero` false
  *  holding stale values for a caller that overwrites every element. */
 export function acquireFloat32(n: number, zero = true): Float32Array {
-  const b = n >= MIN_ELEMENTS ? free.get(n)?.pop() : undefined;
-  if (!b) return new Float32Array(n);
-  pooledBytes -= b.byteLength;
-  return zero ? b.fill(0) : b;
+  if (n < MIN_ELEMENTS) return new Float32Array(n);
+  const cap = capacity(n), reused = free.get(cap)?.pop();
+  if (reused) pooledBytes -= reused.byteLength;
+  const b = new Float32Array(reused ?? new ArrayBuffer(cap * 4), 0, n);
+  handedOut.set(b.buffer, b);
+  return reused && zero ? b.fill(0) : b;
 }
 
 /** Hands back a buffer nothing references any more; the caller must be sure of that. Views into a larger
  *  buffer, float64 buffers and small ones are ignored. */
 export function releaseFloat32(b: FloatArray | null): void {
-  if (!(b instanceof Float32Array) || b.length < MIN_ELEMENTS || b.byteOffset !== 0 || b.byteLength !== b.buffer.byteLength) return;
-  if (pooledBytes + b.byteLength > MAX_POOLED_BYTES) return;
-  let list = free.get(b.length);
-  if (!list) free.set(b.length, (list = []));
-  if (list.includes(b)) return;
-  list.push(b);
-  pooledBytes += b.byteLength;
+  if (!(b instanceof Float32Array) || b.length < MIN_ELEMENTS || b.byteOffset !== 0) return;
+  const whole = b.byteLength === b.buffer.byteLength && capacity(b.length) === b.length;
+  if (handedOut.get(b.buffer) !== b && !whole) return;
+  if (pooledBytes + b.buffer.byteLength > MAX_POOLED_BYTES || b.buffer instanceof SharedArrayBuffer) return;
+  const cap = b.buffer.byteLength / 4;
+  let list = free.get(cap);
+  if (!list) free.set(cap, (list = []));
+  if (list.includes(b.buffer)) return;
+  handedOut.delete(b.buffer);
+  list.push(b.buffer);
+  pooledBytes += b.buffer.byteLength;
 }

@@ -148,7 +148,8 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
     return s;
   };
   const backward = (g: FloatArray) => {
-    const gx = floatLike(g, X.length);
+    // Every element is written (ignored rows get zeros): no zero-fill of a [rows, vocabulary] buffer.
+    const gx = emptyLike(g, X.length);
     backendFor(X, g).crossEntropyBackward(X, T, lse, rowScale(g), rows, cols, ignoreIndex, gx);
     return [gx];
   };
