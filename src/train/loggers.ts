@@ -73,10 +73,7 @@ export class JSONLLogger implements Logger {
   }
 
   async resumeAt(step: number): Promise<void> {
-    const text = await readFile(this.file, "utf8").catch((e: NodeJS.ErrnoException) => {
-      if (e.code === "ENOENT") return null;
-      throw e;
-    });
+    const text = await readIfExists(this.file);
     if (text === null) return;
     const kept = text.split("\n").filter((line, i) => {
       if (!line.trim()) return false;
@@ -103,10 +100,7 @@ export class JSONLLogger implements Logger {
  *  when the file does not exist. What it cannot read is an error naming the line: a resume must not silently
  *  drop a run's history. */
 export async function readMetricRows(file: string): Promise<Metrics[]> {
-  const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
-    if (e.code === "ENOENT") return null;
-    throw e;
-  });
+  const text = await readIfExists(file);
   if (text === null) return [];
   const lines = text.split("\n").filter((l) => l.trim() !== "");
   if (!lines.length) return [];
@@ -124,5 +118,13 @@ export async function readMetricRows(file: string): Promise<Metrics[]> {
     });
     if (row.step === undefined) throw new Error(`${file}:${i + 2}: no step; move the file away to resume`);
     return row;
+  });
+}
+
+/** A logger's earlier file, or null when no run wrote one. */
+function readIfExists(file: string): Promise<string | null> {
+  return readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
+    if (e.code === "ENOENT") return null;
+    throw e;
   });
 }
