@@ -302,8 +302,8 @@ static napi_value js_adamw_step(napi_env env, napi_callback_info info) {
 }
 
 /* attentionForward(q, k, v, mask, out, probs, batch, heads, queries, keys, dim, maskRows, headsInner, scale,
- *                  threshold, keepScale, seed0, seed1): see ft_attention_args. threshold 0 means no dropout;
- *                  probs null: no backward will run. */
+ *                  threshold, keepScale, seed0, seed1, kvRows): see ft_attention_args. threshold 0 means no
+ *                  dropout; probs null: no backward will run. */
 #define MAX_U32 4294967295.0
 
 static bool attention_dims(call *c, ft_attention_args *a, size_t first, double *nq, double *nk) {
@@ -311,6 +311,7 @@ static bool attention_dims(call *c, ft_attention_args *a, size_t first, double *
   const double queries = count(c, first + 2, "queries", MAX_DIM), keys = count(c, first + 3, "keys", MAX_DIM);
   const double dim = count(c, first + 4, "dim", MAX_DIM);
   a->batch = (int)batch, a->heads = (int)heads, a->queries = (int)queries, a->keys = (int)keys, a->dim = (int)dim;
+  a->kv_rows = a->keys;
   *nq = batch * heads * queries * dim;
   *nk = batch * heads * keys * dim;
   return !c->failed;
@@ -329,12 +330,18 @@ static napi_value js_attention_forward(napi_env env, napi_callback_info info) {
   call c;
   ft_attention_args a = {0};
   double nq, nk;
-  if (!begin(env, info, &c, "attentionForward", 18) || !attention_dims(&c, &a, 6, &nq, &nk)) return NULL;
+  if (!begin(env, info, &c, "attentionForward", 19) || !attention_dims(&c, &a, 6, &nq, &nk)) return NULL;
+  const double kv_rows = count(&c, 18, "kvRows", MAX_DIM);
+  a.heads_inner = flag(&c, 12);
+  if (!c.failed && (kv_rows < a.keys || (a.heads_inner && kv_rows != a.keys)))
+    fail(&c, false, "kvRows must be at least keys (%d), and equal to it in the [batch, seq, heads, dim] layout; got %.0f",
+         a.keys, kv_rows);
+  a.kv_rows = (int)kv_rows;
+  nk = (double)a.batch * a.heads * kv_rows * a.dim;
   const double mask_rows = count(&c, 11, "maskRows", MAX_DIM);
   if (!c.failed && mask_rows != 1 && mask_rows != a.queries)
     fail(&c, false, "maskRows must be 1 or queries (%d), got %.0f", a.queries, mask_rows);
   a.mask_rows = (int)mask_rows;
-  a.heads_inner = flag(&c, 12);
   attention_dropout(&c, &a, 13);
   const double probs = (double)a.batch * a.heads * a.queries * a.keys;
   a.q = f32(&c, 0, "q", nq), a.k = f32(&c, 1, "k", nk), a.v = f32(&c, 2, "v", nk);

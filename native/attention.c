@@ -88,8 +88,8 @@ static void forward_part(void *ctx, int part, int nparts) {
   float *dropped = a->dropout && end > begin ? scratch(block * lk) : NULL;
   for (size_t bh = begin; bh < end; bh++) {
     const size_t b = bh / a->heads, h = bh % a->heads;
-    const float *q = a->q + head_offset(a, b, h, lq), *k = a->k + head_offset(a, b, h, lk);
-    const float *v = a->v + head_offset(a, b, h, lk);
+    const size_t kv = head_offset(a, b, h, (size_t)a->kv_rows);
+    const float *q = a->q + head_offset(a, b, h, lq), *k = a->k + kv, *v = a->v + kv;
     float *o = a->out + head_offset(a, b, h, lq);
     for (size_t i0 = 0; i0 < lq; i0 += block) {
       const int rows = (int)(lq - i0 < block ? lq - i0 : block);

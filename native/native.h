@@ -115,6 +115,8 @@ typedef struct {
   const float *dout;
   float *dq, *dk, *dv; /* NULL where no gradient is needed */
   int batch, heads, queries, keys, dim, mask_rows;
+  int kv_rows;       /* rows each (batch, head) of k and v is allocated with, >= keys ([batch, heads, seq, dim]
+                        layout): a generation cache's spare rows sit after the keys in use */
   bool heads_inner;  /* q, k, v, out are [batch, seq, heads, dim]; else [batch, heads, seq, dim] */
   float scale;
   bool dropout;      /* on P before the product with V: kept with scale keep_scale, see ft_keep */

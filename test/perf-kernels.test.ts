@@ -104,7 +104,7 @@ function attentionArgs(c: AttnCase): AttentionArgs {
   return {
     q: randomArray(c.batch * c.heads * c.queries * c.dim, 2), k: randomArray(c.batch * c.heads * c.keys * c.dim, 2),
     v: randomArray(c.batch * c.heads * c.keys * c.dim), batch: c.batch, heads: c.heads, queries: c.queries,
-    keys: c.keys, dim: c.dim, headsInner: c.headsInner, scale: 1 / Math.sqrt(c.dim), mask, maskRows: rows,
+    keys: c.keys, kvRows: c.keys, dim: c.dim, headsInner: c.headsInner, scale: 1 / Math.sqrt(c.dim), mask, maskRows: rows,
     probs: new Float32Array(c.batch * c.heads * c.queries * c.keys), dropout: c.dropout,
   };
 }
@@ -235,4 +235,27 @@ test("the fusions equal the ops they replace, with and without a graph", () => {
   }
   const wt = randn([16, 40]); // a Conv1D weight, [in, out]
   assertClose(noGrad(() => linearGelu(x, wt, b, true, true)).data, gelu(linear(x, wt, b, true), "tanh").data, "Conv1D linearGelu", 1e-6);
+});
+
+test("attention over the first keys of k and v's rows (a cache's spare rows after them) equals attention over those keys alone", () => {
+  for (const queries of [1, 6]) {
+    const c: AttnCase = { batch: 2, heads: 3, queries, keys: 7, dim: 8, headsInner: false, maskRows: "queries", dropout: NO_DROP };
+    const compact = { ...attentionArgs(c), probs: null };
+    const rows = 11, { batch, heads, keys, dim } = c;
+    // The same keys with spare rows after each head's, filled with values that would show if read.
+    const spread = (x: Float32Array) => {
+      const out = new Float32Array(batch * heads * rows * dim).fill(1e6);
+      for (let bh = 0; bh < batch * heads; bh++) out.set(x.subarray(bh * keys * dim, (bh + 1) * keys * dim), bh * rows * dim);
+      return out;
+    };
+    const roomy = { ...compact, k: spread(compact.k as Float32Array), v: spread(compact.v as Float32Array), kvRows: rows };
+    const expected = new Float32Array(batch * heads * queries * dim);
+    ts.attentionForward(compact, expected);
+    for (const be of [ts, native]) {
+      const out = new Float32Array(expected.length);
+      be.attentionForward(roomy, out);
+      assertClose(out, expected, `${be.name} kvRows ${rows}, ${queries} queries`);
+    }
+    assert.throws(() => native.attentionForward({ ...roomy, kvRows: keys - 1 }, new Float32Array(expected.length)), /kvRows/);
+  }
 });

@@ -72,6 +72,9 @@ export interface AttentionArgs {
   heads: number;
   queries: number;
   keys: number;
+  /** Rows each (batch, head) of k and v holds, >= keys, in the [batch, heads, seq, dim] layout (a generation
+   *  cache's spare rows follow the keys in use); keys otherwise. Forward only. */
+  kvRows: number;
   dim: number;
   /** q, k, v, out and their gradients are [batch, seq, heads, dim]; else [batch, heads, seq, dim]. */
   headsInner: boolean;

@@ -39,7 +39,7 @@ interface Addon extends Pick<Backend, "softmaxForward" | "softmaxBackward" | "la
     batch: number, strideA: number, strideB: number, strideC: number): void;
   attentionForward(q: FloatArray, k: FloatArray, v: FloatArray, mask: FloatArray | null, out: FloatArray,
     probs: FloatArray | null, batch: number, heads: number, queries: number, keys: number, dim: number, maskRows: number,
-    headsInner: boolean, scale: number, threshold: number, keepScale: number, seed0: number, seed1: number): void;
+    headsInner: boolean, scale: number, threshold: number, keepScale: number, seed0: number, seed1: number, kvRows: number): void;
   attentionBackward(q: FloatArray, k: FloatArray, v: FloatArray, probs: FloatArray | null, dout: FloatArray,
     dq: FloatArray | null, dk: FloatArray | null, dv: FloatArray | null, batch: number, heads: number, queries: number,
     keys: number, dim: number, headsInner: boolean, scale: number, threshold: number, keepScale: number, seed0: number,
@@ -118,7 +118,7 @@ export function loadNativeBackend(): Backend {
     crossEntropyBackward: a.crossEntropyBackward,
     attentionForward: (t: AttentionArgs, out) => a.attentionForward(t.q, t.k, t.v, t.mask, out, t.probs, t.batch, t.heads,
       t.queries, t.keys, t.dim, t.maskRows, t.headsInner, t.scale, t.dropout.threshold, t.dropout.scale, t.dropout.seed0,
-      t.dropout.seed1),
+      t.dropout.seed1, t.kvRows),
     attentionBackward: (t: AttentionArgs, dout, dq, dk, dv) => a.attentionBackward(t.q, t.k, t.v, t.probs, dout, dq, dk,
       dv, t.batch, t.heads, t.queries, t.keys, t.dim, t.headsInner, t.scale, t.dropout.threshold, t.dropout.scale,
       t.dropout.seed0, t.dropout.seed1),

@@ -63,7 +63,7 @@ export function attentionForward(gemm: Gemm, a: AttentionArgs, out: FloatArray):
   const dropped = a.dropout.threshold > 0 ? like(out, lq * lk) : null;
   for (let b = 0; b < a.batch; b++) for (let h = 0; h < a.heads; h++) {
     const bh = b * a.heads + h, po = a.probs ? bh * lq * lk : 0;
-    const [oq, rs] = headLayout(a, b, h, lq), [ok] = headLayout(a, b, h, lk);
+    const [oq, rs] = headLayout(a, b, h, lq), [ok] = headLayout(a, b, h, a.kvRows);
     headGemm(gemm, false, true, lq, lk, dim, a.scale, a.q, oq, rs, a.k, ok, rs, probs, po, lk);
     for (let i = 0; i < lq; i++) {
       const o = po + i * lk, mo = (b * a.maskRows + (a.maskRows === 1 ? 0 : i)) * lk;

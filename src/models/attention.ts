@@ -3,7 +3,7 @@
 // their [batch, heads, seq, dim] heads.
 import type { FloatArray } from "../backend/index.js";
 import {
-  Tensor, add, cat, constant, div, dropout, matmul, mul, permute, reshape, scale, scaledDotProductAttention, softmax, tanh,
+  Tensor, add, cat, constant, div, dropout, matmul, mul, permute, reshape, scale, scaledDotProductAttention, slice, softmax, tanh,
 } from "../tensor/index.js";
 import type { LayerPast } from "./outputs.js";
 
@@ -47,13 +47,21 @@ export interface AttendOptions {
   training: boolean;
   /** Gemma 2's attn_logit_softcapping: the scaled scores become cap·tanh(scores / cap) before the mask. */
   softcap?: number | null;
+  /** The rows of k and v that hold keys (a growable cache's length, see ./kv-cache.ts); default all. */
+  keys?: number;
 }
 
 /** q [b, h, L, d], k/v [b, h, S, d] -> [b, h, L, d]. */
 export function attend(q: Tensor, k: Tensor, v: Tensor, mask: AdditiveMask | null, opts: AttendOptions): Tensor {
-  const checked = checkMask(mask, q, k.shape[2]);
-  if (opts.softcap) return cappedAttention(q, k, v, checked, opts.softcap, opts);
-  return scaledDotProductAttention(q, k, v, { layout: "bhsd", scale: 1 / opts.divisor, mask: checked, dropoutP: opts.dropoutP, training: opts.training });
+  const keys = opts.keys ?? k.shape[2];
+  const checked = checkMask(mask, q, keys);
+  if (opts.softcap) {
+    // The eager path multiplies whole tensors, so it takes the keys in use as tensors of their own.
+    if (keys !== k.shape[2]) [k, v] = [slice(k, 2, 0, keys), slice(v, 2, 0, keys)];
+    return cappedAttention(q, k, v, checked, opts.softcap, opts);
+  }
+  return scaledDotProductAttention(q, k, v, { layout: "bhsd", scale: 1 / opts.divisor, mask: checked, keys, dropoutP: opts.dropoutP,
+    training: opts.training });
 }
 
 /** cap·tanh(x / cap), as transformers caps Gemma 2's attention scores and final logits. */

@@ -4,6 +4,7 @@
 // multinomial sampling; the token choice is in ./sampling.ts).
 import { Tensor, asTensor, cat, crossEntropy, embedding, noGrad, ones, reshape } from "../tensor/index.js";
 import { warn } from "../warnings/index.js";
+import { growableCache, pastLength } from "./kv-cache.js";
 import { readTokensAndPast, type TokensAndPast } from "./model-input.js";
 import type { LayerPast, ModelInput, ModelOutput, TensorLike } from "./outputs.js";
 import { tokenPicker, type SamplingOptions } from "./sampling.js";
@@ -63,15 +64,6 @@ export function packedSegments(positions: Int32Array, rows: number, batch: numbe
     }
   }
   return restarts ? out : null;
-}
-
-/** A layer's past must be [batch, kvHeads, pastLength, headDim] to sit in front of `key`. */
-export function checkLayerPast(past: LayerPast, key: Tensor): void {
-  const [b, h, , d] = key.shape;
-  for (const [name, t] of [["key", past.key], ["value", past.value]] as const) {
-    if (t.ndim !== 4 || t.shape[0] !== b || t.shape[1] !== h || t.shape[3] !== d)
-      throw new RangeError(`pastKeyValues ${name} has shape [${t.shape}]; expected [${b}, ${h}, pastLength, ${d}]`);
-  }
 }
 
 /** Mean cross-entropy of logits [batch, seq, vocab] at position t against labels[t + 1], skipping -100.
@@ -161,7 +153,8 @@ export function* generationSteps(model: CausalLM, inputIds: TensorLike, opts: Ge
     const out = noGrad(() => model.forward({ inputIds: step, attentionMask: mask, pastKeyValues: past, useCache: true,
       positionIds: positionsFromMask(mask, step.shape[1]), logitsToKeep: 1 }));
     if (!out.pastKeyValues) throw new Error("generate: the model returned no pastKeyValues with useCache");
-    past = out.pastKeyValues;
+    // After the prompt, room for every token still to come, so the steps append to the cache in place.
+    past = n === 0 ? growableCache(out.pastKeyValues, pastLength(out.pastKeyValues[0]) + maxNew) : out.pastKeyValues;
     const next = new Int32Array(batch);
     const [, len, vocab] = out.logits.shape;
     for (let b = 0; b < batch; b++) {

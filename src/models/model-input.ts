@@ -1,6 +1,7 @@
 // How every model reads the common part of its input: token ids or embeddings, the past keys/values
 // (KV cache, prefix tuning's virtual tokens) and an attention mask over past + current positions.
 import { Tensor, asTensor } from "../tensor/index.js";
+import { pastLength as layerPastLength } from "./kv-cache.js";
 import type { LayerPast, ModelInput } from "./outputs.js";
 
 export interface TokensAndPast {
@@ -25,8 +26,8 @@ export function readTokensAndPast(input: ModelInput, numLayers: number): TokensA
   const [batch, seq] = (inputIds ?? inputsEmbeds!).shape;
   const past = input.pastKeyValues ?? [];
   if (past.length && past.length !== numLayers) throw new RangeError(`pastKeyValues has ${past.length} layers; the model has ${numLayers}`);
-  const pastLength = past.length ? past[0].key.shape[2] : 0;
-  if (past.some((p) => p.key.shape[2] !== pastLength || p.value.shape[2] !== pastLength))
+  const pastLength = past.length ? layerPastLength(past[0]) : 0;
+  if (past.some((p) => layerPastLength(p) !== pastLength))
     throw new RangeError("pastKeyValues layers have different lengths");
   const total = pastLength + seq;
   const attentionMask = input.attentionMask === undefined ? null : asTensor(input.attentionMask);

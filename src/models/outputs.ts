@@ -8,6 +8,9 @@ export type TensorLike = Tensor | NestedArray;
 export interface LayerPast {
   key: Tensor;
   value: Tensor;
+  /** Set on a growable cache (see models/kv-cache.ts): the rows of key and value in use, the rest spare rows a
+   *  forward appends to in place. */
+  length?: number;
 }
 
 export interface ModelInput {

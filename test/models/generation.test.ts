@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setBackend } from "../../src/backend/index.js";
 import { generationSteps, positionsFromMask, type CausalLM } from "../../src/models/generation.js";
+import { growableCache } from "../../src/models/kv-cache.js";
 import { minPFilter, repetitionPenalty, topKFilter, topPFilter } from "../../src/models/sampling.js";
 import { Gemma3ForCausalLM } from "../../src/models/gemma3/index.js";
 import { GPT2LMHeadModel } from "../../src/models/gpt2/index.js";
@@ -155,4 +156,30 @@ test("positions follow the attention mask: cumsum - 1, 1 at padding, last column
   const mask = tensor([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]]);
   assert.deepEqual(positionsFromMask(mask, 5).toArray(), [[1, 1, 0, 1, 2], [0, 1, 2, 3, 4]]);
   assert.deepEqual(positionsFromMask(mask, 1).toArray(), [[2], [4]]);
+});
+
+test("a growable key/value cache appends in place, grows past its capacity and leaves a plain past untouched", async () => {
+  for (const backend of BACKENDS) for (const name of ["gpt2", "llama", "gemma2"] as const) {
+    setBackend(backend);
+    const m = await MODELS[name].load() as unknown as LM;
+    const prompt = [MODELS[name].prompts[0]], next = [[MODELS[name].prompts[1][1], MODELS[name].prompts[1][2]]];
+    const first = noGrad(() => m.forward({ inputIds: prompt, useCache: true }));
+    const plain = first.pastKeyValues!;
+    const before = plain.map((p) => Float32Array.from(p.key.f));
+    const expected = noGrad(() => m.forward({ inputIds: next, pastKeyValues: plain, useCache: true }));
+    plain.forEach((p, i) => assert.deepEqual(Float32Array.from(p.key.f), before[i], `${name}: the plain past is unchanged`));
+    assert.equal(expected.pastKeyValues![0].length, undefined);
+    // Room for one of the two new tokens: the forward grows the cache; then room to spare.
+    for (const spare of [1, 5]) {
+      const cache = growableCache(plain, prompt[0].length + spare);
+      const got = noGrad(() => m.forward({ inputIds: next, pastKeyValues: cache, useCache: true }));
+      assertCloseRel(`${name} (${backend}) spare ${spare}`, got.logits, expected.logits, 1e-6);
+      const present = got.pastKeyValues![0];
+      assert.equal(present.length, prompt[0].length + 2);
+      assert.equal(present.key === cache[0].key, spare >= 2, "appends in place when there is room");
+      assert.deepEqual(slice(present.key, 2, 0, present.length).toArray(), expected.pastKeyValues![0].key.toArray());
+    }
+    assert.throws(() => m.forward({ inputIds: next, pastKeyValues: growableCache(plain, 9), useCache: true }), /autograd/);
+  }
+  setBackend("native");
 });

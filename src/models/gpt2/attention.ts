@@ -1,9 +1,9 @@
 // GPT-2 causal self-attention: one Conv1D projects to q | k | v, cached keys/values come first, and
 // the causal + padding mask reproduces transformers' torch.where(causal, w, min) + (1 - mask)·min.
 import { Conv1D, Dropout, Module } from "../../nn/index.js";
-import { Tensor, cat, permute, reshape, slice } from "../../tensor/index.js";
+import { Tensor, permute, reshape, slice } from "../../tensor/index.js";
 import { FLOAT32_MIN, attend, mergeHeads, type AdditiveMask } from "../attention.js";
-import { checkLayerPast } from "../generation.js";
+import { withPast } from "../kv-cache.js";
 import type { LayerPast } from "../outputs.js";
 import type { GPT2Config } from "./config.js";
 
@@ -49,13 +49,9 @@ export class GPT2Attention extends Module {
     // [batch, seq, 3, heads, headDim] -> [3, batch, heads, seq, headDim]: q, k, v become contiguous blocks.
     const qkv = permute(reshape(this.cAttn.forward(x), [batch, seq, 3, nHead, headDim]), [2, 0, 3, 1, 4]);
     const part = (i: number) => reshape(slice(qkv, 0, i, i + 1), [batch, nHead, seq, headDim]);
-    let key = part(1), value = part(2);
-    if (past) {
-      checkLayerPast(past, key);
-      key = cat([past.key, key], 2);
-      value = cat([past.value, value], 2);
-    }
-    const ctx = attend(part(0), key, value, mask, { divisor: this.divisor, dropoutP: this.config.attnPdrop, training: this.training });
-    return { output: this.residDropout.forward(this.cProj.forward(mergeHeads(ctx))), present: { key, value } };
+    const present = withPast(past, part(1), part(2));
+    const ctx = attend(part(0), present.key, present.value, mask,
+      { divisor: this.divisor, dropoutP: this.config.attnPdrop, training: this.training, keys: present.length });
+    return { output: this.residDropout.forward(this.cProj.forward(mergeHeads(ctx))), present };
   }
 }

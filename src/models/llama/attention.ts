@@ -2,9 +2,9 @@
 // head (Qwen3, Gemma 3), RoPE on queries and new keys (never on past or prefix keys), grouped-query attention and
 // a causal + padding (+ sliding-window) mask. Gemma's attention is this one with the variations of AttentionVariant.
 import { Linear, Module, RMSNorm } from "../../nn/index.js";
-import { Tensor, cat, reshape, split } from "../../tensor/index.js";
+import { Tensor, reshape, split } from "../../tensor/index.js";
 import { FLOAT32_MIN, attend, mergeHeads, splitHeads, type AdditiveMask } from "../attention.js";
-import { checkLayerPast } from "../generation.js";
+import { withPast } from "../kv-cache.js";
 import type { LayerPast } from "../outputs.js";
 import type { LlamaConfig } from "./config.js";
 import { applyRope, type RopeTable } from "./rope.js";
@@ -92,19 +92,13 @@ export class LlamaAttention extends Module {
     // The q/k norms act on each head's headDim values, so they apply to the split heads alike.
     const norm = (t: Tensor, n: RMSNorm | undefined) => (n ? n.forward(t) : t);
     const query = applyRope(norm(splitHeads(q, heads), this.qNorm), rope);
-    let key = applyRope(norm(splitHeads(k, kvHeads), this.kNorm), rope);
-    let value = splitHeads(v, kvHeads);
-    if (past) {
-      checkLayerPast(past, key);
-      key = cat([past.key, key], 2);
-      value = cat([past.value, value], 2);
-    }
+    const present = withPast(past, applyRope(norm(splitHeads(k, kvHeads), this.kNorm), rope), splitHeads(v, kvHeads));
     // Query head h uses kv head h // groups, and those heads are adjacent: [batch, heads, seq, d] read as
     // [batch, kvHeads, groups * seq, d] pairs every query with its kv head without repeating keys.
     const groups = heads / kvHeads;
-    const ctx = attend(reshape(query, [batch, kvHeads, groups * seq, headDim]), key, value, mask,
-      { divisor: this.divisor, softcap: this.softcap, dropoutP: this.config.attentionDropout, training: this.training });
+    const ctx = attend(reshape(query, [batch, kvHeads, groups * seq, headDim]), present.key, present.value, mask,
+      { divisor: this.divisor, softcap: this.softcap, dropoutP: this.config.attentionDropout, training: this.training, keys: present.length });
     const output = this.oProj.forward(mergeHeads(reshape(ctx, [batch, heads, seq, headDim])));
-    return { output, present: { key, value } };
+    return { output, present };
   }
 }

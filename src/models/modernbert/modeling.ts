@@ -5,11 +5,11 @@
 // a GeGLU MLP; final_norm. Prefix tuning passes per-layer past keys/values, which HF's ModernBERT does not take:
 // they are used as the other families use them (not rotated, visible to every query, positions after them).
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList, init } from "../../nn/index.js";
-import { Tensor, add, cat, mul, slice } from "../../tensor/index.js";
+import { Tensor, add, mul, slice } from "../../tensor/index.js";
 import { FLOAT32_MIN, attend, mergeHeads, paddingMask, splitHeads, type AdditiveMask } from "../attention.js";
 import { ACTIVATIONS } from "../config.js";
 import { prepareEncoderInputs } from "../encoder.js";
-import { checkLayerPast } from "../generation.js";
+import { withPast } from "../kv-cache.js";
 import { applyRope, ropeInverseFrequencies, ropeTable, type RopeTable } from "../llama/rope.js";
 import type { LayerPast, ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
 import { PreTrainedModel } from "../pretrained.js";
@@ -70,15 +70,10 @@ class ModernBertAttention extends Module {
     const qkv = this.wqkv.forward(x);
     // Wqkv writes [q | k | v], each heads x headDim.
     const part = (i: number) => splitHeads(slice(qkv, 2, i * h, (i + 1) * h), heads);
-    let key = applyRope(part(1), rope), value = part(2);
-    if (past) {
-      checkLayerPast(past, key);
-      key = cat([past.key, key], 2);
-      value = cat([past.value, value], 2);
-    }
+    const { key, value, length } = withPast(past, applyRope(part(1), rope), part(2));
     // transformers multiplies the scores by float32(head_dim ** -0.5); dividing by its inverse rounds alike.
     const ctx = attend(applyRope(part(0), rope), key, value, mask,
-      { divisor: 1 / Math.fround(headDim ** -0.5), dropoutP: this.config.attentionDropout, training: this.training });
+      { divisor: 1 / Math.fround(headDim ** -0.5), dropoutP: this.config.attentionDropout, training: this.training, keys: length });
     return this.outDrop.forward(this.wo.forward(mergeHeads(ctx)));
   }
 }

@@ -14,6 +14,9 @@ export interface AttentionOptions {
   layout: "bshd" | "bhsd";
   /** Head count; needed for "bshd" (read from the shape for "bhsd"). */
   heads?: number;
+  /** "bhsd" only: attend over the first `keys` rows of k and v's seq dimension, the rest being a generation
+   *  cache's spare rows. Default all. Not differentiable (the cache is written in place). */
+  keys?: number;
   scale: number;
   /** Added to the scores: [batch, rows, keys] with rows 1 (all queries) or queries. */
   mask?: { data: FloatArray; rows: number } | null;
@@ -37,7 +40,9 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, o: At
     throw new RangeError(`attention: q [${q.shape}], k [${k.shape}], v [${v.shape}] do not fit layout ${o.layout}`);
   const batch = q.shape[0];
   const heads = headsInner ? o.heads ?? 0 : q.shape[1];
-  const queries = q.shape[headsInner ? 1 : 2], keys = k.shape[headsInner ? 1 : 2];
+  const queries = q.shape[headsInner ? 1 : 2], kvRows = k.shape[headsInner ? 1 : 2], keys = o.keys ?? kvRows;
+  if (!Number.isInteger(keys) || keys < 0 || keys > kvRows || (headsInner && keys !== kvRows))
+    throw new RangeError(`attention: keys ${keys} must be at most k's ${kvRows} rows, and all of them in layout ${o.layout}`);
   const dim = headsInner ? q.shape[2] / heads : q.shape[3];
   if (!Number.isInteger(dim) || heads < 1 || k.shape[0] !== batch || (headsInner ? k.shape[2] : k.shape[3]) !== q.shape.at(-1) ||
       (!headsInner && k.shape[1] !== heads))
@@ -48,8 +53,9 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, o: At
   const Q = q.f, K = k.f, V = v.f;
   // Only a recorded graph reads the probabilities back; otherwise the kernel never holds them all.
   const recording = isGradEnabled() && [q, k, v].some((t) => t.requiresGrad);
+  if (recording && keys !== kvRows) throw new Error("attention: keys within a cache's rows is for inference; run it under noGrad");
   const args: AttentionArgs = {
-    q: Q, k: K, v: V, batch, heads, queries, keys, dim, headsInner, scale: o.scale, mask: mask?.data ?? null, maskRows,
+    q: Q, k: K, v: V, batch, heads, queries, keys, kvRows, dim, headsInner, scale: o.scale, mask: mask?.data ?? null, maskRows,
     probs: recording ? emptyLike(Q, batch * heads * queries * keys) : null,
     dropout: dropoutSpec(o.training ? o.dropoutP ?? 0 : 0, o.generator),
   };
