@@ -4,7 +4,7 @@
 // multinomial sampling; the token choice is in ./sampling.ts).
 import { Tensor, asTensor, cat, crossEntropy, embedding, noGrad, ones, reshape } from "../tensor/index.js";
 import { warn } from "../warnings/index.js";
-import { growableCache, pastLength } from "./kv-cache.js";
+import { growableCache } from "./kv-cache.js";
 import { readTokensAndPast, type TokensAndPast } from "./model-input.js";
 import type { LayerPast, ModelInput, ModelOutput, TensorLike } from "./outputs.js";
 import { tokenPicker, type SamplingOptions } from "./sampling.js";
@@ -154,7 +154,7 @@ export function* generationSteps(model: CausalLM, inputIds: TensorLike, opts: Ge
       positionIds: positionsFromMask(mask, step.shape[1]), logitsToKeep: 1 }));
     if (!out.pastKeyValues) throw new Error("generate: the model returned no pastKeyValues with useCache");
     // After the prompt, room for every token still to come, so the steps append to the cache in place.
-    past = n === 0 ? growableCache(out.pastKeyValues, pastLength(out.pastKeyValues[0]) + maxNew) : out.pastKeyValues;
+    past = n === 0 ? growableCache(out.pastKeyValues, maxNew) : out.pastKeyValues;
     const next = new Int32Array(batch);
     const [, len, vocab] = out.logits.shape;
     for (let b = 0; b < batch; b++) {

@@ -34,20 +34,21 @@ export function withPast(past: LayerPast | undefined, key: Tensor, value: Tensor
   if (isGradEnabled() && (key.requiresGrad || value.requiresGrad))
     throw new Error("a growable key/value cache is written in place, which autograd cannot follow; run generation under noGrad");
   const length = past.length + key.shape[2];
-  const grown = length > past.key.shape[2] ? growableCache([past], Math.max(length, 2 * past.key.shape[2]))[0] : past;
+  const rows = past.key.shape[2];
+  const grown = length > rows ? growableCache([past], Math.max(length, 2 * rows) - past.length)[0] : past;
   appendRows(grown.key, past.length, key);
   appendRows(grown.value, past.length, value);
   return { key: grown.key, value: grown.value, length };
 }
 
-/** Each layer's past copied into buffers of `capacity` rows (at least its length), for forwards that append. */
-export function growableCache(past: readonly LayerPast[], capacity: number): LayerPast[] {
+/** Each layer's past copied into buffers with `spare` rows after it, for forwards that append. */
+export function growableCache(past: readonly LayerPast[], spare: number): LayerPast[] {
+  if (!Number.isInteger(spare) || spare < 0) throw new RangeError(`growableCache: spare rows must be a non-negative integer, got ${spare}`);
   return past.map((p) => {
     const length = pastLength(p);
-    if (capacity < length) throw new RangeError(`growableCache: capacity ${capacity} is less than the past's ${length} rows`);
     const buffer = (t: Tensor) => {
       const [b, h, , d] = t.shape;
-      const out = new Tensor(emptyLike(t, b * h * capacity * d), [b, h, capacity, d]);
+      const out = new Tensor(emptyLike(t, b * h * (length + spare) * d), [b, h, length + spare, d]);
       copyRows(t, out, length, 0);
       return out;
     };

@@ -171,7 +171,7 @@ test("a growable key/value cache appends in place, grows past its capacity and l
     assert.equal(expected.pastKeyValues![0].length, undefined);
     // Room for one of the two new tokens: the forward grows the cache; then room to spare.
     for (const spare of [1, 5]) {
-      const cache = growableCache(plain, prompt[0].length + spare);
+      const cache = growableCache(plain, spare);
       const got = noGrad(() => m.forward({ inputIds: next, pastKeyValues: cache, useCache: true }));
       assertCloseRel(`${name} (${backend}) spare ${spare}`, got.logits, expected.logits, 1e-6);
       const present = got.pastKeyValues![0];
