@@ -88,3 +88,22 @@ test("--config reads flags from YAML (kebab-case and camelCase keys), the comman
   assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
   assert.match(bad.stderr, /run\.yaml: unknown key "learning-rate"/);
 });
+
+test("feature without --pooling keeps the better of cls and mean on held-out rows, saves it, and --pooling fixes it", async () => {
+  const dir = await tempDir();
+  const noValidation = dataArgs.filter((a, i) => a !== "--validation" && dataArgs[i - 1] !== "--validation");
+  for (const [args, held] of [[dataArgs, "the validation split"], [noValidation, "a held-out tenth of them"]] as const) {
+    const out = join(dir, held.replaceAll(" ", "-"));
+    const r = await cli(["train", "--model", model, "--method", "feature", ...args, "--output", out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stderr.includes(`keeping the pooling that scores better on ${held}`), r.stderr);
+    const picked = /^pooling: (cls|mean) \(cls 0\.\d{4}, mean 0\.\d{4}\)$/m.exec(r.stderr);
+    assert.ok(picked, r.stderr);
+    const saved = JSON.parse(await readFile(join(out, "finetune.json"), "utf8"));
+    assert.equal(JSON.stringify(saved).match(/"pooling":"(\w+)"/)?.[1], picked[1]);
+  }
+  const fixed = await cli(["train", "--model", model, "--method", "feature", "--pooling", "mean", ...dataArgs, "--output", join(dir, "fixed")]);
+  assert.equal(fixed.code, 0, fixed.stderr);
+  assert.match(fixed.stderr, /extracting mean-pooled features of 48 training texts\n/);
+  assert.doesNotMatch(fixed.stderr, /^pooling:/m);
+});

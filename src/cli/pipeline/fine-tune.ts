@@ -5,12 +5,14 @@ import { join } from "node:path";
 import { DataLoader, type Loader } from "../../data/dataloader.js";
 import { packExamples } from "../../data/packing.js";
 import type { Example } from "../../data/collate.js";
+import { splitDataset, type TextExample } from "../../data/index.js";
 import {
   LogisticRegression, MLPClassifier, countParameters, defaultPooling, extractFeatures, formatParameterCount, type ParameterCount,
+  type Pooling,
 } from "../../methods/index.js";
 import { setGradientCheckpointing, type PreTrainedModel } from "../../models/index.js";
 import { PeftModel, type PromptLearningConfig } from "../../peft/index.js";
-import { manualSeed, noGrad } from "../../tensor/index.js";
+import { Tensor, cat, manualSeed, noGrad } from "../../tensor/index.js";
 import type { PreTrainedTokenizer } from "../../tokenizers/index.js";
 import {
   CSVLogger, CausalLMModule, ModelCheckpoint, SequenceClassificationModule, Trainer, findCheckpoint, lrFind, tokenizeDataset, type Metrics, type TrainingModule,
@@ -192,15 +194,41 @@ async function runFeatureBased(input: RunInput): Promise<RunResult> {
   manualSeed(hp.seed);
   const base = await loadBaseModel(input.source);
   const maxLength = Math.min(hp.maxLength, maxPositions(base));
-  const pooling = mo.pooling ?? defaultPooling(base);
-  input.log(`extracting ${pooling}-pooled features of ${train.length} training texts`);
+  const candidates = mo.pooling ? [mo.pooling] : [...new Set<Pooling>([defaultPooling(base), "mean"])];
+  let extractMs = 0;
+  const features = async (rows: TextExample[], pooling: Pooling) => {
+    const t = performance.now();
+    const X = await extractFeatures(base, tokenizer, rows.map((r) => r.text), { pooling, maxLength, batchSize: hp.batchSize });
+    extractMs += performance.now() - t;
+    return X;
+  };
+  const labels = (rows: TextExample[]) => Int32Array.from(rows, (r) => r.label);
+  const fit = (X: Tensor, y: Int32Array) => (mo.classifier === "mlp" ? new MLPClassifier({ seed: hp.seed }).fit(X, y) : new LogisticRegression().fit(X, y));
 
   const started = performance.now();
-  const X = await extractFeatures(base, tokenizer, train.map((r) => r.text), { pooling, maxLength, batchSize: hp.batchSize });
-  const extractSeconds = (performance.now() - started) / 1000;
-  const y = Int32Array.from(train, (r) => r.label);
-  const clf = mo.classifier === "mlp" ? new MLPClassifier({ seed: hp.seed }).fit(X, y) : new LogisticRegression().fit(X, y);
-  const trainSeconds = (performance.now() - started) / 1000;
+  let pooling = candidates[0]!, clf: LogisticRegression | MLPClassifier;
+  if (candidates.length === 1) {
+    input.log(`extracting ${pooling}-pooled features of ${train.length} training texts`);
+    clf = fit(await features(train, pooling), labels(train));
+  } else {
+    // The pooling that suits a model is a property of its pretraining (an MLM-only model never trained its [CLS]),
+    // so each is scored on rows the classifier did not see: the validation split, else a tenth of train.
+    const validation = data.splits.validation;
+    const held = validation ? null : splitDataset(train, { validation: 0.1, seed: hp.seed });
+    const [fitRows, pickRows] = held ? [held.train!, held.validation!] : [train, validation!];
+    input.log(`extracting ${candidates.join(" and ")}-pooled features of ${train.length} training texts; keeping the pooling that scores better on ${held ? "a held-out tenth of them" : "the validation split"}`);
+    const tried = [];
+    for (const p of candidates) {
+      const X = await features(fitRows, p), Xp = await features(pickRows, p);
+      const c = fit(X, labels(fitRows));
+      tried.push({ pooling: p, X, Xp, clf: c, acc: c.score(Xp, labels(pickRows)) });
+    }
+    const best = tried.reduce((a, b) => (b.acc > a.acc ? b : a));
+    input.log(`pooling: ${best.pooling} (${tried.map((t) => `${t.pooling} ${t.acc.toFixed(4)}`).join(", ")})`);
+    pooling = best.pooling;
+    clf = held ? fit(cat([best.X, best.Xp], 0), Int32Array.from([...labels(fitRows), ...labels(pickRows)])) : best.clf;
+  }
+  const trainSeconds = (performance.now() - started) / 1000, extractSeconds = extractMs / 1000;
 
   const trainable = clf instanceof MLPClassifier ? countParameters(clf.net!).all : clf.coef!.numel + clf.intercept!.numel;
   const params = { trainable, all: countParameters(base).all + trainable };
