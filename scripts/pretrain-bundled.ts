@@ -2,7 +2,10 @@
 // encoder's model card.
 //
 //   node --import tsx scripts/pretrain-bundled.ts pretrain [--resume] [--max-minutes N] [--output DIR] [--checkpoint-dir DIR]
-//     = finetune pretrain with the flags below (the bundled corpus; later flags override these)
+//     = finetune pretrain with the flags below (the bundled corpus; later flags override these): stage 1 of the
+//     bundled encoder, which was stopped at step 5,033 of its 16,000 and exported (see its model card)
+//   node --import tsx scripts/pretrain-bundled.ts continue STAGE1_DIR [--resume] [...]
+//     = finetune pretrain --model STAGE1_DIR with CONTINUE_ARGS: stage 2, 4,000 more steps from stage 1's weights
 //   node --import tsx scripts/pretrain-bundled.ts lm [--resume] [...]
 //     = finetune pretrain with LM_ARGS: the bundled causal LM (`--model bundled-lm`), ChatML template included
 //   node --import tsx scripts/pretrain-bundled.ts export CHECKPOINT_DIR TOKENIZER_DIR OUT
@@ -38,6 +41,10 @@ export const PRETRAIN_ARGS = [
   "--dropout", "0", "--weight-decay", "0.01", "--val-every", "250", "--log-every", "10", "--dtype", "float16", "--seed", "42",
   "--output", bundledModelPath(), "--checkpoint-dir", join(packageRoot(), ".cache", "pretrain-bundled"),
 ];
+
+/** Stage 2 of the bundled encoder: from stage 1's float16 weights (Adam's moments start again), the rate where
+ *  stage 1's schedule stood when it stopped, decayed linearly to zero; the rest of PRETRAIN_ARGS stays. */
+export const CONTINUE_ARGS = ["--lr", "7e-4", "--warmup-steps", "200", "--max-steps", "4000", "--checkpoint-dir", join(packageRoot(), ".cache", "pretrain-bundled-2")];
 
 /** The bundled causal LM: a Llama small enough to pretrain in about an hour of one shared core (measured: see
  *  assets/tiny-lm/README.md), with a ChatML template whose markers are special tokens the corpus's WordNet
@@ -190,11 +197,12 @@ const list = (args: string[], flag: string, fallback: string[]): string[] => {
 };
 const [stage, ...rest] = process.argv.slice(2);
 /** PRETRAIN_ARGS without the flags that size a fresh model, which `pretrain --model` refuses: continuing a run
- *  from saved weights (pretraining/bundled-v3) takes the rest of its flags. */
+ *  from saved weights (`continue`, stage 2) takes the rest of its flags. */
 const FRESH_ONLY = ["--arch", "--vocab-size", "--dim", "--layers", "--heads", "--hidden-dim", "--dropout"];
 const continuing = (): string[] => PRETRAIN_ARGS.filter((a, i) => !FRESH_ONLY.includes(a) && !FRESH_ONLY.includes(PRETRAIN_ARGS[i - 1]!));
 if (stage === "lm") process.exitCode = await main(["pretrain", ...LM_ARGS, ...rest]);
 else if (stage === "pretrain") process.exitCode = await main(["pretrain", ...(rest.includes("--model") ? continuing() : PRETRAIN_ARGS), ...rest]);
+else if (stage === "continue" && rest.length >= 1) process.exitCode = await main(["pretrain", "--model", rest[0]!, ...continuing(), ...CONTINUE_ARGS, ...rest.slice(1)]);
 else if (stage === "export" && rest.length === 3) await exportCheckpoint(rest[0]!, rest[1]!, rest[2]!, PRETRAIN_ARGS);
 else if (stage === "export-lm" && rest.length === 3) await exportCheckpoint(rest[0]!, rest[1]!, rest[2]!, LM_ARGS);
 else if (stage === "evidence") {
@@ -205,6 +213,6 @@ else if (stage === "evidence") {
   for (const i of inits) if (!INITS.includes(i)) throw new Error(`--inits: expected ${INITS.join(" or ")}, got ${i}`);
   await evidence(rest[0] ?? bundledModelPath(), tasks, inits, seeds);
 } else {
-  console.error("usage: node --import tsx scripts/pretrain-bundled.ts pretrain [flags] | lm [flags] | export CHECKPOINT_DIR TOKENIZER_DIR OUT | export-lm CHECKPOINT_DIR TOKENIZER_DIR OUT | evidence [MODEL_DIR] [--seeds 42,43,44] [--tasks sst2,sentiment,spam] [--inits pretrained,random]");
+  console.error("usage: node --import tsx scripts/pretrain-bundled.ts pretrain [flags] | continue STAGE1_DIR [flags] | lm [flags] | export CHECKPOINT_DIR TOKENIZER_DIR OUT | export-lm CHECKPOINT_DIR TOKENIZER_DIR OUT | evidence [MODEL_DIR] [--seeds 42,43,44] [--tasks sst2,sentiment,spam] [--inits pretrained,random]");
   process.exitCode = 2;
 }
