@@ -97,7 +97,7 @@ Examples:
     --max-rows 2000 --max-length 256 --epochs 1 --ia3 --output reports/imdb
   finetune compare --model ./tiny-model --data reviews.jsonl --methods head,lora,prompt --max-steps 200 --output reports/quick
   finetune compare --config compare.yaml
-  finetune compare --model bundled --dataset bundled:spam --output runs/demo --resume   # after Ctrl-C`;
+  finetune compare --model bundled --dataset bundled:sentiment --output runs/demo --resume   # after Ctrl-C`;
   },
 
   async run(argv) {
