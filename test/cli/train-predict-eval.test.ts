@@ -102,6 +102,10 @@ test("feature without --pooling keeps the better of cls and mean on held-out row
     const saved = JSON.parse(await readFile(join(out, "finetune.json"), "utf8"));
     assert.equal(JSON.stringify(saved).match(/"pooling":"(\w+)"/)?.[1], picked[1]);
   }
+  // Twelve training rows and no validation split: too few to hold a tenth out, so the usual pooling.
+  const few = await cli(["train", "--model", model, "--method", "feature", ...noValidation.map((a) => (a === ROWS ? "12" : a)), "--output", join(dir, "few")]);
+  assert.equal(few.code, 0, few.stderr);
+  assert.match(few.stderr, /extracting cls-pooled features of 12 training texts\n/);
   const fixed = await cli(["train", "--model", model, "--method", "feature", "--pooling", "mean", ...dataArgs, "--output", join(dir, "fixed")]);
   assert.equal(fixed.code, 0, fixed.stderr);
   assert.match(fixed.stderr, /extracting mean-pooled features of 48 training texts\n/);

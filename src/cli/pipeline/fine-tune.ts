@@ -194,7 +194,9 @@ async function runFeatureBased(input: RunInput): Promise<RunResult> {
   manualSeed(hp.seed);
   const base = await loadBaseModel(input.source);
   const maxLength = Math.min(hp.maxLength, maxPositions(base));
-  const candidates = mo.pooling ? [mo.pooling] : [...new Set<Pooling>([defaultPooling(base), "mean"])];
+  // Too few rows to hold a tenth out of (and no validation split): the model's usual pooling.
+  const canChoose = !mo.pooling && (data.splits.validation !== undefined || train.length >= 20);
+  const candidates = mo.pooling ? [mo.pooling] : canChoose ? [...new Set<Pooling>([defaultPooling(base), "mean"])] : [defaultPooling(base)];
   let extractMs = 0;
   const features = async (rows: TextExample[], pooling: Pooling) => {
     const t = performance.now();
