@@ -5,6 +5,7 @@ import type { FloatArray } from "../backend/index.js";
 import {
   Tensor, add, cat, constant, div, dropout, matmul, mul, permute, reshape, scale, scaledDotProductAttention, slice, softmax, tanh,
 } from "../tensor/index.js";
+import { checkLayerPast, pastLength } from "./kv-cache.js";
 import type { LayerPast } from "./outputs.js";
 
 /** torch.finfo(torch.float32).min, the value HF writes at masked positions. */
@@ -101,18 +102,13 @@ export function encoderSelfAttention(q: Tensor, k: Tensor, v: Tensor, opts: Enco
   const heads = opts.heads;
   const sqrtD = Math.fround(Math.sqrt(q.shape[2] / heads));
   if (opts.past) {
-    checkPast(opts.past, q.shape[0], heads, q.shape[2] / heads);
-    k = cat([mergeHeads(opts.past.key), k], 1);
-    v = cat([mergeHeads(opts.past.value), v], 1);
+    const past = opts.past, rows = pastLength(past);
+    checkLayerPast(past, q.shape[0], heads, q.shape[2] / heads);
+    const inUse = (t: Tensor) => mergeHeads(rows === t.shape[2] ? t : slice(t, 2, 0, rows));
+    k = cat([inUse(past.key), k], 1);
+    v = cat([inUse(past.value), v], 1);
   }
   return scaledDotProductAttention(q, k, v, { layout: "bshd", heads, scale: 1 / sqrtD, mask: checkMask(opts.mask, q, k.shape[1]),
     dropoutP: opts.dropoutP, training: opts.training });
 }
 
-function checkPast(past: LayerPast, b: number, h: number, d: number): void {
-  for (const [name, t] of [["key", past.key], ["value", past.value]] as const) {
-    if (t.ndim !== 4 || t.shape[0] !== b || t.shape[1] !== h || t.shape[3] !== d)
-      throw new RangeError(`pastKeyValues ${name} has shape [${t.shape}]; expected [${b}, ${h}, pastLength, ${d}]`);
-  }
-  if (past.key.shape[2] !== past.value.shape[2]) throw new RangeError(`pastKeyValues key and value lengths differ: [${past.key.shape}] vs [${past.value.shape}]`);
-}

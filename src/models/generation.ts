@@ -154,7 +154,7 @@ export function* generationSteps(model: CausalLM, inputIds: TensorLike, opts: Ge
       positionIds: positionsFromMask(mask, step.shape[1]), logitsToKeep: 1 }));
     if (!out.pastKeyValues) throw new Error("generate: the model returned no pastKeyValues with useCache");
     // After the prompt, room for every token still to come, so the steps append to the cache in place.
-    past = n === 0 ? growableCache(out.pastKeyValues, maxNew) : out.pastKeyValues;
+    past = n === 0 ? growableCache(out.pastKeyValues, maxNew - 1) : out.pastKeyValues;
     const next = new Int32Array(batch);
     const [, len, vocab] = out.logits.shape;
     for (let b = 0; b < batch; b++) {

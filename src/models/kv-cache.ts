@@ -13,9 +13,8 @@ export function pastLength(past: LayerPast): number {
   return past.length ?? past.key.shape[2];
 }
 
-/** A layer's past must be [batch, kvHeads, rows, headDim] to sit in front of `key`. */
-export function checkLayerPast(past: LayerPast, key: Tensor): void {
-  const [b, h, , d] = key.shape;
+/** A layer's past must be [batch, kvHeads, rows, headDim] to sit in front of keys of that batch, heads and size. */
+export function checkLayerPast(past: LayerPast, b: number, h: number, d: number): void {
   for (const [name, t] of [["key", past.key], ["value", past.value]] as const) {
     if (t.ndim !== 4 || t.shape[0] !== b || t.shape[1] !== h || t.shape[3] !== d)
       throw new RangeError(`pastKeyValues ${name} has shape [${t.shape}]; expected [${b}, ${h}, pastLength, ${d}]`);
@@ -29,15 +28,15 @@ export function checkLayerPast(past: LayerPast, key: Tensor): void {
  *  returns as its present. With a growable past, the present is that past's buffers, `length` rows longer. */
 export function withPast(past: LayerPast | undefined, key: Tensor, value: Tensor): LayerPast {
   if (!past) return { key, value };
-  checkLayerPast(past, key);
+  checkLayerPast(past, key.shape[0], key.shape[1], key.shape[3]);
   if (past.length === undefined) return { key: cat([past.key, key], 2), value: cat([past.value, value], 2) };
   if (isGradEnabled() && (key.requiresGrad || value.requiresGrad))
     throw new Error("a growable key/value cache is written in place, which autograd cannot follow; run generation under noGrad");
   const length = past.length + key.shape[2];
   const rows = past.key.shape[2];
   const grown = length > rows ? growableCache([past], Math.max(length, 2 * rows) - past.length)[0] : past;
-  appendRows(grown.key, past.length, key);
-  appendRows(grown.value, past.length, value);
+  copyRows(key, grown.key, key.shape[2], past.length);
+  copyRows(value, grown.value, value.shape[2], past.length);
   return { key: grown.key, value: grown.value, length };
 }
 
@@ -54,11 +53,6 @@ export function growableCache(past: readonly LayerPast[], spare: number): LayerP
     };
     return { key: buffer(p.key), value: buffer(p.value), length };
   });
-}
-
-/** Writes src [b, h, seq, d] into dst [b, h, rows, d] at row `at`. */
-function appendRows(dst: Tensor, at: number, src: Tensor): void {
-  copyRows(src, dst, src.shape[2], at);
 }
 
 /** The first `rows` rows of each (batch, head) of src into dst from row `at`. */
