@@ -2,17 +2,19 @@
  * threads). It follows the BLIS/GotoBLAS scheme: pack a KC x NC slab of op(B) into NR-wide column panels
  * and an MC x KC block of op(A) into MR-tall row panels, both zero-padded, then let a register-blocked
  * micro-kernel compute each MR x NR tile of C from one panel of each. Packing makes the inner loop read
- * contiguous memory for every transpose combination, and the block sizes keep the A block in L2 and one
- * B panel in L1 while it is reused. */
+ * contiguous memory for every transpose combination, and the block sizes keep the A block and one B panel
+ * in L2 while it is reused. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "native.h"
 #include "tile.h"
 
-#define KC 256
-#define MC 192   /* rounded down to a multiple of MR */
-#define NC 3072  /* KC x NC floats = 3 MB: the packed slab of B lives in L3 */
+/* Each KC slice of K reads and writes every tile of C once more. 768 rather than the L1-sized 256: the
+ * extra passes over C cost ~10% of a DistilBERT-base forward, while L2 feeds a 96 KB B panel fast enough. */
+#define KC 768
+#define MC 192   /* rounded down to a multiple of MR; the 576 KB A block fits L2 (1 MB on Zen 4/5) */
+#define NC 3072  /* KC x NC floats = 9 MB: the packed slab of B lives in L3 */
 
 typedef void (*micro_kernel)(int kc, const float *a, const float *b, float *c, size_t ldc, int mr, int nr,
                              float alpha, float beta);
