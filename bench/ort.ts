@@ -2,6 +2,7 @@
 // beside ours in one process, alternating runs, outputs checked against each other.
 //   npm run bench -- inference --compare-ort [--cases encoder,generate] [--quick] [--peak GFLOPS] [--json]
 //     [--batch 8] [--seq 128] [--steps 9] [--warmup 2] [--prompt 128] [--new-tokens 128] [--reps 3] [--base-dtype bf16]
+//     [--ort-spinning]
 // encoder:  a DistilBERT-base-sized classifier, batch x seq forward (eval, no graph; ours reads its last hidden
 //           state too, which is feature extraction's forward).
 // generate: GPT-2-small shape, greedy generation with the key/value cache from a `prompt`-token prompt;
@@ -11,6 +12,10 @@
 // --base-dtype bf16: our side holds every weight matrix frozen in bf16 (storeFrozenWeightsInBf16), ONNX Runtime runs
 // the same bf16-representable values in float32 (the goal is ours-in-bf16 against its fp32 time); the outputs then
 // agree to bf16's rounding of the activations, a looser check.
+// ONNX Runtime's worker threads spin by default (allow_spinning) and go on spinning after its run has returned,
+// taking the second core from our next run in this alternation: we measured ours 20-25% slower beside them
+// while ORT's own times did not change with spinning off (292 ms either way on the encoder). So each engine
+// sleeps between its runs here; --ort-spinning restores ORT's default.
 // Our weights are saved as safetensors, loaded into plain PyTorch by bench/torch/ort_export.py and exported
 // with torch.onnx.export (opset 14). onnxruntime-node is installed on first use into .cache/onnxruntime,
 // never as a dependency of the package: its install script would fetch GPU libraries unless
@@ -72,10 +77,11 @@ async function exportOnnx(kind: "distilbert" | "gpt2", model: PreTrainedModel, d
   return out;
 }
 
-function session(ort: Ort, path: string): Promise<OrtSession> {
+function session(ort: Ort, path: string, s: Shapes): Promise<OrtSession> {
   // As the issue's measurement and transformers.js on CPU: ORT's own thread pool, full graph optimisation.
   return ort.InferenceSession.create(path, { intraOpNumThreads: backend().threads(), interOpNumThreads: 1,
-    graphOptimizationLevel: "all", executionMode: "sequential" });
+    graphOptimizationLevel: "all", executionMode: "sequential",
+    ...(s.ortSpinning ? {} : { extra: { session: { intra_op: { allow_spinning: "0" } } } }) });
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -107,7 +113,7 @@ export interface GenerateResult {
 }
 
 type BaseDtype = "fp32" | "bf16";
-interface Shapes { baseDtype: BaseDtype; quick: boolean; batch: number; seq: number; steps: number; warmup: number; prompt: number; newTokens: number; reps: number }
+interface Shapes { baseDtype: BaseDtype; quick: boolean; batch: number; seq: number; steps: number; warmup: number; prompt: number; newTokens: number; reps: number; ortSpinning: boolean }
 
 function side(times: number[], flops: number): Side {
   const ms = median(times);
@@ -121,7 +127,7 @@ export async function compareEncoder(ort: Ort, s: Shapes, dir: string): Promise<
     : distilBertConfig({ vocabSize: 30522, dim: 768, nLayers: 6, nHeads: 12, hiddenDim: 3072, maxPositionEmbeddings: 512 });
   const model = new DistilBertForSequenceClassification(config).eval();
   applyBaseDtype(model, s.baseDtype);
-  const sess = await session(ort, await exportOnnx("distilbert", model, dir));
+  const sess = await session(ort, await exportOnnx("distilbert", model, dir), s);
   const ids = randint(0, config.vocabSize, [s.batch, s.seq]), mask = ones([s.batch, s.seq]);
   const feeds = {
     input_ids: new ort.Tensor("int64", BigInt64Array.from(ids.data, BigInt), [s.batch, s.seq]),
@@ -166,7 +172,7 @@ export async function compareGeneration(ort: Ort, s: Shapes, dir: string): Promi
     : gpt2Config({ vocabSize: 50257, nPositions: 1024, nEmbd: 768, nLayer: 12, nHead: 12 });
   const model = new GPT2LMHeadModel(config).eval();
   applyBaseDtype(model, s.baseDtype);
-  const sess = await session(ort, await exportOnnx("gpt2", model, dir));
+  const sess = await session(ort, await exportOnnx("gpt2", model, dir), s);
   const prompt = randint(0, config.vocabSize, [1, s.prompt]);
   const { nLayer: L, nHead: H, headDim: hd, nEmbd: E, vocabSize: V } = config;
 
@@ -239,6 +245,7 @@ export async function main(argv: string[]): Promise<(EncoderResult | GenerateRes
     if (flag === "--json") json = true;
     else if (flag === "--compare-ort") continue;
     else if (flag === "--quick") given.quick = true;
+    else if (flag === "--ort-spinning") given.ortSpinning = true;
     else if (flag === "--peak") peak = num();
     else if (flag === "--cases") cases = (value ?? argv[++i]).split(",");
     else if (flag === "--batch") given.batch = num();
@@ -258,12 +265,12 @@ export async function main(argv: string[]): Promise<(EncoderResult | GenerateRes
   for (const c of cases) if (c !== "encoder" && c !== "generate") throw new Error(`bench: unknown --cases entry "${c}"; cases: encoder, generate`);
   const quick = given.quick ?? false;
   const s: Shapes = { baseDtype: "fp32", quick, batch: quick ? 2 : 8, seq: quick ? 16 : 128, steps: quick ? 3 : 9, warmup: quick ? 1 : 2,
-    prompt: quick ? 16 : 128, newTokens: quick ? 8 : 128, reps: quick ? 1 : 3, ...given };
+    prompt: quick ? 16 : 128, newTokens: quick ? 8 : 128, reps: quick ? 1 : 3, ortSpinning: false, ...given };
   const ort = loadOrt();
   const be = backend();
   const pct = (g: number) => (peak ? ` (${((100 * g) / peak).toFixed(0)}% of peak ${peak})` : "");
   if (!json) console.log(`finetune-ts ${be.name} (${be.blas}), ${be.threads()} threads, against onnxruntime-node ${ORT_VERSION} ` +
-    `(intraOpNumThreads ${be.threads()}, graph optimisation all), our weights ${s.baseDtype} (ORT's fp32)${quick ? ", quick shapes" : ""}`);
+    `(intraOpNumThreads ${be.threads()}, graph optimisation all, spinning ${s.ortSpinning ? "on" : "off"}), our weights ${s.baseDtype} (ORT's fp32)${quick ? ", quick shapes" : ""}`);
   const dir = mkdtempSync(join(tmpdir(), "finetune-ort-"));
   const results: (EncoderResult | GenerateResult)[] = [];
   try {
