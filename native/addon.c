@@ -162,11 +162,12 @@ static napi_value js_gemm(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-/* gemmBf16(transW, m, wRows, wCols, alpha, a, aOffset, lda, w, beta, c, cOffset, ldc): W is [wRows, wCols]
- * packed in bf16 (see ft_gemm_bf16); C = alpha * A W^T + beta * C, or with transW alpha * A W + beta * C. */
+/* gemmBf16(transW, m, wRows, wCols, alpha, a, aOffset, lda, w, beta, c, cOffset, ldc, bias): W is [wRows, wCols]
+ * packed in bf16 (see ft_gemm_bf16); C = alpha * A W^T + bias + beta * C, or with transW alpha * A W + bias +
+ * beta * C; bias (one value per column of C) may be null. */
 static napi_value js_gemm_bf16(napi_env env, napi_callback_info info) {
   call c;
-  if (!begin(env, info, &c, "gemmBf16", 13)) return NULL;
+  if (!begin(env, info, &c, "gemmBf16", 14)) return NULL;
   const bool trans = flag(&c, 0);
   const double m = count(&c, 1, "m", MAX_DIM), rows = count(&c, 2, "wRows", MAX_DIM), cols = count(&c, 3, "wCols", MAX_DIM);
   const float alpha = (float)number(&c, 4, "alpha"), beta = (float)number(&c, 9, "beta");
@@ -179,9 +180,10 @@ static napi_value js_gemm_bf16(napi_env env, napi_callback_info info) {
   const float *a = f32(&c, 5, "a", empty || in == 0 ? 0 : aoff + (m - 1) * lda + in);
   const uint16_t *w = typed(&c, 8, "w", napi_uint16_array, rows == 0 || cols == 0 ? 0 : (double)ft_bf16_packed_size((int)rows, (int)cols), false);
   float *out_c = f32(&c, 10, "c", empty ? 0 : coff + (m - 1) * ldc + out);
+  const float *bias = f32_or_null(&c, 13, "bias", out);
   if (c.failed) return NULL;
-  if (trans) ft_gemm_bf16_nt((int)m, (int)rows, (int)cols, alpha, a + (size_t)aoff, (int)lda, w, beta, out_c + (size_t)coff, (int)ldc);
-  else ft_gemm_bf16((int)m, (int)rows, (int)cols, alpha, a + (size_t)aoff, (int)lda, w, beta, out_c + (size_t)coff, (int)ldc);
+  if (trans) ft_gemm_bf16_nt((int)m, (int)rows, (int)cols, alpha, a + (size_t)aoff, (int)lda, w, bias, beta, out_c + (size_t)coff, (int)ldc);
+  else ft_gemm_bf16((int)m, (int)rows, (int)cols, alpha, a + (size_t)aoff, (int)lda, w, bias, beta, out_c + (size_t)coff, (int)ldc);
   return undefined(env);
 }
 

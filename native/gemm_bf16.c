@@ -28,7 +28,7 @@
 /* pairs: kc / 2; a: MR dwords per pair (two bf16 of one row of A); b: NR dwords per pair (two bf16 of one
  * row of W, i.e. one column of C). */
 typedef void (*bf16_kernel)(int pairs, const uint32_t *a, const uint32_t *b, float *c, size_t ldc, int mr, int nr,
-                            float alpha, float beta);
+                            float alpha, const float *bias, float beta);
 
 static inline float widen_lo(uint32_t d) {
   uint32_t u = d << 16;
@@ -56,7 +56,8 @@ static inline uint32_t to_bf16(float f) {
 #define WIDEN_KERNEL(name, vu, vf, MR, ...)                                                                 \
   enum { name##_mr = MR };                                                                                 \
   __VA_ARGS__ static void name(int pairs, const uint32_t *restrict a, const uint32_t *restrict b,           \
-                               float *restrict c, size_t ldc, int mr, int nr, float alpha, float beta) {    \
+                               float *restrict c, size_t ldc, int mr, int nr, float alpha,                 \
+                               const float *restrict bias, float beta) {                                  \
     enum { VL = sizeof(vu) / sizeof(uint32_t), NV = (NR / 2) / VL, HALF = NR / 2 };                      \
     for (int h = 0; h < 2; h++) {                                                                          \
       const int hnr = nr - h * HALF < HALF ? nr - h * HALF : HALF;                                         \
@@ -79,7 +80,7 @@ static inline uint32_t to_bf16(float f) {
       }                                                                                                    \
       float tile[MR * HALF];                                                                               \
       memcpy(tile, acc, sizeof tile);                                                                      \
-      update_c(tile, c + h * HALF, ldc, mr, hnr, alpha, beta, MR, HALF);                                   \
+      update_c(tile, c + h * HALF, ldc, mr, hnr, alpha, bias ? bias + h * HALF : NULL, beta, MR, HALF);     \
     }                                                                                                      \
   }
 
@@ -96,7 +97,8 @@ WIDEN_KERNEL(widen_avx2, v8u, v8f, 4, __attribute__((target("avx2,fma"))))
  * pipes, plus the two W vectors and a broadcast within AVX-512's 32 registers. */
 enum { dp_avx512_mr = 12 };
 __attribute__((target("avx512f,avx512bf16"))) static void dp_avx512(int pairs, const uint32_t *restrict a,
-    const uint32_t *restrict b, float *restrict c, size_t ldc, int mr, int nr, float alpha, float beta) {
+    const uint32_t *restrict b, float *restrict c, size_t ldc, int mr, int nr, float alpha, const float *restrict bias,
+    float beta) {
   enum { MR = dp_avx512_mr };
   __m512 acc[MR][2];
   for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
@@ -114,7 +116,7 @@ __attribute__((target("avx512f,avx512bf16"))) static void dp_avx512(int pairs, c
     _mm512_storeu_ps(tile + i * NR, acc[i][0]);
     _mm512_storeu_ps(tile + i * NR + 16, acc[i][1]);
   }
-  update_c(tile, c, ldc, mr, nr, alpha, beta, MR, NR);
+  update_c(tile, c, ldc, mr, nr, alpha, bias, beta, MR, NR);
 }
 
 static int has_avx512bf16(void) { return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16"); }
@@ -216,6 +218,7 @@ typedef struct {
   const float *a;
   int lda;
   const uint16_t *w;
+  const float *bias;
   float *c;
   int ldc;
   bool split_rows; /* threads take stripes of rows of C, else of W's panels */
@@ -233,6 +236,7 @@ static void gemm_range(const bf16_job *g, int m0, int m1, int n0, int n1) {
   for (int pc = 0; pc < kp; pc += KC) {
     const int kc = kp - pc < KC ? kp - pc : KC;
     const float beta = pc == 0 ? g->beta : 1.0f;
+    const float *bias = pc == 0 ? g->bias : NULL;
     for (int ic = m0; ic < m1; ic += MC) {
       const int mc = m1 - ic < MC ? m1 - ic : MC;
       pack_a(g->a, g->lda, ic, mc, g->k, pc, kc, MR, apack);
@@ -242,7 +246,7 @@ static void gemm_range(const bf16_job *g, int m0, int m1, int n0, int n1) {
         for (int ir = 0; ir < mc; ir += MR) {
           const int mr = mc - ir < MR ? mc - ir : MR;
           kr->fn(kc / 2, apack + (size_t)ir * (kc / 2), panel, g->c + (size_t)(ic + ir) * g->ldc + jr, g->ldc, mr,
-                 nr, g->alpha, beta);
+                 nr, g->alpha, bias ? bias + jr : NULL, beta);
         }
       }
     }
@@ -270,15 +274,16 @@ static int parts_for(double flops, size_t units) {
   return (int)(t > units ? units : t);
 }
 
-void ft_gemm_bf16(int m, int n, int k, float alpha, const float *a, int lda, const uint16_t *w, float beta, float *c,
-                  int ldc) {
+void ft_gemm_bf16(int m, int n, int k, float alpha, const float *a, int lda, const uint16_t *w, const float *bias,
+                  float beta, float *c, int ldc) {
   if (m == 0 || n == 0) return;
-  if (k == 0) { /* C = beta * C, where beta == 0 must clear NaN garbage rather than multiply it */
+  if (k == 0) { /* C = bias + beta * C, where beta == 0 must clear NaN garbage rather than multiply it */
     for (int r = 0; r < m; r++)
-      for (int j = 0; j < n; j++) c[(size_t)r * ldc + j] = beta == 0.0f ? 0.0f : beta * c[(size_t)r * ldc + j];
+      for (int j = 0; j < n; j++)
+        c[(size_t)r * ldc + j] = (bias ? bias[j] : 0.0f) + (beta == 0.0f ? 0.0f : beta * c[(size_t)r * ldc + j]);
     return;
   }
-  bf16_job g = {m, n, k, alpha, beta, a, lda, w, c, ldc, false};
+  bf16_job g = {m, n, k, alpha, beta, a, lda, w, bias, c, ldc, false};
   const size_t row_units = (size_t)(m + current->mr - 1) / current->mr, panels = (size_t)(n + NR - 1) / NR;
   /* Rows when there are enough of them: each thread then packs only its own rows of A. */
   g.split_rows = row_units >= (size_t)ft_threads() * 4 || row_units >= panels;
@@ -322,13 +327,13 @@ static void transpose_part(void *ctx, int part, int nparts) {
   }
 }
 
-void ft_gemm_bf16_nt(int m, int n, int k, float alpha, const float *g, int ldg, const uint16_t *w, float beta,
-                     float *c, int ldc) {
+void ft_gemm_bf16_nt(int m, int n, int k, float alpha, const float *g, int ldg, const uint16_t *w, const float *bias,
+                     float beta, float *c, int ldc) {
   if (m == 0 || k == 0) return;
   uint16_t *wt = malloc(sizeof(uint16_t) * ft_bf16_packed_size(k, n));
   if (!wt) abort();
   transpose_job t = {w, wt, n, k};
   ft_parallel(transpose_part, &t, parts_for((double)n * k * 64, (size_t)(k + NR - 1) / NR));
-  ft_gemm_bf16(m, k, n, alpha, g, ldg, wt, beta, c, ldc);
+  ft_gemm_bf16(m, k, n, alpha, g, ldg, wt, bias, beta, c, ldc);
   free(wt);
 }

@@ -45,7 +45,7 @@ typedef float v16f __attribute__((vector_size(64)));
     }                                                                                                    \
     float tile[MR * NR];                                                                                 \
     memcpy(tile, acc, sizeof tile);                                                                      \
-    update_c(tile, c, ldc, mr, nr, alpha, beta, MR, NR);                                                 \
+    update_c(tile, c, ldc, mr, nr, alpha, NULL, beta, MR, NR);                                           \
   }
 
 MICRO_KERNEL(micro_generic, v4f, 6, 2)

@@ -67,16 +67,17 @@ void ft_builtin_block(bool transA, int m, int nc, int kc, float alpha, const flo
 #define FT_GEMV_MAX_ROWS 4
 void ft_gemv(const ft_gemm_args *g);
 
-/* gemm_bf16.c: C = alpha * A W^T + beta * C (ft_gemm_bf16) or alpha * A W + beta * C (ft_gemm_bf16_nt) for
+/* gemm_bf16.c: C = alpha * A W^T + bias + beta * C (ft_gemm_bf16) or alpha * A W + bias + beta * C
+ * (ft_gemm_bf16_nt), bias (a row added to every row of C, in the kernel's write of C) or NULL, for
  * a weight W [n, k] packed once in bf16: panels of FT_BF16_PANEL rows of W, each stored pair of columns by
  * pair of columns, the two bf16 of a row's pair adjacent (the even column first), zero-padded to whole
  * panels and an even k. Element (j, p) is at (j / P) * P * kp + (p / 2) * 2P + (j % P) * 2 + p % 2. */
 #define FT_BF16_PANEL 32
 size_t ft_bf16_packed_size(int n, int k);
-void ft_gemm_bf16(int m, int n, int k, float alpha, const float *a, int lda, const uint16_t *w, float beta, float *c,
-                  int ldc);
-void ft_gemm_bf16_nt(int m, int n, int k, float alpha, const float *g, int ldg, const uint16_t *w, float beta,
-                     float *c, int ldc);
+void ft_gemm_bf16(int m, int n, int k, float alpha, const float *a, int lda, const uint16_t *w, const float *bias,
+                  float beta, float *c, int ldc);
+void ft_gemm_bf16_nt(int m, int n, int k, float alpha, const float *g, int ldg, const uint16_t *w, const float *bias,
+                     float beta, float *c, int ldc);
 /* Micro-kernels: "avx512bf16" (vdpbf16ps), "avx2" and "generic" (widening to fp32). */
 int ft_bf16_kernels(const char **names, int max);
 bool ft_bf16_select(const char *name); /* NULL selects the best one for this CPU */

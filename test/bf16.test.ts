@@ -49,7 +49,7 @@ test("packed bf16: values round to nearest even and unpack in either orientation
 const SHAPES = [[1, 1, 1], [5, 33, 7], [37, 70, 301], [200, 96, 520], [13, 64, 3], [3, 1, 65], [2, 600, 521]];
 
 for (const kernel of nativeInfo().bf16Kernels) {
-  test(`bf16 GEMM ${kernel} matches the TypeScript reference, forward and transposed`, () => {
+  test(`bf16 GEMM ${kernel} matches the TypeScript reference, forward and transposed, with and without a bias`, () => {
     useBf16Gemm(kernel);
     try {
       const native = loadNativeBackend();
@@ -59,7 +59,8 @@ for (const kernel of nativeInfo().bf16Kernels) {
           const w = packBf16(randomArray(rows * cols, seed++), rows, cols);
           const inF = transW ? rows : cols, outF = transW ? cols : rows;
           const a = randomArray(m * (inF + 1) + 3, seed++), c0 = randomArray(m * (outF + 2) + 2, seed++);
-          const g = { transW, m, alpha: 0.75, a, aOffset: 3, lda: inF + 1, w, beta: 0.5, cOffset: 2, ldc: outF + 2 };
+          const bias = (m + Number(transW)) % 2 ? randomArray(outF, seed++) : null; // each shape both ways
+          const g = { transW, m, alpha: 0.75, a, aOffset: 3, lda: inF + 1, w, beta: 0.5, cOffset: 2, ldc: outF + 2, bias };
           const got = c0.slice(), want = c0.slice();
           native.gemmBf16({ ...g, c: got });
           typescriptBackend.gemmBf16({ ...g, c: want });
@@ -71,7 +72,7 @@ for (const kernel of nativeInfo().bf16Kernels) {
               let mag = 0;
               for (let p = 0; p < inF; p++) mag += Math.abs(roundToBf16(a[3 + i * (inF + 1) + p]) * W[j * inF + p]);
               const at = 2 + i * (outF + 2) + j;
-              assert.ok(Math.abs(got[at] - want[at]) <= 1e-4 * 0.75 * mag + 1e-7,
+              assert.ok(Math.abs(got[at] - want[at]) <= 1e-4 * 0.75 * mag + 1e-7 * (1 + Math.abs(bias?.[j] ?? 0)),
                 `[${m}, ${rows}, ${cols}] transW ${transW} C[${i}, ${j}]: ${got[at]} vs ${want[at]}`);
             }
             for (let j = outF; j < outF + 2; j++) assert.equal(got[2 + i * (outF + 2) + j], c0[2 + i * (outF + 2) + j], "beyond ldc untouched");

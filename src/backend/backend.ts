@@ -51,6 +51,8 @@ export interface Bf16GemmArgs {
   c: FloatArray;
   cOffset: number;
   ldc: number;
+  /** Added to every row of C (one value per column), as C is written: C = alpha · A op(W) + bias + beta · C. */
+  bias?: FloatArray | null;
 }
 
 /** Inverted dropout by hashed mask: element i is kept when mix(mix(i ^ seed0) + seed1) >= threshold (see

@@ -49,7 +49,7 @@ interface Addon extends Pick<Backend, "softmaxForward" | "softmaxBackward" | "la
   sumRows(x: FloatArray, out: FloatArray, rows: number, cols: number): void;
   addRows(x: FloatArray, row: FloatArray, rows: number, cols: number): void;
   gemmBf16(transW: boolean, m: number, wRows: number, wCols: number, alpha: number, a: FloatArray, aOffset: number,
-    lda: number, w: Uint16Array, beta: number, c: FloatArray, cOffset: number, ldc: number): void;
+    lda: number, w: Uint16Array, beta: number, c: FloatArray, cOffset: number, ldc: number, bias: FloatArray | null): void;
   selectBf16Gemm(which: string): boolean;
   peakGflops(kind: "fp32" | "bf16", seconds: number): PeakMeasure | null;
   selectGemm(which: string): boolean;
@@ -104,7 +104,7 @@ export function loadNativeBackend(): Backend {
     gemmBatched: (g) => a.gemm(g.transA, g.transB, g.m, g.n, g.k, g.alpha, g.a, g.aOffset, g.lda, g.b, g.bOffset,
       g.ldb, g.beta, g.c, g.cOffset, g.ldc, g.batch, g.strideA, g.strideB, g.strideC),
     gemmBf16: (g) => a.gemmBf16(g.transW, g.m, g.w.rows, g.w.cols, g.alpha, g.a, g.aOffset, g.lda, g.w.data, g.beta, g.c,
-      g.cOffset, g.ldc),
+      g.cOffset, g.ldc, g.bias ?? null),
     softmaxForward: a.softmaxForward,
     softmaxBackward: a.softmaxBackward,
     layerNormForward: a.layerNormForward,

@@ -31,7 +31,7 @@ function gemmBatched(g: BatchedGemmArgs): void {
 }
 
 function gemmBf16(g: Bf16GemmArgs): void {
-  const { transW, m, alpha, a, aOffset, lda, w, beta, c, cOffset, ldc } = g;
+  const { transW, m, alpha, a, aOffset, lda, w, beta, c, cOffset, ldc, bias } = g;
   const inF = transW ? w.rows : w.cols, outF = transW ? w.cols : w.rows;
   // Widened once per call: the reference trades memory for plain loops.
   const W = unpackBf16(w, transW); // [outF, inF]
@@ -42,7 +42,7 @@ function gemmBf16(g: Bf16GemmArgs): void {
       let acc = 0;
       for (let p = 0, o = j * inF; p < inF; p++) acc += x[p] * W[o + p];
       const ci = cOffset + i * ldc + j;
-      c[ci] = alpha * acc + (beta === 0 ? 0 : beta * c[ci]);
+      c[ci] = alpha * acc + (bias ? bias[j] : 0) + (beta === 0 ? 0 : beta * c[ci]);
     }
   }
 }

@@ -97,20 +97,21 @@ export function weightData(weight: Tensor): WeightData {
 
 /** C = alpha · A op(W) (+ beta · C) with W a packed bf16 weight: `forward` is the layer's product X op(W), else
  *  its dX = dY op(W)ᵀ. The packed matrix is [out, in] unless the tensor was packed the other way round. */
-function gemmBf16(s: LinearShape, W: Bf16Tensor, forward: boolean, alpha: number, A: FloatArray, C: FloatArray): void {
+function gemmBf16(s: LinearShape, W: Bf16Tensor, forward: boolean, alpha: number, A: FloatArray, C: FloatArray,
+  bias: FloatArray | null = null): void {
   const packedOutIn = W.transposed === s.weightInOut;
   const inner = forward ? s.inF : s.outF;
-  backendFor(A, C).gemmBf16({ transW: forward !== packedOutIn, m: s.rows, alpha, a: A, aOffset: 0, lda: inner, w: W.packed,
-    beta: 0, c: C, cOffset: 0, ldc: forward ? s.outF : s.inF });
+  backendFor(A, C, bias).gemmBf16({ transW: forward !== packedOutIn, m: s.rows, alpha, a: A, aOffset: 0, lda: inner,
+    w: W.packed, beta: 0, c: C, cOffset: 0, ldc: forward ? s.outF : s.inF, bias });
 }
 
-/** out = X op(W) + b: the product, then the bias in one native pass (the same single rounding of acc + b
- *  as accumulating onto a bias-filled output, without a copy per row). */
+/** out = X op(W) + b: the bias added as the bf16 kernel writes its tile, or after the fp32 product in one native
+ *  pass (the same single rounding of acc + b either way, without a copy per row). */
 export function linearInto(s: LinearShape, X: FloatArray, W: WeightData, Bv: FloatArray | null, out: FloatArray): void {
   const { rows, inF, outF, weightInOut } = s;
   const be = backendFor(X, Bv);
-  if (W instanceof Bf16Tensor) gemmBf16(s, W, true, 1, X, out);
-  else be.gemm({ transA: false, transB: !weightInOut, m: rows, n: outF, k: inF, alpha: 1, a: X, aOffset: 0,
+  if (W instanceof Bf16Tensor) return gemmBf16(s, W, true, 1, X, out, Bv);
+  be.gemm({ transA: false, transB: !weightInOut, m: rows, n: outF, k: inF, alpha: 1, a: X, aOffset: 0,
     lda: inF, b: W, bOffset: 0, ldb: weightInOut ? outF : inF, beta: 0, c: out, cOffset: 0, ldc: outF });
   if (Bv) be.addRows(out, Bv, rows, outF);
 }
