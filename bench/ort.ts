@@ -13,8 +13,8 @@
 // the same bf16-representable values in float32 (the goal is ours-in-bf16 against its fp32 time); the outputs then
 // agree to bf16's rounding of the activations, a looser check.
 // ONNX Runtime's worker threads spin by default (allow_spinning) and go on spinning after its run has returned,
-// taking the second core from our next run in this alternation: we measured ours 20-25% slower beside them
-// while ORT's own times did not change with spinning off (292 ms either way on the encoder). So each engine
+// taking the second core from our next run in this alternation: we measured ours 15-25% slower beside them
+// while ORT's own encoder time was no slower with spinning off (292 ms, against 296-338 with it). So each engine
 // sleeps between its runs here; --ort-spinning restores ORT's default.
 // Our weights are saved as safetensors, loaded into plain PyTorch by bench/torch/ort_export.py and exported
 // with torch.onnx.export (opset 14). onnxruntime-node is installed on first use into .cache/onnxruntime,
