@@ -166,8 +166,8 @@ size_t ft_bf16_packed_size(int n, int k) {
 
 /* The first pairs of a row as dwords MR apart, 16 pairs per instruction where the CPU converts
  * (vcvtne2ps2bf16 also rounds to nearest even and quiets NaNs, but reads denormals as zero, which no
- * activation notices); returns how many pairs it did. Converting one element at a time took a tenth of
- * the bf16 forward. */
+ * activation notices); returns how many pairs it did. Converted one element at a time, packing A was most
+ * of the 6% of a bf16 forward's profile outside the micro-kernel. */
 #if defined(__x86_64__) || defined(__i386__)
 __attribute__((target("avx512f,avx512bf16"))) static int convert_pairs_avx512(const float *row, int pairs,
                                                                               uint32_t *dst, int stride) {
