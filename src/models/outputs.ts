@@ -35,6 +35,14 @@ export interface ModelInput {
   useCache?: boolean;
 }
 
+/** A masked LM's loss over its labelled positions, and the encoder's output it came from (for an objective added
+ *  beside masked-LM, such as pretraining's word-vector distillation). */
+export interface MaskedLoss {
+  loss: Tensor;
+  /** [batch, seq, hidden] */
+  lastHiddenState: Tensor;
+}
+
 export interface ModelOutput {
   /** The head's output; a base model without a head returns its last hidden state here. */
   logits: Tensor;

@@ -1,33 +1,41 @@
 // Masked-LM pretraining as a TrainingModule. The loss is the model's maskedLoss (forward's loss, with the
-// vocabulary projection only at masked positions); the tokens an evaluation batch predicts are the masked ones.
+// vocabulary projection only at masked positions), plus word-vector distillation when targets are given
+// (./word-vectors.ts); the tokens an evaluation batch predicts are the masked ones, and its loss is masked-LM's
+// alone, so validation losses compare with and without distillation.
 import { IGNORE_INDEX, type Batch } from "../data/collate.js";
-import type { ModelInput } from "../models/outputs.js";
-import type { Tensor } from "../tensor/index.js";
+import type { MaskedLoss, ModelInput } from "../models/outputs.js";
+import { add, mul, type Tensor } from "../tensor/index.js";
 import { TokenLossModule } from "../train/evaluating-module.js";
 import { modelInput, type ForwardModel } from "../train/module.js";
 import type { OptimizationOptions } from "../train/optimizer-config.js";
+import { wordVectorLoss, type WordVectorTargets } from "./word-vectors.js";
 
 /** DistilBertForMaskedLM and BertForMaskedLM. */
 export interface MaskedLanguageModel extends ForwardModel {
-  maskedLoss(input: ModelInput & { labels: Tensor }): Tensor;
+  maskedLoss(input: ModelInput & { labels: Tensor }): MaskedLoss;
 }
 
 const DEFAULT_LR = 1e-4;
 
 export class MaskedLMModule extends TokenLossModule<MaskedLanguageModel> {
-  constructor(model: MaskedLanguageModel, opts: OptimizationOptions = {}) {
-    super(model, opts, DEFAULT_LR);
+  /** `distill`: word-vector targets and the weight of their loss beside masked-LM's. */
+  constructor(model: MaskedLanguageModel, opts: OptimizationOptions = {}, private readonly distill?: { targets: WordVectorTargets; weight: number }) {
+    super(model, opts, DEFAULT_LR, distill ? { distillWeight: distill.weight, distillDim: distill.targets.dim } : {});
   }
 
   trainingStep(batch: Batch): Tensor {
-    return this.model.maskedLoss(maskedInput(batch));
+    const input = maskedInput(batch);
+    const { loss, lastHiddenState } = this.model.maskedLoss(input);
+    if (!this.distill) return loss;
+    const vectors = wordVectorLoss(lastHiddenState, batch.inputIds, input.labels, batch.attentionMask, this.distill.targets);
+    return add(loss, mul(vectors, this.distill.weight));
   }
 
   protected accumulate(batch: Batch): void {
     const input = maskedInput(batch);
     let n = 0;
     for (const l of input.labels.data) if (l !== IGNORE_INDEX) n++;
-    this.addTokens(this.model.maskedLoss(input), n);
+    this.addTokens(this.model.maskedLoss(input).loss, n);
   }
 }
 

@@ -30,6 +30,7 @@ import { MaskedLMModule, type MaskedLanguageModel } from "./masked-lm-module.js"
 import { freshModel, objectiveOf, pretrainingHead, type Architecture, type ModelSize, type Objective } from "./models.js";
 import { PRETRAIN_FILES, saveModel, type SaveDtype } from "./save.js";
 import { StepCsvLogger } from "./step-csv-logger.js";
+import { readWordVectorTargets } from "./word-vectors.js";
 import { WallClock } from "./wall-clock.js";
 
 /** A randomly initialised model of this architecture and size. */
@@ -74,6 +75,10 @@ export interface PretrainOptions {
   schedule?: ScheduleName;
   gradientClip?: number;
   mlmProbability?: number;
+  /** Masked-LM only: a GloVe-format word-vector file whose vectors the encoder's last hidden states also learn
+   *  to carry (./word-vectors.ts), and that loss's weight beside masked-LM's (default 1). */
+  distillVectors?: string;
+  distillWeight?: number;
   /** Every N optimizer steps: a row of train_loss, elapsed_s and lr in <output>/metrics.csv (default 10). */
   logEvery?: number;
   /** Every N optimizer steps: val_loss on held-out text, and a resumable checkpoint (default 100). */
@@ -212,8 +217,11 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const optimization = {
     lr: opts.lr, weightDecay: opts.weightDecay ?? 0.01, warmupSteps: opts.warmupSteps, warmupRatio: opts.warmupRatio, schedule: opts.schedule ?? "linear",
   };
+  if (opts.distillVectors !== undefined && objective !== "mlm") throw new Error("--distill-vectors: word-vector distillation is for masked-LM pretraining, not next-token");
+  const distill = opts.distillVectors === undefined ? undefined
+    : { targets: await readWordVectorTargets(opts.distillVectors, tokenizer), weight: opts.distillWeight ?? 1 };
   const module: TrainingModule<Batch> = objective === "mlm"
-    ? new MaskedLMModule(model as unknown as MaskedLanguageModel, optimization)
+    ? new MaskedLMModule(model as unknown as MaskedLanguageModel, optimization, distill)
     : new CausalLMModule(model, optimization);
   const data = loaders(opts, objective, tokenizer, trainBlocks, valBlocks, seed);
 

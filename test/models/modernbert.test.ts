@@ -134,7 +134,7 @@ test("ModernBertForMaskedLM: head and decoder at every position, the decoder tie
   assertCloseRel("logits", out.logits, want, 1e-6);
   const wantLoss = crossEntropy(reshape(want, [27, 512]), reshape(tensor(labels, { dtype: "int32" }), [27]));
   assert.ok(Math.abs(out.loss!.item() - wantLoss.item()) < 1e-5);
-  assert.ok(Math.abs(m.maskedLoss({ ...inputs, labels: tensor(labels, { dtype: "int32" }) }).item() - wantLoss.item()) < 1e-5, "maskedLoss = forward's loss");
+  assert.ok(Math.abs(m.maskedLoss({ ...inputs, labels: tensor(labels, { dtype: "int32" }) }).loss.item() - wantLoss.item()) < 1e-5, "maskedLoss = forward's loss");
 
   await m.savePretrained(join(dir, "mlm"));
   const saved = loadSafetensorsSync(join(dir, "mlm", "model.safetensors")).tensors;

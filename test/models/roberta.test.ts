@@ -134,7 +134,7 @@ test("RobertaForMaskedLM: no pooler, lm_head.* names, decoder tied to the embedd
     const want = add(linear(t, model.roberta.embeddings.wordEmbeddings.weight, null), p.bias);
     assertCloseRel("logits", out.logits, want, 1e-6);
     assert.ok(Math.abs(out.loss!.item() - crossEntropy(reshape(want, [12, 40]), reshape(labels, [12])).item()) < 1e-5);
-    assert.ok(Math.abs(model.maskedLoss({ inputIds: ids, attentionMask, labels }).item() - out.loss!.item()) < 1e-5, "maskedLoss = forward's loss");
+    assert.ok(Math.abs(model.maskedLoss({ inputIds: ids, attentionMask, labels }).loss.item() - out.loss!.item()) < 1e-5, "maskedLoss = forward's loss");
   }
 });
 

@@ -38,7 +38,7 @@ test("its masked-LM loss on held-out corpus text is far below that of the same m
   const batches = [...new MaskedBlockLoader(blocks, masking, { batchSize: 16, seed: 0 }).iterate(0)];
   const loss = (m: DistilBertForMaskedLM) => {
     m.eval();
-    return noGrad(() => batches.reduce((s, b) => s + m.maskedLoss({ inputIds: b.inputIds, attentionMask: b.attentionMask, labels: b.labels! }).item(), 0)) / batches.length;
+    return noGrad(() => batches.reduce((s, b) => s + m.maskedLoss({ inputIds: b.inputIds, attentionMask: b.attentionMask, labels: b.labels! }).loss.item(), 0)) / batches.length;
   };
   manualSeed(0);
   const c = model.config;

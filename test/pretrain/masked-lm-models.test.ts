@@ -44,7 +44,7 @@ test("DistilBertForMaskedLM: transformers' key names, projector tied to the word
   assertCloseRel("logits", out.logits, want, 1e-6);
   const wantLoss = crossEntropy(reshape(want, [12, 50]), reshape(labels, [12]));
   assert.ok(Math.abs(out.loss!.item() - wantLoss.item()) < 1e-5);
-  assert.ok(Math.abs(m.maskedLoss({ inputIds: ids, attentionMask, labels }).item() - wantLoss.item()) < 1e-5, "maskedLoss = forward's loss");
+  assert.ok(Math.abs(m.maskedLoss({ inputIds: ids, attentionMask, labels }).loss.item() - wantLoss.item()) < 1e-5, "maskedLoss = forward's loss");
 });
 
 test("BertForMaskedLM: no pooler, cls.predictions.* names, decoder tied to the embeddings and to cls.predictions.bias", () => {
@@ -62,7 +62,7 @@ test("BertForMaskedLM: no pooler, cls.predictions.* names, decoder tied to the e
   const out = m.forward({ inputIds: ids, attentionMask, labels });
   const t = layerNorm(gelu(linear(out.lastHiddenState!, p.transform.dense.weight, p.transform.dense.bias)), p.transform.layerNorm.weight, p.transform.layerNorm.bias, 1e-12);
   assertCloseRel("logits", out.logits, add(linear(t, m.bert.embeddings.wordEmbeddings.weight, null), p.bias), 1e-6);
-  assert.ok(Math.abs(m.maskedLoss({ inputIds: ids, attentionMask, labels }).item() - out.loss!.item()) < 1e-5);
+  assert.ok(Math.abs(m.maskedLoss({ inputIds: ids, attentionMask, labels }).loss.item() - out.loss!.item()) < 1e-5);
 });
 
 test("savePretrained writes each tied tensor once; AutoModelForMaskedLM loads it back (float32 and float16)", async () => {

@@ -41,6 +41,8 @@ const flags = {
   schedule: choiceFlag("decay after warm-up: linear, cosine or constant (default linear)", SCHEDULES, { arg: "NAME" }),
   weightDecay: numberFlag("AdamW weight decay (default 0.01)", { min: 0 }),
   mlmProbability: numberFlag("share of tokens masked (default 0.15)", { arg: "P", min: 0.01, max: 0.99 }),
+  distillVectors: stringFlag("masked LM: a GloVe-format word-vector file (\"word v1 v2 ...\" per line); the last hidden states also learn to carry each word's vector, and position 0 ([CLS]) the block's mean vector", { arg: "FILE" }),
+  distillWeight: numberFlag("weight of the word-vector loss beside the masked-LM loss (default 1)", { min: 0 }),
   logEvery: int("write train_loss, lr and elapsed time to <output>/metrics.csv every N steps (default 10)"),
   valEvery: int("held-out loss and a checkpoint every N steps (default 100)", 2),
   checkpointDir: stringFlag("where checkpoints go (default <output>/checkpoints)", { arg: "DIR" }),
@@ -83,7 +85,7 @@ Examples:
     if (Boolean(v.bundled) === files.length > 0) throw new UsageError("give text files or --bundled (one of the two)");
     if (v.resume && v.overwrite) throw new UsageError("--resume continues what --output holds and --overwrite deletes it; give one of the two");
     const model = v.model !== undefined && (await isDirectory(await modelRef(v.model))) ? await modelRef(v.model) : undefined;
-    const lock = await prepareOutput(v.output, { kind: "pretrain", overwrite: v.overwrite, inputs: [model, v.tokenizer, v.chatTemplate, ...files] });
+    const lock = await prepareOutput(v.output, { kind: "pretrain", overwrite: v.overwrite, inputs: [model, v.tokenizer, v.chatTemplate, v.distillVectors, ...files] });
     try {
       await pretrainInto(v, files, v.output);
     } finally {
@@ -111,6 +113,8 @@ async function pretrainInto(v: Values, files: string[], output: string): Promise
     warmupRatio: v.warmupSteps === undefined ? 0.05 : undefined,
     schedule: v.schedule,
     mlmProbability: v.mlmProbability,
+    distillVectors: v.distillVectors,
+    distillWeight: v.distillWeight,
     logEvery: v.logEvery,
     valEvery: v.valEvery,
     resume: v.resume,

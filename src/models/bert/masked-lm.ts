@@ -5,7 +5,7 @@ import { Embedding, LayerNorm, Linear, Module, init } from "../../nn/index.js";
 import { zeros, type Tensor } from "../../tensor/index.js";
 import { ACTIVATIONS } from "../config.js";
 import { labelledRows, maskedLmLoss } from "../distilbert/masked-lm.js";
-import type { ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
+import type { MaskedLoss, ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
 import { PreTrainedModel, skipInit } from "../pretrained.js";
 import { bertConfigDict, bertShape, parseBertConfig, type BertConfig } from "./config.js";
 import { BertModel, bertPeftFacts, encodeWithBertLayers } from "./modeling.js";
@@ -96,9 +96,10 @@ export class BertForMaskedLM extends PreTrainedModel<BertConfig> {
   }
 
   /** forward's loss with the decoder computed only where labels are set: the same value, less work. */
-  maskedLoss(input: ModelInput & { labels: Tensor }): Tensor {
-    const { hidden, targets } = labelledRows(this.bert.forward(input), input.labels);
-    return maskedLmLoss(this.cls.predictions.forward(hidden), targets);
+  maskedLoss(input: ModelInput & { labels: Tensor }): MaskedLoss {
+    const h = this.bert.forward(input);
+    const { hidden, targets } = labelledRows(h, input.labels);
+    return { loss: maskedLmLoss(this.cls.predictions.forward(hidden), targets), lastHiddenState: h };
   }
 
   private tied(): boolean {

@@ -4,7 +4,7 @@ import { Embedding, LayerNorm, Linear, Module } from "../../nn/index.js";
 import { Tensor, asTensor, crossEntropy, indexSelect, reshape } from "../../tensor/index.js";
 import { IGNORE_INDEX } from "../../data/collate.js";
 import { ACTIVATIONS } from "../config.js";
-import type { ModelInput, ModelOutput, PeftModelFacts, TensorLike } from "../outputs.js";
+import type { MaskedLoss, ModelInput, ModelOutput, PeftModelFacts, TensorLike } from "../outputs.js";
 import { PreTrainedModel, skipInit } from "../pretrained.js";
 import { distilBertConfigDict, distilBertShape, parseDistilBertConfig, type DistilBertConfig } from "./config.js";
 import { DistilBertModel } from "./modeling.js";
@@ -40,10 +40,10 @@ export class DistilBertForMaskedLM extends PreTrainedModel<DistilBertConfig> {
 
   /** forward's loss with the vocabulary projection computed only where labels are set (about 15% of
    *  positions in pretraining): the same value for a fraction of the work. */
-  maskedLoss(input: ModelInput & { labels: Tensor }): Tensor {
+  maskedLoss(input: ModelInput & { labels: Tensor }): MaskedLoss {
     const h = this.distilbert.forward(input).lastHiddenState!;
     const { hidden, targets } = labelledRows(h, input.labels);
-    return maskedLmLoss(this.head(hidden), targets);
+    return { loss: maskedLmLoss(this.head(hidden), targets), lastHiddenState: h };
   }
 
   private head(h: Tensor): Tensor {

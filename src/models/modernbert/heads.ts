@@ -6,7 +6,7 @@ import { Tensor, asTensor, div, mean, mul, reshape, slice, sum } from "../../ten
 import { ACTIVATIONS } from "../config.js";
 import { labelledRows, maskedLmLoss } from "../distilbert/masked-lm.js";
 import { classificationLoss } from "../heads.js";
-import type { ModelInput, ModelOutput } from "../outputs.js";
+import type { MaskedLoss, ModelInput, ModelOutput } from "../outputs.js";
 import { skipInit } from "../pretrained.js";
 import type { ModernBertConfig } from "./config.js";
 import { ModernBertModel, ModernBertPreTrainedModel, modernBertNorm } from "./modeling.js";
@@ -99,9 +99,10 @@ export class ModernBertForMaskedLM extends ModernBertPreTrainedModel {
   }
 
   /** forward's loss with the head and decoder computed only where labels are set (sparse_prediction). */
-  maskedLoss(input: ModelInput & { labels: Tensor }): Tensor {
-    const { hidden, targets } = labelledRows(this.model.forward(input).lastHiddenState!, input.labels);
-    return maskedLmLoss(this.decoder.forward(this.head.forward(hidden)), targets);
+  maskedLoss(input: ModelInput & { labels: Tensor }): MaskedLoss {
+    const h = this.model.forward(input).lastHiddenState!;
+    const { hidden, targets } = labelledRows(h, input.labels);
+    return { loss: maskedLmLoss(this.decoder.forward(this.head.forward(hidden)), targets), lastHiddenState: h };
   }
 
   override tiedKeys(): string[] {

@@ -4,7 +4,7 @@
 import { LayerNorm, Linear, Module, init, type Embedding } from "../../nn/index.js";
 import { gelu, zeros, type Tensor } from "../../tensor/index.js";
 import { labelledRows, maskedLmLoss } from "../distilbert/masked-lm.js";
-import type { ModelInput, ModelOutput } from "../outputs.js";
+import type { MaskedLoss, ModelInput, ModelOutput } from "../outputs.js";
 import { skipInit } from "../pretrained.js";
 import type { RobertaConfig } from "./config.js";
 import { RobertaModel, RobertaPreTrainedModel } from "./modeling.js";
@@ -52,9 +52,10 @@ export class RobertaForMaskedLM extends RobertaPreTrainedModel {
   }
 
   /** forward's loss with the decoder computed only where labels are set: the same value, less work. */
-  maskedLoss(input: ModelInput & { labels: Tensor }): Tensor {
-    const { hidden, targets } = labelledRows(this.roberta.forward(input).lastHiddenState!, input.labels);
-    return maskedLmLoss(this.lmHead.forward(hidden), targets);
+  maskedLoss(input: ModelInput & { labels: Tensor }): MaskedLoss {
+    const h = this.roberta.forward(input).lastHiddenState!;
+    const { hidden, targets } = labelledRows(h, input.labels);
+    return { loss: maskedLmLoss(this.lmHead.forward(hidden), targets), lastHiddenState: h };
   }
 
   private tied(): boolean {
