@@ -20,7 +20,7 @@ const flags = {
   cacheDir: modelFlags.cacheDir,
   arch: choiceFlag(`${either(ARCHS.mlm)} (masked LM, WordPiece), ${either(ARCHS.clm)} (next token, byte-level BPE); default distilbert`,
     [...ARCHS.mlm, ...ARCHS.clm], { arg: "ARCH" }),
-  bundled: booleanFlag("pretrain on the bundled corpus (State of the Union addresses, Moby Dick, spam-task training mails, WordNet's definitions and examples) instead of files"),
+  bundled: booleanFlag("pretrain on the bundled corpus (State of the Union addresses, Moby Dick, the Brown Corpus, nlp-corpus's web sentences, WordNet's definitions and examples, the spam and sentiment tasks' training text) instead of files"),
   vocabSize: int("tokenizer vocabulary, special tokens included (default 8192)", 16),
   tokenizer: stringFlag("use this tokenizer folder instead of training one on the text", { arg: "DIR" }),
   specialTokens: stringFlag("comma-separated special tokens the trained tokenizer adds after the architecture's own, e.g. a chat template's <|im_start|>,<|im_end|>", { arg: "LIST" }),
