@@ -98,6 +98,9 @@ gemmCases.push(gemmCase(true, false, 12, 10, 8, { batch: 3, broadcast: "c", beta
 // threads, k not a multiple of its 16 lanes; pad 0 reads A in place, padded or transposed A is copied first.
 for (const [ta, tb] of combos) for (const m of [1, 2, 3, 4]) gemmCases.push(gemmCase(ta, tb, m, 2100, 83, { beta: m % 2 }));
 for (const tb of [false, true]) gemmCases.push(gemmCase(false, tb, 1, 1037, 29, { pad: 0, beta: 0.5 }));
+// op(B) = B up to 4,096 columns is split by B's rows (each thread sums its band into a partial C); wider, by columns.
+gemmCases.push(gemmCase(false, false, 3, 700, 403, { beta: 0.5 }));
+gemmCases.push(gemmCase(false, false, 2, 4500, 40, { beta: 1 }));
 gemmCases.push(gemmCase(false, false, 6, 4, 0)); // k = 0: C = beta * C clears NaN
 gemmCases.push(gemmCase(false, false, 6, 4, 5, { alpha: 0 }));
 gemmCases.push(gemmCase(false, false, 0, 4, 5));
@@ -111,16 +114,16 @@ for (const variant of gemmVariants) {
   });
 }
 
-test("gemm gives the same results on 1 and 3 threads", () => {
+test("gemm and the few-row form give the same results on 1 and 3 threads", () => {
   const before = native.threads();
-  const g = gemmCases.find((c) => c.m === 300)!;
+  const cases = [gemmCases.find((c) => c.m === 300)!, gemmCases.find((c) => c.m === 3 && c.n === 700)!];
   try {
     for (const variant of gemmVariants) {
       withGemm(variant, () => {
         for (const threads of [1, 3]) {
           native.setThreads(threads);
           assert.equal(native.threads(), threads);
-          assertClose(runGemm(g), g.expected, `${variant} on ${threads} threads`);
+          for (const g of cases) assertClose(runGemm(g), g.expected, `${variant} ${g.label} on ${threads} threads`);
         }
       });
     }
