@@ -4,6 +4,9 @@
 // reported with their own m, k, n; and the batched attention scores Q·Kᵀ (96 heads x 128 tokens, head 64).
 // Then the products with a frozen bf16 weight on the DistilBERT-base forward shapes (bf16 rows: the forward
 // A·Wᵀ and, transW, its dX = dY·W), each GFLOP/s also as a share of the machine's peak (npm run bench -- peak).
+// Last, one-row products (a decode step of generation) on GPT-2-small's weights, read at memory speed: GB/s of
+// weight read, with copies of the weight cycled so none is in cache ("nn": a Conv1D weight [in, out]; "nt": a
+// Linear weight [out, in], the LM head among them).
 //   node --import tsx bench/gemm.ts [--json] [--builtin[=kernel]] [--reps N] [--threads N]
 // --builtin measures the builtin GEMM instead of the BLAS library (openblasGflops stays the library's).
 import { pathToFileURL } from "node:url";
@@ -127,7 +130,38 @@ function bf16Rows(backend: Backend, reps: number): Bf16GemmRow[] {
   return rows;
 }
 
-export async function runGemmBench(opts: GemmBenchOptions = {}): Promise<{ gemm: GemmBenchRow[]; bf16: Bf16GemmRow[]; bf16Kernel: string; blas: string; threads: number }> {
+export interface DecodeRow {
+  layout: "nn" | "nt";
+  k: number;
+  n: number;
+  ms: number;
+  /** Weight bytes read per second. */
+  gbPerSec: number;
+}
+
+const DECODE: [DecodeRow["layout"], number, number][] = [["nn", 768, 2304], ["nn", 768, 768], ["nn", 768, 3072], ["nn", 3072, 768], ["nt", 768, 50257]];
+
+/** One row of A times a weight too large to stay in cache between calls: 400 MB of copies, cycled. */
+function decodeRows(backend: Backend, reps: number): DecodeRow[] {
+  return DECODE.map(([layout, k, n]) => {
+    const copies = Math.ceil(400e6 / (4 * k * n));
+    const weights = Array.from({ length: copies }, () => random(k * n));
+    const a = random(k), c = new Float32Array(n);
+    const run = (b: Float32Array) => backend.gemm({ transA: false, transB: layout === "nt", m: 1, n, k, alpha: 1, a, aOffset: 0, lda: k,
+      b, bOffset: 0, ldb: layout === "nt" ? k : n, beta: 0, c, cOffset: 0, ldc: n });
+    for (const w of weights) run(w);
+    const calls = Math.max(reps * 4, copies * 2), seconds: number[] = [];
+    for (let r = 0; r < calls; r++) {
+      const t = process.hrtime.bigint();
+      run(weights[r % copies]);
+      seconds.push(Number(process.hrtime.bigint() - t) / 1e9);
+    }
+    const s = median(seconds);
+    return { layout, k, n, ms: Math.round(s * 1e6) / 1000, gbPerSec: round((4 * k * n) / s / 1e9) };
+  });
+}
+
+export async function runGemmBench(opts: GemmBenchOptions = {}): Promise<{ gemm: GemmBenchRow[]; bf16: Bf16GemmRow[]; decode: DecodeRow[]; bf16Kernel: string; blas: string; threads: number }> {
   const reps = opts.reps ?? 15;
   const backend = loadNativeBackend();
   if (opts.threads) backend.setThreads(opts.threads);
@@ -142,7 +176,7 @@ export async function runGemmBench(opts: GemmBenchOptions = {}): Promise<{ gemm:
       };
     });
     const info = nativeInfo();
-    return { gemm: rows, bf16: bf16Rows(backend, reps), bf16Kernel: info.bf16Kernel, blas: info.blas === "builtin" ? `builtin (${info.builtinKernel})` : info.blas, threads: info.threads };
+    return { gemm: rows, bf16: bf16Rows(backend, reps), decode: decodeRows(backend, reps), bf16Kernel: info.bf16Kernel, blas: info.blas === "builtin" ? `builtin (${info.builtinKernel})` : info.blas, threads: info.threads };
   } finally {
     if (opts.builtin) {
       useBuiltinGemm(before.builtinKernel);
@@ -183,6 +217,9 @@ export async function main(argv: string[]): Promise<unknown> {
       console.log(`${r.transW ? "dX " : "fwd"} ${r.m}x${r.transW ? r.out : r.in}x${r.transW ? r.in : r.out}`.padEnd(24) +
         `${r.gflops.toFixed(1).padStart(8)}${ofPeak(r.gflops, peak?.bf16 ?? peak?.fp32, peak?.bf16 ? "bf16" : "fp32")}`);
     }
+    console.log("one row of A (a decode step), weight read from memory (ms, GB/s of weight)");
+    for (const r of result.decode)
+      console.log(`${r.layout} 1x${r.k}x${r.n}`.padEnd(24) + `${r.ms.toFixed(3).padStart(8)} ms ${r.gbPerSec.toFixed(1).padStart(6)} GB/s`);
   }
   return result;
 }
