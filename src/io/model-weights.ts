@@ -14,14 +14,20 @@ export const WEIGHT_FILES = [
   "pytorch_model.bin.index.json",
 ] as const;
 
+export interface LoadModelWeightsOptions {
+  /** safetensors files: read each tensor when its data is first used (see LoadSafetensorsOptions.lazy). */
+  lazy?: boolean;
+}
+
 /** Loads the model weights of a local model directory (or hub snapshot folder), whichever format it holds. */
-export async function loadModelWeights(dir: string): Promise<TensorFileContent> {
+export async function loadModelWeights(dir: string, opts: LoadModelWeightsOptions = {}): Promise<TensorFileContent> {
+  const safetensors = (path: string) => loadSafetensors(path, { lazy: opts.lazy });
   for (const name of WEIGHT_FILES) {
     const path = join(dir, name);
     if (!(await isFile(path))) continue;
-    if (name === "model.safetensors") return loadSafetensors(path);
+    if (name === "model.safetensors") return safetensors(path);
     if (name === "pytorch_model.bin") return loadPytorchBin(path);
-    return loadSharded(path, name.startsWith("model.safetensors") ? loadSafetensors : loadPytorchBin);
+    return loadSharded(path, name.startsWith("model.safetensors") ? safetensors : loadPytorchBin);
   }
   throw new Error(`${dir}: no model weights found (looked for ${WEIGHT_FILES.join(", ")})`);
 }

@@ -86,16 +86,17 @@ export function assertLittleEndianHost(): void {
   }
 }
 
-/** Values as float32. F32 input is returned as is (shared, not copied). */
-export function toFloat32(raw: RawTensor): Float32Array {
+/** Values as float32. F32 input is returned as is (shared, not copied). With `out` (of the tensor's length),
+ *  half-precision values are widened straight into it, with no float32 copy in between. */
+export function toFloat32(raw: RawTensor, out?: Float32Array): Float32Array {
   const { data } = raw;
   switch (raw.dtype) {
     case "F32":
       return data as Float32Array;
     case "F16":
-      return halfBitsToFloat32(data as Uint16Array);
+      return halfBitsToFloat32(data as Uint16Array, out);
     case "BF16":
-      return bf16BitsToFloat32(data as Uint16Array);
+      return bf16BitsToFloat32(data as Uint16Array, out);
     case "I64":
       return Float32Array.from(data as BigInt64Array, (v) => Number(v));
     default:
@@ -144,9 +145,8 @@ export function fromFloat32(values: Float32Array, shape: number[], dtype: "F32" 
   }
 }
 
-function halfBitsToFloat32(src: Uint16Array): Float32Array {
-  const out = new Float32Array(src.length);
-  const bits = new Uint32Array(out.buffer);
+function halfBitsToFloat32(src: Uint16Array, out: Float32Array = new Float32Array(src.length)): Float32Array {
+  const bits = new Uint32Array(out.buffer, out.byteOffset, out.length);
   for (let i = 0; i < src.length; i++) {
     const h = src[i]!;
     const sign = (h & 0x8000) << 16;
@@ -163,9 +163,8 @@ function halfBitsToFloat32(src: Uint16Array): Float32Array {
   return out;
 }
 
-function bf16BitsToFloat32(src: Uint16Array): Float32Array {
-  const out = new Float32Array(src.length);
-  const bits = new Uint32Array(out.buffer);
+function bf16BitsToFloat32(src: Uint16Array, out: Float32Array = new Float32Array(src.length)): Float32Array {
+  const bits = new Uint32Array(out.buffer, out.byteOffset, out.length);
   for (let i = 0; i < src.length; i++) bits[i] = src[i]! << 16;
   return out;
 }

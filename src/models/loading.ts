@@ -75,7 +75,7 @@ export async function buildPretrained<M extends PreTrainedModel, C extends BaseC
   const gguf = (await isGguf(pathOrId)) ? await ggufModule() : undefined;
   const tensors = gguf
     ? gguf.loadGgufTensors(gguf.readGgufModel(pathOrId), config, cls.modelShape(config).numLayers)
-    : (await loadModelWeights((await resolveWeights(pathOrId, opts)).folder)).tensors;
+    : (await loadModelWeights((await resolveWeights(pathOrId, opts)).folder, { lazy: true })).tensors;
   const report = loadHfWeights(model, tensors, { source: pathOrId, ignoreMismatchedSizes: opts.ignoreMismatchedSizes, onWarning: opts.onWarning,
     bfloat16: opts.dtype === "bfloat16" });
   opts.onLoadReport?.(report);

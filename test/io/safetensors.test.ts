@@ -72,6 +72,25 @@ test("all dtypes, 0-d and empty tensors, integer-like and unicode names survive 
   for (const [name, t] of Object.entries(tensors)) assert.deepEqual(back.get(name), t, name);
 });
 
+test("lazy: each tensor is read when its data is first used, with the same values; a file cut short is named then", async () => {
+  const file = join(FIXTURES, "gpt2", "model.safetensors");
+  const eager = (await loadSafetensors(file)).tensors;
+  const lazy = (await loadSafetensors(file, { lazy: true })).tensors;
+  assert.deepEqual([...lazy.keys()], [...eager.keys()]);
+  for (const [name, t] of eager) {
+    const l = lazy.get(name)!;
+    assert.deepEqual([l.dtype, l.shape], [t.dtype, t.shape], name);
+    assert.deepEqual(l.data, t.data, name);
+    assert.equal(l.data, l.data, "read once, then kept");
+  }
+  const bytes = await readFile(file);
+  const cut = join(dir, "cut.safetensors");
+  await writeFile(cut, bytes);
+  const pending = (await loadSafetensors(cut, { lazy: true })).tensors;
+  await writeFile(cut, bytes.subarray(0, bytes.length - 16)); // replaced after the header was read
+  assert.throws(() => { for (const t of pending.values()) void t.data; }, /cut\.safetensors.*unexpected end of file/);
+});
+
 test("filter reads only the selected tensors", async () => {
   const { tensors } = await loadSafetensors(join(FIXTURES, "gpt2", "model.safetensors"), { filter: (n) => n.endsWith(".bias") });
   assert.ok(tensors.size > 0);
