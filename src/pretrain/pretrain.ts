@@ -30,7 +30,7 @@ import { MaskedLMModule, type MaskedLanguageModel } from "./masked-lm-module.js"
 import { freshModel, objectiveOf, pretrainingHead, type Architecture, type ModelSize, type Objective } from "./models.js";
 import { PRETRAIN_FILES, saveModel, type SaveDtype } from "./save.js";
 import { StepCsvLogger } from "./step-csv-logger.js";
-import { readWordVectorTargets } from "./word-vectors.js";
+import { initEmbeddingsFromVectors, readWordVectorTargets } from "./word-vectors.js";
 import { WallClock } from "./wall-clock.js";
 
 /** A randomly initialised model of this architecture and size. */
@@ -79,6 +79,9 @@ export interface PretrainOptions {
    *  to carry (./word-vectors.ts), and that loss's weight beside masked-LM's (default 1). */
   distillVectors?: string;
   distillWeight?: number;
+  /** With distillVectors: before the first step, the first k coordinates of each covered word's input embedding
+   *  are set to its vector (initEmbeddingsFromVectors). Not applied on --resume, whose weights are the run's. */
+  initEmbeddingsFromVectors?: boolean;
   /** Every N optimizer steps: a row of train_loss, elapsed_s and lr in <output>/metrics.csv (default 10). */
   logEvery?: number;
   /** Every N optimizer steps: val_loss on held-out text, and a resumable checkpoint (default 100). */
@@ -220,6 +223,8 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   if (opts.distillVectors !== undefined && objective !== "mlm") throw new Error("--distill-vectors: word-vector distillation is for masked-LM pretraining, not next-token");
   const distill = opts.distillVectors === undefined ? undefined
     : { targets: await readWordVectorTargets(opts.distillVectors, tokenizer), weight: opts.distillWeight ?? 1 };
+  if (opts.initEmbeddingsFromVectors && !distill) throw new Error("--init-embeddings-from-vectors needs --distill-vectors FILE");
+  if (opts.initEmbeddingsFromVectors && !opts.resume) initEmbeddingsFromVectors(model.getInputEmbeddings().weight, distill!.targets);
   const module: TrainingModule<Batch> = objective === "mlm"
     ? new MaskedLMModule(model as unknown as MaskedLanguageModel, optimization, distill)
     : new CausalLMModule(model, optimization);

@@ -93,6 +93,28 @@ function centreAndNormalise(vectors: Float32Array, covered: Uint8Array, dim: num
   }
 }
 
+/** Writes each covered word's vector into the first `dim` coordinates of its row of the input embedding, scaled
+ *  to the mean norm those coordinates had over the covered rows. Distillation alone moves a word's embedding
+ *  only on the steps that draw the word, so after 4,000 steps the last hidden states matched the vectors of
+ *  words in SST-2 sentences to cosine 0.77 on average, and a linear probe of sentiment on [CLS] gained only 2-3
+ *  points; started from the vectors, the model has them for rare words too. */
+export function initEmbeddingsFromVectors(embedding: Tensor, t: WordVectorTargets): void {
+  const [rows, width] = embedding.shape;
+  if (t.dim > width) throw new RangeError(`word vectors have ${t.dim} dimensions, the embeddings only ${width}`);
+  const data = embedding.data as Float32Array;
+  let normSum = 0, n = 0;
+  for (let id = 0; id < Math.min(rows, t.covered.length); id++) {
+    if (!t.covered[id]) continue;
+    normSum += Math.hypot(...data.subarray(id * width, id * width + t.dim));
+    n++;
+  }
+  const scale = n > 0 ? normSum / n : 0;
+  for (let id = 0; id < Math.min(rows, t.covered.length); id++) {
+    if (!t.covered[id]) continue;
+    for (let k = 0; k < t.dim; k++) data[id * width + k] = scale * t.vectors[id * t.dim + k];
+  }
+}
+
 /** 1 - cosine between the first `dim` coordinates of the rows of `h` and the target rows, averaged. */
 function cosineDistance(h: Tensor, targets: Float32Array, dim: number): Tensor {
   const rows = h.shape[0];

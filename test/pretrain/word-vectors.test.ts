@@ -3,7 +3,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { IGNORE_INDEX } from "../../src/data/collate.js";
-import { readWordVectorTargets, wordVectorLoss } from "../../src/pretrain/word-vectors.js";
+import { initEmbeddingsFromVectors, readWordVectorTargets, wordVectorLoss } from "../../src/pretrain/word-vectors.js";
 import { Tensor, manualSeed, randn } from "../../src/tensor/index.js";
 import { AutoTokenizer, type PreTrainedTokenizer } from "../../src/tokenizers/index.js";
 import { tempDir } from "../io/fixtures.js";
@@ -69,4 +69,22 @@ test("word-vector loss: 1 - cosine of the first k hidden coordinates, per word (
   const g = h.grad!.data;
   assert.ok([...g.subarray(4 * 4, 5 * 4)].every((x) => x === 0), "[SEP] has no vector: no gradient");
   assert.ok(g.subarray(4, 7).some((x) => x !== 0) && g[7] === 0, "only the first k coordinates are read");
+});
+
+test("embeddings from vectors: covered rows take their vector in the first k coordinates, scaled to those coordinates' mean norm; the rest stays", async () => {
+  const t = await readWordVectorTargets(await vectorsFile("v.txt", VECTORS), tokenizer);
+  manualSeed(5);
+  const emb = randn([tokenizer.length, 5]);
+  const before = Float32Array.from(emb.data as Float32Array);
+  const v = tokenizer.getVocab();
+  const covered = ["good", "bad", "ing", "the"].map((w) => v[w]);
+  const meanNorm = covered.reduce((s, id) => s + Math.hypot(...before.subarray(id * 5, id * 5 + 3)), 0) / covered.length;
+  initEmbeddingsFromVectors(emb, t);
+  const row = (id: number) => [...(emb.data as Float32Array).subarray(id * 5, id * 5 + 5)];
+  for (const id of covered) {
+    const expected = [...t.vectors.subarray(id * 3, id * 3 + 3)].map((x) => x * meanNorm);
+    row(id).slice(0, 3).forEach((x, k) => assert.ok(Math.abs(x - expected[k]) < 1e-5, `row ${id} coordinate ${k}`));
+    assert.deepEqual(row(id).slice(3), [...before.subarray(id * 5 + 3, id * 5 + 5)], "coordinates past k untouched");
+  }
+  assert.deepEqual(row(v["[CLS]"]), [...before.subarray(v["[CLS]"] * 5, v["[CLS]"] * 5 + 5)], "uncovered rows untouched");
 });
