@@ -98,7 +98,8 @@ export function loadHfWeights(model: PreTrainedModel, checkpoint: Map<string, Ra
     }
     if (t instanceof Bf16Tensor) t.assign(raw.dtype === "BF16" ? raw.data as Uint16Array : toFloat32(raw)); // bf16 bits as they are
     else {
-      const values = toFloat32(raw, t.data instanceof Float32Array && t.data.length === t.numel ? t.data : undefined);
+      // Half precision is widened straight into the parameter; float32 comes back as the file's own array.
+      const values = toFloat32(raw, t.data instanceof Float32Array ? t.data : undefined);
       if (values !== t.data) t.data.set(values);
     }
     // Copied: the file's tensor may go now, so the whole file and the whole model are never held at once.
