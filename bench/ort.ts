@@ -1,10 +1,12 @@
 // The inference anchor: the same random-weight models run by ONNX Runtime (what transformers.js uses on Node)
 // beside ours in one process, alternating runs, outputs checked against each other.
-//   npm run bench -- inference --compare-ort [--cases encoder,generate] [--quick] [--peak GFLOPS] [--json]
+//   npm run bench -- inference --compare-ort [--cases encoder,features,generate] [--quick] [--peak GFLOPS] [--json]
 //     [--batch 8] [--seq 128] [--steps 9] [--warmup 2] [--prompt 128] [--new-tokens 128] [--reps 3] [--base-dtype bf16]
 //     [--ort-spinning]
-// encoder:  a DistilBERT-base-sized classifier, batch x seq forward (eval, no graph; ours reads its last hidden
-//           state too, which is feature extraction's forward).
+// encoder:  a DistilBERT-base-sized classifier, batch x seq forward to its logits (eval, no graph). Ours runs the
+//           last layer for the [CLS] row its head reads (keys and values still from every row); the export, as
+//           transformers, computes every row of it.
+// features: the same forward to the whole last hidden state (feature extraction: outputLastHiddenState on ours).
 // generate: GPT-2-small shape, greedy generation with the key/value cache from a `prompt`-token prompt;
 //           ONNX Runtime runs a with-past decoder export, the greedy loop written here. Ours, as transformers'
 //           generate (logits_to_keep = 1), computes the prefill's logits for the last position only; the export
@@ -104,8 +106,8 @@ function checkAgreement(what: string, err: number, dtype: BaseDtype): void {
 
 export interface Side { ms: number; fastestMs: number; gflops: number }
 export interface EncoderResult {
-  case: "encoder"; batch: number; seq: number; flops: number; ours: Side; ort: Side; ratio: number; seqPerSec: { ours: number; ort: number };
-  logitsRelErr: number; hiddenRelErr: number;
+  case: "encoder" | "features"; batch: number; seq: number; flops: { ours: number; ort: number }; ours: Side; ort: Side; ratio: number;
+  seqPerSec: { ours: number; ort: number }; relErr: number;
 }
 export interface GenerateResult {
   case: "generate"; prompt: number; newTokens: number; ours: Side & { tokensPerSec: number; decodeTokensPerSec: number; prefillMs: number };
@@ -120,7 +122,7 @@ function side(times: number[], flops: number): Side {
   return { ms, fastestMs: Math.min(...times), gflops: flops / ms / 1e6 };
 }
 
-export async function compareEncoder(ort: Ort, s: Shapes, dir: string): Promise<EncoderResult> {
+export async function compareEncoder(ort: Ort, s: Shapes, dir: string, what: "encoder" | "features"): Promise<EncoderResult> {
   manualSeed(0);
   const config = s.quick
     ? distilBertConfig({ vocabSize: 1000, dim: 64, nLayers: 2, nHeads: 4, hiddenDim: 256, maxPositionEmbeddings: 64 })
@@ -133,30 +135,32 @@ export async function compareEncoder(ort: Ort, s: Shapes, dir: string): Promise<
     input_ids: new ort.Tensor("int64", BigInt64Array.from(ids.data, BigInt), [s.batch, s.seq]),
     attention_mask: new ort.Tensor("int64", new BigInt64Array(s.batch * s.seq).fill(1n), [s.batch, s.seq]),
   };
-  const D = config.dim, T = s.batch * s.seq;
-  const flops = config.nLayers * (2 * T * D * (4 * D + 2 * config.hiddenDim) + 4 * s.batch * s.seq * s.seq * D) +
-    2 * s.batch * D * (D + config.numLabels);
+  // FLOPs of a layer whose keys and values come from every row and everything else from `rows` of them each.
+  const D = config.dim, T = s.batch * s.seq, F = config.hiddenDim;
+  const layer = (rows: number) => 2 * T * D * 2 * D + 2 * s.batch * rows * (D * (2 * D + 2 * F) + 2 * s.seq * D);
+  const head = 2 * s.batch * D * (D + config.numLabels);
+  const flops = { ort: config.nLayers * layer(s.seq) + head,
+    ours: (config.nLayers - 1) * layer(s.seq) + layer(what === "encoder" ? 1 : s.seq) + head };
+  const output = what === "encoder" ? "logits" : "last_hidden_state";
   const ours: number[] = [], theirs: number[] = [];
-  let errs = { logits: NaN, hidden: NaN };
+  let relErr = NaN;
   for (let i = 0; i < s.warmup + s.steps; i++) {
     let t = now();
-    const out = noGrad(() => model.forward({ inputIds: ids, attentionMask: mask }));
+    const out = noGrad(() => model.forward({ inputIds: ids, attentionMask: mask, outputLastHiddenState: what === "features" }));
     const ourMs = now() - t;
     t = now();
     const r = await sess.run(feeds);
     const ortMs = now() - t;
     if (i === 0) {
-      errs = { logits: relativeError(out.logits.f, r.logits.data as Float32Array),
-        hidden: relativeError(out.lastHiddenState!.f, r.last_hidden_state.data as Float32Array) };
-      checkAgreement("classifier logits", errs.logits, s.baseDtype);
-      checkAgreement("last hidden states", errs.hidden, s.baseDtype);
+      relErr = relativeError((what === "encoder" ? out.logits : out.lastHiddenState!).f, r[output].data as Float32Array);
+      checkAgreement(output, relErr, s.baseDtype);
     }
     if (i >= s.warmup) { ours.push(ourMs); theirs.push(ortMs); }
   }
   await sess.release();
-  const o = side(ours, flops), x = side(theirs, flops);
-  return { case: "encoder", batch: s.batch, seq: s.seq, flops, ours: o, ort: x, ratio: o.ms / x.ms,
-    seqPerSec: { ours: (s.batch * 1000) / o.ms, ort: (s.batch * 1000) / x.ms }, logitsRelErr: errs.logits, hiddenRelErr: errs.hidden };
+  const o = side(ours, flops.ours), x = side(theirs, flops.ort);
+  return { case: what, batch: s.batch, seq: s.seq, flops, ours: o, ort: x, ratio: o.ms / x.ms,
+    seqPerSec: { ours: (s.batch * 1000) / o.ms, ort: (s.batch * 1000) / x.ms }, relErr };
 }
 
 const argmax = (x: Float32Array, from: number, n: number) => {
@@ -233,7 +237,7 @@ export async function compareGeneration(ort: Ort, s: Shapes, dir: string): Promi
 }
 
 export async function main(argv: string[]): Promise<(EncoderResult | GenerateResult)[]> {
-  let json = false, peak = 0, cases = ["encoder", "generate"];
+  let json = false, peak = 0, cases = ["encoder", "features", "generate"];
   const given: Partial<Shapes> = {};
   for (let i = 0; i < argv.length; i++) {
     const [flag, value] = argv[i].split("=", 2);
@@ -262,7 +266,7 @@ export async function main(argv: string[]): Promise<(EncoderResult | GenerateRes
     }
     else otherArgument(import.meta.url, argv[i]);
   }
-  for (const c of cases) if (c !== "encoder" && c !== "generate") throw new Error(`bench: unknown --cases entry "${c}"; cases: encoder, generate`);
+  for (const c of cases) if (c !== "encoder" && c !== "features" && c !== "generate") throw new Error(`bench: unknown --cases entry "${c}"; cases: encoder, features, generate`);
   const quick = given.quick ?? false;
   const s: Shapes = { baseDtype: "fp32", quick, batch: quick ? 2 : 8, seq: quick ? 16 : 128, steps: quick ? 3 : 9, warmup: quick ? 1 : 2,
     prompt: quick ? 16 : 128, newTokens: quick ? 8 : 128, reps: quick ? 1 : 3, ortSpinning: false, ...given };
@@ -275,14 +279,15 @@ export async function main(argv: string[]): Promise<(EncoderResult | GenerateRes
   const results: (EncoderResult | GenerateResult)[] = [];
   try {
     for (const c of cases) {
-      const r = c === "encoder" ? await compareEncoder(ort, s, dir) : await compareGeneration(ort, s, dir);
+      const r = c === "generate" ? await compareGeneration(ort, s, dir) : await compareEncoder(ort, s, dir, c as "encoder" | "features");
       results.push(r);
       if (json) continue;
-      if (r.case === "encoder") {
-        console.log(`encoder forward, batch ${r.batch} x seq ${r.seq}, ${(r.flops / 1e9).toFixed(1)} GFLOP, median of ${s.steps} alternating runs:`);
-        for (const [name, x, sps] of [["finetune-ts ", r.ours, r.seqPerSec.ours], ["ONNX Runtime", r.ort, r.seqPerSec.ort]] as const)
-          console.log(`  ${name}  ${x.ms.toFixed(1)} ms (fastest ${x.fastestMs.toFixed(1)}), ${sps.toFixed(1)} seq/s, ${x.gflops.toFixed(1)} GFLOP/s${pct(x.gflops)}`);
-        console.log(`  ratio (ours / ORT time) ${r.ratio.toFixed(2)}; relative error logits ${r.logitsRelErr.toExponential(1)}, hidden states ${r.hiddenRelErr.toExponential(1)}`);
+      if (r.case !== "generate") {
+        const to = r.case === "encoder" ? "classifier logits" : "last hidden state (feature extraction)";
+        console.log(`encoder forward to the ${to}, batch ${r.batch} x seq ${r.seq}, median of ${s.steps} alternating runs:`);
+        for (const [name, x, sps, flops] of [["finetune-ts ", r.ours, r.seqPerSec.ours, r.flops.ours], ["ONNX Runtime", r.ort, r.seqPerSec.ort, r.flops.ort]] as const)
+          console.log(`  ${name}  ${x.ms.toFixed(1)} ms (fastest ${x.fastestMs.toFixed(1)}), ${sps.toFixed(1)} seq/s, ${(flops / 1e9).toFixed(1)} GFLOP at ${x.gflops.toFixed(1)} GFLOP/s${pct(x.gflops)}`);
+        console.log(`  ratio (ours / ORT time) ${r.ratio.toFixed(2)}; relative error ${r.relErr.toExponential(1)}`);
       } else {
         console.log(`generation, GPT-2 shape, prompt ${r.prompt}, ${r.newTokens} greedy tokens with the KV cache, median of ${s.reps}:`);
         for (const [name, x] of [["finetune-ts ", r.ours], ["ONNX Runtime", r.ort]] as const)

@@ -19,11 +19,16 @@ export function stepFlops(c: CaseName, batch: number, seq: number): number {
   const dh = D / H, P = VIRTUAL_TOKENS, r = LORA_RANK;
   const q = seq + (c === "prompt" ? P : 0), keys = q + (c === "prefix" ? P : 0), T = batch * q;
   const mm = (m: number, n: number, k: number) => 2 * m * n * k;
-  const linears = 4 * mm(T, D, D) + 2 * mm(T, F, D);
-  const attnProduct = batch * H * mm(q, keys, dh); // one of q·kᵀ, p·v, and each backward product
-  const lora = c === "lora" ? 2 * (mm(T, r, D) + mm(T, D, r)) : 0;
+  // The classifier reads position 0, so the last layer takes keys and values from every token and computes the
+  // rest for that one row per sequence (src/models/encoder.ts); feature extraction reads every position.
+  const rowsOf = (l: number) => (l === L - 1 && c !== "features" ? 1 : q);
+  const linears = (rows: number) => 2 * mm(T, D, D) + 2 * mm(batch * rows, D, D) + 2 * mm(batch * rows, F, D);
+  const attnProduct = (rows: number) => batch * H * mm(rows, keys, dh); // one of q·kᵀ, p·v, and each backward product
+  // LoRA adapts q (rows of the layer's output) and v (every token).
+  const loraPair = (rows: number) => mm(batch * rows, D, r) + mm(T, D, r);
   const head = mm(batch, D, D) + mm(batch, labels, D);
-  const forward = L * (linears + 2 * attnProduct + lora) + head;
+  let forward = head;
+  for (let l = 0; l < L; l++) forward += linears(rowsOf(l)) + 2 * attnProduct(rowsOf(l)) + (c === "lora" ? 2 * loraPair(rowsOf(l)) : 0);
   if (c === "inference" || c === "features") return forward;
   if (c === "full") return 3 * forward;
   // Frozen base: a head-only step backpropagates into the classifier and pre_classifier weights only.
@@ -34,10 +39,10 @@ export function stepFlops(c: CaseName, batch: number, seq: number): number {
   // frozen) or dQ (prefix: only the past is trained).
   let back = headBack;
   for (let l = 0; l < L; l++) {
-    const inputGrad = l > 0 || c === "prompt";
-    back += inputGrad ? linears : mm(T, D, D) + 2 * mm(T, F, D);
-    back += (inputGrad ? 4 : 3) * attnProduct;
-    if (c === "lora") back += 2 * (inputGrad ? 4 : 3) * mm(T, D, r); // dW_A, dW_B, dX_B (+ dX_A)
+    const inputGrad = l > 0 || c === "prompt", R = batch * rowsOf(l);
+    back += inputGrad ? linears(rowsOf(l)) : mm(R, D, D) + 2 * mm(R, F, D);
+    back += (inputGrad ? 4 : 3) * attnProduct(rowsOf(l));
+    if (c === "lora") back += (inputGrad ? 4 : 3) * loraPair(rowsOf(l)); // dW_A, dW_B, dX_B (+ dX_A)
   }
   return forward + back;
 }

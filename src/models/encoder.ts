@@ -1,6 +1,6 @@
 // Input handling shared by the BERT-style encoders: ids or embeddings, the attention mask over past +
 // current positions, and position ids that start after the past (prefix tuning's virtual tokens).
-import { type Tensor, arange, ones } from "../tensor/index.js";
+import { type Tensor, arange, ones, slice } from "../tensor/index.js";
 import { readTokensAndPast, type TokensAndPast } from "./model-input.js";
 import type { ModelInput } from "./outputs.js";
 
@@ -20,4 +20,20 @@ export function prepareEncoderInputs(input: ModelInput, numLayers: number, maxPo
     throw new RangeError(`sequence of ${t.seq} tokens after ${t.pastLength} past positions exceeds max_position_embeddings (${maxPositions})${start}`);
   }
   return { ...t, attentionMask: t.attentionMask ?? ones([t.batch, total]), positionIds: arange(t.pastLength, total) };
+}
+
+/** The positions of the last layer a head reads: every one, or the first alone (a [CLS] or <s> classifier). For
+ *  the first alone, the last layer still takes keys and values from every position, but computes queries, the
+ *  attention output, the feed-forward and the norms for that one row: the same logits for about 1/numLayers less
+ *  work. transformers computes every row. */
+export type OutputRows = "all" | "first";
+
+/** A first-position head's rows: "first", unless the caller asked for the whole last hidden state. */
+export function headRows(input: ModelInput): OutputRows {
+  return input.outputLastHiddenState ? "all" : "first";
+}
+
+/** The rows of x [batch, seq, hidden] a layer computes its output for. */
+export function outputRows(x: Tensor, rows: OutputRows): Tensor {
+  return rows === "first" ? slice(x, 1, 0, 1) : x;
 }

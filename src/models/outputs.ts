@@ -33,6 +33,10 @@ export interface ModelInput {
   pastKeyValues?: LayerPast[];
   /** Return the updated per-layer key/values (generation). */
   useCache?: boolean;
+  /** An encoder classifier reads one position of the last layer, so it computes the last layer for that
+   *  position alone and returns no lastHiddenState; true computes every position and returns it [batch, seq,
+   *  hidden] (feature extraction from a classifier). */
+  outputLastHiddenState?: boolean;
 }
 
 /** A masked LM's loss over its labelled positions, and the encoder's output it came from (for an objective added

@@ -36,7 +36,7 @@ test("pooling picks the first token, the masked mean, or the last real token", a
   const model = tinyDistilBert(2);
   const text = "a perfectly fine phone";
   const ids = await tokenizer.encode(text);
-  const hidden = model.eval().forward({ inputIds: [ids] }).lastHiddenState!;
+  const hidden = model.eval().forward({ inputIds: [ids], outputLastHiddenState: true }).lastHiddenState!;
   const dim = 32, n = ids.length;
   const row = (p: number) => [...hidden.data.slice(p * dim, (p + 1) * dim)];
   // A longer companion forces padding on our text's row.

@@ -1,10 +1,11 @@
 // The fixture checks shared by the DistilBERT and BERT tests, run once per backend.
+import assert from "node:assert/strict";
 import { basename } from "node:path";
 import { test } from "node:test";
 import { setBackend } from "../../src/backend/index.js";
 import type { PreTrainedModel } from "../../src/models/pretrained.js";
 import type { Tensor } from "../../src/tensor/index.js";
-import { assertCloseRel, assertStepMatches, fixtureDir, loadInputs, loadTensors } from "../helpers/fixtures.js";
+import { assertCloseRel, assertGradClose, assertStepMatches, fixtureDir, loadInputs, loadTensors } from "../helpers/fixtures.js";
 import { BACKENDS, forwardAndTrainingTests, prefixPast, promptedEmbeds, withVirtualTokens } from "./fixture-cases.js";
 
 type Cls = { fromPretrained(pathOrId: string): Promise<PreTrainedModel> };
@@ -66,6 +67,22 @@ export function encoderFixtureTests(model: string, cls: Cls): void {
       const ref = loadTensors(model, "prompt-tuning", "expected.safetensors");
       assertCloseRel("logits", out.logits, ref.get("logits")!);
       assertCloseRel("loss", out.loss!, ref.get("loss")!);
+    });
+
+    test(`${label} classifier: the last layer for the position the head reads gives the whole layer's logits and gradients (${backend})`, async () => {
+      setBackend(backend);
+      const m = (await load()).eval(); // the same dropout masks cannot be drawn for fewer rows
+      const run = (outputLastHiddenState: boolean) => {
+        m.zeroGrad();
+        const out = m.forward({ inputIds: inputs.inputIds, attentionMask: inputs.attentionMask, labels: inputs.labels, outputLastHiddenState });
+        out.loss!.backward();
+        return { out, grads: new Map([...m.namedParameters()].map(([name, p]) => [name, p.grad!.clone()])) };
+      };
+      const whole = run(true), read = run(false);
+      const [batch, seq] = [inputs.inputIds.length, inputs.inputIds[0].length];
+      assert.deepEqual(whole.out.lastHiddenState!.shape, [batch, seq, m.peftFacts().hiddenSize]);
+      assertCloseRel("logits", read.out.logits, whole.out.logits, 1e-5);
+      for (const [name, g] of whole.grads) assertGradClose(name, read.grads.get(name)!, g);
     });
   }
 }

@@ -78,6 +78,7 @@ function runModel(
       const hidden = noGrad(() => model.forward({
         inputIds: new Tensor(ids, [rows.length, seq]),
         attentionMask: new Tensor(mask, [rows.length, seq]),
+        outputLastHiddenState: true,
       }).lastHiddenState);
       if (!hidden) throw new Error(`${model.constructor.name}.forward() returned no lastHiddenState to extract features from`);
       dim = hidden.shape[2];

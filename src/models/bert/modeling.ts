@@ -3,7 +3,7 @@
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList } from "../../nn/index.js";
 import { Tensor, add, asTensor, reshape, slice, tanh, zeros } from "../../tensor/index.js";
 import { encoderSelfAttention, paddingMask, type AdditiveMask } from "../attention.js";
-import { prepareEncoderInputs, type EncoderInputs } from "../encoder.js";
+import { headRows, outputRows, prepareEncoderInputs, type EncoderInputs, type OutputRows } from "../encoder.js";
 import { addNorm, linearActivation, releaseUnrecorded } from "../fused-layers.js";
 import { classificationLoss } from "../heads.js";
 import type { LayerPast, ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
@@ -59,8 +59,9 @@ class BertSelfAttention extends Module {
     this.value = this.addModule("value", new Linear(h, h));
   }
 
-  forward(x: Tensor, mask: AdditiveMask, past?: LayerPast): Tensor {
-    const q = this.query.forward(x), k = this.key.forward(x), v = this.value.forward(x);
+  /** Queries from `xq` (x itself, or its first position when only that is read), keys and values from x. */
+  forward(xq: Tensor, x: Tensor, mask: AdditiveMask, past?: LayerPast): Tensor {
+    const q = this.query.forward(xq), k = this.key.forward(x), v = this.value.forward(x);
     return releaseUnrecorded(encoderSelfAttention(q, k, v, {
       heads: this.config.numAttentionHeads, past, mask, dropoutP: this.config.attentionProbsDropoutProb, training: this.training,
     }), q, k, v);
@@ -97,9 +98,9 @@ class BertAttention extends Module {
     this.output = this.addModule("output", new BertResidualOutput(config, config.hiddenSize));
   }
 
-  forward(x: Tensor, mask: AdditiveMask, past?: LayerPast): Tensor {
-    const context = this.self.forward(x, mask, past);
-    return releaseUnrecorded(this.output.forward(context, x), context);
+  forward(xq: Tensor, x: Tensor, mask: AdditiveMask, past?: LayerPast): Tensor {
+    const context = this.self.forward(xq, x, mask, past);
+    return releaseUnrecorded(this.output.forward(context, xq), context);
   }
 }
 
@@ -128,8 +129,8 @@ class BertLayer extends Module {
     this.output = this.addModule("output", new BertResidualOutput(config, config.intermediateSize));
   }
 
-  forward(x: Tensor, mask: AdditiveMask, past?: LayerPast): Tensor {
-    const a = this.attention.forward(x, mask, past);
+  forward(x: Tensor, mask: AdditiveMask, past?: LayerPast, rows: OutputRows = "all"): Tensor {
+    const a = this.attention.forward(outputRows(x, rows), x, mask, past);
     const h = this.intermediate.forward(a);
     return releaseUnrecorded(this.output.forward(h, a), h, a);
   }
@@ -164,16 +165,17 @@ export function bertPeftFacts(c: BertLayersConfig, modelType: string): PeftModel
     hiddenSize: c.hiddenSize, headDim: c.hiddenSize / c.numAttentionHeads, vocabSize: c.vocabSize };
 }
 
-/** BertModel's embeddings and encoder on one input: the last hidden state [batch, seq, hidden]. Shared by every
- *  model built from BERT's layers; the embeddings number the positions. */
-export function encodeWithBertLayers(m: { embeddings: BertEmbeddings; encoder: BertEncoder }, c: BertLayersConfig, input: ModelInput): Tensor {
+/** BertModel's embeddings and encoder on one input: the last hidden state [batch, seq, hidden] (with `rows`
+ *  "first", [batch, 1, hidden]). Shared by every model built from BERT's layers; the embeddings number the positions. */
+export function encodeWithBertLayers(m: { embeddings: BertEmbeddings; encoder: BertEncoder }, c: BertLayersConfig, input: ModelInput,
+  rows: OutputRows = "all"): Tensor {
   const x = prepareEncoderInputs(input, c.numHiddenLayers, c.maxPositionEmbeddings, m.embeddings.firstPosition);
   const tokenTypeIds = input.tokenTypeIds === undefined ? zeros([x.batch, x.seq], { dtype: "int32" }) : asTensor(input.tokenTypeIds, "int32");
   if (tokenTypeIds.shape.join() !== `${x.batch},${x.seq}`)
     throw new RangeError(`tokenTypeIds must be [batch, seq] = [${x.batch}, ${x.seq}], got [${tokenTypeIds.shape}]`);
   let h = m.embeddings.forward(x.inputIds, x.inputsEmbeds, tokenTypeIds, m.embeddings.positionIds(x));
   const mask = paddingMask(x.attentionMask, "add");
-  m.encoder.layer.items.forEach((layer, i) => { h = layer.forward(h, mask, x.past[i]); });
+  m.encoder.layer.items.forEach((layer, i) => { h = layer.forward(h, mask, x.past[i], i === c.numHiddenLayers - 1 ? rows : "all"); });
   return h;
 }
 
@@ -209,9 +211,10 @@ export class BertModel extends BertPreTrainedModel {
     this.postInit();
   }
 
-  /** No head: logits is the last hidden state [batch, seq, hidden]; poolerOutput [batch, hidden]. */
-  forward(input: ModelInput): ModelOutput {
-    const h = encodeWithBertLayers(this, this.config, input);
+  /** No head: logits is the last hidden state [batch, seq, hidden] (with `rows` "first", [batch, 1, hidden]);
+   *  poolerOutput [batch, hidden]. */
+  forward(input: ModelInput, rows: OutputRows = "all"): ModelOutput {
+    const h = encodeWithBertLayers(this, this.config, input, rows);
     return { logits: h, lastHiddenState: h, poolerOutput: this.pooler.forward(h) };
   }
 
@@ -234,10 +237,11 @@ export class BertForSequenceClassification extends BertPreTrainedModel {
   }
 
   forward(input: ModelInput): ModelOutput {
-    const out = this.bert.forward(input);
+    const rows = headRows(input);
+    const out = this.bert.forward(input, rows);
     const logits = this.classifier.forward(this.dropout.forward(out.poolerOutput!));
     const loss = input.labels === undefined ? undefined : classificationLoss(logits, input.labels, this.config);
-    return { logits, loss, lastHiddenState: out.lastHiddenState, poolerOutput: out.poolerOutput };
+    return { logits, loss, lastHiddenState: rows === "all" ? out.lastHiddenState : undefined, poolerOutput: out.poolerOutput };
   }
 
   override classifierModules(): string[] {

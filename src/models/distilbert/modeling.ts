@@ -3,7 +3,7 @@
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList } from "../../nn/index.js";
 import { Tensor, add, embedding, relu, reshape, slice } from "../../tensor/index.js";
 import { encoderSelfAttention, paddingMask, type AdditiveMask } from "../attention.js";
-import { prepareEncoderInputs } from "../encoder.js";
+import { headRows, outputRows, prepareEncoderInputs, type OutputRows } from "../encoder.js";
 import { addNorm, linearActivation, releaseUnrecorded } from "../fused-layers.js";
 import { classificationLoss } from "../heads.js";
 import type { LayerPast, ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
@@ -63,8 +63,9 @@ class MultiHeadSelfAttention extends Module {
     this.outLin = this.addModule("out_lin", new Linear(d, d));
   }
 
-  forward(x: Tensor, mask: AdditiveMask, past?: LayerPast): Tensor {
-    const q = this.qLin.forward(x), k = this.kLin.forward(x), v = this.vLin.forward(x);
+  /** Queries from `xq` (x itself, or its first position when only that is read), keys and values from x. */
+  forward(xq: Tensor, x: Tensor, mask: AdditiveMask, past?: LayerPast): Tensor {
+    const q = this.qLin.forward(xq), k = this.kLin.forward(x), v = this.vLin.forward(x);
     const ctx = releaseUnrecorded(encoderSelfAttention(q, k, v, {
       heads: this.config.nHeads, past, mask, dropoutP: this.config.attentionDropout, training: this.training,
     }), q, k, v);
@@ -104,9 +105,10 @@ class TransformerBlock extends Module {
     this.outputLayerNorm = this.addModule("output_layer_norm", new LayerNorm(config.dim, LN_EPS));
   }
 
-  forward(x: Tensor, mask: AdditiveMask, past?: LayerPast): Tensor {
-    const a = this.attention.forward(x, mask, past);
-    const sa = releaseUnrecorded(addNorm(this.saLayerNorm, a, x), a);
+  forward(x: Tensor, mask: AdditiveMask, past?: LayerPast, rows: OutputRows = "all"): Tensor {
+    const xq = outputRows(x, rows);
+    const a = this.attention.forward(xq, x, mask, past);
+    const sa = releaseUnrecorded(addNorm(this.saLayerNorm, a, xq), a);
     const f = this.ffn.forward(sa);
     return releaseUnrecorded(addNorm(this.outputLayerNorm, f, sa), f, sa);
   }
@@ -155,13 +157,13 @@ export class DistilBertModel extends DistilBertPreTrainedModel {
     this.postInit();
   }
 
-  /** No head: logits is the last hidden state [batch, seq, dim]. */
-  forward(input: ModelInput): ModelOutput {
+  /** No head: logits is the last hidden state [batch, seq, dim] (with `rows` "first", [batch, 1, dim]). */
+  forward(input: ModelInput, rows: OutputRows = "all"): ModelOutput {
     const c = this.config;
     const x = prepareEncoderInputs(input, c.nLayers, c.maxPositionEmbeddings);
     let h = this.embeddings.forward(x.inputIds, x.inputsEmbeds, x.positionIds);
     const mask = paddingMask(x.attentionMask, "fill");
-    this.transformer.layer.items.forEach((block, i) => { h = block.forward(h, mask, x.past[i]); });
+    this.transformer.layer.items.forEach((block, i) => { h = block.forward(h, mask, x.past[i], i === c.nLayers - 1 ? rows : "all"); });
     return { logits: h, lastHiddenState: h };
   }
 
@@ -191,12 +193,12 @@ export class DistilBertForSequenceClassification extends DistilBertPreTrainedMod
 
   /** Classifies from position 0 (the first virtual token under prompt tuning). */
   forward(input: ModelInput): ModelOutput {
-    const out = this.distilbert.forward(input);
-    const h = out.lastHiddenState!;
+    const rows = headRows(input);
+    const h = this.distilbert.forward(input, rows).lastHiddenState!;
     const first = reshape(slice(h, 1, 0, 1), [h.shape[0], h.shape[2]]);
     const logits = this.classifier.forward(this.dropout.forward(relu(this.preClassifier.forward(first))));
     const loss = input.labels === undefined ? undefined : classificationLoss(logits, input.labels, this.config);
-    return { logits, loss, lastHiddenState: h };
+    return { logits, loss, lastHiddenState: rows === "all" ? h : undefined };
   }
 
   override classifierModules(): string[] {

@@ -3,7 +3,7 @@
 import { Dropout, Linear, Module, type Embedding } from "../../nn/index.js";
 import { Tensor, reshape, slice, tanh } from "../../tensor/index.js";
 import { BertEmbeddings, BertEncoder, BertPooler, bertPeftFacts, encodeWithBertLayers } from "../bert/modeling.js";
-import type { EncoderInputs } from "../encoder.js";
+import { headRows, type EncoderInputs, type OutputRows } from "../encoder.js";
 import { classificationLoss } from "../heads.js";
 import type { ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
 import { PreTrainedModel, skipInit } from "../pretrained.js";
@@ -75,9 +75,10 @@ export class RobertaModel extends RobertaPreTrainedModel {
     this.postInit();
   }
 
-  /** No head: logits is the last hidden state [batch, seq, hidden]; poolerOutput [batch, hidden] with a pooler. */
-  forward(input: ModelInput): ModelOutput {
-    const h = encodeWithBertLayers(this, this.config, input);
+  /** No head: logits is the last hidden state [batch, seq, hidden] (with `rows` "first", [batch, 1, hidden]);
+   *  poolerOutput [batch, hidden] with a pooler. */
+  forward(input: ModelInput, rows: OutputRows = "all"): ModelOutput {
+    const h = encodeWithBertLayers(this, this.config, input, rows);
     return { logits: h, lastHiddenState: h, poolerOutput: this.pooler?.forward(h) };
   }
 
@@ -117,10 +118,11 @@ export class RobertaForSequenceClassification extends RobertaPreTrainedModel {
   }
 
   forward(input: ModelInput): ModelOutput {
-    const h = this.roberta.forward(input).lastHiddenState!;
+    const rows = headRows(input);
+    const h = this.roberta.forward(input, rows).lastHiddenState!;
     const logits = this.classifier.forward(h);
     const loss = input.labels === undefined ? undefined : classificationLoss(logits, input.labels, this.config);
-    return { logits, loss, lastHiddenState: h };
+    return { logits, loss, lastHiddenState: rows === "all" ? h : undefined };
   }
 
   /** The whole head module, as PEFT wraps it: its dense and out_proj train and are saved together. */
