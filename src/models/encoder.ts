@@ -28,11 +28,6 @@ export function prepareEncoderInputs(input: ModelInput, numLayers: number, maxPo
  *  work. transformers computes every row. */
 export type OutputRows = "all" | "first";
 
-/** A first-position head's rows: "first", unless the caller asked for the whole last hidden state. */
-export function headRows(input: ModelInput): OutputRows {
-  return input.outputLastHiddenState ? "all" : "first";
-}
-
 /** The rows of x [batch, seq, hidden] a layer computes its output for. */
 export function outputRows(x: Tensor, rows: OutputRows): Tensor {
   return rows === "first" ? slice(x, 1, 0, 1) : x;

@@ -5,6 +5,7 @@ import type { Embedding } from "../nn/index.js";
 import { initMissingParameters } from "./init-weights.js";
 import { loadPretrained, savePretrained } from "./loading.js";
 import type { FromPretrainedOptions } from "./loading.js";
+import type { OutputRows } from "./encoder.js";
 import type { ModelInput, ModelOutput, PeftModelFacts } from "./outputs.js";
 import type { ModelShape } from "./size.js";
 
@@ -68,6 +69,19 @@ export abstract class PreTrainedModel<C extends BaseConfig = BaseConfig> extends
   /** For SEQ_CLS models: the head module names PEFT wraps as modules_to_save. */
   classifierModules(): string[] {
     return [];
+  }
+
+  /** The rows of the last layer the model's head reads: every position, or the first alone (an encoder classifier
+   *  on [CLS] or <s>), whose last layer then computes that row alone but for keys and values (./encoder.ts). The
+   *  memory estimate reads it too. */
+  headReads(): OutputRows {
+    return "all";
+  }
+
+  /** The rows the last layer computes for this input: what the head reads, or every row when the caller asked
+   *  for the whole last hidden state. */
+  protected lastLayerRows(input: ModelInput): OutputRows {
+    return input.outputLastHiddenState ? "all" : this.headReads();
   }
 
   /** The transformers class name config.json's "architectures" records; a class that loads several model types

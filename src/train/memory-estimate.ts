@@ -90,7 +90,10 @@ export function estimateTrainingMemory(model: Module, run: TrainingRun): MemoryE
     const { a, b, c } = shape.activations;
     layersWithActivations = firstLayer === Infinity ? 0 : shape.numLayers - Math.max(firstLayer, 0);
     const perLayer = tokens * (a * shape.hiddenSize + b * shape.intermediateSize) + c * batchSize * shape.numHeads * seqLen * seqLen;
-    activationsBytes = !isGradientCheckpointing(inner) ? layersWithActivations * perLayer
+    // A head that reads the first row alone leaves the last layer with its input and keys and values for every
+    // token (12 bytes per token and hidden unit) and the rest for one row per sequence.
+    const lastLayer = inner.headReads() === "first" ? tokens * 12 * shape.hiddenSize + perLayer / seqLen : perLayer;
+    activationsBytes = !isGradientCheckpointing(inner) ? (layersWithActivations && (layersWithActivations - 1) * perLayer + lastLayer)
       : layersWithActivations && layersWithActivations * tokens * shape.hiddenSize * 4 + perLayer;
     if (firstLayer < 0) activationsBytes += tokens * EMBEDDING_BYTES_PER_TOKEN_HIDDEN * shape.hiddenSize;
     const { causalLm, maskedLm } = family.classes;

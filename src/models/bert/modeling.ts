@@ -3,7 +3,7 @@
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList } from "../../nn/index.js";
 import { Tensor, add, asTensor, reshape, slice, tanh, zeros } from "../../tensor/index.js";
 import { encoderSelfAttention, paddingMask, type AdditiveMask } from "../attention.js";
-import { headRows, outputRows, prepareEncoderInputs, type EncoderInputs, type OutputRows } from "../encoder.js";
+import { outputRows, prepareEncoderInputs, type EncoderInputs, type OutputRows } from "../encoder.js";
 import { addNorm, linearActivation, releaseUnrecorded } from "../fused-layers.js";
 import { classificationLoss } from "../heads.js";
 import type { LayerPast, ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
@@ -237,11 +237,16 @@ export class BertForSequenceClassification extends BertPreTrainedModel {
   }
 
   forward(input: ModelInput): ModelOutput {
-    const rows = headRows(input);
+    const rows = this.lastLayerRows(input);
     const out = this.bert.forward(input, rows);
     const logits = this.classifier.forward(this.dropout.forward(out.poolerOutput!));
     const loss = input.labels === undefined ? undefined : classificationLoss(logits, input.labels, this.config);
     return { logits, loss, lastHiddenState: rows === "all" ? out.lastHiddenState : undefined, poolerOutput: out.poolerOutput };
+  }
+
+  /** Its head reads position 0 alone. */
+  override headReads(): OutputRows {
+    return "first";
   }
 
   override classifierModules(): string[] {

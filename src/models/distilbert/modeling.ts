@@ -3,7 +3,7 @@
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList } from "../../nn/index.js";
 import { Tensor, add, embedding, relu, reshape, slice } from "../../tensor/index.js";
 import { encoderSelfAttention, paddingMask, type AdditiveMask } from "../attention.js";
-import { headRows, outputRows, prepareEncoderInputs, type OutputRows } from "../encoder.js";
+import { outputRows, prepareEncoderInputs, type OutputRows } from "../encoder.js";
 import { addNorm, linearActivation, releaseUnrecorded } from "../fused-layers.js";
 import { classificationLoss } from "../heads.js";
 import type { LayerPast, ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
@@ -193,12 +193,17 @@ export class DistilBertForSequenceClassification extends DistilBertPreTrainedMod
 
   /** Classifies from position 0 (the first virtual token under prompt tuning). */
   forward(input: ModelInput): ModelOutput {
-    const rows = headRows(input);
+    const rows = this.lastLayerRows(input);
     const h = this.distilbert.forward(input, rows).lastHiddenState!;
     const first = reshape(slice(h, 1, 0, 1), [h.shape[0], h.shape[2]]);
     const logits = this.classifier.forward(this.dropout.forward(relu(this.preClassifier.forward(first))));
     const loss = input.labels === undefined ? undefined : classificationLoss(logits, input.labels, this.config);
     return { logits, loss, lastHiddenState: rows === "all" ? h : undefined };
+  }
+
+  /** Its head reads position 0 alone. */
+  override headReads(): OutputRows {
+    return "first";
   }
 
   override classifierModules(): string[] {

@@ -3,7 +3,7 @@
 import { Dropout, Linear, Module, type Embedding } from "../../nn/index.js";
 import { Tensor, reshape, slice, tanh } from "../../tensor/index.js";
 import { BertEmbeddings, BertEncoder, BertPooler, bertPeftFacts, encodeWithBertLayers } from "../bert/modeling.js";
-import { headRows, type EncoderInputs, type OutputRows } from "../encoder.js";
+import type { EncoderInputs, OutputRows } from "../encoder.js";
 import { classificationLoss } from "../heads.js";
 import type { ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
 import { PreTrainedModel, skipInit } from "../pretrained.js";
@@ -118,7 +118,7 @@ export class RobertaForSequenceClassification extends RobertaPreTrainedModel {
   }
 
   forward(input: ModelInput): ModelOutput {
-    const rows = headRows(input);
+    const rows = this.lastLayerRows(input);
     const h = this.roberta.forward(input, rows).lastHiddenState!;
     const logits = this.classifier.forward(h);
     const loss = input.labels === undefined ? undefined : classificationLoss(logits, input.labels, this.config);
@@ -126,6 +126,11 @@ export class RobertaForSequenceClassification extends RobertaPreTrainedModel {
   }
 
   /** The whole head module, as PEFT wraps it: its dense and out_proj train and are saved together. */
+  /** Its head reads position 0 alone. */
+  override headReads(): OutputRows {
+    return "first";
+  }
+
   override classifierModules(): string[] {
     return ["classifier"];
   }
