@@ -185,8 +185,9 @@ function niceStep(raw: number): number {
   return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * e;
 }
 
+/** Ticks are round numbers: under ten minutes they keep no decimals (formatSeconds would print "60.0 s" beside "40 s"). */
 function formatAxisSeconds(v: number): string {
-  return v >= 60 ? formatSeconds(v) : v >= 1 ? `${Number(v.toPrecision(3))} s` : `${Number(v.toPrecision(2))} s`;
+  return v >= 600 ? formatSeconds(v) : v >= 1 ? `${Number(v.toPrecision(3))} s` : `${Number(v.toPrecision(2))} s`;
 }
 
 function text(x: number, y: number, content: string, o: { size: number; anchor?: "start" | "middle" | "end"; weight?: string; fill?: string; transform?: string }): string {
