@@ -20,12 +20,12 @@
 //     runs `finetune compare` (every method, default settings) on each evidence task with the pretrained
 //     model and with the same architecture randomly initialised (transformers' init, same tokenizer), for each
 //     seed, plus a bag-of-words logistic regression per task; keeps every run under .cache/evidence (a
-//     rerun skips finished comparisons and resumes an interrupted one) and writes MODEL_DIR/evidence.json
-//     and the table for the model card.
+//     rerun skips finished comparisons and resumes an interrupted one), adds the runs to MODEL_DIR/evidence.json
+//     (a run done again replaces its record) and prints the table of this call's runs.
 import { execFileSync } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { copyFile, mkdir, readFile, rename, rm } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
+import { basename, isAbsolute, join, relative, resolve } from "node:path";
 import { main } from "../src/cli/main.js";
 import { bundledModelPath, packageRoot } from "../src/bundled/bundled-model.js";
 import { bundledTask } from "../src/bundled/tasks.js";
@@ -191,6 +191,9 @@ function table(runs: Run[], baselines: Partial<Record<TaskName, number>>): strin
   return lines.join("\n");
 }
 
+/** A path under the package root as the repository names it, so evidence.json reads the same on any machine. */
+const inRepo = (arg: string): string => (isAbsolute(arg) && arg.startsWith(packageRoot()) ? relative(packageRoot(), arg) : arg);
+
 async function evidence(modelDir: string, tasks: TaskName[], inits: Init[], seeds: number[]): Promise<void> {
   // Runs are kept per model, so evidence for a new candidate never reuses an older model's comparisons.
   const work = join(packageRoot(), ".cache", "evidence", basename(resolve(modelDir)));
@@ -205,10 +208,20 @@ async function evidence(modelDir: string, tasks: TaskName[], inits: Init[], seed
     bow[task] = b;
     console.log(`${task}: bag-of-words test accuracy ${b.testAcc.toFixed(4)} (C ${b.C}, ${b.features} features)`);
   }
+  // evidence.json gathers the runs of every call for this model: a run done again replaces its earlier record.
+  type Evidence = { protocol: { compare: string[]; tasks: Record<string, string[]>; seeds: number[] }; bagOfWords: Record<string, unknown>; runs: Run[] };
+  const file = join(modelDir, "evidence.json");
+  const kept: Evidence = (await exists(file)) ? JSON.parse(await readFile(file, "utf8")) as Evidence
+    : { protocol: { compare: COMPARE, tasks: {}, seeds: [] }, bagOfWords: {}, runs: [] };
+  const same = (a: Run, b: Run) => a.task === b.task && a.init === b.init && a.seed === b.seed;
   const runs: Run[] = [];
   for (const seed of seeds) for (const task of tasks) for (const init of inits) {
     runs.push(await compareRun(modelDir, task, init, seed, work));
-    await writeFileAtomic(join(modelDir, "evidence.json"), `${JSON.stringify({ protocol: { compare: COMPARE, tasks: Object.fromEntries(tasks.map((t) => [t, TASKS[t].flags()])), seeds }, bagOfWords: bow, runs }, null, 2)}\n`);
+    const all = [...kept.runs.filter((k) => !runs.some((r) => same(k, r))), ...runs];
+    await writeFileAtomic(file, `${JSON.stringify({
+      protocol: { compare: COMPARE, tasks: { ...kept.protocol.tasks, ...Object.fromEntries(tasks.map((t) => [t, TASKS[t].flags().map(inRepo)])) },
+        seeds: [...new Set([...kept.protocol.seeds, ...seeds])].sort() },
+      bagOfWords: { ...kept.bagOfWords, ...bow }, runs: all }, null, 2)}\n`);
   }
   console.log(table(runs, baselines));
 }

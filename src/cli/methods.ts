@@ -75,7 +75,7 @@ const MAX_WIDTH_FACTOR = 10;
  * The learning rate when --lr is not given: baseLr, times 768 / hidden size (capped at 10) for the methods that
  * train weights inside the network (the head, last layers, full, LoRA, IA3, adapters). Under Adam the best rate of
  * a weight matrix falls as 1/fan-in (the muP scaling, Yang et al. 2022, "Tensor Programs V"), so the usual rates,
- * found on base-sized models, are too small for narrow ones. Measured on the bundled model (hidden size 128, so
+ * found on base-sized models, are too small for narrow ones. Measured on the previous bundled model (hidden size 128, so
  * 6 × baseLr), spam task, 1,200 training rows, 2 epochs, validation accuracy at baseLr → 6 × baseLr: full 0.824 →
  * 0.963 (at 1/√width's 1.2e-4 0.953, at 1e-3 0.957, at the range test's 2.2e-3 0.948), last layers 0.894 → 0.959
  * (at 2e-3 0.959, at the range test's 9.5e-3 0.894), head 0.938 → 0.953, LoRA 0.953 → 0.959, IA3 0.950 → 0.965,
