@@ -1,6 +1,7 @@
 // Text packed into fixed-length blocks, as transformers' run_mlm / run_clm group_texts does: every document
 // is tokenized, the token streams are concatenated, and the result is cut into blockSize pieces (the
 // remainder shorter than a block is dropped). So no position is padding and no compute is wasted.
+import { Generator } from "../tensor/index.js";
 import type { PreTrainedTokenizer } from "../tokenizers/index.js";
 
 export interface PackOptions {
@@ -34,4 +35,43 @@ export async function packBlocks(tokenizer: PreTrainedTokenizer, documents: read
     }
   }
   return blocks;
+}
+
+export interface SentenceRowOptions {
+  /** Tokens per row at most, [CLS] and [SEP] included (longer sentences are truncated). */
+  maxLength: number;
+  /** Rows wanted: that many sentences drawn without replacement (all of them when there are fewer). */
+  count: number;
+  seed: number;
+}
+
+/** Sentence ends: ., ! or ? (a closing quote or bracket may follow), then space, then what starts a sentence. */
+const SENTENCE_END = /(?<=[.!?]["')\]]?)\s+(?=["'(\[]?[A-Z0-9])/;
+const MIN_WORDS = 3;
+
+/** Single sentences of the documents as rows of their own, `[CLS] sentence [SEP]` and no padding. A sentence
+ *  classifier reads [CLS] of one short sentence followed by padding, which packed blocks never show (their
+ *  position 0 is wherever a cut fell, in the middle of a long context), so a masked-LM run can mix these rows in. */
+export async function sentenceRows(tokenizer: PreTrainedTokenizer, documents: readonly string[], opts: SentenceRowOptions): Promise<Int32Array[]> {
+  const candidates: string[] = [];
+  for (const doc of documents) {
+    for (const s of doc.split(SENTENCE_END)) {
+      const sentence = s.replace(/\s+/g, " ").trim();
+      if (sentence.split(" ").length >= MIN_WORDS) candidates.push(sentence);
+    }
+  }
+  // A partial Fisher-Yates shuffle: the first `count` places hold a uniform draw, fixed by the seed.
+  const gen = new Generator(opts.seed);
+  const n = Math.min(opts.count, candidates.length);
+  for (let i = 0; i < n; i++) {
+    const j = i + gen.int(candidates.length - i);
+    [candidates[i], candidates[j]] = [candidates[j], candidates[i]];
+  }
+  const rows: Int32Array[] = [];
+  for (let s = 0; s < n; s += DOCS_PER_CALL) {
+    const texts = candidates.slice(s, Math.min(n, s + DOCS_PER_CALL));
+    const { inputIds } = await tokenizer.call(texts, { addSpecialTokens: true, truncation: true, maxLength: opts.maxLength, returnTokenTypeIds: false });
+    for (const ids of inputIds) rows.push(Int32Array.from(ids));
+  }
+  return rows;
 }

@@ -24,7 +24,7 @@ import { CausalLMModule } from "../train/causal-lm-module.js";
 import { LAST_NAME, ModelCheckpoint } from "../train/callbacks/model-checkpoint.js";
 import type { Metrics, TrainingModule } from "../train/module.js";
 import { Trainer, type StopReason } from "../train/trainer.js";
-import { packBlocks } from "./blocks.js";
+import { packBlocks, sentenceRows } from "./blocks.js";
 import { MaskedBlockLoader } from "./loader.js";
 import { MaskedLMModule, type MaskedLanguageModel } from "./masked-lm-module.js";
 import { freshModel, objectiveOf, pretrainingHead, type Architecture, type ModelSize, type Objective } from "./models.js";
@@ -82,6 +82,10 @@ export interface PretrainOptions {
   /** With distillVectors: before the first step, the first k coordinates of each covered word's input embedding
    *  are set to its vector (initEmbeddingsFromVectors). Not applied on --resume, whose weights are the run's. */
   initEmbeddingsFromVectors?: boolean;
+  /** Masked LM only: this share of the training rows (0 to < 1) are single sentences of the text, `[CLS]
+   *  sentence [SEP]` padded within their batch, beside the packed blocks (sentenceRows); validation stays on
+   *  blocks. Default 0. */
+  sentenceFraction?: number;
   /** Every N optimizer steps: a row of train_loss, elapsed_s and lr in <output>/metrics.csv (default 10). */
   logEvery?: number;
   /** Every N optimizer steps: val_loss on held-out text, and a resumable checkpoint (default 100). */
@@ -103,6 +107,9 @@ export interface PretrainResult {
   globalStep: number;
   stopReason: StopReason;
   trainBlocks: number;
+  /** Single-sentence rows beside the blocks (sentenceFraction). */
+  trainSentences: number;
+  /** Upper bound: every row counted at the block length. */
   tokensSeen: number;
   elapsedSeconds: number;
   /** null when interrupted: the run then ends at its checkpoint, without a final evaluation or saved model. */
@@ -196,9 +203,10 @@ function loaders(opts: PretrainOptions, objective: Objective, tokenizer: PreTrai
     const maskTokenId = tokenizer.maskTokenId;
     if (maskTokenId === undefined) throw new Error("the tokenizer has no mask token");
     const masking = { maskTokenId, vocabSize: tokenizer.length, specialIds: new Set(tokenizer.allSpecialIds), mlmProbability: opts.mlmProbability };
+    const padTokenId = tokenizer.padTokenId ?? 0;
     return {
-      train: new MaskedBlockLoader(train, masking, { batchSize: opts.batchSize, shuffle: true, seed }),
-      val: new MaskedBlockLoader(val, masking, { batchSize: opts.batchSize, seed }),
+      train: new MaskedBlockLoader(train, masking, { batchSize: opts.batchSize, shuffle: true, seed, padTokenId }),
+      val: new MaskedBlockLoader(val, masking, { batchSize: opts.batchSize, seed, padTokenId }),
     };
   }
   const examples = (blocks: Int32Array[]) => blocks.map((b) => ({ inputIds: [...b], labels: [...b] }));
@@ -213,7 +221,13 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const docs = await documents(opts.corpus);
   const { model, tokenizer, objective } = await setUp(opts, docs.train.map((d) => d.text));
   const pack = { blockSize: opts.maxLength, objective };
-  const trainBlocks = await packBlocks(tokenizer, pretrainingTexts(docs.train, tokenizer), pack);
+  const trainTexts = pretrainingTexts(docs.train, tokenizer);
+  const trainBlocks = await packBlocks(tokenizer, trainTexts, pack);
+  const fraction = opts.sentenceFraction ?? 0;
+  if (!(fraction >= 0 && fraction < 1)) throw new RangeError(`sentenceFraction must be in [0, 1), got ${fraction}`);
+  if (fraction > 0 && objective !== "mlm") throw new Error("--sentence-fraction: single-sentence rows are for masked-LM pretraining, not next-token");
+  const count = Math.round((trainBlocks.length * fraction) / (1 - fraction));
+  const trainSentences = count > 0 ? await sentenceRows(tokenizer, trainTexts, { maxLength: opts.maxLength, count, seed }) : [];
   const valBlocks = (await packBlocks(tokenizer, pretrainingTexts(docs.heldOut, tokenizer), pack)).slice(0, opts.valBlocks ?? 64);
   if (valBlocks.length === 0) throw new Error("the held-out text is shorter than one block, so there is nothing to validate on");
 
@@ -228,7 +242,7 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const module: TrainingModule<Batch> = objective === "mlm"
     ? new MaskedLMModule(model as unknown as MaskedLanguageModel, optimization, distill)
     : new CausalLMModule(model, optimization);
-  const data = loaders(opts, objective, tokenizer, trainBlocks, valBlocks, seed);
+  const data = loaders(opts, objective, tokenizer, [...trainBlocks, ...trainSentences], valBlocks, seed);
 
   const checkpointDir = opts.checkpointDir ?? join(opts.output, "checkpoints");
   const clock = new WallClock((opts.maxMinutes ?? Infinity) * 60);
@@ -254,6 +268,7 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     globalStep: fit.globalStep,
     stopReason: fit.stopReason,
     trainBlocks: trainBlocks.length,
+    trainSentences: trainSentences.length,
     tokensSeen: fit.globalStep * opts.batchSize * opts.maxLength,
     elapsedSeconds: clock.elapsed,
     finalValLoss: null,

@@ -54,3 +54,30 @@ test("MaskedBlockLoader: every block once per epoch, masks fixed by (seed, epoch
   assert.deepEqual(resumed[0].labels!.data, epoch[2].labels!.data);
   assert.notDeepEqual([...loader.iterate(2)][0].indices, epoch[0].indices);
 });
+
+test("MaskedBlockLoader: rows of mixed lengths go to batches of like length, padded with attention 0 and never masked", () => {
+  const PAD = 0;
+  const row = (len: number, first: number) => Int32Array.from({ length: len }, (_, i) => 5 + ((first + i) % 900));
+  // 16 blocks of 32 and 48 sentences of 5 to 12 tokens.
+  const rows = [...Array.from({ length: 16 }, (_, b) => row(32, b)), ...Array.from({ length: 48 }, (_, s) => row(5 + (s % 8), 100 + s))];
+  const loader = new MaskedBlockLoader(rows, { ...opts, mlmProbability: 0.5 }, { batchSize: 8, shuffle: true, seed: 3, padTokenId: PAD });
+  const epoch = [...loader.iterate(0)];
+  assert.deepEqual(epoch.flatMap((b) => b.indices).sort((a, b) => a - b), [...Array(rows.length).keys()]);
+  assert.equal(epoch.filter((b) => b.inputIds.shape[1] === 32).length, 2, "the blocks fill two batches of their own");
+  for (const b of epoch) {
+    const [n, len] = b.inputIds.shape;
+    assert.equal(len, Math.max(...b.indices.map((i) => rows[i].length)), "padded to the batch's longest row only");
+    for (let k = 0; k < n; k++) {
+      const own = rows[b.indices[k]].length;
+      for (let j = 0; j < len; j++) {
+        const at = k * len + j;
+        assert.equal(b.attentionMask.data[at], j < own ? 1 : 0);
+        if (j >= own) {
+          assert.equal(b.inputIds.data[at], PAD);
+          assert.equal(b.labels!.data[at], IGNORE_INDEX, "padding is never chosen");
+        }
+      }
+    }
+  }
+  assert.deepEqual([...loader.iterate(0, 3)][0].inputIds.data, epoch[3].inputIds.data, "a resumed epoch repeats its batches");
+});

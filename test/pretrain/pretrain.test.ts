@@ -6,7 +6,7 @@ import { pretrain as pretrainCommand } from "../../src/cli/commands/pretrain.js"
 import { AutoModelForCausalLM, AutoModelForMaskedLM } from "../../src/models/auto.js";
 import { DistilBertForMaskedLM } from "../../src/models/distilbert/index.js";
 import { GPT2LMHeadModel } from "../../src/models/gpt2/index.js";
-import { pretrain, pretrainingTexts, type FreshModelSpec, type PretrainOptions } from "../../src/pretrain/index.js";
+import { pretrain, pretrainingTexts, sentenceRows, type FreshModelSpec, type PretrainOptions } from "../../src/pretrain/index.js";
 import { Generator } from "../../src/tensor/index.js";
 import { AutoTokenizer } from "../../src/tokenizers/index.js";
 import { tempDir } from "../io/fixtures.js";
@@ -55,6 +55,30 @@ test("masked-LM pretraining of a micro DistilBERT lowers the loss and writes a l
   assert.equal(tokenizer.length, model.config.vocabSize);
   const header = (await readFile(join(out, "metrics.csv"), "utf8")).split("\n")[0];
   assert.match(header, /^step,epoch,elapsed_s,lr,train_loss,.*val_loss/);
+});
+
+test("sentenceRows: [CLS] sentence [SEP] rows cut at sentence ends, short fragments left out, a seeded draw of the count asked", async () => {
+  const tokenizer = await AutoTokenizer.fromPretrained(join(dir, "mlm"));
+  const docs = ["The red cat sees the ship. The old whale keeps the letter! A house? The quiet captain finds the garden near the river.", "the small cat paints the house"];
+  const all = await sentenceRows(tokenizer, docs, { maxLength: 32, count: 100, seed: 1 });
+  const want = ["The red cat sees the ship.", "The old whale keeps the letter!", "The quiet captain finds the garden near the river.", "the small cat paints the house"];
+  const key = (r: ArrayLike<number>) => Array.from(r).join(" ");
+  const { inputIds } = await tokenizer.call(want, { addSpecialTokens: true, returnTokenTypeIds: false });
+  assert.deepEqual(all.map(key).sort(), inputIds.map(key).sort());
+  assert.ok(all.every((r) => r[0] === tokenizer.clsTokenId && r.at(-1) === tokenizer.sepTokenId));
+  const two = await sentenceRows(tokenizer, docs, { maxLength: 5, count: 2, seed: 9 });
+  assert.equal(two.length, 2);
+  assert.ok(two.every((r) => r.length <= 5 && r.at(-1) === tokenizer.sepTokenId), "truncated to maxLength, [SEP] kept");
+  assert.deepEqual(two, await sentenceRows(tokenizer, docs, { maxLength: 5, count: 2, seed: 9 }));
+});
+
+test("masked-LM pretraining with single-sentence rows mixed in: their share of the rows, the loss still falls", async () => {
+  const out = join(dir, "mlm-sentences");
+  const r = await pretrain({ ...base(out), sentenceFraction: 0.5 });
+  assert.ok(r.trainSentences > 0 && r.trainSentences === r.trainBlocks, `${r.trainSentences} sentence rows beside ${r.trainBlocks} blocks`);
+  const losses = await trainLosses(out);
+  assert.ok(losses.at(-1)! < losses[0] - 1, `loss fell from ${losses[0]} to ${losses.at(-1)}`);
+  await assert.rejects(pretrain({ ...base(join(dir, "bad")), sentenceFraction: 1 }), /sentenceFraction must be in \[0, 1\)/);
 });
 
 test("next-token pretraining of a micro GPT-2 with a byte-level BPE tokenizer lowers the loss", async () => {
