@@ -3,9 +3,9 @@
 // learns little a sentence classifier can use from its [CLS] state. So the encoder's last hidden states are
 // also asked to carry the vectors: at every token that is a word, the vector of that word (masked or not, so
 // a masked position predicts its word's meaning as well as its id); at position 0, where a classifier reads
-// [CLS], the mean vector of the row's words (a packed block's, or a single sentence's). The loss reads the first k coordinates of the hidden state (a
-// fixed subspace: the network is free to rotate its representation into it), so there is no extra head and
-// the saved model is the plain masked LM.
+// [CLS], the mean vector of the row's words (a packed block's, or a single sentence's). The loss reads the
+// first k coordinates of the hidden state (a fixed subspace: the network is free to rotate its representation
+// into it), so there is no extra head and the saved model is the plain masked LM.
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { IGNORE_INDEX } from "../data/collate.js";
