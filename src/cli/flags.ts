@@ -68,7 +68,7 @@ export function methodOptionFlags(): typeof ownMethodFlags & FlagTable {
 const ownMethodFlags = {
   layers: numberFlag(`last-layers: transformer blocks to train, with the head (default ${DEFAULT_LAST_LAYERS})`, { integer: true, min: 0 }),
   pooling: choiceFlag("feature: cls, mean or last (default: the better on held-out rows of mean and the model's usual one, cls for encoders, last for decoders such as GPT-2 and Llama)", POOLINGS, { arg: "P" }),
-  classifier: choiceFlag("feature: logreg or mlp (default logreg)", ["logreg", "mlp"] as const, { arg: "C" }),
+  classifier: choiceFlag("feature: logreg (its L2 strength C picked on held-out rows) or mlp (default logreg)", ["logreg", "mlp"] as const, { arg: "C" }),
 };
 
 /** One flag per option name, its help prefixed with the methods that take it ("lora, ia3: ..."), and the default

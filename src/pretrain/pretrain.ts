@@ -109,7 +109,7 @@ export interface PretrainResult {
   trainBlocks: number;
   /** Single-sentence rows beside the blocks (sentenceFraction). */
   trainSentences: number;
-  /** Upper bound: every row counted at the block length. */
+  /** Rows trained on times the mean row length (sentence rows are shorter than blocks; padding not counted). */
   tokensSeen: number;
   elapsedSeconds: number;
   /** null when interrupted: the run then ends at its checkpoint, without a final evaluation or saved model. */
@@ -222,10 +222,10 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const { model, tokenizer, objective } = await setUp(opts, docs.train.map((d) => d.text));
   const pack = { blockSize: opts.maxLength, objective };
   const trainTexts = pretrainingTexts(docs.train, tokenizer);
-  const trainBlocks = await packBlocks(tokenizer, trainTexts, pack);
   const fraction = opts.sentenceFraction ?? 0;
   if (!(fraction >= 0 && fraction < 1)) throw new RangeError(`sentenceFraction must be in [0, 1), got ${fraction}`);
   if (fraction > 0 && objective !== "mlm") throw new Error("--sentence-fraction: single-sentence rows are for masked-LM pretraining, not next-token");
+  const trainBlocks = await packBlocks(tokenizer, trainTexts, pack);
   const count = Math.round((trainBlocks.length * fraction) / (1 - fraction));
   const trainSentences = count > 0 ? await sentenceRows(tokenizer, trainTexts, { maxLength: opts.maxLength, count, seed }) : [];
   const valBlocks = (await packBlocks(tokenizer, pretrainingTexts(docs.heldOut, tokenizer), pack)).slice(0, opts.valBlocks ?? 64);
@@ -242,7 +242,9 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const module: TrainingModule<Batch> = objective === "mlm"
     ? new MaskedLMModule(model as unknown as MaskedLanguageModel, optimization, distill)
     : new CausalLMModule(model, optimization);
-  const data = loaders(opts, objective, tokenizer, [...trainBlocks, ...trainSentences], valBlocks, seed);
+  const trainRows = [...trainBlocks, ...trainSentences];
+  const meanRowLength = trainRows.reduce((n, r) => n + r.length, 0) / trainRows.length;
+  const data = loaders(opts, objective, tokenizer, trainRows, valBlocks, seed);
 
   const checkpointDir = opts.checkpointDir ?? join(opts.output, "checkpoints");
   const clock = new WallClock((opts.maxMinutes ?? Infinity) * 60);
@@ -269,7 +271,7 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     stopReason: fit.stopReason,
     trainBlocks: trainBlocks.length,
     trainSentences: trainSentences.length,
-    tokensSeen: fit.globalStep * opts.batchSize * opts.maxLength,
+    tokensSeen: Math.round(fit.globalStep * opts.batchSize * meanRowLength),
     elapsedSeconds: clock.elapsed,
     finalValLoss: null,
   };

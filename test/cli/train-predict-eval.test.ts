@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { access, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UCI, cli, removeTempDirs, tempDir, tinyDistilBertDir } from "./tiny-models.js";
+import { LogisticRegression } from "../../src/methods/logistic-regression.js";
+import { CLASSIFIER_FILE } from "../../src/cli/pipeline/output-dir.js";
 
 after(removeTempDirs);
 
@@ -89,18 +91,19 @@ test("--config reads flags from YAML (kebab-case and camelCase keys), the comman
   assert.match(bad.stderr, /run\.yaml: unknown key "learning-rate"/);
 });
 
-test("feature without --pooling keeps the better of cls and mean on held-out rows, saves it, and --pooling fixes it", async () => {
+test("feature without --pooling keeps the best of cls and mean and of logreg's C on held-out rows, saves them, and --pooling fixes the pooling", async () => {
   const dir = await tempDir();
   const noValidation = dataArgs.filter((a, i) => a !== "--validation" && dataArgs[i - 1] !== "--validation");
   for (const [args, held] of [[dataArgs, "the validation split"], [noValidation, "a held-out tenth of them"]] as const) {
     const out = join(dir, held.replaceAll(" ", "-"));
     const r = await cli(["train", "--model", model, "--method", "feature", ...args, "--output", out]);
     assert.equal(r.code, 0, r.stderr);
-    assert.ok(r.stderr.includes(`keeping the pooling that scores better on ${held}`), r.stderr);
-    const picked = /^pooling: (cls|mean) \(cls 0\.\d{4}, mean 0\.\d{4}\)$/m.exec(r.stderr);
+    assert.ok(r.stderr.includes(`keeping the pooling and L2 strength C that scores best on ${held}`), r.stderr);
+    const picked = /^picked: (cls|mean) pooling, C ([\d.]+) \(accuracy: cls 0\.\d{4} at C [\d.]+, mean 0\.\d{4} at C [\d.]+\)$/m.exec(r.stderr);
     assert.ok(picked, r.stderr);
     const saved = JSON.parse(await readFile(join(out, "finetune.json"), "utf8"));
     assert.equal(JSON.stringify(saved).match(/"pooling":"(\w+)"/)?.[1], picked[1]);
+    assert.equal((await LogisticRegression.load(join(out, CLASSIFIER_FILE))).options.C, Number(picked[2]));
   }
   // Twelve training rows and no validation split: too few to hold a tenth out, so the usual pooling.
   const few = await cli(["train", "--model", model, "--method", "feature", ...noValidation.map((a) => (a === ROWS ? "12" : a)), "--output", join(dir, "few")]);
@@ -108,6 +111,6 @@ test("feature without --pooling keeps the better of cls and mean on held-out row
   assert.match(few.stderr, /extracting cls-pooled features of 12 training texts\n/);
   const fixed = await cli(["train", "--model", model, "--method", "feature", "--pooling", "mean", ...dataArgs, "--output", join(dir, "fixed")]);
   assert.equal(fixed.code, 0, fixed.stderr);
-  assert.match(fixed.stderr, /extracting mean-pooled features of 48 training texts\n/);
-  assert.doesNotMatch(fixed.stderr, /^pooling:/m);
+  assert.match(fixed.stderr, /extracting mean-pooled features of 48 training texts; keeping the L2 strength C that scores best on the validation split\n/);
+  assert.match(fixed.stderr, /^picked: C [\d.]+ \(accuracy: mean 0\.\d{4} at C [\d.]+\)$/m);
 });

@@ -76,6 +76,9 @@ test("masked-LM pretraining with single-sentence rows mixed in: their share of t
   const out = join(dir, "mlm-sentences");
   const r = await pretrain({ ...base(out), sentenceFraction: 0.5 });
   assert.ok(r.trainSentences > 0 && r.trainSentences === r.trainBlocks, `${r.trainSentences} sentence rows beside ${r.trainBlocks} blocks`);
+  // Half the rows are full 32-token blocks, the other half shorter sentences: not every row counts 32 tokens.
+  const atBlockLength = r.globalStep * 8 * 32;
+  assert.ok(r.tokensSeen < atBlockLength && r.tokensSeen > atBlockLength / 2, `${r.tokensSeen} tokens in ${r.globalStep} steps`);
   const losses = await trainLosses(out);
   assert.ok(losses.at(-1)! < losses[0] - 1, `loss fell from ${losses[0]} to ${losses.at(-1)}`);
   await assert.rejects(pretrain({ ...base(join(dir, "bad")), sentenceFraction: 1 }), /sentenceFraction must be in \[0, 1\)/);

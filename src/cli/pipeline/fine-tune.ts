@@ -185,6 +185,10 @@ function keepsPackedSequencesApart(model: PreTrainedModel | PeftModel): boolean 
   }
 }
 
+/** The logistic regression's inverse L2 strengths tried by feature-based training (sklearn's C), as the bag-of-words
+ *  baseline of the bundled model's evidence picks its own. */
+const LOGREG_CS = [0.1, 0.3, 1, 3, 10];
+
 async function runFeatureBased(input: RunInput): Promise<RunResult> {
   const { hp, data, tokenizer, methodOptions: mo } = input;
   if (data.task !== "seq-cls") throw new UsageError("--method feature fits a classifier on frozen features, so it needs --task seq-cls");
@@ -194,9 +198,10 @@ async function runFeatureBased(input: RunInput): Promise<RunResult> {
   manualSeed(hp.seed);
   const base = await loadBaseModel(input.source);
   const maxLength = Math.min(hp.maxLength, maxPositions(base));
-  // Too few rows to hold a tenth out of (and no validation split): the model's usual pooling.
-  const canChoose = !mo.pooling && (data.splits.validation !== undefined || train.length >= 20);
-  const candidates = mo.pooling ? [mo.pooling] : canChoose ? [...new Set<Pooling>([defaultPooling(base), "mean"])] : [defaultPooling(base)];
+  // Too few rows to hold a tenth out of (and no validation split): the model's usual pooling and C = 1.
+  const canChoose = data.splits.validation !== undefined || train.length >= 20;
+  const poolings = mo.pooling ? [mo.pooling] : canChoose ? [...new Set<Pooling>([defaultPooling(base), "mean"])] : [defaultPooling(base)];
+  const Cs = mo.classifier === "mlp" || !canChoose ? [undefined] : LOGREG_CS;
   let extractMs = 0;
   const features = async (rows: TextExample[], pooling: Pooling) => {
     const t = performance.now();
@@ -205,30 +210,39 @@ async function runFeatureBased(input: RunInput): Promise<RunResult> {
     return X;
   };
   const labels = (rows: TextExample[]) => Int32Array.from(rows, (r) => r.label);
-  const fit = (X: Tensor, y: Int32Array) => (mo.classifier === "mlp" ? new MLPClassifier({ seed: hp.seed }).fit(X, y) : new LogisticRegression().fit(X, y));
+  const fit = (X: Tensor, y: Int32Array, C: number | undefined) => (mo.classifier === "mlp" ? new MLPClassifier({ seed: hp.seed }).fit(X, y) : new LogisticRegression({ C }).fit(X, y));
 
   const started = performance.now();
-  let pooling = candidates[0]!, clf: LogisticRegression | MLPClassifier;
-  if (candidates.length === 1) {
+  let pooling = poolings[0]!, clf: LogisticRegression | MLPClassifier;
+  if (poolings.length * Cs.length === 1) {
     input.log(`extracting ${pooling}-pooled features of ${train.length} training texts`);
-    clf = fit(await features(train, pooling), labels(train));
+    clf = fit(await features(train, pooling), labels(train), undefined);
   } else {
     // The pooling that suits a model is a property of its pretraining (an MLM-only model never trained its [CLS]),
-    // so each is scored on rows the classifier did not see: the validation split, else a tenth of train.
+    // and the L2 strength one of its features' scale and the rows at hand, so each pair is scored on rows the
+    // classifier did not see: the validation split, else a tenth of train (as the bag-of-words baseline picks C).
     const validation = data.splits.validation;
     const held = validation ? null : splitDataset(train, { validation: 0.1, seed: hp.seed });
     const [fitRows, pickRows] = held ? [held.train!, held.validation!] : [train, validation!];
-    input.log(`extracting ${candidates.join(" and ")}-pooled features of ${train.length} training texts; keeping the pooling that scores better on ${held ? "a held-out tenth of them" : "the validation split"}`);
-    const tried = [];
-    for (const p of candidates) {
+    const what = [poolings.length > 1 ? "pooling" : "", Cs.length > 1 ? "L2 strength C" : ""].filter(Boolean).join(" and ");
+    input.log(`extracting ${poolings.join(" and ")}-pooled features of ${train.length} training texts; keeping the ${what} that scores best on ${held ? "a held-out tenth of them" : "the validation split"}`);
+    type Tried = { pooling: Pooling; C: number | undefined; X: Tensor; Xp: Tensor; clf: LogisticRegression | MLPClassifier; acc: number };
+    const tried: Tried[] = [];
+    for (const p of poolings) {
       const X = await features(fitRows, p), Xp = await features(pickRows, p);
-      const c = fit(X, labels(fitRows));
-      tried.push({ pooling: p, X, Xp, clf: c, acc: c.score(Xp, labels(pickRows)) });
+      for (const C of Cs) {
+        const c = fit(X, labels(fitRows), C);
+        tried.push({ pooling: p, C, X, Xp, clf: c, acc: c.score(Xp, labels(pickRows)) });
+      }
     }
-    const best = tried.reduce((a, b) => (b.acc > a.acc ? b : a));
-    input.log(`pooling: ${best.pooling} (${tried.map((t) => `${t.pooling} ${t.acc.toFixed(4)}`).join(", ")})`);
+    // Ties go to the first: the stronger L2 strength (Cs ascend), as sklearn's LogisticRegressionCV.
+    const top = (ts: Tried[]) => ts.reduce((a, b) => (b.acc > a.acc ? b : a));
+    const best = top(tried);
+    const at = (t: Tried) => `${t.acc.toFixed(4)}${t.C === undefined ? "" : ` at C ${t.C}`}`;
+    input.log(`picked: ${[poolings.length > 1 ? `${best.pooling} pooling` : "", best.C === undefined ? "" : `C ${best.C}`].filter(Boolean).join(", ")}` +
+      ` (accuracy: ${poolings.map((p) => `${p} ${at(top(tried.filter((t) => t.pooling === p)))}`).join(", ")})`);
     pooling = best.pooling;
-    clf = held ? fit(cat([best.X, best.Xp], 0), Int32Array.from([...labels(fitRows), ...labels(pickRows)])) : best.clf;
+    clf = held ? fit(cat([best.X, best.Xp], 0), Int32Array.from([...labels(fitRows), ...labels(pickRows)]), best.C) : best.clf;
   }
   const trainSeconds = (performance.now() - started) / 1000, extractSeconds = extractMs / 1000;
 
