@@ -23,17 +23,22 @@
 //     seed, plus a bag-of-words logistic regression per task; keeps every run under .cache/evidence (a
 //     rerun skips finished comparisons and resumes an interrupted one), adds the runs to MODEL_DIR/evidence.json
 //     (a run done again replaces its record) and prints the table of this call's runs.
+//   node --import tsx scripts/pretrain-bundled.ts rate-check [MODEL_DIR] [--seed 42]
+//     every method with a learning rate at its default rate, a third of it and three times it, on a split of the
+//     SST-2 training sentences (runs kept under .cache/rate-check): the model card's rate table.
 import { execFileSync } from "node:child_process";
 import { createReadStream } from "node:fs";
 import { copyFile, mkdir, readFile, rm } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { main } from "../src/cli/main.js";
+import { defaultLr, methodInfo, methodNames } from "../src/cli/methods.js";
 import { bundledModelPath, packageRoot } from "../src/bundled/bundled-model.js";
 import { bundledTask } from "../src/bundled/tasks.js";
 import { writeAtomic, writeFileAtomic } from "../src/io/atomic.js";
 import { exists } from "../src/io/exists.js";
 import { LogisticRegression } from "../src/methods/logistic-regression.js";
+import { AutoModelForSequenceClassification } from "../src/models/index.js";
 import { familyForConfig } from "../src/models/registry.js";
 import { readConfigJson } from "../src/models/loading.js";
 import { freshModel } from "../src/pretrain/models.js";
@@ -206,19 +211,48 @@ async function randomInit(modelDir: string, dir: string, seed: number): Promise<
 interface MethodScore { method: string; testAcc: number; testF1: number; lr: number | null; trainSeconds: number }
 interface Run { task: TaskName; init: Init; seed: number; methods: MethodScore[] }
 
-async function compareRun(modelDir: string, task: TaskName, init: Init, seed: number, work: string): Promise<Run> {
-  const out = join(work, task, init, String(seed));
+type Report = { pending: string[]; methods: { method: string; testAccuracy: number; testMacroF1: number; lr: number | null; trainSeconds: number }[] };
+
+/** `finetune compare` with these flags into `out`, resumed where an earlier call was interrupted (a finished one
+ *  is not redone); its report. */
+async function comparison(flags: string[], out: string): Promise<Report> {
   const reportFile = join(out, "report.json");
-  type Report = { pending: string[]; methods: { method: string; testAccuracy: number; testMacroF1: number; lr: number | null; trainSeconds: number }[] };
   const read = async () => JSON.parse(await readFile(reportFile, "utf8")) as Report;
   if (!(await exists(reportFile)) || (await read()).pending.length > 0) {
-    const model = init === "pretrained" ? modelDir : await randomInit(modelDir, join(work, "random-init"), 0);
-    const code = await main(["compare", "--model", model, ...TASKS[task].flags(), ...COMPARE, "--seed", String(seed), "--output", out,
-      ...((await exists(reportFile)) ? ["--resume"] : [])]);
-    if (code !== 0) throw new Error(`compare for ${task}/${init}/${seed} exited with ${code}`);
+    const code = await main(["compare", ...flags, "--output", out, ...((await exists(reportFile)) ? ["--resume"] : [])]);
+    if (code !== 0) throw new Error(`compare into ${out} exited with ${code}`);
   }
-  const report = await read();
+  return read();
+}
+
+async function compareRun(modelDir: string, task: TaskName, init: Init, seed: number, work: string): Promise<Run> {
+  const model = init === "pretrained" ? modelDir : await randomInit(modelDir, join(work, "random-init"), 0);
+  const report = await comparison(["--model", model, ...TASKS[task].flags(), ...COMPARE, "--seed", String(seed)], join(work, task, init, String(seed)));
   return { task, init, seed, methods: report.methods.map((m) => ({ method: m.method, testAcc: m.testAccuracy, testF1: m.testMacroF1, lr: m.lr, trainSeconds: m.trainSeconds })) };
+}
+
+/** Each method with a learning rate at its default, a third of it and three times it, trained on the first 3,200 of
+ *  the 4,000 SST-2 training sentences and scored on the other 800, so SST-2 validation stays unseen: whether the
+ *  defaults (defaultLr) fit the model. The model card's rate table. */
+const RATE_FACTORS = [1 / 3, 1, 3];
+async function rateCheck(modelDir: string, seed: number): Promise<void> {
+  const work = join(packageRoot(), ".cache", "rate-check", basename(resolve(modelDir)));
+  await mkdir(work, { recursive: true });
+  const lines = (await readFile(join(SST2, "train-sample-4000.jsonl"), "utf8")).split("\n").filter(Boolean);
+  const [trainFile, scoreFile] = [join(work, "train-3200.jsonl"), join(work, "score-800.jsonl")];
+  await writeFileAtomic(trainFile, `${lines.slice(0, 3200).join("\n")}\n`);
+  await writeFileAtomic(scoreFile, `${lines.slice(3200).join("\n")}\n`);
+  const model = await AutoModelForSequenceClassification.fromPretrained(modelDir, { onWarning: () => {} });
+  const methods = methodNames().filter((m) => methodInfo(m).baseLr > 0);
+  const rows: string[] = [];
+  for (const factor of RATE_FACTORS) {
+    const rates = methods.map((m) => `${m}=${Number((defaultLr(m, model) * factor).toPrecision(3))}`);
+    const report = await comparison(["--model", modelDir, "--train", trainFile, "--test", scoreFile, ...COMPARE, "--seed", String(seed),
+      "--methods", methods.join(","), "--method-lr", rates.join(",")], join(work, `rate-x${factor.toFixed(2)}`));
+    const acc = (m: string) => (100 * report.methods.find((r) => r.method === m)!.testAccuracy).toFixed(1);
+    rows.push(`| default x ${factor.toFixed(2)} | ${methods.map(acc).join(" | ")} |`);
+  }
+  console.log([`| rate | ${methods.join(" | ")} |`, `| --- | ${methods.map(() => "---:").join(" | ")} |`, ...rows].join("\n"));
 }
 
 function table(runs: Run[], baselines: Partial<Record<TaskName, number>>): string {
@@ -312,7 +346,10 @@ else if (stage === "evidence") {
   for (const t of tasks) if (!(t in TASKS)) throw new Error(`--tasks: unknown task ${t}; tasks: ${Object.keys(TASKS).join(", ")}`);
   for (const i of inits) if (!INITS.includes(i)) throw new Error(`--inits: expected ${INITS.join(" or ")}, got ${i}`);
   await evidence(rest[0] ?? bundledModelPath(), tasks, inits, seeds);
+} else if (stage === "rate-check") {
+  const seed = Number(list(rest, "--seed", ["42"])[0]);
+  await rateCheck(rest[0] ?? bundledModelPath(), seed);
 } else {
-  console.error("usage: node --import tsx scripts/pretrain-bundled.ts pretrain [flags] | continue STAGE1_DIR [flags] | distill STAGE2_DIR [flags] | lm [flags] | export CHECKPOINT_DIR TOKENIZER_DIR OUT | export-lm CHECKPOINT_DIR TOKENIZER_DIR OUT | evidence [MODEL_DIR] [--seeds 42,43,44] [--tasks sst2,sentiment,spam] [--inits pretrained,random]");
+  console.error("usage: node --import tsx scripts/pretrain-bundled.ts pretrain [flags] | continue STAGE1_DIR [flags] | distill STAGE2_DIR [flags] | lm [flags] | export CHECKPOINT_DIR TOKENIZER_DIR OUT | export-lm CHECKPOINT_DIR TOKENIZER_DIR OUT | evidence [MODEL_DIR] [--seeds 42,43,44] [--tasks sst2,sentiment,spam] [--inits pretrained,random] | rate-check [MODEL_DIR] [--seed 42]");
   process.exitCode = 2;
 }
