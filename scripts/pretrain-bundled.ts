@@ -324,6 +324,11 @@ const list = (args: string[], flag: string, fallback: string[]): string[] => {
   const at = args.indexOf(flag);
   return at < 0 ? fallback : args.splice(at, 2)[1]!.split(",");
 };
+/** The integers a flag lists (--seeds 42,43, --seed 42), or a one-line error naming the flag. */
+const integers = (args: string[], flag: string, fallback: string[]): number[] => list(args, flag, fallback).map((x) => {
+  if (!/^\d+$/.test(x)) throw new Error(`${flag}: expected integers separated by commas, got "${x}"`);
+  return Number(x);
+});
 const [stage, ...rest] = process.argv.slice(2);
 /** PRETRAIN_ARGS without the flags that size a fresh model, which `pretrain --model` refuses: continuing a run
  *  from saved weights (`continue`, stage 2) takes the rest of its flags. */
@@ -342,13 +347,13 @@ else if (stage === "export-lm" && rest.length === 3) await exportCheckpoint(rest
 else if (stage === "evidence") {
   const tasks = list(rest, "--tasks", Object.keys(TASKS)) as TaskName[];
   const inits = list(rest, "--inits", [...INITS]) as Init[];
-  const seeds = list(rest, "--seeds", ["42", "43", "44"]).map(Number);
+  const seeds = integers(rest, "--seeds", ["42", "43", "44"]);
   for (const t of tasks) if (!(t in TASKS)) throw new Error(`--tasks: unknown task ${t}; tasks: ${Object.keys(TASKS).join(", ")}`);
   for (const i of inits) if (!INITS.includes(i)) throw new Error(`--inits: expected ${INITS.join(" or ")}, got ${i}`);
   await evidence(rest[0] ?? bundledModelPath(), tasks, inits, seeds);
 } else if (stage === "rate-check") {
-  const seed = Number(list(rest, "--seed", ["42"])[0]);
-  await rateCheck(rest[0] ?? bundledModelPath(), seed);
+  const [seed] = integers(rest, "--seed", ["42"]);
+  await rateCheck(rest[0] ?? bundledModelPath(), seed!);
 } else {
   console.error("usage: node --import tsx scripts/pretrain-bundled.ts pretrain [flags] | continue STAGE1_DIR [flags] | distill STAGE2_DIR [flags] | lm [flags] | export CHECKPOINT_DIR TOKENIZER_DIR OUT | export-lm CHECKPOINT_DIR TOKENIZER_DIR OUT | evidence [MODEL_DIR] [--seeds 42,43,44] [--tasks sst2,sentiment,spam] [--inits pretrained,random] | rate-check [MODEL_DIR] [--seed 42]");
   process.exitCode = 2;
