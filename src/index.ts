@@ -33,8 +33,8 @@ export type {
   BaseConfig, FromPretrainedOptions, PretrainedClass, WeightLoadReport, MismatchedKey, LabelConfig, ProblemType,
   ModelInput, ModelOutput, LayerPast, GenerateOptions, SamplingOptions,
 } from "./models/index.js";
-export { generationSteps, estimateParameterCount, isGradientCheckpointing, setGradientCheckpointing } from "./models/index.js";
-export type { ModelShape, ParameterEstimate } from "./models/index.js";
+export { generationSteps, estimateParameterCount, isGradientCheckpointing, resizeTokenEmbeddings, setGradientCheckpointing } from "./models/index.js";
+export type { ModelShape, ParameterEstimate, ResizeOptions } from "./models/index.js";
 // Model families: the registry, and each family's classes and config builders
 export { families, familyOf, familyForConfig, registerFamily, supportedModelTypes } from "./models/index.js";
 export type { ModelFamily, FamilyClasses, FamilyLayout, FreshModelSize, ModelClass, PeftTargets } from "./models/index.js";

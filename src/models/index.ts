@@ -7,6 +7,7 @@ export { GGUF_DTYPES, ggufExport, readGgufModel } from "./gguf.js";
 export type { ArchMetadata, FamilyGguf, GgufDtype, GgufExportOptions, GgufModel } from "./gguf.js";
 export type { ActivationProfile, ModelShape, ParameterEstimate } from "./size.js";
 export { PreTrainedModel } from "./pretrained.js";
+export { resizeTokenEmbeddings, type ResizeOptions } from "./resize-embeddings.js";
 export { isGradientCheckpointing, setGradientCheckpointing } from "./checkpointing.js";
 export type { BaseConfig, PretrainedClass } from "./pretrained.js";
 export type { FromPretrainedOptions } from "./loading.js";

@@ -1,9 +1,10 @@
 // The base of every model: a Module with a typed config, the forward contract of ./outputs.ts, and
 // the facts PEFT needs. Loading and saving in Hugging Face layout live in ./loading.ts.
 import { Module } from "../nn/index.js";
-import type { Embedding } from "../nn/index.js";
+import type { Embedding, Linear } from "../nn/index.js";
 import { initMissingParameters } from "./init-weights.js";
 import { loadPretrained, savePretrained } from "./loading.js";
+import { resizeTokenEmbeddings, type ResizeOptions } from "./resize-embeddings.js";
 import type { FromPretrainedOptions } from "./loading.js";
 import type { OutputRows } from "./encoder.js";
 import type { ModelInput, ModelOutput, PeftModelFacts } from "./outputs.js";
@@ -13,6 +14,8 @@ export interface BaseConfig {
   modelType: string;
   /** The original config.json object, kept so savePretrained writes back every field we do not model. */
   raw: Record<string, unknown>;
+  /** Rows of the token embeddings (vocab_size). */
+  vocabSize: number;
   /** Std of the normal init for weights a checkpoint lacks (HF initializer_range); 0.02 when absent. */
   initializerRange?: number;
 }
@@ -62,6 +65,16 @@ export abstract class PreTrainedModel<C extends BaseConfig = BaseConfig> extends
 
   /** The token embedding table (prompt tuning reads it; tied heads share it). */
   abstract getInputEmbeddings(): Embedding;
+
+  /** An LM head's projection to the vocabulary (tied to the input embeddings or not); null for other heads. */
+  getOutputEmbeddings(): Linear | null {
+    return null;
+  }
+
+  /** transformers' resize_token_embeddings, for a tokenizer that gained tokens: ./resize-embeddings.ts. */
+  resizeTokenEmbeddings(numTokens: number, opts?: ResizeOptions): Embedding {
+    return resizeTokenEmbeddings(this, numTokens, opts);
+  }
 
   /** Hugging Face's base_model_prefix ("distilbert", "bert", "transformer", "model"). */
   abstract readonly baseModelPrefix: string;

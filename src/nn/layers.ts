@@ -9,11 +9,16 @@ export class Linear extends Module {
   weight: Tensor;
   bias: Tensor | null;
 
-  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: { bias?: boolean } = {}) {
+  constructor(readonly inFeatures: number, outFeatures: number, opts: { bias?: boolean } = {}) {
     super();
     this.weight = this.registerParameter("weight", zeros([outFeatures, inFeatures]));
     this.bias = this.registerParameter("bias", opts.bias === false ? null : zeros([outFeatures]));
     linearDefault_(this.weight, this.bias, inFeatures);
+  }
+
+  /** Read from the weight, which resizeTokenEmbeddings replaces with one of more rows. */
+  get outFeatures(): number {
+    return this.weight.shape[0]!;
   }
 
   forward(x: Tensor): Tensor {
@@ -40,10 +45,15 @@ export class Conv1D extends Module {
 export class Embedding extends Module {
   weight: Tensor;
 
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, readonly paddingIdx?: number) {
+  constructor(numEmbeddings: number, readonly embeddingDim: number, readonly paddingIdx?: number) {
     super();
     this.weight = this.registerParameter("weight", normal_(zeros([numEmbeddings, embeddingDim])));
     if (paddingIdx !== undefined) this.weight.data.fill(0, paddingIdx * embeddingDim, (paddingIdx + 1) * embeddingDim);
+  }
+
+  /** Read from the weight, which resizeTokenEmbeddings replaces. */
+  get numEmbeddings(): number {
+    return this.weight.shape[0]!;
   }
 
   forward(ids: Tensor): Tensor {

@@ -85,7 +85,7 @@ export type SpecialTokensToAdd = { [R in SpecialRole as `${R}Token`]?: string } 
 
 const NO_PAD_TOKEN =
   "Asking to pad but the tokenizer has no padding token. Set one with `tokenizer.padToken = tokenizer.eosToken`, " +
-  'or add a new one with `tokenizer.addSpecialTokens({ padToken: "[PAD]" })` (then resize the model embeddings).';
+  'or add a new one with `tokenizer.addSpecialTokens({ padToken: "[PAD]" })` (then `model.resizeTokenEmbeddings(tokenizer.length)`).';
 
 export class PreTrainedTokenizer {
   readonly backendTokenizer: Tokenizer;
@@ -160,7 +160,8 @@ export class PreTrainedTokenizer {
     return this.allSpecialTokens.map((t) => this.backendTokenizer.tokenToId(t)).filter((id) => id !== null);
   }
 
-  /** Adds special tokens (new ones get new ids) and assigns roles; returns how many ids were created. */
+  /** Adds special tokens (new ones get new ids) and assigns roles; returns how many ids were created (give the
+   *  model rows for them with `model.resizeTokenEmbeddings(tokenizer.length)`). */
   addSpecialTokens(tokens: SpecialTokensToAdd): number {
     const before = this.length;
     const roles = SPECIAL_ROLES.filter((r) => tokens[`${r}Token`] !== undefined);
@@ -171,7 +172,8 @@ export class PreTrainedTokenizer {
     return this.length - before;
   }
 
-  /** Adds ordinary (non-special) tokens; returns how many ids were created. */
+  /** Adds ordinary (non-special) tokens; returns how many ids were created (then
+   *  `model.resizeTokenEmbeddings(tokenizer.length)`). */
   addTokens(tokens: string[]): number {
     return this.backendTokenizer.addTokens(tokens);
   }

@@ -132,4 +132,8 @@ export class BertForMaskedLM extends PreTrainedModel<BertConfig> {
   getInputEmbeddings(): Embedding {
     return this.bert.embeddings.wordEmbeddings;
   }
+
+  override getOutputEmbeddings(): Linear {
+    return this.cls.predictions.decoder;
+  }
 }

@@ -74,6 +74,10 @@ export class DistilBertForMaskedLM extends PreTrainedModel<DistilBertConfig> {
   getInputEmbeddings(): Embedding {
     return this.distilbert.getInputEmbeddings();
   }
+
+  override getOutputEmbeddings(): Linear {
+    return this.vocabProjector;
+  }
 }
 
 /** transformers' MLM loss: mean cross-entropy over the positions whose label is not -100. */

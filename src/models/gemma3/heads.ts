@@ -40,6 +40,10 @@ export class Gemma3ForCausalLM extends GemmaPreTrainedModel {
   getInputEmbeddings(): Embedding {
     return this.model.embedTokens;
   }
+
+  override getOutputEmbeddings(): Linear {
+    return this.lmHead;
+  }
 }
 
 export class Gemma3ForSequenceClassification extends GemmaPreTrainedModel {

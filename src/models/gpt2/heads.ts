@@ -37,6 +37,10 @@ export class GPT2LMHeadModel extends GPT2PreTrainedModel {
   getInputEmbeddings(): Embedding {
     return this.transformer.wte;
   }
+
+  override getOutputEmbeddings(): Linear {
+    return this.lmHead;
+  }
 }
 
 export class GPT2ForSequenceClassification extends GPT2PreTrainedModel {

@@ -36,6 +36,10 @@ export class LlamaForCausalLM extends LlamaPreTrainedModel {
   getInputEmbeddings(): Embedding {
     return this.model.embedTokens;
   }
+
+  override getOutputEmbeddings(): Linear {
+    return this.lmHead;
+  }
 }
 
 export class LlamaForSequenceClassification extends LlamaPreTrainedModel {

@@ -112,4 +112,8 @@ export class ModernBertForMaskedLM extends ModernBertPreTrainedModel {
   getInputEmbeddings(): Embedding {
     return this.model.getInputEmbeddings();
   }
+
+  override getOutputEmbeddings(): Linear {
+    return this.decoder;
+  }
 }

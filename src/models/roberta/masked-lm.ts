@@ -81,4 +81,8 @@ export class RobertaForMaskedLM extends RobertaPreTrainedModel {
   getInputEmbeddings(): Embedding {
     return this.roberta.getInputEmbeddings();
   }
+
+  override getOutputEmbeddings(): Linear {
+    return this.lmHead.decoder;
+  }
 }
