@@ -23,6 +23,9 @@
 //     seed, plus a bag-of-words logistic regression per task; keeps every run under .cache/evidence (a
 //     rerun skips finished comparisons and resumes an interrupted one), adds the runs to MODEL_DIR/evidence.json
 //     (a run done again replaces its record) and prints the table of this call's runs.
+//   node --import tsx scripts/pretrain-bundled.ts extend-vocab MODEL_DIR OUT [--words 16384]
+//     the model with GloVe's most frequent words that its WordPiece vocabulary splits added as whole tokens
+//     (embeddings resized, the new rows started from the words' vectors), for `distill` to train further
 //   node --import tsx scripts/pretrain-bundled.ts rate-check [MODEL_DIR] [--seed 42]
 //     every method with a learning rate at its default rate, a third of it and three times it, on a split of the
 //     SST-2 training sentences (runs kept under .cache/rate-check): the model card's rate table.
@@ -38,11 +41,12 @@ import { bundledTask } from "../src/bundled/tasks.js";
 import { writeAtomic, writeFileAtomic } from "../src/io/atomic.js";
 import { exists } from "../src/io/exists.js";
 import { LogisticRegression } from "../src/methods/logistic-regression.js";
-import { AutoModelForSequenceClassification } from "../src/models/index.js";
+import { AutoModelForMaskedLM, AutoModelForSequenceClassification } from "../src/models/index.js";
 import { familyForConfig } from "../src/models/registry.js";
 import { readConfigJson } from "../src/models/loading.js";
 import { freshModel } from "../src/pretrain/models.js";
 import { saveModel } from "../src/pretrain/save.js";
+import { initEmbeddingsFromVectors, readWordVectorTargets } from "../src/pretrain/word-vectors.js";
 import { manualSeed, tensor } from "../src/tensor/index.js";
 import { AutoTokenizer } from "../src/tokenizers/index.js";
 import { readCheckpoint, restoreWeights } from "../src/train/checkpoint.js";
@@ -307,6 +311,47 @@ async function evidence(modelDir: string, tasks: TaskName[], inits: Init[], seed
   console.log(table(runs, baselines));
 }
 
+/** Stage 12: the vocabulary extended by `count` whole words, GloVe's most frequent lower-case words that were
+ *  split into pieces, appended to the WordPiece vocabulary (so "unflinchingly" is one token where it was four).
+ *  Why: the frozen features carry what distillation puts at whole-word tokens, and a logistic regression on
+ *  SST-2 sentences' mean GloVe vectors over only the vocabulary's whole words matched the model's feature-based
+ *  score (the model card's probe). Each new row starts as the mean of the word's old pieces' rows, its first
+ *  coordinates then set to the word's vector as the old whole words' rows carry theirs; written as float16 with the
+ *  extended tokenizer, for `distill` to train. */
+async function extendVocabulary(modelDir: string, out: string, count: number): Promise<void> {
+  const doc = JSON.parse(await readFile(join(modelDir, "tokenizer.json"), "utf8")) as { model: { type: string; vocab: Record<string, number> } };
+  if (doc.model.type !== "WordPiece") throw new Error(`${join(modelDir, "tokenizer.json")}: extend-vocab needs a WordPiece tokenizer, found ${doc.model.type}`);
+  const tokenizer = await AutoTokenizer.fromPretrained(modelDir);
+  const model = await AutoModelForMaskedLM.fromPretrained(modelDir);
+  const base = model.config.vocabSize;
+  if (Object.keys(doc.model.vocab).length !== base) throw new Error(`${modelDir}: the tokenizer has ${Object.keys(doc.model.vocab).length} tokens, the model ${base} rows`);
+  const vectors = await wordVectorsFile();
+  const words: string[] = [];
+  for await (const line of createInterface({ input: createReadStream(vectors, "utf8"), crlfDelay: Infinity })) {
+    const word = line.slice(0, line.indexOf(" "));
+    if (/^[a-z]+$/.test(word) && !(word in doc.model.vocab)) words.push(word);
+    if (words.length === count) break;
+  }
+  const pieces = await Promise.all(words.map((w) => tokenizer.encode(w, { addSpecialTokens: false })));
+  model.resizeTokenEmbeddings(base + words.length);
+  const embedding = model.getInputEmbeddings().weight;
+  const [, width] = embedding.shape as [number, number];
+  const rows = embedding.data as Float32Array;
+  words.forEach((word, i) => {
+    doc.model.vocab[word] = base + i;
+    const row = rows.subarray((base + i) * width, (base + i + 1) * width);
+    row.fill(0);
+    for (const id of pieces[i]!) for (let k = 0; k < width; k++) row[k]! += rows[id * width + k]! / pieces[i]!.length;
+  });
+  await mkdir(out, { recursive: true });
+  await writeFileAtomic(join(out, "tokenizer.json"), JSON.stringify(doc));
+  for (const f of ["tokenizer_config.json", "special_tokens_map.json"]) await copyFile(join(modelDir, f), join(out, f));
+  const extended = await AutoTokenizer.fromPretrained(out);
+  initEmbeddingsFromVectors(embedding, await readWordVectorTargets(vectors, extended), base);
+  await saveModel(model, out, "float16");
+  console.log(`${out}: ${words.length} words added (${words.slice(0, 5).join(", ")} ... ${words.at(-1)}), vocabulary ${base} -> ${extended.length}`);
+}
+
 /** The value a recipe gives a flag. */
 const arg = (args: string[], flag: string): string | undefined => (args.includes(flag) ? args[args.indexOf(flag) + 1]! : undefined);
 
@@ -351,10 +396,13 @@ else if (stage === "evidence") {
   for (const t of tasks) if (!(t in TASKS)) throw new Error(`--tasks: unknown task ${t}; tasks: ${Object.keys(TASKS).join(", ")}`);
   for (const i of inits) if (!INITS.includes(i)) throw new Error(`--inits: expected ${INITS.join(" or ")}, got ${i}`);
   await evidence(rest[0] ?? bundledModelPath(), tasks, inits, seeds);
+} else if (stage === "extend-vocab" && rest.length >= 2) {
+  const [count] = integers(rest, "--words", ["16384"]);
+  await extendVocabulary(rest[0]!, rest[1]!, count!);
 } else if (stage === "rate-check") {
   const [seed] = integers(rest, "--seed", ["42"]);
   await rateCheck(rest[0] ?? bundledModelPath(), seed!);
 } else {
-  console.error("usage: node --import tsx scripts/pretrain-bundled.ts pretrain [flags] | continue STAGE1_DIR [flags] | distill STAGE2_DIR [flags] | lm [flags] | export CHECKPOINT_DIR TOKENIZER_DIR OUT | export-lm CHECKPOINT_DIR TOKENIZER_DIR OUT | evidence [MODEL_DIR] [--seeds 42,43,44] [--tasks sst2,sentiment,spam] [--inits pretrained,random] | rate-check [MODEL_DIR] [--seed 42]");
+  console.error("usage: node --import tsx scripts/pretrain-bundled.ts pretrain [flags] | continue STAGE1_DIR [flags] | distill STAGE2_DIR [flags] | lm [flags] | export CHECKPOINT_DIR TOKENIZER_DIR OUT | export-lm CHECKPOINT_DIR TOKENIZER_DIR OUT | evidence [MODEL_DIR] [--seeds 42,43,44] [--tasks sst2,sentiment,spam] [--inits pretrained,random] | rate-check [MODEL_DIR] [--seed 42] | extend-vocab MODEL_DIR OUT [--words 16384]");
   process.exitCode = 2;
 }

@@ -88,3 +88,19 @@ test("embeddings from vectors: covered rows take their vector in the first k coo
   }
   assert.deepEqual(row(v["[CLS]"]), [...before.subarray(v["[CLS]"] * 5, v["[CLS]"] * 5 + 5)], "uncovered rows untouched");
 });
+
+test("embeddings from vectors for words added to a vocabulary: only rows from the first new id are written, scaled to the older covered rows' norm", async () => {
+  const t = await readWordVectorTargets(await vectorsFile("v.txt", VECTORS), tokenizer);
+  manualSeed(6);
+  const emb = randn([tokenizer.length, 5]);
+  const before = Float32Array.from(emb.data as Float32Array);
+  const covered = [...t.covered.keys()].filter((id) => t.covered[id]).sort((a, b) => a - b);
+  const firstNew = covered.at(-1)!;
+  const older = covered.filter((id) => id < firstNew);
+  const olderNorm = older.reduce((s, id) => s + Math.hypot(...before.subarray(id * 5, id * 5 + 3)), 0) / older.length;
+  initEmbeddingsFromVectors(emb, t, firstNew);
+  const row = (id: number) => [...(emb.data as Float32Array).subarray(id * 5, id * 5 + 5)];
+  for (const id of older) assert.deepEqual(row(id), [...before.subarray(id * 5, id * 5 + 5)], `row ${id} is not new: untouched`);
+  const expected = [...t.vectors.subarray(firstNew * 3, firstNew * 3 + 3)].map((x) => x * olderNorm);
+  row(firstNew).slice(0, 3).forEach((x, k) => assert.ok(Math.abs(x - expected[k]) < 1e-5, `new row coordinate ${k}`));
+});
