@@ -6,6 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { GPT2LMHeadModel, gpt2Config } from "../../src/models/gpt2/index.js";
+import { LlamaForCausalLM, llamaConfig } from "../../src/models/llama/index.js";
 import { families, resizeTokenEmbeddings, type ModelClass, type ModelFamily, type PreTrainedModel } from "../../src/models/index.js";
 import { AdamW } from "../../src/optim/index.js";
 import { Tensor, manualSeed } from "../../src/tensor/index.js";
@@ -85,6 +86,24 @@ test("resizeTokenEmbeddings grows every family's embeddings and LM heads: old lo
     assert.equal(loaded.config.vocabSize, 56, `${what}: saved vocab_size`);
     sameRows(after.data, 56, logits(loaded).data, 56, `${what}: logits after a save and load`);
   }
+});
+
+test("an untied LM head grows on its own, at its own rows' mean", () => {
+  manualSeed(0);
+  const model = new LlamaForCausalLM(llamaConfig({ vocabSize: VOCAB, hiddenSize: 16, numHiddenLayers: 1, numAttentionHeads: 4, intermediateSize: 32, tieWordEmbeddings: false }));
+  model.eval();
+  const head = model.getOutputEmbeddings()!;
+  assert.notEqual(head.weight, model.getInputEmbeddings().weight);
+  const before = logits(model);
+  const oldHead = Float32Array.from(head.weight.data as Float32Array);
+  model.resizeTokenEmbeddings(VOCAB + 2);
+  assert.notEqual(model.getOutputEmbeddings()!.weight, model.getInputEmbeddings().weight, "still untied");
+  const rows = model.getOutputEmbeddings()!.weight.data as Float32Array;
+  for (let j = 0; j < 16; j++) {
+    const mean = Array.from({ length: VOCAB }, (_, r) => oldHead[r * 16 + j]!).reduce((s, x) => s + x, 0) / VOCAB;
+    assert.ok(Math.abs(rows[VOCAB * 16 + j]! - mean) < 1e-6, `head row ${VOCAB}, column ${j}`);
+  }
+  sameRows(before.data, VOCAB, logits(model).data, VOCAB + 2, "old tokens' logits");
 });
 
 test("resizeTokenEmbeddings shrinks from the end, and refuses to drop the padding row or a bad size", () => {
