@@ -13,12 +13,12 @@ import { AutoTokenizer } from "../../src/tokenizers/index.js";
 
 const dir = bundledModelPath();
 
-test("the bundled model is a Hugging Face DistilBERT folder under 20 MB with float16 weights", async () => {
+test("the bundled model is a Hugging Face DistilBERT folder under 30 MB with float16 weights", async () => {
   const files = await readdir(dir);
   for (const f of ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "README.md"]) assert.ok(files.includes(f), f);
   let bytes = 0;
   for (const f of files) bytes += (await stat(join(dir, f))).size;
-  assert.ok(bytes < 20 * 2 ** 20, `${bytes} bytes`);
+  assert.ok(bytes < 30 * 2 ** 20, `${bytes} bytes`);
   const { tensors } = await loadSafetensors(join(dir, "model.safetensors"));
   assert.ok([...tensors.values()].every((t) => t.dtype === "F16"));
   const model = await AutoModelForMaskedLM.fromPretrained(dir);
