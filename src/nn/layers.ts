@@ -16,7 +16,7 @@ export class Linear extends Module {
     linearDefault_(this.weight, this.bias, inFeatures);
   }
 
-  /** Read from the weight, which resizeTokenEmbeddings replaces with one of more rows. */
+  /** Read from the weight, which resizeTokenEmbeddings replaces with one of another size. */
   get outFeatures(): number {
     return this.weight.shape[0]!;
   }
