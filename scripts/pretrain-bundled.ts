@@ -45,7 +45,6 @@ import { AutoModelForMaskedLM, AutoModelForSequenceClassification } from "../src
 import { familyForConfig } from "../src/models/registry.js";
 import { readConfigJson } from "../src/models/loading.js";
 import { freshModel } from "../src/pretrain/models.js";
-import { saveModel } from "../src/pretrain/save.js";
 import { initEmbeddingsFromVectors, readWordVectorTargets } from "../src/pretrain/word-vectors.js";
 import { manualSeed, tensor } from "../src/tensor/index.js";
 import { AutoTokenizer } from "../src/tokenizers/index.js";
@@ -348,7 +347,7 @@ async function extendVocabulary(modelDir: string, out: string, count: number): P
   for (const f of ["tokenizer_config.json", "special_tokens_map.json"]) await copyFile(join(modelDir, f), join(out, f));
   const extended = await AutoTokenizer.fromPretrained(out);
   initEmbeddingsFromVectors(embedding, await readWordVectorTargets(vectors, extended), base);
-  await saveModel(model, out, "float16");
+  await model.savePretrained(out, { dtype: "float16" });
   console.log(`${out}: ${words.length} words added (${words.slice(0, 5).join(", ")} ... ${words.at(-1)}), vocabulary ${base} -> ${extended.length}`);
 }
 
@@ -361,7 +360,7 @@ async function exportCheckpoint(checkpoint: string, tokenizerDir: string, out: s
   const size = { dim: num("--dim")!, layers: num("--layers")!, heads: num("--heads")!, kvHeads: num("--kv-heads"), hiddenDim: num("--hidden-dim"), dropout: num("--dropout") };
   const model = freshModel(arg(args, "--arch")!, size, num("--max-length")!, tokenizer);
   restoreWeights(model, (await readCheckpoint(checkpoint)).weights);
-  await saveModel(model, out, "float16");
+  await model.savePretrained(out, { dtype: "float16" });
   await tokenizer.savePretrained(out);
 }
 

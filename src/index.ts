@@ -30,7 +30,7 @@ export type { Backend } from "./backend/index.js";
 // Models
 export { AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForMaskedLM, AutoModelForSequenceClassification, PreTrainedModel } from "./models/index.js";
 export type {
-  BaseConfig, FromPretrainedOptions, PretrainedClass, WeightLoadReport, MismatchedKey, LabelConfig, ProblemType,
+  BaseConfig, FromPretrainedOptions, SavePretrainedOptions, PretrainedClass, WeightLoadReport, MismatchedKey, LabelConfig, ProblemType,
   ModelInput, ModelOutput, LayerPast, GenerateOptions, SamplingOptions,
 } from "./models/index.js";
 export { generationSteps, estimateParameterCount, isGradientCheckpointing, resizeTokenEmbeddings, setGradientCheckpointing } from "./models/index.js";

@@ -1,6 +1,7 @@
 // The I/O layer's public surface (the package's `io` namespace): weight files on disk (safetensors, torch.save,
 // GGUF) and the Hugging Face hub cache. Atomic writes and raw-buffer helpers are internal (../internal.ts).
-export { loadModelWeights, loadSafetensorsSharded, WEIGHT_FILES } from "./model-weights.js";
+export { loadModelWeights, loadSafetensorsSharded, parseByteSize, saveModelWeights, WEIGHT_FILES } from "./model-weights.js";
+export type { LoadModelWeightsOptions, SaveModelWeightsOptions } from "./model-weights.js";
 export { FileFormatError } from "./errors.js";
 export { GgufMetadata, GgufValueType, isGgufFile, readGgufHeader, readGgufTensors, writeGguf } from "./gguf.js";
 export type { GgufEntry, GgufHeader, GgufTensorInfo, GgufTensorOut, GgufValue } from "./gguf.js";

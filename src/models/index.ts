@@ -10,7 +10,7 @@ export { PreTrainedModel } from "./pretrained.js";
 export { resizeTokenEmbeddings, type ResizeOptions } from "./resize-embeddings.js";
 export { isGradientCheckpointing, setGradientCheckpointing } from "./checkpointing.js";
 export type { BaseConfig, PretrainedClass } from "./pretrained.js";
-export type { FromPretrainedOptions } from "./loading.js";
+export type { FromPretrainedOptions, SavePretrainedOptions } from "./loading.js";
 export type { WeightLoadReport, MismatchedKey } from "./weights.js";
 export type { LabelConfig, ProblemType } from "./config.js";
 export type { LayerPast, ModelInput, ModelOutput, PeftModelFacts, TensorLike } from "./outputs.js";

@@ -3,11 +3,11 @@
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { writeJsonAtomic } from "../io/atomic.js";
-import { loadModelWeights } from "../io/model-weights.js";
+import { loadModelWeights, saveModelWeights, type SaveModelWeightsOptions } from "../io/model-weights.js";
 import { FileFormatError } from "../io/errors.js";
 import { isGgufFile } from "../io/gguf.js";
 import { resolveModelFile, resolveWeights, type HubOptions } from "../io/hub.js";
-import { saveSafetensors } from "../io/safetensors.js";
+import { fromFloat32, type RawTensor } from "../io/raw-tensor.js";
 import { applyLabelOverrides, type ProblemType, type RawConfig } from "./config.js";
 import { skipInit, type BaseConfig, type PreTrainedModel, type PretrainedClass } from "./pretrained.js";
 import { checkModelSize } from "./size.js";
@@ -92,10 +92,24 @@ export async function isGguf(pathOrId: string): Promise<boolean> {
   return (await stat(pathOrId).then((s) => s.isFile(), () => false)) && isGgufFile(pathOrId);
 }
 
-export async function savePretrained(model: PreTrainedModel, dir: string): Promise<void> {
+export interface SavePretrainedOptions extends Pick<SaveModelWeightsOptions, "maxShardSize"> {
+  /** The precision written (config.json's torch_dtype): float16 or bfloat16 halve the files; from_pretrained (ours
+   *  and transformers') reads them back into its own precision. Default float32. */
+  dtype?: "float32" | "float16" | "bfloat16";
+}
+
+const SAFE_DTYPE = { float32: "F32", float16: "F16", bfloat16: "BF16" } as const;
+
+export async function savePretrained(model: PreTrainedModel, dir: string, opts: SavePretrainedOptions = {}): Promise<void> {
+  const dtype = opts.dtype ?? "float32";
+  if (!Object.hasOwn(SAFE_DTYPE, dtype)) throw new RangeError(`savePretrained: dtype must be float32, float16 or bfloat16, got ${String(dtype)}`);
   await mkdir(dir, { recursive: true });
-  const config: RawConfig = { ...model.configDict(), architectures: [model.architectureName()], torch_dtype: "float32" };
+  const config: RawConfig = { ...model.configDict(), architectures: [model.architectureName()], torch_dtype: dtype };
   const sorted = Object.fromEntries(Object.keys(config).sort().map((k) => [k, config[k]]));
   await writeJsonAtomic(join(dir, "config.json"), sorted);
-  await saveSafetensors(join(dir, "model.safetensors"), hfStateDict(model), { format: "pt" });
+  let tensors = hfStateDict(model);
+  if (dtype !== "float32") {
+    tensors = new Map([...tensors].map(([name, t]): [string, RawTensor] => [name, fromFloat32(t.data as Float32Array, t.shape, SAFE_DTYPE[dtype])]));
+  }
+  await saveModelWeights(dir, tensors, { maxShardSize: opts.maxShardSize });
 }

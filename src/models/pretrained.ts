@@ -3,7 +3,7 @@
 import { Module } from "../nn/index.js";
 import type { Embedding, Linear } from "../nn/index.js";
 import { initMissingParameters } from "./init-weights.js";
-import { loadPretrained, savePretrained } from "./loading.js";
+import { loadPretrained, savePretrained, type SavePretrainedOptions } from "./loading.js";
 import { resizeTokenEmbeddings, type ResizeOptions } from "./resize-embeddings.js";
 import type { FromPretrainedOptions } from "./loading.js";
 import type { OutputRows } from "./encoder.js";
@@ -54,9 +54,9 @@ export abstract class PreTrainedModel<C extends BaseConfig = BaseConfig> extends
     return loadPretrained(this, pathOrId, opts);
   }
 
-  /** Writes config.json and model.safetensors that transformers can load. */
-  savePretrained(dir: string): Promise<void> {
-    return savePretrained(this, dir);
+  /** Writes config.json and model.safetensors (or its shards, with maxShardSize) that transformers can load. */
+  savePretrained(dir: string, opts?: SavePretrainedOptions): Promise<void> {
+    return savePretrained(this, dir, opts);
   }
 
   abstract forward(input: ModelInput): ModelOutput;

@@ -5,4 +5,4 @@ export { maskTokens, type MaskingOptions, type MaskedTokens } from "./masking.js
 export { packBlocks, sentenceRows, type PackOptions, type SentenceRowOptions } from "./blocks.js";
 export { MaskedBlockLoader } from "./loader.js";
 export { MaskedLMModule, type MaskedLanguageModel } from "./masked-lm-module.js";
-export { saveModel, type SaveDtype } from "./save.js";
+export type { SaveDtype } from "./save.js";

@@ -28,7 +28,7 @@ import { packBlocks, sentenceRows } from "./blocks.js";
 import { MaskedBlockLoader } from "./loader.js";
 import { MaskedLMModule, type MaskedLanguageModel } from "./masked-lm-module.js";
 import { freshModel, objectiveOf, pretrainingHead, type Architecture, type ModelSize, type Objective } from "./models.js";
-import { PRETRAIN_FILES, saveModel, type SaveDtype } from "./save.js";
+import { PRETRAIN_FILES, type SaveDtype } from "./save.js";
 import { StepCsvLogger } from "./step-csv-logger.js";
 import { initEmbeddingsFromVectors, readWordVectorTargets } from "./word-vectors.js";
 import { WallClock } from "./wall-clock.js";
@@ -278,7 +278,7 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   if (fit.stopReason === "interrupted") return result;
   const final: Metrics = (await trainer.validate(module, data.val))[0];
   await replaceFileSet(opts.output, PRETRAIN_FILES, async (folder) => {
-    await saveModel(model, folder, opts.dtype);
+    await model.savePretrained(folder, { dtype: opts.dtype });
     await tokenizer.savePretrained(folder);
   });
   return { ...result, objective, finalValLoss: final.val_loss };

@@ -146,6 +146,25 @@ test("numLabels that changes the head shape fails clearly, or re-initialises wit
   assert.deepEqual(m.forward(loadInputs("bert")).logits.shape, [3, 5]);
 });
 
+test("savePretrained with a precision and a shard size: index and shards transformers reads, loaded back", async () => {
+  const m = await DistilBertForSequenceClassification.fromPretrained(fixtureDir("distilbert"));
+  const ref = m.forward(loadInputs("distilbert")).logits;
+  for (const dtype of ["float16", "bfloat16"] as const) {
+    const out = join(dir, `saved-${dtype}`);
+    await m.savePretrained(out, { dtype, maxShardSize: "20KB" });
+    const index = JSON.parse(await readFile(join(out, "model.safetensors.index.json"), "utf8"));
+    const shards = [...new Set(Object.values(index.weight_map) as string[])];
+    assert.ok(shards.length >= 2 && shards.every((n) => /^model-\d{5}-of-\d{5}\.safetensors$/.test(n)), shards.join());
+    for (const shard of shards) {
+      for (const t of (await loadSafetensors(join(out, shard))).tensors.values()) assert.equal(t.dtype, dtype === "float16" ? "F16" : "BF16");
+    }
+    assert.equal(JSON.parse(await readFile(join(out, "config.json"), "utf8")).torch_dtype, dtype);
+    const back = await DistilBertForSequenceClassification.fromPretrained(out);
+    assertCloseRel(`${dtype} logits`, back.forward(loadInputs("distilbert")).logits, ref, dtype === "float16" ? 1e-2 : 5e-2);
+  }
+  await assert.rejects(m.savePretrained(join(dir, "bad-size"), { maxShardSize: "lots" }), /maxShardSize: expected a positive size/);
+});
+
 test("F16 and BF16 weights load as float32; sharded checkpoints load", async () => {
   const ref = loadTensors("distilbert", "expected.safetensors").get("logits")!;
   for (const dtype of ["F16", "BF16"] as const) {

@@ -4,7 +4,6 @@ import { loadSafetensors } from "../../src/io/safetensors.js";
 import { AutoModelForMaskedLM } from "../../src/models/auto.js";
 import { BertForMaskedLM, BertForSequenceClassification, bertConfig } from "../../src/models/bert/index.js";
 import { DistilBertForMaskedLM, DistilBertForSequenceClassification, distilBertConfig } from "../../src/models/distilbert/index.js";
-import { saveModel } from "../../src/pretrain/save.js";
 import { Tensor, add, crossEntropy, gelu, layerNorm, linear, manualSeed, reshape } from "../../src/tensor/index.js";
 import { assertCloseRel, fixtureDir } from "../helpers/fixtures.js";
 import { tempDir } from "../io/fixtures.js";
@@ -71,7 +70,7 @@ test("savePretrained writes each tied tensor once; AutoModelForMaskedLM loads it
   const want = m.forward({ inputIds: ids, attentionMask }).logits;
   for (const dtype of ["float32", "float16"] as const) {
     const out = `${dir}/distil-${dtype}`;
-    await saveModel(m, out, dtype);
+    await m.savePretrained(out, { dtype });
     const { tensors } = await loadSafetensors(`${out}/model.safetensors`);
     assert.ok(!tensors.has("vocab_projector.weight") && tensors.has("vocab_projector.bias"));
     assert.equal(tensors.get("vocab_transform.weight")!.dtype, dtype === "float16" ? "F16" : "F32");
