@@ -13,11 +13,15 @@ const READY = ".finetune-save.ready";
 /** In the ready folder: the names of the new set (files already moved out are no longer listed by the folder). */
 const MANIFEST = ".files.json";
 
+/** A file name, or a pattern for names that vary. */
+export type FileSetMember = string | RegExp;
+
 /**
  * Writes a new set with `write(folder)` and swaps it in for the old one in `dir`. `members` names every file a
- * set of this kind may hold: those of the old set that the new one lacks are removed, so nothing stale is left.
+ * set of this kind may hold (a pattern for names that vary, as weight shards' do): those of the old set that the
+ * new one lacks are removed, so nothing stale is left.
  */
-export async function replaceFileSet(dir: string, members: readonly string[], write: (folder: string) => Promise<void>): Promise<void> {
+export async function replaceFileSet(dir: string, members: readonly FileSetMember[], write: (folder: string) => Promise<void>): Promise<void> {
   const staging = join(dir, STAGING);
   try {
     await rm(staging, { recursive: true, force: true });
@@ -37,13 +41,15 @@ export async function replaceFileSet(dir: string, members: readonly string[], wr
 }
 
 /** Finishes a replacement that was killed after its commit point, and drops the leftovers of one killed before it. */
-export async function finishFileSet(dir: string, members: readonly string[]): Promise<void> {
+export async function finishFileSet(dir: string, members: readonly FileSetMember[]): Promise<void> {
   const ready = join(dir, READY);
   const manifest = await readFile(join(ready, MANIFEST), "utf8").catch(() => null);
   if (manifest !== null) {
     const names = JSON.parse(manifest) as string[];
     const kept = new Set(names);
-    for (const m of members) if (!kept.has(m)) await rm(join(dir, m), { recursive: true, force: true });
+    const present = await readdir(dir);
+    const old = present.filter((n) => members.some((m) => (typeof m === "string" ? m === n : m.test(n))));
+    for (const n of old) if (!kept.has(n)) await rm(join(dir, n), { recursive: true, force: true });
     const left = new Set(await readdir(ready));
     for (const n of names) {
       if (!left.has(n)) continue; // moved before the kill

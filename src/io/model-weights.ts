@@ -66,7 +66,11 @@ async function isFile(path: string): Promise<boolean> {
 
 const SAFETENSORS_INDEX = "model.safetensors.index.json";
 /** transformers' shard names: model-00001-of-00003.safetensors. */
-const SHARD_NAME = /^model-\d{5}-of-\d{5}\.safetensors$/;
+export const SHARD_NAME = /^model-\d{5}-of-\d{5}\.safetensors$/;
+
+/** The names saveModelWeights may write: what a new save replaces. */
+export const SAVED_WEIGHT_FILES = ["model.safetensors", SAFETENSORS_INDEX, SHARD_NAME] as const;
+export const isSavedWeightFile = (name: string): boolean => SAVED_WEIGHT_FILES.some((m) => (typeof m === "string" ? m === name : m.test(name)));
 
 export interface SaveModelWeightsOptions {
   /** The largest shard, in bytes or as transformers' max_shard_size writes it ("20MB" = 20·10⁶ bytes, "20MiB" =
@@ -124,8 +128,7 @@ export async function saveModelWeights(dir: string, tensors: Map<string, RawTens
     written.push(SAFETENSORS_INDEX);
   }
   for (const name of await readdir(dir)) {
-    const stale = name === "model.safetensors" || name === SAFETENSORS_INDEX || SHARD_NAME.test(name);
-    if (stale && !written.includes(name)) await rm(join(dir, name), { force: true });
+    if (isSavedWeightFile(name) && !written.includes(name)) await rm(join(dir, name), { force: true });
   }
   return written;
 }

@@ -73,6 +73,17 @@ test("an artifact set is replaced as a whole: members the new set lacks are remo
   await finishFileSet(dir, members);
   assert.deepEqual((await readdir(dir)).sort(), ["config.json", "finetune.json", "model.safetensors", "notes.txt"]);
   for (const n of ["config.json", "model.safetensors", "finetune.json"]) assert.equal(await readFile(join(dir, n), "utf8"), "full2");
+
+  // Members named by a pattern (weight shards): a sharded set replaced by one file leaves no shard behind.
+  const shards = ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", "model.safetensors.index.json"];
+  await replaceFileSet(dir, ARTIFACT_SET, async (f) => {
+    for (const n of ["config.json", ...shards]) await writeFile(join(f, n), "sharded");
+  });
+  assert.deepEqual((await readdir(dir)).sort(), ["config.json", ...shards, "notes.txt"].sort());
+  await replaceFileSet(dir, ARTIFACT_SET, async (f) => {
+    for (const n of ["config.json", "model.safetensors"]) await writeFile(join(f, n), "one file");
+  });
+  assert.deepEqual((await readdir(dir)).sort(), ["config.json", "model.safetensors", "notes.txt"]);
 });
 
 test("prepareOutput refuses the input folder, a foreign folder and an output of another command; --overwrite empties it unless an input lies inside", async () => {

@@ -7,7 +7,8 @@ import { mkdir, readFile, readdir, realpath, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { isAtomicTempFile, writeJsonAtomic } from "../../io/atomic.js";
 import { fileSystemError } from "../../io/errors.js";
-import { finishFileSet, replaceFileSet } from "../../io/file-set.js";
+import { finishFileSet, replaceFileSet, type FileSetMember } from "../../io/file-set.js";
+import { SAVED_WEIGHT_FILES } from "../../io/model-weights.js";
 import { LOCK_FILE, lockFolder, type FolderLock } from "../../io/folder-lock.js";
 import { warn } from "../../warnings/index.js";
 import { UsageError } from "../command.js";
@@ -49,8 +50,9 @@ const ARTIFACT_FILES = {
 
 /** Every file an artifact set of any kind may hold: what a new set lacks of these is removed, so a LoRA run written
  *  over a full fine-tune's output leaves no model.safetensors for `predict` to find. */
-export const ARTIFACT_SET = [
-  ...Object.values(ARTIFACT_FILES).flat(), "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", SETTINGS_FILE, METRICS_FILE,
+export const ARTIFACT_SET: readonly FileSetMember[] = [
+  ...Object.values(ARTIFACT_FILES).flat(), ...SAVED_WEIGHT_FILES, "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+  SETTINGS_FILE, METRICS_FILE,
 ];
 
 /** Replaces the artifact set in `dir` with the artifact, tokenizer, settings and metrics; returns the artifact's
