@@ -16,6 +16,10 @@ const MANIFEST = ".files.json";
 /** A file name, or a pattern for names that vary. */
 export type FileSetMember = string | RegExp;
 
+export function isMember(name: string, members: readonly FileSetMember[]): boolean {
+  return members.some((m) => (typeof m === "string" ? m === name : m.test(name)));
+}
+
 /**
  * Writes a new set with `write(folder)` and swaps it in for the old one in `dir`. `members` names every file a
  * set of this kind may hold (a pattern for names that vary, as weight shards' do): those of the old set that the
@@ -47,9 +51,7 @@ export async function finishFileSet(dir: string, members: readonly FileSetMember
   if (manifest !== null) {
     const names = JSON.parse(manifest) as string[];
     const kept = new Set(names);
-    const present = await readdir(dir);
-    const old = present.filter((n) => members.some((m) => (typeof m === "string" ? m === n : m.test(n))));
-    for (const n of old) if (!kept.has(n)) await rm(join(dir, n), { recursive: true, force: true });
+    for (const n of await readdir(dir)) if (isMember(n, members) && !kept.has(n)) await rm(join(dir, n), { recursive: true, force: true });
     const left = new Set(await readdir(ready));
     for (const n of names) {
       if (!left.has(n)) continue; // moved before the kill

@@ -2,10 +2,19 @@ import { readdir, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { writeJsonAtomic } from "./atomic.js";
 import { FileFormatError } from "./errors.js";
+import { isMember, type FileSetMember } from "./file-set.js";
 import type { RawTensor, TensorFileContent } from "./raw-tensor.js";
 import { loadSafetensors, saveSafetensors } from "./safetensors.js";
 import { readShardIndex } from "./shard-index.js";
 import { loadPytorchBin } from "./torch-bin.js";
+
+const SAFETENSORS_INDEX = "model.safetensors.index.json";
+/** transformers' shard names: model-00001-of-00003.safetensors. */
+const SHARD_NAME = /^model-\d{5}-of-\d{5}\.safetensors$/;
+
+/** The names saveModelWeights may write: what a new save replaces. */
+export const SAVED_WEIGHT_FILES: readonly FileSetMember[] = ["model.safetensors", SAFETENSORS_INDEX, SHARD_NAME];
+export const isSavedWeightFile = (name: string): boolean => isMember(name, SAVED_WEIGHT_FILES);
 
 /** The weight files transformers looks for, in its order of preference. */
 export const WEIGHT_FILES = [
@@ -63,14 +72,6 @@ async function loadSharded(indexPath: string, loadShard: (path: string) => Promi
 async function isFile(path: string): Promise<boolean> {
   return stat(path).then((s) => s.isFile(), () => false);
 }
-
-const SAFETENSORS_INDEX = "model.safetensors.index.json";
-/** transformers' shard names: model-00001-of-00003.safetensors. */
-export const SHARD_NAME = /^model-\d{5}-of-\d{5}\.safetensors$/;
-
-/** The names saveModelWeights may write: what a new save replaces. */
-export const SAVED_WEIGHT_FILES = ["model.safetensors", SAFETENSORS_INDEX, SHARD_NAME] as const;
-export const isSavedWeightFile = (name: string): boolean => SAVED_WEIGHT_FILES.some((m) => (typeof m === "string" ? m === name : m.test(name)));
 
 export interface SaveModelWeightsOptions {
   /** The largest shard, in bytes or as transformers' max_shard_size writes it ("20MB" = 20·10⁶ bytes, "20MiB" =
