@@ -3,7 +3,7 @@
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { writeJsonAtomic } from "../io/atomic.js";
-import { loadModelWeights, saveModelWeights, type SaveModelWeightsOptions } from "../io/model-weights.js";
+import { loadModelWeights, parseByteSize, saveModelWeights, type SaveModelWeightsOptions } from "../io/model-weights.js";
 import { FileFormatError } from "../io/errors.js";
 import { isGgufFile } from "../io/gguf.js";
 import { resolveModelFile, resolveWeights, type HubOptions } from "../io/hub.js";
@@ -103,6 +103,8 @@ const SAFE_DTYPE = { float32: "F32", float16: "F16", bfloat16: "BF16" } as const
 export async function savePretrained(model: PreTrainedModel, dir: string, opts: SavePretrainedOptions = {}): Promise<void> {
   const dtype = opts.dtype ?? "float32";
   if (!Object.hasOwn(SAFE_DTYPE, dtype)) throw new RangeError(`savePretrained: dtype must be float32, float16 or bfloat16, got ${String(dtype)}`);
+  // Checked before anything is written, so a bad size leaves the folder as it was.
+  const maxShardSize = opts.maxShardSize === undefined ? undefined : parseByteSize(opts.maxShardSize, "maxShardSize");
   await mkdir(dir, { recursive: true });
   const config: RawConfig = { ...model.configDict(), architectures: [model.architectureName()], torch_dtype: dtype };
   const sorted = Object.fromEntries(Object.keys(config).sort().map((k) => [k, config[k]]));
@@ -111,5 +113,5 @@ export async function savePretrained(model: PreTrainedModel, dir: string, opts: 
   if (dtype !== "float32") {
     tensors = new Map([...tensors].map(([name, t]): [string, RawTensor] => [name, fromFloat32(t.data as Float32Array, t.shape, SAFE_DTYPE[dtype])]));
   }
-  await saveModelWeights(dir, tensors, { maxShardSize: opts.maxShardSize });
+  await saveModelWeights(dir, tensors, { maxShardSize });
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fromFloat32, type RawTensor } from "../../src/io/raw-tensor.js";
@@ -163,6 +163,7 @@ test("savePretrained with a precision and a shard size: index and shards transfo
     assertCloseRel(`${dtype} logits`, back.forward(loadInputs("distilbert")).logits, ref, dtype === "float16" ? 1e-2 : 5e-2);
   }
   await assert.rejects(m.savePretrained(join(dir, "bad-size"), { maxShardSize: "lots" }), /maxShardSize: expected a positive size/);
+  assert.equal(await stat(join(dir, "bad-size")).catch(() => null), null, "nothing written");
 });
 
 test("F16 and BF16 weights load as float32; sharded checkpoints load", async () => {
