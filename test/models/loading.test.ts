@@ -164,6 +164,7 @@ test("savePretrained with a precision and a shard size: index and shards transfo
   }
   await assert.rejects(m.savePretrained(join(dir, "bad-size"), { maxShardSize: "lots" }), /maxShardSize: expected a positive size/);
   assert.equal(await stat(join(dir, "bad-size")).catch(() => null), null, "nothing written");
+  await assert.rejects(m.savePretrained(join(dir, "bad-dtype"), { dtype: "int8" as "float16" }), /^RangeError: savePretrained: dtype must be float32, float16 or bfloat16, got int8$/);
 });
 
 test("F16 and BF16 weights load as float32; sharded checkpoints load", async () => {
