@@ -26,6 +26,8 @@
 //   node --import tsx scripts/pretrain-bundled.ts extend-vocab MODEL_DIR OUT [--words 16384]
 //     the model with GloVe's most frequent words that its WordPiece vocabulary splits added as whole tokens
 //     (embeddings resized, the new rows started from the words' vectors), for `distill` to train further
+//   node --import tsx scripts/pretrain-bundled.ts deepen MODEL_DIR OUT [--layers 6]
+//     the model with more transformer blocks, the new ones copies of the topmost ones, for `distill` to train
 //   node --import tsx scripts/pretrain-bundled.ts rate-check [MODEL_DIR] [--seed 42]
 //     every method with a learning rate at its default rate, a third of it and three times it, on a split of the
 //     SST-2 training sentences (runs kept under .cache/rate-check): the model card's rate table.
@@ -373,6 +375,29 @@ async function extendVocabulary(modelDir: string, out: string, count: number): P
   console.log(`${out}: ${words.length} words added (${words.slice(0, 5).join(", ")} ... ${words.at(-1)}), vocabulary ${base} -> ${extended.length}`);
 }
 
+/** Depth, the size lever the issue names (4-6 layers) that no stage had tried: the model with `layers` blocks, the
+ *  new ones on top starting as copies of the topmost ones (progressive stacking, Gong et al. 2019), so the deeper
+ *  model starts from what the shallower one learnt rather than from noise. */
+async function deepen(modelDir: string, out: string, layers: number): Promise<void> {
+  const { raw, file } = await readConfigJson(modelDir);
+  const key = ["n_layers", "num_hidden_layers"].find((k) => typeof raw[k] === "number");
+  if (!key) throw new Error(`${file}: deepen needs n_layers or num_hidden_layers`);
+  const old = raw[key] as number;
+  if (layers <= old || layers > 2 * old) throw new Error(`--layers: expected ${old + 1} to ${2 * old} (the model has ${old}), got ${layers}`);
+  const cls = familyForConfig(raw, file).classes.maskedLm;
+  if (!cls) throw new Error(`${file}: deepen needs a masked-LM model`);
+  const source = (await AutoModelForMaskedLM.fromPretrained(modelDir)).stateDict();
+  const model = new cls(cls.parseConfig({ ...raw, [key]: layers }, file));
+  const copied = new Map([...model.stateDict().keys()].map((name) => {
+    const m = /\.(layers?)\.(\d+)\./.exec(name), i = m ? Number(m[2]) : -1;
+    return [name, source.get(i >= old ? name.replace(m![0], `.${m![1]}.${i - (layers - old)}.`) : name)!];
+  }));
+  model.loadStateDict(copied);
+  await model.savePretrained(out, { dtype: "float16" });
+  for (const f of ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]) await copyFile(join(modelDir, f), join(out, f));
+  console.log(`${out}: ${layers} layers (${old} + copies of layers ${old - (layers - old)}-${old - 1})`);
+}
+
 /** The value a recipe gives a flag. */
 const arg = (args: string[], flag: string): string | undefined => (args.includes(flag) ? args[args.indexOf(flag) + 1]! : undefined);
 
@@ -420,10 +445,13 @@ else if (stage === "evidence") {
 } else if (stage === "extend-vocab" && rest.length >= 2) {
   const [count] = integers(rest, "--words", ["16384"]);
   await extendVocabulary(rest[0]!, rest[1]!, count!);
+} else if (stage === "deepen" && rest.length >= 2) {
+  const [layers] = integers(rest, "--layers", ["6"]);
+  await deepen(rest[0]!, rest[1]!, layers!);
 } else if (stage === "rate-check") {
   const [seed] = integers(rest, "--seed", ["42"]);
   await rateCheck(rest[0] ?? bundledModelPath(), seed!);
 } else {
-  console.error("usage: node --import tsx scripts/pretrain-bundled.ts pretrain [flags] | continue STAGE1_DIR [flags] | distill STAGE2_DIR [flags] | lm [flags] | export CHECKPOINT_DIR TOKENIZER_DIR OUT | export-lm CHECKPOINT_DIR TOKENIZER_DIR OUT | evidence [MODEL_DIR] [--seeds 42,43,44] [--tasks sst2,sst2-test,sentiment,spam] [--inits pretrained,random] | rate-check [MODEL_DIR] [--seed 42] | extend-vocab MODEL_DIR OUT [--words 16384]");
+  console.error("usage: node --import tsx scripts/pretrain-bundled.ts pretrain [flags] | continue STAGE1_DIR [flags] | distill STAGE2_DIR [flags] | lm [flags] | export CHECKPOINT_DIR TOKENIZER_DIR OUT | export-lm CHECKPOINT_DIR TOKENIZER_DIR OUT | evidence [MODEL_DIR] [--seeds 42,43,44] [--tasks sst2,sst2-test,sentiment,spam] [--inits pretrained,random] | rate-check [MODEL_DIR] [--seed 42] | extend-vocab MODEL_DIR OUT [--words 16384] | deepen MODEL_DIR OUT [--layers 6]");
   process.exitCode = 2;
 }
