@@ -221,6 +221,12 @@ function bagOfWordsBaseline(s: Splits): { testAcc: number; C: number; features: 
   return { testAcc: acc(C, s.train, s.test), C, features: bagOfWords(s.train.map((r) => r.text))("").length };
 }
 
+/** A model folder's tokenizer files (those it has) into another model folder. */
+async function copyTokenizerFiles(from: string, to: string): Promise<void> {
+  for (const f of ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"])
+    if (await exists(join(from, f))) await copyFile(join(from, f), join(to, f));
+}
+
 /** The same architecture and tokenizer with transformers' initialisation, saved as a model folder. */
 async function randomInit(modelDir: string, dir: string, seed: number): Promise<string> {
   if (await exists(join(dir, "model.safetensors"))) return dir;
@@ -230,8 +236,7 @@ async function randomInit(modelDir: string, dir: string, seed: number): Promise<
   if (!cls) throw new Error(`${file}: the random-init comparison needs a masked-LM model`);
   const model = new cls(cls.parseConfig(raw, file));
   await model.savePretrained(dir);
-  for (const f of ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"])
-    if (await exists(join(modelDir, f))) await copyFile(join(modelDir, f), join(dir, f));
+  await copyTokenizerFiles(modelDir, dir);
   return dir;
 }
 
@@ -394,7 +399,7 @@ async function deepen(modelDir: string, out: string, layers: number): Promise<vo
   }));
   model.loadStateDict(copied);
   await model.savePretrained(out, { dtype: "float16" });
-  for (const f of ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]) await copyFile(join(modelDir, f), join(out, f));
+  await copyTokenizerFiles(modelDir, out);
   console.log(`${out}: ${layers} layers (${old} + copies of layers ${old - (layers - old)}-${old - 1})`);
 }
 
