@@ -86,7 +86,7 @@ function peftFlags(): Record<string, Flag<unknown>> {
     }
   }
   return Object.fromEntries([...options].map(([key, o]) => {
-    const help = `${o.methods.join(", ")}: ${o.flag.help}${typeof o.default === "number" ? ` (default ${o.default})` : ""}`;
+    const help = `${o.methods.join(", ")}: ${o.flag.help}${["number", "boolean"].includes(typeof o.default) ? ` (default ${o.default})` : ""}`;
     return [key, peftFlag(o.flag, help)];
   }));
 }

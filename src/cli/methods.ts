@@ -46,10 +46,12 @@ export function methodNames(): MethodName[] {
   return [...OWN_METHODS, ...cliPeftMethods().map((m) => m.cli.name)];
 }
 
-export function methodInfo(method: MethodName): MethodInfo {
+/** The method's facts for a run with these options (its rate may depend on them). */
+export function methodInfo(method: MethodName, opts: MethodOptions = {}): MethodInfo {
   if (method in OWN_INFO) return OWN_INFO[method as keyof typeof OWN_INFO];
   const cli = cliPeftMethod(method).cli;
-  return { label: cli.label, category: "parameter-efficient", baseLr: cli.baseLr, widthScaled: cli.widthScaled };
+  const baseLr = typeof cli.baseLr === "number" ? cli.baseLr : cli.baseLr(commandLineFields(cli, opts));
+  return { label: cli.label, category: "parameter-efficient", baseLr, widthScaled: cli.widthScaled };
 }
 
 function cliPeftMethod(method: MethodName): CliPeftMethod {
@@ -85,8 +87,8 @@ const MAX_WIDTH_FACTOR = 10;
  * (--lr auto) was not chosen: its suggestions scored lower (above) and it costs up to 100 extra steps per run.
  * Wider models get less: Llama-7B's 4096 gives full 9.4e-6.
  */
-export function defaultLr(method: MethodName, model: PreTrainedModel): number {
-  const info = methodInfo(method);
+export function defaultLr(method: MethodName, model: PreTrainedModel, opts: MethodOptions = {}): number {
+  const info = methodInfo(method, opts);
   if (!info.widthScaled) return info.baseLr;
   // Three significant digits are all a rate needs, and they keep metrics.json free of 6.000000000000001e-4.
   return Number((info.baseLr * Math.min(MAX_WIDTH_FACTOR, BASE_WIDTH / model.peftFacts().hiddenSize)).toPrecision(3));
@@ -131,18 +133,21 @@ export async function prepareMethod(model: PreTrainedModel, method: MethodName, 
   }
 }
 
+/** The config fields the command line sets: the method's defaults, then the flags given that set a field directly. */
+function commandLineFields(cli: CliPeftMethod["cli"], opts: MethodOptions): Record<string, unknown> {
+  const fields: Record<string, unknown> = { ...cli.defaults };
+  for (const [key, flag] of Object.entries(cli.flags)) if (opts[key] !== undefined && !flag.apply) fields[flag.field ?? key] = opts[key];
+  return fields;
+}
+
 /** The method's config from its defaults and the flags given, as its registration declares them. */
 async function peftSetup(m: CliPeftMethod, opts: MethodOptions, ctx: MethodContext) {
-  const fields: Record<string, unknown> = { taskType: ctx.task === "seq-cls" ? "SEQ_CLS" : "CAUSAL_LM", baseModelNameOrPath: ctx.baseModel, ...m.cli.defaults };
+  const fields: Record<string, unknown> = { taskType: ctx.task === "seq-cls" ? "SEQ_CLS" : "CAUSAL_LM", baseModelNameOrPath: ctx.baseModel, ...commandLineFields(m.cli, opts) };
   let tunerOptions: TunerOptions = {};
   const cliContext = { task: ctx.task, baseModel: ctx.baseModel, encode: (text: string) => ctx.tokenizer.encode(text) };
   for (const [key, flag] of Object.entries(m.cli.flags)) {
     const value = opts[key];
-    if (value === undefined) continue;
-    if (!flag.apply) {
-      fields[flag.field ?? key] = value;
-      continue;
-    }
+    if (value === undefined || !flag.apply) continue;
     const setup = await flag.apply(value as never, cliContext);
     Object.assign(fields, setup.fields);
     tunerOptions = { ...tunerOptions, ...setup.tunerOptions };

@@ -25,7 +25,8 @@ export interface PeftCliSetup {
  *  IA3 take --target-modules) share the object, so the option means the same for each. */
 export interface PeftCliFlag {
   kind: "int" | "float" | "string" | "bool" | "list";
-  /** Help after the names of the methods that take it, e.g. "rank"; " (default N)" follows for numeric defaults. */
+  /** Help after the names of the methods that take it, e.g. "rank"; " (default N)" follows for numeric and switch
+   *  defaults. */
   help: string;
   /** The value's name in help ("N", "TEXT"). */
   arg?: string;
@@ -43,8 +44,9 @@ export interface PeftMethodCli<C extends PeftConfig> {
   /** The method in reports, charts and messages ("LoRA"). */
   label: string;
   /** Learning rate for a base-sized model (hidden size 768) when --lr is not given: the usual order of magnitude for
-   *  the method, from its paper or PEFT's examples. */
-  baseLr: number;
+   *  the method, from its paper or PEFT's examples; a function of the run's options (its defaults and the flags
+   *  given) when an option changes what trains. */
+  baseLr: number | ((options: Record<string, unknown>) => number);
   /** The rate scales with the model's width (src/cli/methods.ts, defaultLr): the method trains weights inside the
    *  network, not inputs. */
   widthScaled: boolean;

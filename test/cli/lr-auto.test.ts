@@ -50,6 +50,16 @@ test("without --lr the rate is the method's default for the model's width, and n
   assert.equal(await hparamsLr(out), 5e-4);
 });
 
+test("prefix tuning goes through its MLP by default, at P-tuning's rate; trained directly it gets ten times that", async () => {
+  for (const [flags, lr, projection] of [[[], 1e-3, true], [["--prefix-projection=false"], 1e-2, false]] as const) {
+    const out = join(await tempDir(), `prefix-${projection}`);
+    const r = await cli(["train", "--model", model, "--method", "prefix", ...dataArgs, ...flags, "--output", out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(await readFile(join(out, "metrics.json"), "utf8")).lr, lr);
+    assert.equal(JSON.parse(await readFile(join(out, "adapter_config.json"), "utf8")).prefix_projection, projection);
+  }
+});
+
 test("--lr and --method-lr take a number or auto, and say so", async () => {
   const bad = await cli(["train", "--model", model, "--method", "full", ...dataArgs, "--lr", "fast", "--output", join(await tempDir(), "x")]);
   assert.equal(bad.code, 2, bad.stderr);

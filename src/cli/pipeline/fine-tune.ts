@@ -258,11 +258,11 @@ async function runFeatureBased(input: RunInput): Promise<RunResult> {
 async function learningRate(
   input: RunInput, method: MethodName, base: PreTrainedModel, rangeTest: () => Promise<LrFindSummary>,
 ): Promise<{ lr: number; lrFind: LrFindSummary | null }> {
-  const setting = input.hp.lr ?? defaultLr(method, base);
+  const setting = input.hp.lr ?? defaultLr(method, base, input.methodOptions);
   if (setting !== "auto") return { lr: setting, lrFind: null };
   input.log(`finding a learning rate: a range test of up to ${LR_FIND.numTraining} steps from ${LR_FIND.minLr} to ${LR_FIND.maxLr}`);
   const found = await rangeTest();
-  const lr = found.suggestion ?? defaultLr(method, base);
+  const lr = found.suggestion ?? defaultLr(method, base, input.methodOptions);
   input.log(`learning rate ${formatLr(lr)}${found.suggestion === null ? ` (the default: the range test had too few points to suggest one)` : " (range test)"}: ` +
     `suggestion ${found.suggestion === null ? "none" : formatLr(found.suggestion)}, lowest loss at ${found.minLossLr === null ? "none" : formatLr(found.minLossLr)}, ` +
     `${found.steps} of ${found.numTraining} steps${found.stoppedEarly ? " (stopped: the loss diverged)" : ""}, ${formatSeconds(found.seconds)}`);

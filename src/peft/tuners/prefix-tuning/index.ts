@@ -10,13 +10,15 @@ registerPeftMethod({
   tuner: prefixTuningTuner,
   mergeable: false,
   cli: {
-    name: "prefix", label: "prefix tuning", baseLr: 1e-2, widthScaled: false,
+    // Through the MLP (Li & Liang's own set-up: they found the prefix unstable to train directly) the rate is
+    // P-tuning's, whose encoder is the same kind of MLP; the bare prefix wants ten times it.
+    name: "prefix", label: "prefix tuning", baseLr: (o) => (o.prefixProjection ? 1e-3 : 1e-2), widthScaled: false,
     flags: {
       numVirtualTokens: numVirtualTokensFlag,
       encoderHiddenSize: encoderHiddenSizeFlag,
-      prefixProjection: { kind: "bool", help: "reparameterize the prefix through an MLP" },
+      prefixProjection: { kind: "bool", help: "reparameterize the prefix through an MLP; =false trains it directly" },
     },
-    defaults: { numVirtualTokens: DEFAULT_VIRTUAL_TOKENS },
+    defaults: { numVirtualTokens: DEFAULT_VIRTUAL_TOKENS, prefixProjection: true },
   },
 });
 
