@@ -17,12 +17,13 @@
 //     how a run in progress is kept between sessions, and how the shipped model is cut from a checkpoint
 //   node --import tsx scripts/pretrain-bundled.ts export-lm CHECKPOINT_DIR TOKENIZER_DIR OUT
 //     the same for a checkpoint of the `lm` run
-//   node --import tsx scripts/pretrain-bundled.ts evidence [MODEL_DIR] [--seeds 42,43,44] [--tasks sst2,...] [--inits pretrained,random]
+//   node --import tsx scripts/pretrain-bundled.ts evidence [MODEL_DIR] [--seeds 42,43,44] [--tasks sst2,...] [--inits pretrained,random] [--methods prefix,...]
 //     runs `finetune compare` (every method, default settings) on each evidence task with the pretrained
 //     model and with the same architecture randomly initialised (transformers' init, same tokenizer), for each
 //     seed, plus a bag-of-words logistic regression per task; keeps every run under .cache/evidence (a
 //     rerun skips finished comparisons and resumes an interrupted one), adds the runs to MODEL_DIR/evidence.json
-//     (a run done again replaces its record) and prints the table of this call's runs.
+//     (a run done again replaces its record; with --methods, only those methods' scores in it) and prints the table
+//     of this call's runs.
 //   node --import tsx scripts/pretrain-bundled.ts extend-vocab MODEL_DIR OUT [--words 16384]
 //     the model with GloVe's most frequent words that its WordPiece vocabulary splits added as whole tokens
 //     (embeddings resized, the new rows started from the words' vectors), for `distill` to train further
@@ -257,9 +258,11 @@ async function comparison(flags: string[], out: string): Promise<Report> {
   return read();
 }
 
-async function compareRun(modelDir: string, task: TaskName, init: Init, seed: number, work: string): Promise<Run> {
+async function compareRun(modelDir: string, task: TaskName, init: Init, seed: number, work: string, methods?: string[]): Promise<Run> {
   const model = init === "pretrained" ? modelDir : await randomInit(modelDir, join(work, "random-init"), 0);
-  const report = await comparison(["--model", model, ...TASKS[task].flags(), ...COMPARE, "--seed", String(seed)], join(work, task, init, String(seed)));
+  const subset = methods ? ["--methods", methods.join(",")] : [];
+  const report = await comparison(["--model", model, ...TASKS[task].flags(), ...COMPARE, "--seed", String(seed), ...subset],
+    join(work, task, init, [seed, ...(methods ?? [])].join("-")));
   return { task, init, seed, methods: report.methods.map((m) => ({ method: m.method, testAcc: m.testAccuracy, testF1: m.testMacroF1, lr: m.lr, trainSeconds: m.trainSeconds })) };
 }
 
@@ -307,7 +310,7 @@ function table(runs: Run[], baselines: Partial<Record<TaskName, number>>): strin
 /** A path under the package root as the repository names it, so evidence.json reads the same on any machine. */
 const inRepo = (arg: string): string => (isAbsolute(arg) && arg.startsWith(packageRoot()) ? relative(packageRoot(), arg) : arg);
 
-async function evidence(modelDir: string, tasks: TaskName[], inits: Init[], seeds: number[]): Promise<void> {
+async function evidence(modelDir: string, tasks: TaskName[], inits: Init[], seeds: number[], methods?: string[]): Promise<void> {
   // Runs are kept per model, so evidence for a new candidate never reuses an older model's comparisons.
   const work = join(packageRoot(), ".cache", "evidence", basename(resolve(modelDir)));
   await mkdir(work, { recursive: true });
@@ -321,7 +324,8 @@ async function evidence(modelDir: string, tasks: TaskName[], inits: Init[], seed
     bow[task] = b;
     console.log(`${task}: bag-of-words test accuracy ${b.testAcc.toFixed(4)} (C ${b.C}, ${b.features} features)`);
   }
-  // evidence.json gathers the runs of every call for this model: a run done again replaces its earlier record.
+  // evidence.json gathers the runs of every call for this model: a run done again replaces its earlier record, or,
+  // with `methods` (a method's default changed), those methods' scores in it.
   type Evidence = { protocol: { compare: string[]; tasks: Record<string, string[]>; seeds: number[] }; bagOfWords: Record<string, unknown>; runs: Run[] };
   const file = join(modelDir, "evidence.json");
   const kept: Evidence = (await exists(file)) ? JSON.parse(await readFile(file, "utf8")) as Evidence
@@ -329,7 +333,9 @@ async function evidence(modelDir: string, tasks: TaskName[], inits: Init[], seed
   const same = (a: Run, b: Run) => a.task === b.task && a.init === b.init && a.seed === b.seed;
   const runs: Run[] = [];
   for (const seed of seeds) for (const task of tasks) for (const init of inits) {
-    runs.push(await compareRun(modelDir, task, init, seed, work));
+    const run = await compareRun(modelDir, task, init, seed, work, methods);
+    const old = kept.runs.find((k) => same(k, run));
+    runs.push(methods && old ? { ...old, methods: old.methods.map((m) => run.methods.find((n) => n.method === m.method) ?? m) } : run);
     const all = [...kept.runs.filter((k) => !runs.some((r) => same(k, r))), ...runs];
     await writeFileAtomic(file, `${JSON.stringify({
       protocol: { compare: COMPARE, tasks: { ...kept.protocol.tasks, ...Object.fromEntries(tasks.map((t) => [t, TASKS[t].flags().map(inRepo)])) },
@@ -446,7 +452,9 @@ else if (stage === "evidence") {
   const seeds = integers(rest, "--seeds", ["42", "43", "44"]);
   for (const t of tasks) if (!(t in TASKS)) throw new Error(`--tasks: unknown task ${t}; tasks: ${Object.keys(TASKS).join(", ")}`);
   for (const i of inits) if (!INITS.includes(i)) throw new Error(`--inits: expected ${INITS.join(" or ")}, got ${i}`);
-  await evidence(rest[0] ?? bundledModelPath(), tasks, inits, seeds);
+  const methods = rest.includes("--methods") ? list(rest, "--methods", []) : undefined;
+  for (const m of methods ?? []) if (!methodNames().includes(m as never)) throw new Error(`--methods: unknown method ${m}; methods: ${methodNames().join(", ")}`);
+  await evidence(rest[0] ?? bundledModelPath(), tasks, inits, seeds, methods);
 } else if (stage === "extend-vocab" && rest.length >= 2) {
   const [count] = integers(rest, "--words", ["16384"]);
   await extendVocabulary(rest[0]!, rest[1]!, count!);
