@@ -68,8 +68,10 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
 }
 
-/** GFLOP/s through the Backend and of cblas_sgemm from C on the same matrices, interleaved rep by rep so
- *  both see the same machine load. */
+/** GFLOP/s through the Backend, then of cblas_sgemm from C on the same matrices. Not interleaved: OpenBLAS's
+ *  threads spin on sched_yield for a while after each call, and the builtin GEMM run beside them read about
+ *  half its rate (103 against 190 GFLOP/s on one host). So the library goes second and the case ends with a
+ *  pause long enough for its threads to go to sleep. */
 function measure(backend: Backend, c: Case, reps: number, warmupMs: number): { gflops: number; blas: number | null } {
   const transA = c.layout === "tn", transB = c.layout === "nt";
   const sizeA = c.m * c.k, sizeB = c.k * c.n, sizeC = c.m * c.n;
@@ -82,21 +84,26 @@ function measure(backend: Backend, c: Case, reps: number, warmupMs: number): { g
   };
   const run = () => (c.batch === 1 ? backend.gemm(g) : backend.gemmBatched(g));
   // The first case of a run used to read 0.4-0.6x the others: the thread pool, page faults and the clock
-  // ramp all land on it. Both sides run for a while untimed before anything is measured.
-  for (const t0 = performance.now(); performance.now() - t0 < warmupMs; ) {
-    run();
-    nativeBlasSgemmGflops(g, 1);
-  }
-  const seconds: number[] = [], blas: number[] = [];
+  // ramp all land on it. Each side runs for a while untimed before it is measured.
+  const warm = (f: () => unknown) => { for (const t0 = performance.now(); performance.now() - t0 < warmupMs; ) f(); };
+  warm(run);
+  const seconds: number[] = [];
   for (let r = 0; r < reps; r++) {
     const t = process.hrtime.bigint();
     run();
     seconds.push(Number(process.hrtime.bigint() - t) * 1e-9);
-    const b = nativeBlasSgemmGflops(g, 1);
-    if (b !== null) blas.push(b);
+  }
+  const blas: number[] = [];
+  if (nativeBlasSgemmGflops(g, 1) !== null) {
+    warm(() => nativeBlasSgemmGflops(g, 1));
+    for (let r = 0; r < reps; r++) blas.push(nativeBlasSgemmGflops(g, 1)!);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, LIBRARY_THREADS_SLEEP_MS);
   }
   return { gflops: (2 * c.m * c.n * c.k * c.batch) / median(seconds) / 1e9, blas: blas.length ? median(blas) : null };
 }
+
+/** OpenBLAS's worker threads spin for 2^28 cycles (about 0.1 s) after a call before they sleep. */
+const LIBRARY_THREADS_SLEEP_MS = 300;
 
 const round = (x: number) => Math.round(x * 10) / 10;
 

@@ -565,11 +565,15 @@ static napi_value js_blas_gflops(napi_env env, napi_callback_info info) {
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-/* The builtin AVX-512 micro-kernel outruns a BLAS library that only runs AVX2 kernels on this CPU
- * (OpenBLAS 0.3.21's Haswell kernels on AMD Zen 5: 1.3-1.8x per core), unless FINETUNE_BLAS names a library. */
+/* Where the builtin micro-kernel is AVX-512 it is the default even beside an AVX-512 BLAS, unless FINETUNE_BLAS
+ * names a library. Against OpenBLAS 0.3.21's Haswell kernels (what it picks on AMD Zen 5) it is 1.3-1.8x faster
+ * per core. Against its Cooperlake kernels (what it picks on another EPYC host of this workplace) it is as fast
+ * on a lone product (DistilBERT's shapes: 201-214 GFLOP/s against 200-210, both cores, bench/gemm.ts), and faster in a model:
+ * OpenBLAS's threads keep spinning on sched_yield after each call, taking the cores from the pool's attention
+ * and element-wise work between products (a full step 1.49 s against 1.71 s, a forward 409 ms against 497). */
 static bool prefer_builtin(void) {
   const char *env = getenv("FINETUNE_BLAS");
-  return !(env && *env) && strcmp(ft_builtin_name(), "avx512") == 0 && ft_blas_narrow_kernels();
+  return !(env && *env) && strcmp(ft_builtin_name(), "avx512") == 0;
 }
 
 /* A training step allocates and frees the same activation buffers (0.1-30 MB) every step. glibc serves blocks

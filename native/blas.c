@@ -3,14 +3,12 @@
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "native.h"
 
 static ft_cblas_sgemm sgemm;
 static void (*openblas_set_threads)(int);
 static void (*blis_set_threads)(long);
-static char *(*core_name)(void);
 static const char *name = "none";
 
 /* Generic names last: libblas.so.3 / libcblas.so.3 may be the netlib reference BLAS, which is far slower
@@ -38,7 +36,6 @@ static int try_load(const char *lib) {
     return 0;
   }
   sgemm = f;
-  core_name = (char *(*)(void))dlsym(h, "openblas_get_corename");
   openblas_set_threads = oset;
   blis_set_threads = bset;
   name = lib;
@@ -58,16 +55,6 @@ void ft_blas_load(void) {
 
 ft_cblas_sgemm ft_blas_sgemm(void) { return sgemm; }
 
-/* Whether the library runs AVX2-class kernels on this CPU: OpenBLAS names the core it picked, and its
- * Haswell/Zen kernels stop at 256-bit vectors. Other libraries are assumed to be tuned for the CPU. */
-bool ft_blas_narrow_kernels(void) {
-  static const char *const narrow[] = {"Haswell", "Zen", "Sandybridge", "Nehalem", "Core2", "Penryn", "Prescott"};
-  if (!core_name) return false;
-  const char *core = core_name();
-  for (size_t i = 0; core && i < sizeof narrow / sizeof *narrow; i++)
-    if (strcasecmp(core, narrow[i]) == 0) return true;
-  return false;
-}
 const char *ft_blas_name(void) { return name; }
 
 void ft_blas_set_threads(int n) {

@@ -25,7 +25,6 @@ void ft_blas_load(void);
 ft_cblas_sgemm ft_blas_sgemm(void); /* NULL when no library was found */
 const char *ft_blas_name(void);
 void ft_blas_set_threads(int n);
-bool ft_blas_narrow_kernels(void); /* true when the library only runs 256-bit kernels here (see blas.c) */
 
 /* gemm.c: C = alpha * op(A) op(B) + beta * C for `batch` matrices, through the BLAS or the builtin GEMM. */
 typedef struct {
