@@ -1,6 +1,7 @@
 // The machine's arithmetic peak, measured by the native addon (native/peak.c): the yardstick that GFLOP/s figures
 // are given against. The benches measure it once per run or read it from a cache keyed by CPU and thread count,
 // since it takes about a second and does not change; `finetune doctor` measures it afresh.
+import { readFileSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { dirname } from "node:path";
@@ -22,13 +23,29 @@ export interface MachinePeak {
 export function measureMachinePeak(seconds = 0.3): MachinePeak | null {
   if (backend().name !== "native") return null;
   const fp32 = measurePeak("fp32", seconds)!;
-  return { cpu: cpus()[0]?.model ?? "unknown", threads: backend().threads(), fp32, bf16: measurePeak("bf16", seconds), bf16Kernel: nativeInfo().bf16Kernel };
+  return { cpu: cpuName(), threads: backend().threads(), fp32, bf16: measurePeak("bf16", seconds), bf16Kernel: nativeInfo().bf16Kernel };
 }
 
-/** The peak from `file` when it was measured on this CPU model with this thread count, else measured and stored. */
+/** The CPU's model name, with its family and model numbers where Linux gives them: a virtual machine may report
+ *  only "AMD EPYC" on hosts whose peaks differ twofold (Zen 4, family 25, runs a 512-bit operation in two halves;
+ *  Zen 5, family 26, in one), and a peak cached under the bare name would be read on the other host. */
+export function cpuName(): string {
+  const name = cpus()[0]?.model ?? "unknown";
+  let info = "";
+  try {
+    info = readFileSync("/proc/cpuinfo", "utf8");
+  } catch {
+    return name;
+  }
+  const field = (key: string) => new RegExp(`^${key}\\s*:\\s*(\\S+)`, "m").exec(info)?.[1];
+  const family = field("cpu family"), model = field("model");
+  return family && model ? `${name} (family ${family}, model ${model})` : name;
+}
+
+/** The peak from `file` when it was measured on this CPU (cpuName) with this thread count, else measured and stored. */
 export async function cachedMachinePeak(file: string): Promise<MachinePeak | null> {
   if (backend().name !== "native") return null;
-  const cached = (await readCache(file))[cacheKey(cpus()[0]?.model ?? "unknown", backend().threads())];
+  const cached = (await readCache(file))[cacheKey(cpuName(), backend().threads())];
   if (cached) return cached;
   const peak = measureMachinePeak(1)!;
   await storePeak(file, peak);
