@@ -20,8 +20,8 @@ export function stepFlops(c: CaseName, batch: number, seq: number): number {
   const q = seq + (c === "prompt" ? P : 0), keys = q + (c === "prefix" ? P : 0), T = batch * q;
   const mm = (m: number, n: number, k: number) => 2 * m * n * k;
   // The classifier reads position 0, so the last layer takes keys and values from every token and computes the
-  // rest for that one row per sequence (src/models/encoder.ts); feature extraction reads every position.
-  const rowsOf = (l: number) => (l === L - 1 && c !== "features" ? 1 : q);
+  // rest for that one row per sequence (src/models/encoder.ts); so does feature extraction with [CLS] pooling.
+  const rowsOf = (l: number) => (l === L - 1 ? 1 : q);
   const linears = (rows: number) => 2 * mm(T, D, D) + 2 * mm(batch * rows, D, D) + 2 * mm(batch * rows, F, D);
   const attnProduct = (rows: number) => batch * H * mm(rows, keys, dh); // one of q·kᵀ, p·v, and each backward product
   // LoRA adapts q (rows of the layer's output) and v (every token).

@@ -28,6 +28,12 @@ export function prepareEncoderInputs(input: ModelInput, numLayers: number, maxPo
  *  work. transformers computes every row. */
 export type OutputRows = "all" | "first";
 
+/** The last layer's rows a headless encoder computes for this input: position 0 alone when the caller asked
+ *  for that (outputLastHiddenState "first"), else every one. */
+export function requestedRows(input: ModelInput): OutputRows {
+  return input.outputLastHiddenState === "first" ? "first" : "all";
+}
+
 /** The rows of x [batch, seq, hidden] a layer computes its output for. */
 export function outputRows(x: Tensor, rows: OutputRows): Tensor {
   return rows === "first" ? slice(x, 1, 0, 1) : x;

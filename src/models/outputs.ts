@@ -35,8 +35,10 @@ export interface ModelInput {
   useCache?: boolean;
   /** An encoder classifier reads one position of the last layer, so it computes the last layer for that
    *  position alone and returns no lastHiddenState; true computes every position and returns it [batch, seq,
-   *  hidden] (feature extraction from a classifier). */
-  outputLastHiddenState?: boolean;
+   *  hidden] (feature extraction from a classifier). "first": position 0 alone, [batch, 1, hidden], where the
+   *  model can compute the last layer for it alone (an encoder whose head, if any, reads position 0: [CLS]
+   *  pooling at about 1/numLayers less work); every other model returns every position, as for true. */
+  outputLastHiddenState?: boolean | "first";
 }
 
 /** A masked LM's loss over its labelled positions, and the encoder's output it came from (for an objective added

@@ -91,10 +91,12 @@ export abstract class PreTrainedModel<C extends BaseConfig = BaseConfig> extends
     return "all";
   }
 
-  /** The rows the last layer computes for this input: what the head reads, or every row when the caller asked
-   *  for the whole last hidden state. */
+  /** The rows the last layer computes for this input: what the head reads, every row when the caller asked for
+   *  the whole last hidden state, or position 0 when the caller asked for that and the head reads no more. */
   protected lastLayerRows(input: ModelInput): OutputRows {
-    return input.outputLastHiddenState ? "all" : this.headReads();
+    const asked = input.outputLastHiddenState;
+    if (!asked) return this.headReads();
+    return asked === "first" && this.headReads() === "first" ? "first" : "all";
   }
 
   /** The transformers class name config.json's "architectures" records; a class that loads several model types

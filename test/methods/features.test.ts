@@ -50,6 +50,24 @@ test("pooling picks the first token, the masked mean, or the last real token", a
   assert.ok(close(await feats("mean"), mean));
 });
 
+test("[CLS] pooling has an encoder classifier compute its last layer for position 0 alone; the others, every position", async () => {
+  const tokenizer = await loadBertTokenizer();
+  const model = tinyDistilBert(4);
+  const asked: ModelInput["outputLastHiddenState"][] = [], widths: number[] = [];
+  const forward = model.forward.bind(model);
+  model.forward = (input: ModelInput) => {
+    asked.push(input.outputLastHiddenState);
+    const out = forward(input);
+    widths.push(out.lastHiddenState!.shape[1]);
+    return out;
+  };
+  const { texts } = loadSentiment(6);
+  for (const pooling of ["cls", "mean", "last"] as const) await extractFeatures(model, tokenizer, texts, { pooling, batchSize: 6 });
+  assert.deepEqual(asked, ["first", true, true]);
+  assert.equal(widths[0], 1);
+  assert.ok(widths[1] > 1 && widths[2] === widths[1]);
+});
+
 test("the cache skips every forward on a second call and returns identical values", async () => {
   const dir = await mkdtemp(join(tmpdir(), "features-"));
   try {

@@ -4,7 +4,7 @@ import { basename } from "node:path";
 import { test } from "node:test";
 import { setBackend } from "../../src/backend/index.js";
 import type { PreTrainedModel } from "../../src/models/pretrained.js";
-import type { Tensor } from "../../src/tensor/index.js";
+import { slice, type Tensor } from "../../src/tensor/index.js";
 import { assertCloseRel, assertGradClose, assertStepMatches, fixtureDir, loadInputs, loadTensors } from "../helpers/fixtures.js";
 import { BACKENDS, forwardAndTrainingTests, prefixPast, promptedEmbeds, withVirtualTokens } from "./fixture-cases.js";
 
@@ -83,6 +83,19 @@ export function encoderFixtureTests(model: string, cls: Cls): void {
       assert.deepEqual(whole.out.lastHiddenState!.shape, [batch, seq, m.peftFacts().hiddenSize]);
       assertCloseRel("logits", read.out.logits, whole.out.logits, 1e-5);
       for (const [name, g] of whole.grads) assertGradClose(name, read.grads.get(name)!, g);
+    });
+
+    test(`${label}: outputLastHiddenState "first" gives the whole last layer's position 0, computed alone where the head reads no more (${backend})`, async () => {
+      setBackend(backend);
+      const m = (await load()).eval();
+      const [batch, seq, hidden] = [inputs.inputIds.length, inputs.inputIds[0].length, m.peftFacts().hiddenSize];
+      const forward = (outputLastHiddenState: boolean | "first") =>
+        m.forward({ inputIds: inputs.inputIds, attentionMask: inputs.attentionMask, outputLastHiddenState });
+      const whole = forward(true), first = forward("first");
+      assert.deepEqual(first.lastHiddenState!.shape, [batch, m.headReads() === "first" ? 1 : seq, hidden]);
+      assertCloseRel("logits", first.logits, whole.logits, 1e-5);
+      const rowZero = (h: Tensor) => h.shape[1] === 1 ? h : slice(h, 1, 0, 1);
+      assertCloseRel("position 0", rowZero(first.lastHiddenState!), rowZero(whole.lastHiddenState!), 1e-5);
     });
   }
 }

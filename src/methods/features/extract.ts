@@ -78,7 +78,8 @@ function runModel(
       const hidden = noGrad(() => model.forward({
         inputIds: new Tensor(ids, [rows.length, seq]),
         attentionMask: new Tensor(mask, [rows.length, seq]),
-        outputLastHiddenState: true,
+        // [CLS] pooling reads position 0 alone, which an encoder's last layer can compute by itself.
+        outputLastHiddenState: pooling === "cls" ? "first" : true,
       }).lastHiddenState);
       if (!hidden) throw new Error(`${model.constructor.name}.forward() returned no lastHiddenState to extract features from`);
       dim = hidden.shape[2];

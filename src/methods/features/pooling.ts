@@ -7,7 +7,8 @@ export type Pooling = "cls" | "mean" | "last";
 
 export const POOLINGS: readonly Pooling[] = ["cls", "mean", "last"];
 
-/** Writes row b of the pooled batch to out[rowOffsets[b] ..]; mask is [batch, seq] of 0/1. */
+/** Writes row b of the pooled batch to out[rowOffsets[b] ..]; mask is [batch, seq] of 0/1. cls reads neither the
+ *  mask nor any position but 0, so for it hidden may hold position 0 alone ([batch, 1, hidden]). */
 export function poolInto(hidden: Tensor, mask: Int32Array, pooling: Pooling, out: Float32Array, rowOffsets: number[]): void {
   const [batch, seq, dim] = hidden.shape;
   const H = hidden.data;

@@ -3,7 +3,7 @@
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList } from "../../nn/index.js";
 import { Tensor, add, asTensor, reshape, slice, tanh, zeros } from "../../tensor/index.js";
 import { encoderSelfAttention, paddingMask, type AdditiveMask } from "../attention.js";
-import { outputRows, prepareEncoderInputs, type EncoderInputs, type OutputRows } from "../encoder.js";
+import { outputRows, prepareEncoderInputs, requestedRows, type EncoderInputs, type OutputRows } from "../encoder.js";
 import { addNorm, linearActivation, releaseUnrecorded } from "../fused-layers.js";
 import { classificationLoss } from "../heads.js";
 import type { LayerPast, ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
@@ -213,7 +213,7 @@ export class BertModel extends BertPreTrainedModel {
 
   /** No head: logits is the last hidden state [batch, seq, hidden] (with `rows` "first", [batch, 1, hidden]);
    *  poolerOutput [batch, hidden]. */
-  forward(input: ModelInput, rows: OutputRows = "all"): ModelOutput {
+  forward(input: ModelInput, rows: OutputRows = requestedRows(input)): ModelOutput {
     const h = encodeWithBertLayers(this, this.config, input, rows);
     return { logits: h, lastHiddenState: h, poolerOutput: this.pooler.forward(h) };
   }
@@ -241,7 +241,7 @@ export class BertForSequenceClassification extends BertPreTrainedModel {
     const out = this.bert.forward(input, rows);
     const logits = this.classifier.forward(this.dropout.forward(out.poolerOutput!));
     const loss = input.labels === undefined ? undefined : classificationLoss(logits, input.labels, this.config);
-    return { logits, loss, lastHiddenState: rows === "all" ? out.lastHiddenState : undefined, poolerOutput: out.poolerOutput };
+    return { logits, loss, lastHiddenState: rows === "all" || input.outputLastHiddenState ? out.lastHiddenState : undefined, poolerOutput: out.poolerOutput };
   }
 
   /** Its head reads position 0 alone. */

@@ -3,7 +3,7 @@
 import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList } from "../../nn/index.js";
 import { Tensor, add, embedding, relu, reshape, slice } from "../../tensor/index.js";
 import { encoderSelfAttention, paddingMask, type AdditiveMask } from "../attention.js";
-import { outputRows, prepareEncoderInputs, type OutputRows } from "../encoder.js";
+import { outputRows, prepareEncoderInputs, requestedRows, type OutputRows } from "../encoder.js";
 import { addNorm, linearActivation, releaseUnrecorded } from "../fused-layers.js";
 import { classificationLoss } from "../heads.js";
 import type { LayerPast, ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
@@ -158,7 +158,7 @@ export class DistilBertModel extends DistilBertPreTrainedModel {
   }
 
   /** No head: logits is the last hidden state [batch, seq, dim] (with `rows` "first", [batch, 1, dim]). */
-  forward(input: ModelInput, rows: OutputRows = "all"): ModelOutput {
+  forward(input: ModelInput, rows: OutputRows = requestedRows(input)): ModelOutput {
     const c = this.config;
     const x = prepareEncoderInputs(input, c.nLayers, c.maxPositionEmbeddings);
     let h = this.embeddings.forward(x.inputIds, x.inputsEmbeds, x.positionIds);
@@ -198,7 +198,7 @@ export class DistilBertForSequenceClassification extends DistilBertPreTrainedMod
     const first = reshape(slice(h, 1, 0, 1), [h.shape[0], h.shape[2]]);
     const logits = this.classifier.forward(this.dropout.forward(relu(this.preClassifier.forward(first))));
     const loss = input.labels === undefined ? undefined : classificationLoss(logits, input.labels, this.config);
-    return { logits, loss, lastHiddenState: rows === "all" ? h : undefined };
+    return { logits, loss, lastHiddenState: rows === "all" || input.outputLastHiddenState ? h : undefined };
   }
 
   /** Its head reads position 0 alone. */

@@ -3,7 +3,7 @@
 import { Dropout, Linear, Module, type Embedding } from "../../nn/index.js";
 import { Tensor, reshape, slice, tanh } from "../../tensor/index.js";
 import { BertEmbeddings, BertEncoder, BertPooler, bertPeftFacts, encodeWithBertLayers } from "../bert/modeling.js";
-import type { EncoderInputs, OutputRows } from "../encoder.js";
+import { requestedRows, type EncoderInputs, type OutputRows } from "../encoder.js";
 import { classificationLoss } from "../heads.js";
 import type { ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
 import { PreTrainedModel, skipInit } from "../pretrained.js";
@@ -77,7 +77,7 @@ export class RobertaModel extends RobertaPreTrainedModel {
 
   /** No head: logits is the last hidden state [batch, seq, hidden] (with `rows` "first", [batch, 1, hidden]);
    *  poolerOutput [batch, hidden] with a pooler. */
-  forward(input: ModelInput, rows: OutputRows = "all"): ModelOutput {
+  forward(input: ModelInput, rows: OutputRows = requestedRows(input)): ModelOutput {
     const h = encodeWithBertLayers(this, this.config, input, rows);
     return { logits: h, lastHiddenState: h, poolerOutput: this.pooler?.forward(h) };
   }
@@ -122,7 +122,7 @@ export class RobertaForSequenceClassification extends RobertaPreTrainedModel {
     const h = this.roberta.forward(input, rows).lastHiddenState!;
     const logits = this.classifier.forward(h);
     const loss = input.labels === undefined ? undefined : classificationLoss(logits, input.labels, this.config);
-    return { logits, loss, lastHiddenState: rows === "all" ? h : undefined };
+    return { logits, loss, lastHiddenState: rows === "all" || input.outputLastHiddenState ? h : undefined };
   }
 
   /** The whole head module, as PEFT wraps it: its dense and out_proj train and are saved together. */
