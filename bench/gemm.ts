@@ -94,7 +94,7 @@ function measure(backend: Backend, c: Case, reps: number, warmupMs: number): { g
     seconds.push(Number(process.hrtime.bigint() - t) * 1e-9);
   }
   const blas: number[] = [];
-  if (nativeBlasSgemmGflops(g, 1) !== null) {
+  if (nativeInfo().blasLibrary) {
     warm(() => nativeBlasSgemmGflops(g, 1));
     for (let r = 0; r < reps; r++) blas.push(nativeBlasSgemmGflops(g, 1)!);
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, LIBRARY_THREADS_SLEEP_MS);

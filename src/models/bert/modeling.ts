@@ -241,7 +241,7 @@ export class BertForSequenceClassification extends BertPreTrainedModel {
     const out = this.bert.forward(input, rows);
     const logits = this.classifier.forward(this.dropout.forward(out.poolerOutput!));
     const loss = input.labels === undefined ? undefined : classificationLoss(logits, input.labels, this.config);
-    return { logits, loss, lastHiddenState: rows === "all" || input.outputLastHiddenState ? out.lastHiddenState : undefined, poolerOutput: out.poolerOutput };
+    return { logits, loss, lastHiddenState: input.outputLastHiddenState ? out.lastHiddenState : undefined, poolerOutput: out.poolerOutput };
   }
 
   /** Its head reads position 0 alone. */

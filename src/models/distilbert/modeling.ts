@@ -198,7 +198,7 @@ export class DistilBertForSequenceClassification extends DistilBertPreTrainedMod
     const first = reshape(slice(h, 1, 0, 1), [h.shape[0], h.shape[2]]);
     const logits = this.classifier.forward(this.dropout.forward(relu(this.preClassifier.forward(first))));
     const loss = input.labels === undefined ? undefined : classificationLoss(logits, input.labels, this.config);
-    return { logits, loss, lastHiddenState: rows === "all" || input.outputLastHiddenState ? h : undefined };
+    return { logits, loss, lastHiddenState: input.outputLastHiddenState ? h : undefined };
   }
 
   /** Its head reads position 0 alone. */

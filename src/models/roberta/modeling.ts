@@ -122,7 +122,7 @@ export class RobertaForSequenceClassification extends RobertaPreTrainedModel {
     const h = this.roberta.forward(input, rows).lastHiddenState!;
     const logits = this.classifier.forward(h);
     const loss = input.labels === undefined ? undefined : classificationLoss(logits, input.labels, this.config);
-    return { logits, loss, lastHiddenState: rows === "all" || input.outputLastHiddenState ? h : undefined };
+    return { logits, loss, lastHiddenState: input.outputLastHiddenState ? h : undefined };
   }
 
   /** The whole head module, as PEFT wraps it: its dense and out_proj train and are saved together. */
