@@ -1,10 +1,10 @@
 // The encoder blocks' fusion points: a linear layer with its activation, and a residual sum with the norm
 // after it. Each falls back to the plain modules when a layer has been swapped (e.g. wrapped by LoRA) or
 // the activation has no fused form, so models call these unconditionally. And the blocks' hand-back of
-// their own intermediates when no graph kept them (inference, frozen layers): with no backward to
-// recycle them, they would otherwise each cost fresh, page-faulting memory on the next forward.
+// their own intermediates to the buffer pool, at once when no graph kept them (inference, frozen layers) or
+// after backward: left to the garbage collector, they would each cost fresh memory on the next forward.
 import { Conv1D, LayerNorm, Linear, type Module } from "../nn/index.js";
-import { Tensor, add, addLayerNorm, fusedGelu, linearGelu, releaseFloat32 } from "../tensor/index.js";
+import { Tensor, add, addLayerNorm, fusedGelu, linearGelu, releaseAfterBackward, releaseFloat32 } from "../tensor/index.js";
 import { ACTIVATIONS, type ActivationName } from "./config.js";
 
 type Forward = Module & { forward(x: Tensor): Tensor };
@@ -24,10 +24,14 @@ export function addNorm(norm: Forward, a: Tensor, residual: Tensor): Tensor {
   return norm.forward(add(a, residual));
 }
 
-/** Returns `result`; when it recorded no graph, nothing saved the `consumed` intermediates, so their buffers
- *  go back to the pool. Only for a module's own intermediates, which nothing outside it references. */
-export function releaseUnrecorded(result: Tensor, ...consumed: Tensor[]): Tensor {
-  if (result.gradFn) return result;
-  for (const t of consumed) if (!t.requiresGrad && t.data.buffer !== result.data.buffer) releaseFloat32(t.f);
+/** Returns `result`, and hands the `consumed` intermediates' buffers back to the pool: at once when it
+ *  recorded no graph (nothing saved them), else once backward has run every node that reads them. Only for a
+ *  module's own intermediates, which nothing outside it references and only ops leading to `result` read. */
+export function releaseIntermediates(result: Tensor, ...consumed: Tensor[]): Tensor {
+  for (const t of consumed) {
+    if (t.data.buffer === result.data.buffer) continue;
+    if (result.gradFn) releaseAfterBackward(t);
+    else if (!t.requiresGrad) releaseFloat32(t.f);
+  }
   return result;
 }

@@ -6,7 +6,7 @@ export {
   Tensor, Bf16Tensor, tensor, zeros, ones, full, zerosLike, onesLike, arange, randn, rand, randint, asTensor, numelOf,
 } from "./tensor.js";
 export type { DType, TensorData, NestedArray, GradNode } from "./tensor.js";
-export { noGrad, enableGrad, isGradEnabled, result } from "./autograd.js";
+export { noGrad, enableGrad, isGradEnabled, releaseAfterBackward, result } from "./autograd.js";
 export { Generator, defaultGenerator, manualSeed } from "./random.js";
 export { releaseFloat32 } from "./pool.js";
 export { checkpoint, type BlockResult } from "./checkpoint.js";

@@ -31,8 +31,9 @@ function freshBuffer(bytes: number, zero: boolean): ArrayBuffer {
   return zero ? new ArrayBuffer(bytes) : (Buffer.allocUnsafe(bytes).buffer as ArrayBuffer);
 }
 
-/** FINETUNE_POISON_UNZEROED=1 fills every unzeroed buffer with NaN, so a kernel that reads an element it was
- *  supposed to write first shows up as NaN in a test instead of as a zero that happened to be there. */
+/** FINETUNE_POISON_UNZEROED=1 fills every unzeroed buffer, and every buffer handed back, with NaN, so a kernel
+ *  that reads an element it was supposed to write first, or a buffer released while still in use, shows up as
+ *  NaN in a test instead of as values that happened to be there. */
 const POISON = process.env.FINETUNE_POISON_UNZEROED === "1";
 
 /** A Float32Array of n elements, recycled when a buffer of its size class is free: zeroed, or with `zero` false
@@ -53,7 +54,12 @@ function pooled(n: number, zero: boolean): Float32Array {
 /** Hands back a buffer nothing references any more; the caller must be sure of that. Views into a larger
  *  buffer, float64 buffers and small ones are ignored. */
 export function releaseFloat32(b: FloatArray | null): void {
-  if (!(b instanceof Float32Array) || b.length < MIN_ELEMENTS || b.byteOffset !== 0) return;
+  if (!(b instanceof Float32Array) || b.byteOffset !== 0) return;
+  // Small buffers are not pooled, but poisoned all the same: the tests' tiny models have no others.
+  if (b.length < MIN_ELEMENTS) {
+    if (POISON && b.byteLength === b.buffer.byteLength) b.fill(NaN);
+    return;
+  }
   const whole = b.byteLength === b.buffer.byteLength && capacity(b.length) === b.length;
   if (handedOut.get(b.buffer) !== b && !whole) return;
   if (pooledBytes + b.buffer.byteLength > MAX_POOLED_BYTES || b.buffer instanceof SharedArrayBuffer) return;
@@ -62,6 +68,7 @@ export function releaseFloat32(b: FloatArray | null): void {
   if (!list) free.set(cap, (list = []));
   if (list.includes(b.buffer)) return;
   handedOut.delete(b.buffer);
+  if (POISON) b.fill(NaN);
   list.push(b.buffer);
   pooledBytes += b.buffer.byteLength;
 }

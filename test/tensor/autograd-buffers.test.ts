@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as T from "../../src/tensor/index.js";
+import { acquireFloat32 } from "../../src/tensor/pool.js";
 
 const N = 1 << 15;
 
@@ -64,4 +65,35 @@ test("the same graph twice gives the same gradients (recycled buffers start clea
   };
   const first = run();
   for (let k = 0; k < 3; k++) assert.deepEqual(run(), first);
+});
+
+// A module's own intermediates (releaseIntermediates in src/models/fused-layers.ts) go back to the pool once
+// backward no longer needs them, where the next allocations of their size find them.
+const nextBuffers = (count: number) => Array.from({ length: count }, () => acquireFloat32(N, false).buffer);
+
+test("an intermediate marked for release after backward is recycled after its readers ran, once", () => {
+  const x = leaf(), h = T.mul(x, 2), view = T.reshape(h, [N / 2, 2]);
+  T.releaseAfterBackward(h);
+  T.releaseAfterBackward(view); // shares h's buffer: it must go back once, not twice
+  T.sum(T.mul(view, view)).backward();
+  assertGrad(x, 8 * 0.5); // d/dx sum((2x)^2), read from h's buffer before it went back
+  // Released when the reshape's node ran, h's buffer is next in line: x's gradient, or the next allocation.
+  const inUse = [x.grad!.f.buffer, ...nextBuffers(8)];
+  assert.ok(inUse.includes(h.data.buffer), "h's buffer went back to the pool");
+  assert.equal(new Set(inUse).size, inUse.length, "no buffer handed out twice");
+});
+
+test("an intermediate no node produced (a frozen layer's output) is recycled at the end of the pass", () => {
+  const x = leaf(), frozen = T.mul(T.full([N], 0.5), 3);
+  T.releaseAfterBackward(frozen);
+  T.sum(T.mul(frozen, x)).backward();
+  assertGrad(x, 1.5);
+  assert.ok([x.grad!.f.buffer, ...nextBuffers(8)].includes(frozen.data.buffer), "the frozen output's buffer went back to the pool");
+});
+
+test("an unmarked intermediate stays with its tensor", () => {
+  const x = leaf(), h = T.mul(x, 2);
+  T.sum(T.mul(h, h)).backward();
+  assert.ok(![x.grad!.f.buffer, ...nextBuffers(8)].includes(h.data.buffer), "h's buffer stayed with h");
+  assert.equal(h.f[0], 1);
 });

@@ -4,7 +4,7 @@ import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList } from "../..
 import { Tensor, add, asTensor, reshape, slice, tanh, zeros } from "../../tensor/index.js";
 import { encoderSelfAttention, paddingMask, type AdditiveMask } from "../attention.js";
 import { outputRows, prepareEncoderInputs, requestedRows, type EncoderInputs, type OutputRows } from "../encoder.js";
-import { addNorm, linearActivation, releaseUnrecorded } from "../fused-layers.js";
+import { addNorm, linearActivation, releaseIntermediates } from "../fused-layers.js";
 import { classificationLoss } from "../heads.js";
 import type { LayerPast, ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
 import { PreTrainedModel, skipInit } from "../pretrained.js";
@@ -62,7 +62,7 @@ class BertSelfAttention extends Module {
   /** Queries from `xq` (x itself, or its first position when only that is read), keys and values from x. */
   forward(xq: Tensor, x: Tensor, mask: AdditiveMask, past?: LayerPast): Tensor {
     const q = this.query.forward(xq), k = this.key.forward(x), v = this.value.forward(x);
-    return releaseUnrecorded(encoderSelfAttention(q, k, v, {
+    return releaseIntermediates(encoderSelfAttention(q, k, v, {
       heads: this.config.numAttentionHeads, past, mask, dropoutP: this.config.attentionProbsDropoutProb, training: this.training,
     }), q, k, v);
   }
@@ -84,7 +84,7 @@ class BertResidualOutput extends Module {
   forward(x: Tensor, residual: Tensor): Tensor {
     const d = this.dense.forward(x), dropped = this.dropout.forward(d);
     // In eval mode dropout hands back its input: that buffer must go back to the pool once, not twice.
-    return releaseUnrecorded(addNorm(this.layerNorm, dropped, residual), ...(dropped === d ? [d] : [d, dropped]));
+    return releaseIntermediates(addNorm(this.layerNorm, dropped, residual), ...(dropped === d ? [d] : [d, dropped]));
   }
 }
 
@@ -100,7 +100,7 @@ class BertAttention extends Module {
 
   forward(xq: Tensor, x: Tensor, mask: AdditiveMask, past?: LayerPast): Tensor {
     const context = this.self.forward(xq, x, mask, past);
-    return releaseUnrecorded(this.output.forward(context, xq), context);
+    return releaseIntermediates(this.output.forward(context, xq), context);
   }
 }
 
@@ -132,7 +132,7 @@ class BertLayer extends Module {
   forward(x: Tensor, mask: AdditiveMask, past?: LayerPast, rows: OutputRows = "all"): Tensor {
     const a = this.attention.forward(outputRows(x, rows), x, mask, past);
     const h = this.intermediate.forward(a);
-    return releaseUnrecorded(this.output.forward(h, a), h, a);
+    return releaseIntermediates(this.output.forward(h, a), h, a);
   }
 }
 

@@ -4,7 +4,7 @@ import { Dropout, Embedding, LayerNorm, Linear, Module, ModuleList } from "../..
 import { Tensor, add, embedding, relu, reshape, slice } from "../../tensor/index.js";
 import { encoderSelfAttention, paddingMask, type AdditiveMask } from "../attention.js";
 import { outputRows, prepareEncoderInputs, requestedRows, type OutputRows } from "../encoder.js";
-import { addNorm, linearActivation, releaseUnrecorded } from "../fused-layers.js";
+import { addNorm, linearActivation, releaseIntermediates } from "../fused-layers.js";
 import { classificationLoss } from "../heads.js";
 import type { LayerPast, ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
 import { PreTrainedModel, skipInit } from "../pretrained.js";
@@ -66,10 +66,10 @@ class MultiHeadSelfAttention extends Module {
   /** Queries from `xq` (x itself, or its first position when only that is read), keys and values from x. */
   forward(xq: Tensor, x: Tensor, mask: AdditiveMask, past?: LayerPast): Tensor {
     const q = this.qLin.forward(xq), k = this.kLin.forward(x), v = this.vLin.forward(x);
-    const ctx = releaseUnrecorded(encoderSelfAttention(q, k, v, {
+    const ctx = releaseIntermediates(encoderSelfAttention(q, k, v, {
       heads: this.config.nHeads, past, mask, dropoutP: this.config.attentionDropout, training: this.training,
     }), q, k, v);
-    return releaseUnrecorded(this.outLin.forward(ctx), ctx);
+    return releaseIntermediates(this.outLin.forward(ctx), ctx);
   }
 }
 
@@ -87,7 +87,7 @@ class FFN extends Module {
 
   forward(x: Tensor): Tensor {
     const h = linearActivation(this.lin1, this.config.activation, x);
-    return this.dropout.forward(releaseUnrecorded(this.lin2.forward(h), h));
+    return this.dropout.forward(releaseIntermediates(this.lin2.forward(h), h));
   }
 }
 
@@ -108,9 +108,9 @@ class TransformerBlock extends Module {
   forward(x: Tensor, mask: AdditiveMask, past?: LayerPast, rows: OutputRows = "all"): Tensor {
     const xq = outputRows(x, rows);
     const a = this.attention.forward(xq, x, mask, past);
-    const sa = releaseUnrecorded(addNorm(this.saLayerNorm, a, xq), a);
+    const sa = releaseIntermediates(addNorm(this.saLayerNorm, a, xq), a);
     const f = this.ffn.forward(sa);
-    return releaseUnrecorded(addNorm(this.outputLayerNorm, f, sa), f, sa);
+    return releaseIntermediates(addNorm(this.outputLayerNorm, f, sa), f, sa);
   }
 }
 

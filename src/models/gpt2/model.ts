@@ -3,7 +3,7 @@ import { Conv1D, Dropout, Embedding, LayerNorm, Module, ModuleList, init } from 
 import { Tensor, add, asTensor } from "../../tensor/index.js";
 import type { AdditiveMask } from "../attention.js";
 import { runDecoderStack, type DecoderBlockOutput } from "../decoder-stack.js";
-import { linearActivation, releaseUnrecorded } from "../fused-layers.js";
+import { linearActivation, releaseIntermediates } from "../fused-layers.js";
 import { readDecoderInput, type CausalLMInput } from "../generation.js";
 import type { LayerPast, ModelOutput, PeftModelFacts } from "../outputs.js";
 import { PreTrainedModel } from "../pretrained.js";
@@ -24,7 +24,7 @@ class GPT2MLP extends Module {
 
   forward(x: Tensor): Tensor {
     const h = linearActivation(this.cFc, this.config.activationFunction, x);
-    return this.dropout.forward(releaseUnrecorded(this.cProj.forward(h), h));
+    return this.dropout.forward(releaseIntermediates(this.cProj.forward(h), h));
   }
 }
 
@@ -45,10 +45,10 @@ class GPT2Block extends Module {
   forward(x: Tensor, mask: AdditiveMask, past: LayerPast | undefined): DecoderBlockOutput {
     const n1 = this.ln1.forward(x);
     const { output, present } = this.attn.forward(n1, mask, past);
-    const h = releaseUnrecorded(add(x, output), n1, output);
+    const h = releaseIntermediates(add(x, output), n1, output);
     const n2 = this.ln2.forward(h);
-    const f = releaseUnrecorded(this.mlp.forward(n2), n2);
-    return { hidden: releaseUnrecorded(add(h, f), h, f), present };
+    const f = releaseIntermediates(this.mlp.forward(n2), n2);
+    return { hidden: releaseIntermediates(add(h, f), h, f), present };
   }
 }
 
