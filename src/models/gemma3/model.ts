@@ -5,6 +5,7 @@ import { Embedding, Module, ModuleList, RMSNorm } from "../../nn/index.js";
 import { Tensor, add, scale } from "../../tensor/index.js";
 import type { AdditiveMask } from "../attention.js";
 import { runDecoderStack, type DecoderBlockOutput } from "../decoder-stack.js";
+import { releaseIntermediates } from "../fused-layers.js";
 import { readDecoderInput, type CausalLMInput } from "../generation.js";
 import { LlamaAttention, llamaAttentionMask } from "../llama/attention.js";
 import { LlamaMLP, decoderPeftFacts } from "../llama/model.js";
@@ -51,10 +52,11 @@ class GemmaDecoderLayer extends Module {
   }
 
   forward(x: Tensor, rope: RopeTable, mask: AdditiveMask, past: LayerPast | undefined): DecoderBlockOutput {
-    const { output, present } = this.selfAttn.forward(this.inputLayernorm.forward(x), rope, mask, past);
-    const h = add(x, this.postAttentionLayernorm.forward(output));
-    const ffn = this.mlp.forward(this.preFeedforwardLayernorm.forward(h));
-    return { hidden: add(h, this.postFeedforwardLayernorm.forward(ffn)), present };
+    const n1 = this.inputLayernorm.forward(x);
+    const { output, present } = this.selfAttn.forward(n1, rope, mask, past);
+    const a = this.postAttentionLayernorm.forward(output), h = add(x, a), n2 = this.preFeedforwardLayernorm.forward(h);
+    const ffn = this.mlp.forward(n2), f = this.postFeedforwardLayernorm.forward(ffn);
+    return { hidden: releaseIntermediates(add(h, f), n1, output, a, h, n2, ffn, f), present };
   }
 }
 

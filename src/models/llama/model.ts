@@ -5,6 +5,7 @@ import { Tensor, add, dropout, mul, split } from "../../tensor/index.js";
 import type { AdditiveMask } from "../attention.js";
 import { ACTIVATIONS } from "../config.js";
 import { runDecoderStack, type DecoderBlockOutput } from "../decoder-stack.js";
+import { releaseIntermediates } from "../fused-layers.js";
 import { readDecoderInput, type CausalLMInput } from "../generation.js";
 import type { LayerPast, ModelOutput, PeftModelFacts } from "../outputs.js";
 import { PreTrainedModel } from "../pretrained.js";
@@ -34,8 +35,10 @@ export class LlamaMLP extends Module {
   forward(x: Tensor): Tensor {
     const act = ACTIVATIONS[this.config.hiddenAct];
     const f = this.config.intermediateSize;
-    const [gate, up] = this.gateUpProj ? split(this.gateUpProj.forward(x), f, -1) : [this.gateProj!.forward(x), this.upProj!.forward(x)];
-    return this.downProj.forward(mul(act(gate), up));
+    const both = this.gateUpProj?.forward(x);
+    const [gate, up] = both ? split(both, f, -1) : [this.gateProj!.forward(x), this.upProj!.forward(x)];
+    const activated = act(gate), product = mul(activated, up);
+    return releaseIntermediates(this.downProj.forward(product), ...(both ? [both] : []), gate, up, activated, product);
   }
 }
 
@@ -56,9 +59,11 @@ class LlamaDecoderLayer extends Module {
   forward(x: Tensor, rope: RopeTable, mask: AdditiveMask, past: LayerPast | undefined): DecoderBlockOutput {
     // Phi-3's resid_pdrop drops both sub-layers' outputs in training; it is 0 for the other model types.
     const drop = (t: Tensor) => dropout(t, this.config.residPdrop, this.training);
-    const { output, present } = this.selfAttn.forward(this.inputLayernorm.forward(x), rope, mask, past);
-    const h = add(x, drop(output));
-    return { hidden: add(h, drop(this.mlp.forward(this.postAttentionLayernorm.forward(h)))), present };
+    const n1 = this.inputLayernorm.forward(x);
+    const { output, present } = this.selfAttn.forward(n1, rope, mask, past);
+    const a = drop(output), h = add(x, a), n2 = this.postAttentionLayernorm.forward(h);
+    const m = this.mlp.forward(n2), f = drop(m);
+    return { hidden: releaseIntermediates(add(h, f), n1, output, a, h, n2, m, f), present };
   }
 }
 

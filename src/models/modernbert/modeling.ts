@@ -9,6 +9,7 @@ import { Tensor, add, mul, slice } from "../../tensor/index.js";
 import { FLOAT32_MIN, attend, mergeHeads, paddingMask, splitHeads, type AdditiveMask } from "../attention.js";
 import { ACTIVATIONS } from "../config.js";
 import { prepareEncoderInputs } from "../encoder.js";
+import { releaseIntermediates } from "../fused-layers.js";
 import { withPast } from "../kv-cache.js";
 import { applyRope, ropeInverseFrequencies, ropeTable, type RopeTable } from "../llama/rope.js";
 import type { LayerPast, ModelInput, ModelOutput, PeftModelFacts } from "../outputs.js";
@@ -95,7 +96,9 @@ class ModernBertMLP extends Module {
   forward(x: Tensor): Tensor {
     const f = this.config.intermediateSize, both = this.wi.forward(x), last = both.ndim - 1;
     const input = slice(both, last, 0, f), gate = slice(both, last, f, 2 * f);
-    return this.wo.forward(this.drop.forward(mul(ACTIVATIONS[this.config.hiddenActivation](input), gate)));
+    const activated = ACTIVATIONS[this.config.hiddenActivation](input), product = mul(activated, gate);
+    const dropped = this.drop.forward(product);
+    return releaseIntermediates(this.wo.forward(dropped), both, input, gate, activated, product, dropped);
   }
 }
 
@@ -115,8 +118,9 @@ class ModernBertEncoderLayer extends Module {
   }
 
   forward(x: Tensor, rope: RopeTable, mask: AdditiveMask, past: LayerPast | undefined): Tensor {
-    const h = add(x, this.attn.forward(this.attnNorm ? this.attnNorm.forward(x) : x, rope, mask, past));
-    return add(h, this.mlp.forward(this.mlpNorm.forward(h)));
+    const n1 = this.attnNorm ? this.attnNorm.forward(x) : x, a = this.attn.forward(n1, rope, mask, past);
+    const h = add(x, a), n2 = this.mlpNorm.forward(h), m = this.mlp.forward(n2);
+    return releaseIntermediates(add(h, m), ...(n1 === x ? [] : [n1]), a, h, n2, m);
   }
 }
 

@@ -1,5 +1,6 @@
 // A LoRA-wrapped linear layer: y = base(x) + B(A(dropout(x))) * scaling, per named adapter.
 // Works for torch-style Linear weights [out, in] and GPT-2 Conv1D weights [in, out] (fan_in_fan_out).
+import { releaseIntermediates } from "../../../models/fused-layers.js";
 import { Dropout, Linear, Module, ModuleDict, init } from "../../../nn/index.js";
 import { Tensor, addLinear, linear, matmul, noGrad, scale, transpose } from "../../../tensor/index.js";
 import type { AdapterLayer } from "../../tuner.js";
@@ -58,8 +59,9 @@ export class LoraLinear extends Module implements AdapterLayer {
     const y = this.baseLayer.forward(x);
     const name = this.activeAdapter;
     if (name === null || this.merged || !this.loraA.has(name)) return y;
-    const h = linear(this.loraDropout.get(name)!.forward(x), this.loraA.get(name)!.weight, null);
-    return addLinear(y, h, this.loraB.get(name)!.weight, this.scaling.get(name)!);
+    const dropped = this.loraDropout.get(name)!.forward(x), h = linear(dropped, this.loraA.get(name)!.weight, null);
+    return releaseIntermediates(addLinear(y, h, this.loraB.get(name)!.weight, this.scaling.get(name)!), y, h,
+      ...(dropped === x ? [] : [dropped]));
   }
 
   /** scaling * B @ A in the base weight's layout. */
