@@ -30,7 +30,7 @@ export function addNorm(norm: Forward, a: Tensor, residual: Tensor): Tensor {
 export function releaseIntermediates(result: Tensor, ...consumed: Tensor[]): Tensor {
   for (const t of consumed) {
     if (t.data.buffer === result.data.buffer) continue;
-    if (result.gradFn) { if (!process.env.AB_OLD) releaseAfterBackward(t); }
+    if (result.gradFn) releaseAfterBackward(t);
     else if (!t.requiresGrad) releaseFloat32(t.f);
   }
   return result;
