@@ -292,6 +292,28 @@ static napi_value js_gelu_backward(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+static napi_value js_silu_forward(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "siluForward", 3)) return NULL;
+  double n = count(&c, 2, "n", MAX_INDEX);
+  const float *x = f32(&c, 0, "x", n);
+  float *y = f32(&c, 1, "y", n);
+  if (c.failed) return NULL;
+  ft_silu_forward(x, y, (size_t)n);
+  return undefined(env);
+}
+
+static napi_value js_silu_backward(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "siluBackward", 4)) return NULL;
+  double n = count(&c, 3, "n", MAX_INDEX);
+  const float *x = f32(&c, 0, "x", n), *dy = f32(&c, 1, "dy", n);
+  float *dx = f32(&c, 2, "dx", n);
+  if (c.failed) return NULL;
+  ft_silu_backward(x, dy, dx, (size_t)n);
+  return undefined(env);
+}
+
 static napi_value js_adamw_step(napi_env env, napi_callback_info info) {
   call c;
   if (!begin(env, info, &c, "adamwStep", 11)) return NULL;
@@ -619,6 +641,8 @@ NAPI_MODULE_INIT() {
     {"biasGeluForward", js_bias_gelu_forward},
     {"geluForward", js_gelu_forward},
     {"geluBackward", js_gelu_backward},
+    {"siluForward", js_silu_forward},
+    {"siluBackward", js_silu_backward},
     {"adamwStep", js_adamw_step},
     {"crossEntropyForward", js_xent_forward},
     {"crossEntropyBackward", js_xent_backward},

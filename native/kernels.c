@@ -296,6 +296,37 @@ void ft_gelu_backward(const float *x, const float *dy, float *dx, size_t n, bool
   run_elements(approximate ? gelu_tanh_bwd : gelu_erf_bwd, &a, n);
 }
 
+/* ---- SiLU ---- */
+
+/* x * sigmoid(x) with e = exp(-|x|) <= 1, so ft_expf never overflows: sigmoid(x) is q = 1 / (1 + e) for
+ * x >= 0 and e q below. */
+FT_CLONES static void silu_fwd(const void *args, size_t begin, size_t end, int part) {
+  const gelu_args *a = args;
+  for (size_t i = begin; i < end; i++) {
+    const float x = a->x[i], e = ft_expf(-fabsf(x)), q = 1.0f / (1.0f + e);
+    a->out[i] = x * (x >= 0.0f ? q : e * q);
+  }
+}
+
+/* d/dx = s + x s (1 - s) with s = sigmoid(x), where s (1 - s) = e q^2 for either sign. */
+FT_CLONES static void silu_bwd(const void *args, size_t begin, size_t end, int part) {
+  const gelu_args *a = args;
+  for (size_t i = begin; i < end; i++) {
+    const float x = a->x[i], e = ft_expf(-fabsf(x)), q = 1.0f / (1.0f + e);
+    a->out[i] = a->dy[i] * ((x >= 0.0f ? q : e * q) + x * (e * q * q));
+  }
+}
+
+void ft_silu_forward(const float *x, float *y, size_t n) {
+  gelu_args a = {.x = x, .out = y};
+  run_elements(silu_fwd, &a, n);
+}
+
+void ft_silu_backward(const float *x, const float *dy, float *dx, size_t n) {
+  gelu_args a = {.x = x, .dy = dy, .out = dx};
+  run_elements(silu_bwd, &a, n);
+}
+
 /* ---- AdamW ---- */
 
 typedef struct {

@@ -98,6 +98,8 @@ void ft_bias_gelu_forward(float *x, const float *bias, float *y, size_t rows, si
 void ft_add_layernorm_forward(const float *x, const float *x2, const float *w, const float *b, float *y, float *sum,
                               float *mean, float *rstd, size_t rows, size_t cols, float eps);
 void ft_gelu_backward(const float *x, const float *dy, float *dx, size_t n, bool approximate);
+void ft_silu_forward(const float *x, float *y, size_t n);
+void ft_silu_backward(const float *x, const float *dy, float *dx, size_t n);
 void ft_adamw_step(float *p, const float *g, float *m, float *v, size_t n, double lr, double beta1, double beta2,
                    double eps, double weight_decay, double step);
 void ft_cross_entropy_forward(const float *logits, const int32_t *targets, size_t rows, size_t cols,

@@ -231,6 +231,21 @@ test("gelu forward and backward, erf and tanh forms", () => {
   }
 });
 
+test("silu forward and backward", () => {
+  for (const n of [1001, 70001]) {
+    const x = randomArray(n, 10);
+    x[0] = 0; x[1] = -100; x[2] = 100; x[3] = -Infinity; x[4] = Infinity;
+    const dy = randomArray(n);
+    const [fn, ft] = both([new Float32Array(n)], (b, y) => b.siluForward(x, y, n));
+    assertClose(fn[0], ft[0], `silu n=${n}`);
+    const [bn, bt] = both([new Float32Array(n)], (b, dx) => b.siluBackward(x, dy, dx, n));
+    assertClose(bn[0], bt[0], `silu n=${n} backward`);
+    const alias = dy.slice();
+    native.siluBackward(x, alias, alias, n);
+    assertClose(alias, bt[0], `silu n=${n} backward in place`);
+  }
+});
+
 test("adamw matches over several steps", () => {
   // With weights ~1e-3 the ~1e-3 updates dominate p, so the update itself is checked to 1e-5, not just p.
   for (const [n, scale] of [[1037, 1e-3], [50001, 1]]) {

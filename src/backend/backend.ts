@@ -125,6 +125,10 @@ export interface Backend {
   biasGeluForward(x: FloatArray, bias: FloatArray, y: FloatArray, rows: number, cols: number, approximate: boolean): void;
   /** dx = dy * gelu'(x); dx may alias dy. */
   geluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, n: number, approximate: boolean): void;
+  /** y = x * sigmoid(x) (SiLU, the Llama family's activation); y may alias x. */
+  siluForward(x: FloatArray, y: FloatArray, n: number): void;
+  /** dx = dy * silu'(x); dx may alias dy. */
+  siluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, n: number): void;
 
   /** One decoupled-weight-decay Adam step in place, exactly torch.optim.AdamW (non-amsgrad, non-fused):
    *  p *= 1 - lr*wd; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;

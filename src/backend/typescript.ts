@@ -158,6 +158,17 @@ function geluForward(x: FloatArray, y: FloatArray, n: number, approximate: boole
   }
 }
 
+function siluForward(x: FloatArray, y: FloatArray, n: number): void {
+  for (let i = 0; i < n; i++) y[i] = x[i] / (1 + Math.exp(-x[i]));
+}
+
+function siluBackward(x: FloatArray, dy: FloatArray, dx: FloatArray, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const s = 1 / (1 + Math.exp(-x[i]));
+    dx[i] = dy[i] * s * (1 + x[i] * (1 - s));
+  }
+}
+
 function biasGeluForward(x: FloatArray, bias: FloatArray, y: FloatArray, rows: number, cols: number, approximate: boolean): void {
   fused.addRows(x, bias, rows, cols);
   geluForward(x, y, rows * cols, approximate);
@@ -241,6 +252,8 @@ export const typescriptBackend: Backend = {
   geluForward,
   biasGeluForward,
   geluBackward,
+  siluForward,
+  siluBackward,
   adamwStep,
   crossEntropyForward,
   crossEntropyBackward,

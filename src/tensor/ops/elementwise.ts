@@ -105,8 +105,6 @@ function pointwise(op: Pointwise, x: Tensor): Tensor {
   });
 }
 
-const sigmoidFn = (v: number) => 1 / (1 + Math.exp(-v));
-
 const POINTWISE = {
   neg: { name: "neg", f: (v) => -v, df: () => -1 },
   exp: { name: "exp", f: Math.exp, df: (_, y) => y },
@@ -115,9 +113,8 @@ const POINTWISE = {
   rsqrt: { name: "rsqrt", f: (v) => 1 / Math.sqrt(v), df: (_, y) => -0.5 * y * y * y },
   abs: { name: "abs", f: Math.abs, df: (v) => Math.sign(v) },
   tanh: { name: "tanh", f: Math.tanh, df: (_, y) => 1 - y * y },
-  sigmoid: { name: "sigmoid", f: sigmoidFn, df: (_, y) => y * (1 - y) },
+  sigmoid: { name: "sigmoid", f: (v) => 1 / (1 + Math.exp(-v)), df: (_, y) => y * (1 - y) },
   relu: { name: "relu", f: (v) => (v > 0 ? v : 0), df: (v) => (v > 0 ? 1 : 0) },
-  silu: { name: "silu", f: (v) => v * sigmoidFn(v), df: (v) => { const s = sigmoidFn(v); return s * (1 + v * (1 - s)); } },
   sin: { name: "sin", f: Math.sin, df: (v) => Math.cos(v) },
   cos: { name: "cos", f: Math.cos, df: (v) => -Math.sin(v) },
 } satisfies Record<string, Pointwise>;
@@ -131,12 +128,23 @@ export const abs = (x: Tensor) => pointwise(POINTWISE.abs, x);
 export const tanh = (x: Tensor) => pointwise(POINTWISE.tanh, x);
 export const sigmoid = (x: Tensor) => pointwise(POINTWISE.sigmoid, x);
 export const relu = (x: Tensor) => pointwise(POINTWISE.relu, x);
-export const silu = (x: Tensor) => pointwise(POINTWISE.silu, x);
 export const sin = (x: Tensor) => pointwise(POINTWISE.sin, x);
 export const cos = (x: Tensor) => pointwise(POINTWISE.cos, x);
 
 export function pow(x: Tensor, p: number): Tensor {
   return pointwise({ name: "pow", f: (v) => Math.pow(v, p), df: (v) => p * Math.pow(v, p - 1) }, x);
+}
+
+/** SiLU (swish), x * sigmoid(x): the Llama family's activation. */
+export function silu(x: Tensor): Tensor {
+  const xd = x.f, n = x.numel;
+  const out = emptyLike(xd, n);
+  backendFor(xd).siluForward(xd, out, n);
+  return result(out, x.shape, "silu", [x], (g) => {
+    const gx = emptyLike(g, n);
+    backendFor(xd, g).siluBackward(xd, g, gx, n);
+    return [gx];
+  });
 }
 
 /** GELU: exact erf form by default; approximate = "tanh" is GPT-2's gelu_new. */
