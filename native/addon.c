@@ -292,6 +292,30 @@ static napi_value js_gelu_backward(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+static napi_value js_rmsnorm_forward(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "rmsNormForward", 7)) return NULL;
+  double rows = count(&c, 4, "rows", MAX_INDEX), cols = count(&c, 5, "cols", MAX_INDEX);
+  float eps = (float)number(&c, 6, "eps");
+  const float *x = f32(&c, 0, "x", rows * cols), *w = f32_or_null(&c, 1, "weight", cols);
+  float *y = f32(&c, 2, "y", rows * cols), *rstd = f32(&c, 3, "rstd", rows);
+  if (c.failed) return NULL;
+  ft_rmsnorm_forward(x, w, y, rstd, (size_t)rows, (size_t)cols, eps);
+  return undefined(env);
+}
+
+static napi_value js_rmsnorm_backward(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "rmsNormBackward", 8)) return NULL;
+  double rows = count(&c, 6, "rows", MAX_INDEX), cols = count(&c, 7, "cols", MAX_INDEX);
+  const float *dy = f32(&c, 0, "dy", rows * cols), *x = f32(&c, 1, "x", rows * cols);
+  const float *w = f32_or_null(&c, 2, "weight", cols), *rstd = f32(&c, 3, "rstd", rows);
+  float *dx = f32_or_null(&c, 4, "dx", rows * cols), *dw = f32_or_null(&c, 5, "dWeight", cols);
+  if (c.failed) return NULL;
+  ft_rmsnorm_backward(dy, x, w, rstd, dx, dw, (size_t)rows, (size_t)cols);
+  return undefined(env);
+}
+
 static napi_value js_silu_forward(napi_env env, napi_callback_info info) {
   call c;
   if (!begin(env, info, &c, "siluForward", 3)) return NULL;
@@ -641,6 +665,8 @@ NAPI_MODULE_INIT() {
     {"biasGeluForward", js_bias_gelu_forward},
     {"geluForward", js_gelu_forward},
     {"geluBackward", js_gelu_backward},
+    {"rmsNormForward", js_rmsnorm_forward},
+    {"rmsNormBackward", js_rmsnorm_backward},
     {"siluForward", js_silu_forward},
     {"siluBackward", js_silu_backward},
     {"adamwStep", js_adamw_step},

@@ -170,6 +170,71 @@ void ft_layernorm_backward(const float *dy, const float *x, const float *w, cons
   free(partials);
 }
 
+/* ---- RMSNorm ---- */
+
+typedef struct {
+  const float *x, *w, *dy, *rstd;
+  float *y, *out_rstd, *dx;
+  double *partials; /* backward: per part, cols sums for dw, or null */
+  size_t cols;
+  float eps;
+} rmsnorm_args;
+
+FT_CLONES static void rmsnorm_fwd_rows(const void *args, size_t begin, size_t end, int part) {
+  const rmsnorm_args *l = args;
+  const size_t cols = l->cols;
+  for (size_t r = begin; r < end; r++) {
+    const float *x = l->x + r * cols;
+    float *y = l->y + r * cols;
+    const float rs = (float)(1.0 / sqrt(dot(x, x, cols) / (double)cols + l->eps));
+    for (size_t j = 0; j < cols; j++) y[j] = l->w ? x[j] * rs * l->w[j] : x[j] * rs;
+    l->out_rstd[r] = rs;
+  }
+}
+
+void ft_rmsnorm_forward(const float *x, const float *w, float *y, float *rstd, size_t rows, size_t cols, float eps) {
+  rmsnorm_args l = {.x = x, .w = w, .y = y, .out_rstd = rstd, .cols = cols, .eps = eps};
+  run_rows(rmsnorm_fwd_rows, &l, rows, cols);
+}
+
+/* dx = rstd * g - x * rstd^3 * mean(g * x) with g = dy * w; the first pass also accumulates dw, and the second
+ * reads dy[j] before writing dx[j], so dx may alias dy. */
+FT_CLONES static void rmsnorm_bwd_rows(const void *args, size_t begin, size_t end, int part) {
+  const rmsnorm_args *l = args;
+  const size_t cols = l->cols;
+  double *dw = l->partials ? l->partials + (size_t)part * cols : NULL;
+  for (size_t r = begin; r < end; r++) {
+    const float *x = l->x + r * cols, *dy = l->dy + r * cols;
+    const float rs = l->rstd[r];
+    double sum_gx = 0.0;
+    for (size_t j = 0; j < cols; j++) {
+      const float g = l->w ? dy[j] * l->w[j] : dy[j];
+      sum_gx += (double)g * x[j];
+      if (dw) dw[j] += (double)dy[j] * x[j] * rs;
+    }
+    if (!l->dx) continue;
+    float *dx = l->dx + r * cols;
+    const float c = (float)(sum_gx * rs * rs * rs / (double)cols);
+    for (size_t j = 0; j < cols; j++) dx[j] = (l->w ? dy[j] * l->w[j] : dy[j]) * rs - x[j] * c;
+  }
+}
+
+void ft_rmsnorm_backward(const float *dy, const float *x, const float *w, const float *rstd, float *dx, float *dw,
+                         size_t rows, size_t cols) {
+  const int parts = parts_for(rows * cols, rows);
+  double *partials = dw ? calloc((size_t)parts * cols + 1, sizeof(double)) : NULL;
+  if (dw && !partials) abort();
+  rmsnorm_args l = {.x = x, .w = w, .dy = dy, .rstd = rstd, .dx = dx, .partials = partials, .cols = cols};
+  run(rmsnorm_bwd_rows, &l, rows, 1, parts);
+  if (!dw) return;
+  for (size_t j = 0; j < cols; j++) {
+    double s = 0.0;
+    for (int p = 0; p < parts; p++) s += partials[(size_t)p * cols + j];
+    dw[j] += (float)s;
+  }
+  free(partials);
+}
+
 /* ---- GELU ---- */
 
 typedef struct {

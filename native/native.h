@@ -99,6 +99,9 @@ void ft_add_layernorm_forward(const float *x, const float *x2, const float *w, c
                               float *mean, float *rstd, size_t rows, size_t cols, float eps);
 void ft_gelu_backward(const float *x, const float *dy, float *dx, size_t n, bool approximate);
 void ft_silu_forward(const float *x, float *y, size_t n);
+void ft_rmsnorm_forward(const float *x, const float *w, float *y, float *rstd, size_t rows, size_t cols, float eps);
+void ft_rmsnorm_backward(const float *dy, const float *x, const float *w, const float *rstd, float *dx, float *dw,
+                         size_t rows, size_t cols);
 void ft_silu_backward(const float *x, const float *dy, float *dx, size_t n);
 void ft_adamw_step(float *p, const float *g, float *m, float *v, size_t n, double lr, double beta1, double beta2,
                    double eps, double weight_decay, double step);

@@ -231,6 +231,27 @@ test("gelu forward and backward, erf and tanh forms", () => {
   }
 });
 
+test("rmsnorm forward and backward, with and without a weight, into an accumulating dWeight", () => {
+  for (const [rows, cols] of [[7, 576], [33, 1001]]) {
+    const n = rows * cols, x = randomArray(n, 3), dy = randomArray(n), w = randomArray(cols, 2);
+    for (const weight of [w, null]) {
+      const label = `rmsnorm ${rows}x${cols}${weight ? "" : " no weight"}`;
+      const [fn, ft] = both([new Float32Array(n), new Float32Array(rows)],
+        (b, y, rstd) => b.rmsNormForward(x, weight, y, rstd, rows, cols, 1e-6));
+      assertClose(fn[0], ft[0], label);
+      assertClose(fn[1], ft[1], `${label} rstd`);
+      const rstd = ft[1];
+      const [bn, bt] = both([new Float32Array(n), new Float32Array(cols).fill(0.5)],
+        (b, dx, dw) => b.rmsNormBackward(dy, x, weight, rstd, dx, weight ? dw : null, rows, cols));
+      assertClose(bn[0], bt[0], `${label} dx`);
+      assertClose(bn[1], bt[1], `${label} dWeight (accumulated onto 0.5)`);
+      const alias = dy.slice();
+      native.rmsNormBackward(alias, x, weight, rstd, alias, null, rows, cols);
+      assertClose(alias, bt[0], `${label} dx in place`);
+    }
+  }
+});
+
 test("silu forward and backward", () => {
   for (const n of [1001, 70001]) {
     const x = randomArray(n, 10);

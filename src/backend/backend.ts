@@ -118,6 +118,15 @@ export interface Backend {
   layerNormBackward(dy: FloatArray, x: FloatArray, weight: FloatArray | null, mean: FloatArray, rstd: FloatArray,
     dx: FloatArray | null, dWeight: FloatArray | null, dBias: FloatArray | null, rows: number, cols: number): void;
 
+  /** Llama's RMSNorm over rows of `cols`: rstd[r] = 1 / sqrt(mean(x[r]²) + eps), y = x * rstd * weight (no
+   *  weight: 1). */
+  rmsNormForward(x: FloatArray, weight: FloatArray | null, y: FloatArray, rstd: FloatArray, rows: number, cols: number,
+    eps: number): void;
+  /** dx = rstd * (g - x * rstd² * mean(g * x)) with g = dy * weight, overwritten (may alias dy); dWeight += the
+   *  rows' sum of dy * x * rstd. Either may be null. */
+  rmsNormBackward(dy: FloatArray, x: FloatArray, weight: FloatArray | null, rstd: FloatArray, dx: FloatArray | null,
+    dWeight: FloatArray | null, rows: number, cols: number): void;
+
   /** approximate = true is the tanh form (GPT-2's gelu_new); false is the exact erf form. */
   geluForward(x: FloatArray, y: FloatArray, n: number, approximate: boolean): void;
   /** A linear layer's bias and GELU in one pass: x[r, j] += bias[j] (x becomes the pre-activation), then

@@ -32,7 +32,7 @@ export interface PeakMeasure {
 /** The addon's exports: the row kernels exactly as the Backend declares them, the rest unpacked into
  *  positional arguments (N-API reads them faster than object fields). */
 interface Addon extends Pick<Backend, "softmaxForward" | "softmaxBackward" | "layerNormForward" | "layerNormBackward" |
-  "addLayerNormForward" | "geluForward" | "biasGeluForward" | "geluBackward" | "siluForward" | "siluBackward" | "adamwStep" | "crossEntropyForward" | "crossEntropyBackward" | "setThreads"> {
+  "addLayerNormForward" | "geluForward" | "biasGeluForward" | "geluBackward" | "siluForward" | "siluBackward" | "rmsNormForward" | "rmsNormBackward" | "adamwStep" | "crossEntropyForward" | "crossEntropyBackward" | "setThreads"> {
   gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
     a: FloatArray, aOffset: number, lda: number, b: FloatArray, bOffset: number, ldb: number,
     beta: number, c: FloatArray, cOffset: number, ldc: number,
@@ -115,6 +115,8 @@ export function loadNativeBackend(): Backend {
     geluBackward: a.geluBackward,
     siluForward: a.siluForward,
     siluBackward: a.siluBackward,
+    rmsNormForward: a.rmsNormForward,
+    rmsNormBackward: a.rmsNormBackward,
     adamwStep: a.adamwStep,
     crossEntropyForward: a.crossEntropyForward,
     crossEntropyBackward: a.crossEntropyBackward,

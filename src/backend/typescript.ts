@@ -158,6 +158,33 @@ function geluForward(x: FloatArray, y: FloatArray, n: number, approximate: boole
   }
 }
 
+function rmsNormForward(x: FloatArray, w: FloatArray | null, y: FloatArray, rstd: FloatArray, rows: number, cols: number,
+  eps: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    let ss = 0;
+    for (let j = 0; j < cols; j++) ss += x[o + j] * x[o + j];
+    const rs = 1 / Math.sqrt(ss / cols + eps);
+    rstd[r] = rs;
+    for (let j = 0; j < cols; j++) y[o + j] = x[o + j] * rs * (w ? w[j] : 1);
+  }
+}
+
+function rmsNormBackward(dy: FloatArray, x: FloatArray, w: FloatArray | null, rstd: FloatArray, dx: FloatArray | null,
+  dw: FloatArray | null, rows: number, cols: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols, rs = rstd[r];
+    let dot = 0;
+    for (let j = 0; j < cols; j++) {
+      dot += dy[o + j] * (w ? w[j] : 1) * x[o + j];
+      if (dw) dw[j] += dy[o + j] * x[o + j] * rs;
+    }
+    if (!dx) continue;
+    const c = (dot * rs * rs * rs) / cols;
+    for (let j = 0; j < cols; j++) dx[o + j] = dy[o + j] * (w ? w[j] : 1) * rs - x[o + j] * c;
+  }
+}
+
 function siluForward(x: FloatArray, y: FloatArray, n: number): void {
   for (let i = 0; i < n; i++) y[i] = x[i] / (1 + Math.exp(-x[i]));
 }
@@ -254,6 +281,8 @@ export const typescriptBackend: Backend = {
   geluBackward,
   siluForward,
   siluBackward,
+  rmsNormForward,
+  rmsNormBackward,
   adamwStep,
   crossEntropyForward,
   crossEntropyBackward,

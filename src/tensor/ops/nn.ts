@@ -82,30 +82,12 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
 export function rmsNorm(x: Tensor, weight: Tensor | null, eps = 1e-6): Tensor {
   const [rows, cols] = lastDimRows(x);
   const X = x.f, W = weight?.f ?? null;
-  const Y = floatLike(X, x.numel), rstd = floatLike(X, rows);
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols;
-    let ss = 0;
-    for (let j = 0; j < cols; j++) ss += X[o + j] * X[o + j];
-    const rs = 1 / Math.sqrt(ss / cols + eps);
-    rstd[r] = rs;
-    for (let j = 0; j < cols; j++) Y[o + j] = X[o + j] * rs * (W ? W[j] : 1);
-  }
+  const Y = emptyLike(X, x.numel), rstd = emptyLike(X, rows);
+  backendFor(X, W).rmsNormForward(X, W, Y, rstd, rows, cols, eps);
   return result(Y, x.shape, "rmsNorm", weight ? [x, weight] : [x], (g, needs) => {
-    const gx = needs[0] ? floatLike(g, g.length) : null;
+    const gx = needs[0] ? emptyLike(g, g.length) : null;
     const gw = weight && needs[1] ? floatLike(g, cols) : null;
-    for (let r = 0; r < rows; r++) {
-      const o = r * cols, rs = rstd[r];
-      let dot = 0;
-      for (let j = 0; j < cols; j++) {
-        const gy = g[o + j] * (W ? W[j] : 1);
-        dot += gy * X[o + j];
-        if (gw) gw[j] += g[o + j] * X[o + j] * rs;
-      }
-      if (!gx) continue;
-      const c = (dot * rs * rs * rs) / cols;
-      for (let j = 0; j < cols; j++) gx[o + j] = g[o + j] * (W ? W[j] : 1) * rs - X[o + j] * c;
-    }
+    backendFor(X, W, g).rmsNormBackward(g, X, W, rstd, gx, gw, rows, cols);
     return weight ? [gx, gw] : [gx];
   });
 }
