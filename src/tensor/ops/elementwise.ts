@@ -59,17 +59,24 @@ function binary(kind: BinaryKind, x: Operand, y: Operand): Tensor {
   return result(out, shape, kind, [a, b], (g, needs) => {
     const make = (m: number) => floatLike(g, m);
     let ga: FloatArray | null = null, gb: FloatArray | null = null;
+    // Two operands of one shape (a gated MLP's act(gate) * up) skip the broadcast reader per element: that
+    // loop was 8% of a small Llama's LoRA step.
+    const sameMul = kind === "mul" && ra.kind === "same" && rb.kind === "same";
     if (needs[0]) {
       if (kind === "add" || kind === "sub") ga = g;
       else {
         ga = make(n);
-        for (let i = 0; i < n; i++) ga[i] = kind === "mul" ? g[i] * at(rb, bd, i) : g[i] / at(rb, bd, i);
+        if (sameMul) for (let i = 0; i < n; i++) ga[i] = g[i] * bd[i];
+        else for (let i = 0; i < n; i++) ga[i] = kind === "mul" ? g[i] * at(rb, bd, i) : g[i] / at(rb, bd, i);
       }
       ga = sumTo(ra, ga, a.numel, make);
     }
     if (needs[1]) {
       if (kind === "add") gb = g;
-      else {
+      else if (sameMul) {
+        gb = make(n);
+        for (let i = 0; i < n; i++) gb[i] = g[i] * ad[i];
+      } else {
         gb = make(n);
         for (let i = 0; i < n; i++) {
           const v = at(rb, bd, i);
