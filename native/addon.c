@@ -327,15 +327,22 @@ static napi_value js_silu_forward(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-static napi_value js_silu_backward(napi_env env, napi_callback_info info) {
+/* name(a, b, out, n): an element-wise kernel reading two arrays of n floats and writing a third; the argument
+ * names are for the error messages. */
+static napi_value elementwise2(napi_env env, napi_callback_info info, const char *name, const char *const args[3],
+                               void (*fn)(const float *, const float *, float *, size_t)) {
   call c;
-  if (!begin(env, info, &c, "siluBackward", 4)) return NULL;
+  if (!begin(env, info, &c, name, 4)) return NULL;
   double n = count(&c, 3, "n", MAX_INDEX);
-  const float *x = f32(&c, 0, "x", n), *dy = f32(&c, 1, "dy", n);
-  float *dx = f32(&c, 2, "dx", n);
+  const float *a = f32(&c, 0, args[0], n), *b = f32(&c, 1, args[1], n);
+  float *out = f32(&c, 2, args[2], n);
   if (c.failed) return NULL;
-  ft_silu_backward(x, dy, dx, (size_t)n);
+  fn(a, b, out, (size_t)n);
   return undefined(env);
+}
+
+static napi_value js_silu_backward(napi_env env, napi_callback_info info) {
+  return elementwise2(env, info, "siluBackward", (const char *const[]){"x", "dy", "dx"}, ft_silu_backward);
 }
 
 static napi_value js_adamw_step(napi_env env, napi_callback_info info) {
@@ -436,14 +443,7 @@ static napi_value js_dropout(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_add(napi_env env, napi_callback_info info) {
-  call c;
-  if (!begin(env, info, &c, "add", 4)) return NULL;
-  double n = count(&c, 3, "n", MAX_INDEX);
-  const float *a = f32(&c, 0, "a", n), *b = f32(&c, 1, "b", n);
-  float *out = f32(&c, 2, "out", n);
-  if (c.failed) return NULL;
-  ft_add(a, b, out, (size_t)n);
-  return undefined(env);
+  return elementwise2(env, info, "add", (const char *const[]){"a", "b", "out"}, ft_add);
 }
 
 static napi_value js_add_rows(napi_env env, napi_callback_info info) {
