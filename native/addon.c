@@ -292,6 +292,30 @@ static napi_value js_gelu_backward(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* stridedCopy(src, dst, shape, strides, nd) */
+static napi_value js_strided_copy(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "stridedCopy", 5)) return NULL;
+  double nd = count(&c, 4, "nd", 16);
+  const int32_t *shape = typed(&c, 2, "shape", napi_int32_array, nd, false);
+  const int32_t *strides = typed(&c, 3, "strides", napi_int32_array, nd, false);
+  if (c.failed) return NULL;
+  double numel = 1, last = 0; /* last: the largest source offset read, plus one */
+  for (int d = 0; d < (int)nd; d++) {
+    if (shape[d] < 0 || strides[d] < 0) {
+      fail(&c, false, "shape and strides must not be negative");
+      return NULL;
+    }
+    numel *= shape[d];
+    last += (double)(shape[d] ? shape[d] - 1 : 0) * strides[d];
+  }
+  const float *src = f32(&c, 0, "src", numel ? last + 1 : 0);
+  float *dst = f32(&c, 1, "dst", numel);
+  if (c.failed) return NULL;
+  if (numel > 0) ft_strided_copy(src, dst, shape, strides, (int)nd);
+  return undefined(env);
+}
+
 static napi_value js_rmsnorm_forward(napi_env env, napi_callback_info info) {
   call c;
   if (!begin(env, info, &c, "rmsNormForward", 7)) return NULL;
@@ -665,6 +689,7 @@ NAPI_MODULE_INIT() {
     {"biasGeluForward", js_bias_gelu_forward},
     {"geluForward", js_gelu_forward},
     {"geluBackward", js_gelu_backward},
+    {"stridedCopy", js_strided_copy},
     {"rmsNormForward", js_rmsnorm_forward},
     {"rmsNormBackward", js_rmsnorm_backward},
     {"siluForward", js_silu_forward},

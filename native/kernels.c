@@ -170,6 +170,44 @@ void ft_layernorm_backward(const float *dy, const float *x, const float *w, cons
   free(partials);
 }
 
+/* ---- strided copy (permute) ---- */
+
+typedef struct {
+  const float *src;
+  float *dst;
+  const int32_t *shape, *strides;
+  int nd;
+  size_t inner;
+} strided_args;
+
+/* One row of dst (its innermost axis) per index: the row's source offset from its index, then one copy. */
+static void strided_rows(const void *args, size_t begin, size_t end, int part) {
+  const strided_args *a = args;
+  const int32_t inner_stride = a->strides[a->nd - 1];
+  for (size_t row = begin; row < end; row++) {
+    size_t rest = row, off = 0;
+    for (int d = a->nd - 2; d >= 0; d--) {
+      off += (rest % (size_t)a->shape[d]) * (size_t)a->strides[d];
+      rest /= (size_t)a->shape[d];
+    }
+    const float *s = a->src + off;
+    float *o = a->dst + row * a->inner;
+    if (inner_stride == 1) memcpy(o, s, a->inner * sizeof(float));
+    else for (size_t j = 0; j < a->inner; j++) o[j] = s[j * (size_t)inner_stride];
+  }
+}
+
+void ft_strided_copy(const float *src, float *dst, const int32_t *shape, const int32_t *strides, int nd) {
+  size_t rows = 1;
+  for (int d = 0; d < nd - 1; d++) rows *= (size_t)shape[d];
+  if (nd == 0 || shape[nd - 1] == 0 || rows == 0) {
+    if (nd == 0) dst[0] = src[0];
+    return;
+  }
+  strided_args a = {src, dst, shape, strides, nd, (size_t)shape[nd - 1]};
+  run_rows(strided_rows, &a, rows, a.inner);
+}
+
 /* ---- RMSNorm ---- */
 
 typedef struct {

@@ -99,6 +99,7 @@ void ft_add_layernorm_forward(const float *x, const float *x2, const float *w, c
                               float *mean, float *rstd, size_t rows, size_t cols, float eps);
 void ft_gelu_backward(const float *x, const float *dy, float *dx, size_t n, bool approximate);
 void ft_silu_forward(const float *x, float *y, size_t n);
+void ft_strided_copy(const float *src, float *dst, const int32_t *shape, const int32_t *strides, int nd);
 void ft_rmsnorm_forward(const float *x, const float *w, float *y, float *rstd, size_t rows, size_t cols, float eps);
 void ft_rmsnorm_backward(const float *dy, const float *x, const float *w, const float *rstd, float *dx, float *dw,
                          size_t rows, size_t cols);

@@ -252,6 +252,18 @@ test("rmsnorm forward and backward, with and without a weight, into an accumulat
   }
 });
 
+test("strided copy: permutations with a contiguous or strided innermost axis, and an empty one", () => {
+  const cases: [number[], number[]][] = [[[3, 5, 7, 9], [0, 2, 1, 3]], [[3, 5, 7, 9], [3, 1, 0, 2]], [[33, 65], [1, 0]],
+    [[2, 0, 4], [0, 2, 1]], [[4, 6, 8], [2, 1, 0]]];
+  for (const [shape, perm] of cases) {
+    const n = shape.reduce((a, b) => a * b, 1), src = randomArray(n);
+    const inStrides = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
+    const outShape = Int32Array.from(perm, (p) => shape[p]), strides = Int32Array.from(perm, (p) => inStrides[p]);
+    const [fn, ft] = both([new Float32Array(n)], (b, dst) => b.stridedCopy(src, dst, outShape, strides));
+    assert.deepEqual(fn[0], ft[0], `[${shape}] permuted [${perm}]`);
+  }
+});
+
 test("silu forward and backward", () => {
   for (const n of [1001, 70001]) {
     const x = randomArray(n, 10);

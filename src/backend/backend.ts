@@ -118,6 +118,9 @@ export interface Backend {
   layerNormBackward(dy: FloatArray, x: FloatArray, weight: FloatArray | null, mean: FloatArray, rstd: FloatArray,
     dx: FloatArray | null, dWeight: FloatArray | null, dBias: FloatArray | null, rows: number, cols: number): void;
 
+  /** dst, contiguous in `shape`, gets src read with `strides` (elements, per axis): a permuted copy. */
+  stridedCopy(src: FloatArray, dst: FloatArray, shape: Int32Array, strides: Int32Array): void;
+
   /** Llama's RMSNorm over rows of `cols`: rstd[r] = 1 / sqrt(mean(x[r]²) + eps), y = x * rstd * weight (no
    *  weight: 1). */
   rmsNormForward(x: FloatArray, weight: FloatArray | null, y: FloatArray, rstd: FloatArray, rows: number, cols: number,

@@ -33,6 +33,7 @@ export interface PeakMeasure {
  *  positional arguments (N-API reads them faster than object fields). */
 interface Addon extends Pick<Backend, "softmaxForward" | "softmaxBackward" | "layerNormForward" | "layerNormBackward" |
   "addLayerNormForward" | "geluForward" | "biasGeluForward" | "geluBackward" | "siluForward" | "siluBackward" | "rmsNormForward" | "rmsNormBackward" | "adamwStep" | "crossEntropyForward" | "crossEntropyBackward" | "setThreads"> {
+  stridedCopy(src: FloatArray, dst: FloatArray, shape: Int32Array, strides: Int32Array, nd: number): void;
   gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
     a: FloatArray, aOffset: number, lda: number, b: FloatArray, bOffset: number, ldb: number,
     beta: number, c: FloatArray, cOffset: number, ldc: number,
@@ -115,6 +116,7 @@ export function loadNativeBackend(): Backend {
     geluBackward: a.geluBackward,
     siluForward: a.siluForward,
     siluBackward: a.siluBackward,
+    stridedCopy: (src, dst, shape, strides) => a.stridedCopy(src, dst, shape, strides, shape.length),
     rmsNormForward: a.rmsNormForward,
     rmsNormBackward: a.rmsNormBackward,
     adamwStep: a.adamwStep,

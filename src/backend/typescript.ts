@@ -158,6 +158,26 @@ function geluForward(x: FloatArray, y: FloatArray, n: number, approximate: boole
   }
 }
 
+/** The Backend's stridedCopy for any typed array (permute also copies int32 tensors with it). The innermost
+ *  axis runs as a tight loop; the rest advance like an odometer. */
+export function stridedCopy<T extends FloatArray | Int32Array>(src: T, dst: T, shape: ArrayLike<number>,
+  strides: ArrayLike<number>): void {
+  const nd = shape.length, inner = nd ? shape[nd - 1] : 1, innerStride = nd ? strides[nd - 1] : 1;
+  const outer = inner ? dst.length / inner : 0;
+  const idx = new Array<number>(Math.max(0, nd - 1)).fill(0);
+  let off = 0, o = 0;
+  for (let t = 0; t < outer; t++) {
+    for (let j = 0; j < inner; j++) dst[o++] = src[off + j * innerStride];
+    for (let d = nd - 2; d >= 0; d--) {
+      idx[d]++;
+      off += strides[d];
+      if (idx[d] < shape[d]) break;
+      off -= strides[d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
 function rmsNormForward(x: FloatArray, w: FloatArray | null, y: FloatArray, rstd: FloatArray, rows: number, cols: number,
   eps: number): void {
   for (let r = 0; r < rows; r++) {
@@ -281,6 +301,7 @@ export const typescriptBackend: Backend = {
   geluBackward,
   siluForward,
   siluBackward,
+  stridedCopy,
   rmsNormForward,
   rmsNormBackward,
   adamwStep,
