@@ -210,16 +210,9 @@ void ft_strided_copy(const float *src, float *dst, const int32_t *shape, const i
 
 /* ---- RMSNorm ---- */
 
-typedef struct {
-  const float *x, *w, *dy, *rstd;
-  float *y, *out_rstd, *dx;
-  double *partials; /* backward: per part, cols sums for dw, or null */
-  size_t cols;
-  float eps;
-} rmsnorm_args;
-
+/* RMSNorm takes layer norm's arguments, without the mean, the bias and the residual. */
 FT_CLONES static void rmsnorm_fwd_rows(const void *args, size_t begin, size_t end, int part) {
-  const rmsnorm_args *l = args;
+  const layernorm_args *l = args;
   const size_t cols = l->cols;
   for (size_t r = begin; r < end; r++) {
     const float *x = l->x + r * cols;
@@ -231,16 +224,16 @@ FT_CLONES static void rmsnorm_fwd_rows(const void *args, size_t begin, size_t en
 }
 
 void ft_rmsnorm_forward(const float *x, const float *w, float *y, float *rstd, size_t rows, size_t cols, float eps) {
-  rmsnorm_args l = {.x = x, .w = w, .y = y, .out_rstd = rstd, .cols = cols, .eps = eps};
+  layernorm_args l = {.x = x, .w = w, .y = y, .out_rstd = rstd, .cols = cols, .eps = eps};
   run_rows(rmsnorm_fwd_rows, &l, rows, cols);
 }
 
 /* dx = rstd * g - x * rstd^3 * mean(g * x) with g = dy * w; the first pass also accumulates dw, and the second
  * reads dy[j] before writing dx[j], so dx may alias dy. */
 FT_CLONES static void rmsnorm_bwd_rows(const void *args, size_t begin, size_t end, int part) {
-  const rmsnorm_args *l = args;
+  const layernorm_args *l = args;
   const size_t cols = l->cols;
-  double *dw = l->partials ? l->partials + (size_t)part * cols : NULL;
+  double *dw = l->partials ? l->partials + (size_t)part * cols : NULL; /* per part, cols sums for dw */
   for (size_t r = begin; r < end; r++) {
     const float *x = l->x + r * cols, *dy = l->dy + r * cols;
     const float rs = l->rstd[r];
@@ -262,7 +255,7 @@ void ft_rmsnorm_backward(const float *dy, const float *x, const float *w, const 
   const int parts = parts_for(rows * cols, rows);
   double *partials = dw ? calloc((size_t)parts * cols + 1, sizeof(double)) : NULL;
   if (dw && !partials) abort();
-  rmsnorm_args l = {.x = x, .w = w, .dy = dy, .rstd = rstd, .dx = dx, .partials = partials, .cols = cols};
+  layernorm_args l = {.x = x, .w = w, .dy = dy, .rstd = rstd, .dx = dx, .partials = partials, .cols = cols};
   run(rmsnorm_bwd_rows, &l, rows, 1, parts);
   if (!dw) return;
   for (size_t j = 0; j < cols; j++) {

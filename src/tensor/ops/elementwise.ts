@@ -65,7 +65,7 @@ function binary(kind: BinaryKind, x: Operand, y: Operand): Tensor {
     if (needs[0]) {
       if (kind === "add" || kind === "sub") ga = g;
       else {
-        ga = make(n);
+        ga = emptyLike(g, n); // every element written; sumTo's reduction allocates its own
         if (sameMul) for (let i = 0; i < n; i++) ga[i] = g[i] * bd[i];
         else for (let i = 0; i < n; i++) ga[i] = kind === "mul" ? g[i] * at(rb, bd, i) : g[i] / at(rb, bd, i);
       }
@@ -74,10 +74,10 @@ function binary(kind: BinaryKind, x: Operand, y: Operand): Tensor {
     if (needs[1]) {
       if (kind === "add") gb = g;
       else if (sameMul) {
-        gb = make(n);
+        gb = emptyLike(g, n);
         for (let i = 0; i < n; i++) gb[i] = g[i] * ad[i];
       } else {
-        gb = make(n);
+        gb = emptyLike(g, n);
         for (let i = 0; i < n; i++) {
           const v = at(rb, bd, i);
           gb[i] = kind === "sub" ? -g[i] : kind === "mul" ? g[i] * at(ra, ad, i) : (-g[i] * at(ra, ad, i)) / (v * v);

@@ -4,7 +4,7 @@ import { result } from "../autograd.js";
 import { unpackBf16Row } from "../../backend/bf16.js";
 import { backendFor } from "../../backend/index.js";
 import { stridedCopy } from "../../backend/typescript.js";
-import { Bf16Tensor, Tensor, TensorData, allocEmpty, floatLike, normDim, numelOf, stridesOf } from "../tensor.js";
+import { Bf16Tensor, Tensor, TensorData, allocEmpty, emptyLike, floatLike, normDim, numelOf, stridesOf } from "../tensor.js";
 
 /** Same buffer, new shape; one dimension may be -1. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
@@ -50,7 +50,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const out = permuteData(x.data, x.shape, p, allocEmpty(x.dtype, x.numel));
   const inverse = new Array<number>(p.length);
   p.forEach((d, i) => (inverse[d] = i));
-  return result(out, shape, "permute", [x], (g) => [permuteData(g, shape, inverse, floatLike(g, g.length))]);
+  return result(out, shape, "permute", [x], (g) => [permuteData(g, shape, inverse, emptyLike(g, g.length))]);
 }
 
 export function transpose(x: Tensor, d0: number, d1: number): Tensor {
