@@ -63,8 +63,8 @@ static inline uint32_t to_bf16(float f) {
       const int hnr = nr - h * HALF < HALF ? nr - h * HALF : HALF;                                         \
       if (hnr <= 0) break;                                                                                 \
       vf acc[MR][NV];                                                                                      \
-      for (int i = 0; i < MR; i++)                                                                         \
-        for (int v = 0; v < NV; v++) acc[i][v] = (vf){0};                                                  \
+      UNROLL for (int i = 0; i < MR; i++)                                                                  \
+        UNROLL for (int v = 0; v < NV; v++) acc[i][v] = (vf){0};                                           \
       for (int p = 0; p < pairs; p++) {                                                                    \
         vf lo[NV], hi[NV];                                                                                 \
         for (int v = 0; v < NV; v++) {                                                                     \
@@ -73,9 +73,9 @@ static inline uint32_t to_bf16(float f) {
           lo[v] = (vf)(w << 16);                                                                           \
           hi[v] = (vf)(w & 0xffff0000u);                                                                   \
         }                                                                                                  \
-        for (int i = 0; i < MR; i++) {                                                                     \
+        UNROLL for (int i = 0; i < MR; i++) {                                                              \
           const float a0 = widen_lo(a[p * MR + i]), a1 = widen_hi(a[p * MR + i]);                          \
-          for (int v = 0; v < NV; v++) acc[i][v] += a0 * lo[v] + a1 * hi[v];                               \
+          UNROLL for (int v = 0; v < NV; v++) acc[i][v] += a0 * lo[v] + a1 * hi[v];                        \
         }                                                                                                  \
       }                                                                                                    \
       float tile[MR * HALF];                                                                               \
@@ -101,18 +101,17 @@ __attribute__((target("avx512f,avx512bf16"))) static void dp_avx512(int pairs, c
     float beta) {
   enum { MR = dp_avx512_mr };
   __m512 acc[MR][2];
-  for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  UNROLL for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   for (int p = 0; p < pairs; p++, a += MR, b += NR) {
     const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 16);
-#pragma GCC unroll 12
-    for (int i = 0; i < MR; i++) {
+    UNROLL for (int i = 0; i < MR; i++) {
       const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i]);
       acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
       acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
     }
   }
   float tile[MR * NR];
-  for (int i = 0; i < MR; i++) {
+  UNROLL for (int i = 0; i < MR; i++) {
     _mm512_storeu_ps(tile + i * NR, acc[i][0]);
     _mm512_storeu_ps(tile + i * NR + 16, acc[i][1]);
   }

@@ -18,6 +18,8 @@
 
 typedef void (*micro_kernel)(int kc, const float *a, const float *b, float *c, size_t ldc, int mr, int nr,
                              float alpha, float beta);
+typedef void (*direct_kernel)(int kc, const float *a, size_t ars, size_t acs, const float *b, float *c, size_t ldc,
+                              int mr, int nr, float alpha, float beta);
 
 /* gcc/clang vector types: portable C that maps to SSE, AVX2, AVX-512 or NEON registers. Plain loops
  * would be nicer, but whether they vectorise with the tile in registers depends on the compiler: gcc 12
@@ -27,25 +29,35 @@ typedef float v4f __attribute__((vector_size(16)));
 typedef float v8f __attribute__((vector_size(32)));
 typedef float v16f __attribute__((vector_size(64)));
 
-/* An MR x (NV vectors) tile of C from a packed MR-row panel of A and NV-vector-wide panel of B: the
- * accumulators stay in registers, each step broadcasts one A value against NV vectors of B. */
-#define MICRO_KERNEL(name, vec, MR, NV, ...)                                                              \
-  enum { name##_mr = MR, name##_nr = NV * (int)(sizeof(vec) / sizeof(float)) };                          \
-  __VA_ARGS__ static void name(int kc, const float *restrict a, const float *restrict b, float *restrict c, \
-                               size_t ldc, int mr, int nr, float alpha, float beta) {                     \
-    enum { VL = sizeof(vec) / sizeof(float), NR = VL * NV };                                             \
-    vec acc[MR][NV];                                                                                     \
-    for (int i = 0; i < MR; i++)                                                                         \
-      for (int v = 0; v < NV; v++) acc[i][v] = (vec){0};                                                 \
-    for (int p = 0; p < kc; p++, a += MR, b += NR) {                                                     \
-      vec bv[NV];                                                                                        \
-      for (int v = 0; v < NV; v++) memcpy(&bv[v], b + v * VL, sizeof(vec));                              \
-      for (int i = 0; i < MR; i++)                                                                       \
-        for (int v = 0; v < NV; v++) acc[i][v] += a[i] * bv[v];                                          \
-    }                                                                                                    \
-    float tile[MR * NR];                                                                                 \
-    memcpy(tile, acc, sizeof tile);                                                                      \
-    update_c(tile, c, ldc, mr, nr, alpha, NULL, beta, MR, NR);                                           \
+/* An MR x (NV vectors) tile of C from a panel of op(B) packed NR wide: the accumulators stay in registers,
+ * each step broadcasts one value of A against NV vectors of B. A(i, p) is a[i * ars + p * acs], so one body
+ * serves a packed panel of A (ars 1, acs MR: `name`) and A read where it lies (`name##_direct`). */
+#define MICRO_KERNEL(name, vec, MR, NV, ...)                                                               \
+  enum { name##_mr = MR, name##_nr = NV * (int)(sizeof(vec) / sizeof(float)) };                           \
+  __VA_ARGS__ static inline __attribute__((always_inline)) void name##_tile(                              \
+      int kc, const float *restrict a, size_t ars, size_t acs, const float *restrict b, float *restrict c, \
+      size_t ldc, int mr, int nr, float alpha, float beta) {                                               \
+    enum { VL = sizeof(vec) / sizeof(float), NR = VL * NV };                                              \
+    vec acc[MR][NV];                                                                                      \
+    UNROLL for (int i = 0; i < MR; i++)                                                                   \
+      UNROLL for (int v = 0; v < NV; v++) acc[i][v] = (vec){0};                                           \
+    for (int p = 0; p < kc; p++, a += acs, b += NR) {                                                     \
+      vec bv[NV];                                                                                         \
+      UNROLL for (int v = 0; v < NV; v++) memcpy(&bv[v], b + v * VL, sizeof(vec));                        \
+      UNROLL for (int i = 0; i < MR; i++)                                                                 \
+        UNROLL for (int v = 0; v < NV; v++) acc[i][v] += a[i * ars] * bv[v];                              \
+    }                                                                                                     \
+    float tile[MR * NR];                                                                                  \
+    memcpy(tile, acc, sizeof tile);                                                                       \
+    update_c(tile, c, ldc, mr, nr, alpha, NULL, beta, MR, NR);                                            \
+  }                                                                                                       \
+  __VA_ARGS__ static void name(int kc, const float *a, const float *b, float *c, size_t ldc, int mr, int nr, \
+                               float alpha, float beta) {                                                 \
+    name##_tile(kc, a, 1, MR, b, c, ldc, mr, nr, alpha, beta);                                            \
+  }                                                                                                       \
+  __VA_ARGS__ static void name##_direct(int kc, const float *a, size_t ars, size_t acs, const float *b,    \
+                                        float *c, size_t ldc, int mr, int nr, float alpha, float beta) {  \
+    name##_tile(kc, a, ars, acs, b, c, ldc, mr, nr, alpha, beta);                                         \
   }
 
 MICRO_KERNEL(micro_generic, v4f, 6, 2)
@@ -61,15 +73,16 @@ typedef struct {
   const char *name;
   int mr, nr;
   micro_kernel fn;
+  direct_kernel direct;
   int (*supported)(void);
 } kernel;
 
 static const kernel kernels[] = { /* best first */
 #if defined(__x86_64__) || defined(__i386__)
-  {"avx512", micro_avx512_mr, micro_avx512_nr, micro_avx512, has_avx512},
-  {"avx2", micro_avx2_mr, micro_avx2_nr, micro_avx2, has_avx2},
+  {"avx512", micro_avx512_mr, micro_avx512_nr, micro_avx512, micro_avx512_direct, has_avx512},
+  {"avx2", micro_avx2_mr, micro_avx2_nr, micro_avx2, micro_avx2_direct, has_avx2},
 #endif
-  {"generic", micro_generic_mr, micro_generic_nr, micro_generic, always},
+  {"generic", micro_generic_mr, micro_generic_nr, micro_generic, micro_generic_direct, always},
 };
 #define NKERNELS ((int)(sizeof kernels / sizeof *kernels))
 static const kernel *current = &kernels[NKERNELS - 1];
@@ -165,19 +178,22 @@ void ft_builtin_pack_b(bool transB, const float *b, int ldb, int p0, int kc, int
   pack(b + p0 * rsb + j0 * csb, csb, rsb, count, kc, current->nr, dst);
 }
 
-/* A's block of packed rows lives as long as the thread: every product needs one, and a fresh allocation
- * per call costs page faults on the pool's threads. */
-static _Thread_local float *apack;
-static _Thread_local size_t apack_size;
+/* Packing buffers live as long as the thread: every product needs one, and a fresh allocation per call costs
+ * page faults on the pool's threads. */
+typedef struct {
+  float *p;
+  size_t floats;
+} scratch;
+static _Thread_local scratch apack, bpack;
 
-static float *apack_buffer(size_t floats) {
-  if (floats > apack_size) {
-    free(apack);
-    apack = aligned_alloc(64, round_up(floats * sizeof(float), 64));
-    if (!apack) abort(); /* as good as any other way to report running out of memory mid-kernel */
-    apack_size = floats;
+static float *scratch_floats(scratch *s, size_t floats) {
+  if (floats > s->floats) {
+    free(s->p);
+    s->p = aligned_alloc(64, round_up(floats * sizeof(float), 64));
+    if (!s->p) abort(); /* as good as any other way to report running out of memory mid-kernel */
+    s->floats = floats;
   }
-  return apack;
+  return s->p;
 }
 
 void ft_builtin_block(bool transA, int m, int nc, int kc, float alpha, const float *a, int lda, const float *bslab,
@@ -185,7 +201,7 @@ void ft_builtin_block(bool transA, int m, int nc, int kc, float alpha, const flo
   const kernel *kr = current;
   const int MR = kr->mr, NR = kr->nr, mc_max = MC / MR * MR;
   const size_t rsa = transA ? 1 : (size_t)lda, csa = transA ? (size_t)lda : 1;
-  float *ap = apack_buffer(round_up((size_t)(m < mc_max ? m : mc_max), MR) * kc);
+  float *ap = scratch_floats(&apack, round_up((size_t)(m < mc_max ? m : mc_max), MR) * kc);
   for (int ic = 0; ic < m; ic += mc_max) {
     const int mc = m - ic < mc_max ? m - ic : mc_max;
     pack(a + ic * rsa, rsa, csa, mc, kc, MR, ap);
@@ -200,8 +216,38 @@ void ft_builtin_block(bool transA, int m, int nc, int kc, float alpha, const flo
   }
 }
 
+/* Small products (attention's per-head ones: K is the head size or the key count) read A where it lies: packing
+ * it costs a copy of all of op(A) per call, as much memory traffic as the multiply's own reads, and a tile of
+ * A rows is used while it sits in L1 anyway. op(B) is still packed, once, since its panels are read by every
+ * row tile. Only A's last rows, which must not be read past, are copied (zero-padded). */
+#define DIRECT_MAX_B_FLOATS ((size_t)1 << 18) /* 1 MB of packed op(B): the buffer lives as long as the thread */
+
+static void sgemm_direct(bool transA, bool transB, int m, int n, int k, float alpha, const float *a, int lda,
+                         const float *b, int ldb, float beta, float *c, int ldc) {
+  const kernel *kr = current;
+  const int MR = kr->mr, NR = kr->nr, full_rows = m / MR * MR;
+  const size_t ars = transA ? 1 : (size_t)lda, acs = transA ? (size_t)lda : 1;
+  float *bp = scratch_floats(&bpack, round_up((size_t)n, NR) * k), *edge = NULL;
+  ft_builtin_pack_b(transB, b, ldb, 0, k, 0, n, bp);
+  if (full_rows < m) {
+    edge = scratch_floats(&apack, (size_t)MR * k);
+    pack(a + full_rows * ars, ars, acs, m - full_rows, k, MR, edge);
+  }
+  for (int jr = 0; jr < n; jr += NR) {
+    const int nr = n - jr < NR ? n - jr : NR;
+    const float *panel = bp + (size_t)jr * k;
+    for (int ir = 0; ir < full_rows; ir += MR)
+      kr->direct(k, a + ir * ars, ars, acs, panel, c + (size_t)ir * ldc + jr, ldc, MR, nr, alpha, beta);
+    if (edge) kr->fn(k, edge, panel, c + (size_t)full_rows * ldc + jr, ldc, m - full_rows, nr, alpha, beta);
+  }
+}
+
 void ft_builtin_sgemm(bool transA, bool transB, int m, int n, int k, float alpha, const float *a, int lda,
                       const float *b, int ldb, float beta, float *c, int ldc) {
+  if (k <= KC && round_up((size_t)n, current->nr) * k <= DIRECT_MAX_B_FLOATS) {
+    sgemm_direct(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
   const size_t csa = transA ? (size_t)lda : 1;
   const int kc_max = k < KC ? k : KC, nc_max = n < NC ? n : NC;
   float *bpack = aligned_alloc(64, round_up(round_up((size_t)nc_max, current->nr) * kc_max * sizeof(float), 64));

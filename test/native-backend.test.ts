@@ -79,7 +79,7 @@ const combos: [boolean, boolean][] = [[false, false], [false, true], [true, fals
 const gemmCases: GemmCase[] = [];
 for (const [ta, tb] of combos) {
   for (const beta of [0, 1]) gemmCases.push(gemmCase(ta, tb, 37, 29, 53, { beta }));
-  // Crosses the builtin GEMM's KC = 256 and MC = 192 blocks and is big enough to be split across threads.
+  // Crosses the builtin GEMM's MC = 192 block and is big enough to be split across threads.
   gemmCases.push(gemmCase(ta, tb, 300, 270, 520, { beta: 1, alpha: 1 }));
   gemmCases.push(gemmCase(ta, tb, 7, 5, 3, { beta: 0.5 }));
 }
@@ -91,6 +91,9 @@ gemmCases.push(gemmCase(false, true, 70, 3100, 1400, { beta: 1 })); // more of o
 gemmCases.push(gemmCase(true, false, 1, 1, 1));
 for (const [ta, tb] of combos) gemmCases.push(gemmCase(ta, tb, 19, 23, 17, { batch: 5, beta: 1 }));
 gemmCases.push(gemmCase(false, true, 64, 64, 32, { batch: 6 })); // one item per thread in the builtin GEMM
+// An item reads A in place while one K block and at most 1 MB of packed op(B) do; past either, the blocked form.
+gemmCases.push(gemmCase(true, false, 20, 40, 800, { batch: 2, beta: 1 }));
+gemmCases.push(gemmCase(false, true, 10, 3100, 100, { batch: 2 }));
 gemmCases.push(gemmCase(false, false, 33, 20, 9, { batch: 4, broadcast: "a" }));
 gemmCases.push(gemmCase(false, true, 33, 20, 9, { batch: 4, broadcast: "b", beta: 1 }));
 gemmCases.push(gemmCase(true, false, 12, 10, 8, { batch: 3, broadcast: "c", beta: 1 })); // accumulates into one C
