@@ -470,6 +470,10 @@ static napi_value js_add(napi_env env, napi_callback_info info) {
   return elementwise2(env, info, "add", (const char *const[]){"a", "b", "out"}, ft_add);
 }
 
+static napi_value js_mul(napi_env env, napi_callback_info info) {
+  return elementwise2(env, info, "mul", (const char *const[]){"a", "b", "out"}, ft_mul);
+}
+
 static napi_value js_add_rows(napi_env env, napi_callback_info info) {
   call c;
   if (!begin(env, info, &c, "addRows", 4)) return NULL;
@@ -701,6 +705,7 @@ NAPI_MODULE_INIT() {
     {"attentionBackward", js_attention_backward},
     {"dropout", js_dropout},
     {"add", js_add},
+    {"mul", js_mul},
     {"sumRows", js_sum_rows},
     {"addRows", js_add_rows},
     {"setThreads", js_set_threads},

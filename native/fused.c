@@ -37,6 +37,16 @@ void ft_add(const float *a, const float *b, float *out, size_t n) {
   run_elements(add_range, &e, n);
 }
 
+FT_CLONES static void mul_range(const void *args, size_t begin, size_t end, int part) {
+  const elementwise_args *a = args;
+  for (size_t i = begin; i < end; i++) a->y[i] = a->x[i] * a->b[i];
+}
+
+void ft_mul(const float *a, const float *b, float *out, size_t n) {
+  elementwise_args e = {.x = a, .b = b, .y = out};
+  run_elements(mul_range, &e, n);
+}
+
 FT_CLONES static void add_rows_range(const void *args, size_t begin, size_t end, int part) {
   const elementwise_args *a = args;
   const size_t cols = a->cols;

@@ -135,6 +135,7 @@ void ft_attention_backward(const ft_attention_args *a);
 /* fused.c: elementwise kernels (see src/backend/backend.ts for the contracts). */
 void ft_dropout(const float *x, float *y, size_t n, uint32_t threshold, float scale, uint32_t seed0, uint32_t seed1);
 void ft_add(const float *a, const float *b, float *out, size_t n);
+void ft_mul(const float *a, const float *b, float *out, size_t n);
 void ft_sum_rows(const float *x, float *out, size_t rows, size_t cols);
 void ft_add_rows(float *x, const float *row, size_t rows, size_t cols);
 

@@ -48,12 +48,17 @@ test("dropout masks are identical on both backends and drop about p of the eleme
   assert.deepEqual(x, yn);
 });
 
-test("add and sumRows match the TypeScript backend", () => {
+test("add, mul and sumRows match the TypeScript backend", () => {
   const n = 70_001, a = randomArray(n), b = randomArray(n);
-  const out = new Float32Array(n), ref = new Float32Array(n);
-  native.add(a, b, out, n);
-  ts.add(a, b, ref, n);
-  assert.deepEqual(out, ref);
+  for (const op of ["add", "mul"] as const) {
+    const out = new Float32Array(n), ref = new Float32Array(n);
+    native[op](a, b, out, n);
+    ts[op](a, b, ref, n);
+    assert.deepEqual(out, ref, op);
+    const alias = a.slice();
+    native[op](alias, b, alias, n); // in place
+    assert.deepEqual(alias, ref, `${op} in place`);
+  }
   for (const [rows, cols] of [[1024, 300], [3, 5], [17, 1]]) {
     const x = randomArray(rows * cols), sn = randomArray(cols), st = sn.slice();
     native.sumRows(x, sn, rows, cols);

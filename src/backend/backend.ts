@@ -164,6 +164,8 @@ export interface Backend {
   dropout(x: FloatArray, y: FloatArray, n: number, d: DropoutSpec): void;
   /** out = a + b; out may alias a or b. */
   add(a: FloatArray, b: FloatArray, out: FloatArray, n: number): void;
+  /** out = a * b; out may alias a or b. */
+  mul(a: FloatArray, b: FloatArray, out: FloatArray, n: number): void;
   /** out[j] += sum over rows of x[r, j] (a bias gradient). */
   sumRows(x: FloatArray, out: FloatArray, rows: number, cols: number): void;
   /** x[r, j] += row[j] for every row (a bias). */

@@ -47,6 +47,7 @@ interface Addon extends Pick<Backend, "softmaxForward" | "softmaxBackward" | "la
     seed1: number): void;
   dropout(x: FloatArray, y: FloatArray, n: number, threshold: number, scale: number, seed0: number, seed1: number): void;
   add(a: FloatArray, b: FloatArray, out: FloatArray, n: number): void;
+  mul(a: FloatArray, b: FloatArray, out: FloatArray, n: number): void;
   sumRows(x: FloatArray, out: FloatArray, rows: number, cols: number): void;
   addRows(x: FloatArray, row: FloatArray, rows: number, cols: number): void;
   gemmBf16(transW: boolean, m: number, wRows: number, wCols: number, alpha: number, a: FloatArray, aOffset: number,
@@ -130,6 +131,7 @@ export function loadNativeBackend(): Backend {
       t.dropout.seed0, t.dropout.seed1),
     dropout: (x, y, n, d) => a.dropout(x, y, n, d.threshold, d.scale, d.seed0, d.seed1),
     add: a.add,
+    mul: a.mul,
     sumRows: a.sumRows,
     addRows: a.addRows,
   };

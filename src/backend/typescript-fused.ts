@@ -28,6 +28,10 @@ export function add(a: FloatArray, b: FloatArray, out: FloatArray, n: number): v
   for (let i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 
+export function mul(a: FloatArray, b: FloatArray, out: FloatArray, n: number): void {
+  for (let i = 0; i < n; i++) out[i] = a[i] * b[i];
+}
+
 export function sumRows(x: FloatArray, out: FloatArray, rows: number, cols: number): void {
   for (let j = 0; j < cols; j++) {
     let s = 0;

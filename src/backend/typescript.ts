@@ -311,6 +311,7 @@ export const typescriptBackend: Backend = {
   attentionBackward: (a, dout, dq, dk, dv) => fused.attentionBackward(gemm, a, dout, dq, dk, dv),
   dropout: fused.dropout,
   add: fused.add,
+  mul: fused.mul,
   sumRows: fused.sumRows,
   addRows: fused.addRows,
 };

@@ -29,9 +29,10 @@ function binary(kind: BinaryKind, x: Operand, y: Operand): Tensor {
   if (dtype === "int32" && kind === "div") throw new TypeError("integer division is not supported; convert to float first");
   const out = allocEmpty(dtype, n);
   const ad = a.data, bd = b.data;
-  if (ra.kind === "same" && rb.kind === "same" && kind === "add" && out instanceof Float32Array &&
-      ad instanceof Float32Array && bd instanceof Float32Array) {
-    backendFor(out).add(ad, bd, out, n);
+  const sameFloats = ra.kind === "same" && rb.kind === "same" && out instanceof Float32Array &&
+    ad instanceof Float32Array && bd instanceof Float32Array;
+  if (sameFloats && (kind === "add" || kind === "mul")) {
+    backendFor(out)[kind](ad, bd, out, n);
   } else if (ra.kind === "same" && rb.kind === "same") {
     switch (kind) {
       case "add": for (let i = 0; i < n; i++) out[i] = ad[i] + bd[i]; break;
@@ -62,11 +63,15 @@ function binary(kind: BinaryKind, x: Operand, y: Operand): Tensor {
     // Two operands of one shape (a gated MLP's act(gate) * up) skip the broadcast reader per element: that
     // loop was 8% of a small Llama's LoRA step.
     const sameMul = kind === "mul" && ra.kind === "same" && rb.kind === "same";
+    const times = (u: FloatArray, v: TensorData, into: FloatArray) => {
+      if (v instanceof Int32Array) for (let i = 0; i < n; i++) into[i] = u[i] * v[i];
+      else backendFor(u, v, into).mul(u, v, into, n);
+    };
     if (needs[0]) {
       if (kind === "add" || kind === "sub") ga = g;
       else {
         ga = emptyLike(g, n); // every element written; sumTo's reduction allocates its own
-        if (sameMul) for (let i = 0; i < n; i++) ga[i] = g[i] * bd[i];
+        if (sameMul) times(g, bd, ga);
         else for (let i = 0; i < n; i++) ga[i] = kind === "mul" ? g[i] * at(rb, bd, i) : g[i] / at(rb, bd, i);
       }
       ga = sumTo(ra, ga, a.numel, make);
@@ -75,7 +80,7 @@ function binary(kind: BinaryKind, x: Operand, y: Operand): Tensor {
       if (kind === "add") gb = g;
       else if (sameMul) {
         gb = emptyLike(g, n);
-        for (let i = 0; i < n; i++) gb[i] = g[i] * ad[i];
+        times(g, ad, gb);
       } else {
         gb = emptyLike(g, n);
         for (let i = 0; i < n; i++) {
