@@ -340,6 +340,29 @@ static napi_value js_rmsnorm_backward(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* rope(x, out, cos, sin, batch, heads, len, headDim, rotaryDim, tableRows, sign) */
+static napi_value js_rope(napi_env env, napi_callback_info info) {
+  call c;
+  if (!begin(env, info, &c, "rope", 11)) return NULL;
+  double batch = count(&c, 4, "batch", MAX_INDEX), heads = count(&c, 5, "heads", MAX_INDEX);
+  double len = count(&c, 6, "len", MAX_INDEX), head_dim = count(&c, 7, "headDim", MAX_INDEX);
+  double rotary = count(&c, 8, "rotaryDim", head_dim), table_rows = count(&c, 9, "tableRows", MAX_INDEX);
+  double sign = number(&c, 10, "sign");
+  if (c.failed) return NULL;
+  if ((sign != 1 && sign != -1) || (uint64_t)rotary % 2 || (table_rows != 1 && table_rows != batch)) {
+    fail(&c, false, "sign must be 1 or -1, rotaryDim even and tableRows 1 or batch");
+    return NULL;
+  }
+  const double n = batch * heads * len * head_dim;
+  const float *x = f32(&c, 0, "x", n), *cos = f32(&c, 2, "cos", table_rows * len * rotary);
+  const float *sin = f32(&c, 3, "sin", table_rows * len * rotary);
+  float *y = f32(&c, 1, "out", n);
+  if (c.failed) return NULL;
+  ft_rope(x, y, cos, sin, (size_t)batch, (size_t)heads, (size_t)len, (size_t)head_dim, (size_t)rotary,
+          (size_t)table_rows, (int)sign);
+  return undefined(env);
+}
+
 static napi_value js_silu_forward(napi_env env, napi_callback_info info) {
   call c;
   if (!begin(env, info, &c, "siluForward", 3)) return NULL;
@@ -694,6 +717,7 @@ NAPI_MODULE_INIT() {
     {"geluForward", js_gelu_forward},
     {"geluBackward", js_gelu_backward},
     {"stridedCopy", js_strided_copy},
+    {"rope", js_rope},
     {"rmsNormForward", js_rmsnorm_forward},
     {"rmsNormBackward", js_rmsnorm_backward},
     {"siluForward", js_silu_forward},

@@ -392,6 +392,41 @@ void ft_gelu_backward(const float *x, const float *dy, float *dx, size_t n, bool
   run_elements(approximate ? gelu_tanh_bwd : gelu_erf_bwd, &a, n);
 }
 
+/* ---- RoPE ---- */
+
+typedef struct {
+  const float *x, *cos, *sin;
+  float *y;
+  size_t heads, len, head_dim, rotary_dim, table_rows;
+  double sign;
+} rope_args;
+
+/* One row per (batch, head, position). In double, as the TypeScript reference computes: both products are exact
+ * there, so the one rounding of their difference gives the same float on both backends. */
+FT_CLONES static void rope_rows(const void *args, size_t begin, size_t end, int part) {
+  const rope_args *a = args;
+  const size_t half = a->rotary_dim / 2, hd = a->head_dim;
+  const double sign = a->sign;
+  for (size_t r = begin; r < end; r++) {
+    const size_t b = r / (a->heads * a->len), p = r % a->len;
+    const size_t t = ((a->table_rows == 1 ? 0 : b) * a->len + p) * a->rotary_dim;
+    const float *restrict x = a->x + r * hd, *restrict c = a->cos + t, *restrict s = a->sin + t;
+    float *restrict y = a->y + r * hd;
+    for (size_t i = 0; i < half; i++) {
+      const double x1 = x[i], x2 = x[i + half];
+      y[i] = (float)(x1 * c[i] - sign * x2 * s[i]);
+      y[i + half] = (float)(x2 * c[i + half] + sign * x1 * s[i + half]);
+    }
+    for (size_t i = a->rotary_dim; i < hd; i++) y[i] = x[i];
+  }
+}
+
+void ft_rope(const float *x, float *y, const float *cos, const float *sin, size_t batch, size_t heads, size_t len,
+             size_t head_dim, size_t rotary_dim, size_t table_rows, int sign) {
+  rope_args a = {x, cos, sin, y, heads, len, head_dim, rotary_dim, table_rows, sign};
+  run_rows(rope_rows, &a, batch * heads * len, head_dim);
+}
+
 /* ---- SiLU ---- */
 
 /* x * sigmoid(x) with e = exp(-|x|) <= 1, so ft_expf never overflows: sigmoid(x) is q = 1 / (1 + e) for

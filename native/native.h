@@ -104,6 +104,8 @@ void ft_rmsnorm_forward(const float *x, const float *w, float *y, float *rstd, s
 void ft_rmsnorm_backward(const float *dy, const float *x, const float *w, const float *rstd, float *dx, float *dw,
                          size_t rows, size_t cols);
 void ft_silu_backward(const float *x, const float *dy, float *dx, size_t n);
+void ft_rope(const float *x, float *y, const float *cos, const float *sin, size_t batch, size_t heads, size_t len,
+             size_t head_dim, size_t rotary_dim, size_t table_rows, int sign);
 void ft_adamw_step(float *p, const float *g, float *m, float *v, size_t n, double lr, double beta1, double beta2,
                    double eps, double weight_decay, double step);
 void ft_cross_entropy_forward(const float *logits, const int32_t *targets, size_t rows, size_t cols,

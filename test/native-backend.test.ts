@@ -282,6 +282,20 @@ test("silu forward and backward", () => {
   }
 });
 
+test("rope matches the TypeScript backend bit for bit, both ways, with one table or one per batch row", () => {
+  // [batch, heads, len, headDim, rotaryDim, tableRows]: a whole head, Phi-3's partial rotation, a decode step.
+  for (const [batch, heads, len, headDim, rotary, rows] of [[2, 3, 17, 64, 64, 1], [3, 2, 9, 96, 32, 3], [4, 5, 1, 8, 8, 4]]) {
+    const n = batch * heads * len * headDim, x = randomArray(n, 3);
+    const cos = randomArray(rows * len * rotary), sin = randomArray(rows * len * rotary);
+    for (const sign of [1, -1] as const) {
+      const [fn, ft] = both([new Float32Array(n)], (b, out) => b.rope(x, out, cos, sin, batch, heads, len, headDim, rotary, rows, sign));
+      assert.deepEqual(fn[0], ft[0], `rope [${batch}, ${heads}, ${len}, ${headDim}] rotary ${rotary} sign ${sign}`);
+    }
+  }
+  assert.throws(() => native.rope(new Float32Array(8), new Float32Array(8), new Float32Array(8), new Float32Array(8),
+    1, 1, 1, 8, 8, 2, 1), RangeError);
+});
+
 test("adamw matches over several steps", () => {
   // With weights ~1e-3 the ~1e-3 updates dominate p, so the update itself is checked to 1e-5, not just p.
   for (const [n, scale] of [[1037, 1e-3], [50001, 1]]) {

@@ -130,6 +130,13 @@ export interface Backend {
   rmsNormBackward(dy: FloatArray, x: FloatArray, weight: FloatArray | null, rstd: FloatArray, dx: FloatArray | null,
     dWeight: FloatArray | null, rows: number, cols: number): void;
 
+  /** Rotary position embedding of x [batch, heads, len, headDim] into out (not aliasing x): on the first
+   *  rotaryDim dims of each row, out = x·cos + sign·rotate_half(x)·sin with rotate_half(x) = cat(-x2, x1) and cos,
+   *  sin [tableRows, len, rotaryDim] (tableRows 1: every batch row the same positions); the other dims copied.
+   *  sign -1 rotates back: the backward of sign 1. */
+  rope(x: FloatArray, out: FloatArray, cos: Float32Array, sin: Float32Array, batch: number, heads: number, len: number,
+    headDim: number, rotaryDim: number, tableRows: number, sign: 1 | -1): void;
+
   /** approximate = true is the tanh form (GPT-2's gelu_new); false is the exact erf form. */
   geluForward(x: FloatArray, y: FloatArray, n: number, approximate: boolean): void;
   /** A linear layer's bias and GELU in one pass: x[r, j] += bias[j] (x becomes the pre-activation), then

@@ -178,6 +178,25 @@ export function stridedCopy<T extends FloatArray | Int32Array>(src: T, dst: T, s
   }
 }
 
+function rope(x: FloatArray, out: FloatArray, cos: Float32Array, sin: Float32Array, batch: number, heads: number,
+  len: number, headDim: number, rotaryDim: number, tableRows: number, sign: 1 | -1): void {
+  const half = rotaryDim / 2;
+  for (let b = 0; b < batch; b++) {
+    const tableRow = tableRows === 1 ? 0 : b;
+    for (let h = 0; h < heads; h++) {
+      for (let p = 0; p < len; p++) {
+        const o = ((b * heads + h) * len + p) * headDim, c = (tableRow * len + p) * rotaryDim;
+        for (let i = 0; i < half; i++) {
+          const x1 = x[o + i], x2 = x[o + i + half];
+          out[o + i] = x1 * cos[c + i] - sign * x2 * sin[c + i];
+          out[o + i + half] = x2 * cos[c + i + half] + sign * x1 * sin[c + i + half];
+        }
+        for (let i = rotaryDim; i < headDim; i++) out[o + i] = x[o + i];
+      }
+    }
+  }
+}
+
 function rmsNormForward(x: FloatArray, w: FloatArray | null, y: FloatArray, rstd: FloatArray, rows: number, cols: number,
   eps: number): void {
   for (let r = 0; r < rows; r++) {
@@ -302,6 +321,7 @@ export const typescriptBackend: Backend = {
   siluForward,
   siluBackward,
   stridedCopy,
+  rope,
   rmsNormForward,
   rmsNormBackward,
   adamwStep,

@@ -2,8 +2,10 @@
 // frequencies for both halves of the rotated dims, rotate_half(x) = cat(-x2, x1), cos/sin tables in float32.
 // d is the rotary width: the whole head, or (Phi-3's partial_rotary_factor) its first d dims, the rest passing
 // through unrotated.
+import type { FloatArray } from "../../backend/backend.js";
+import { backendFor } from "../../backend/index.js";
 import { Tensor, result } from "../../tensor/index.js";
-import { floatLike } from "../../tensor/tensor.js";
+import { emptyLike } from "../../tensor/tensor.js";
 import type { RopeScaling } from "./config.js";
 
 const f32 = Math.fround;
@@ -64,30 +66,13 @@ export function applyRope(x: Tensor, t: RopeTable): Tensor {
   const [batch, heads, len, headDim] = x.shape;
   if (x.ndim !== 4 || len !== t.len || headDim < t.rotaryDim || (t.rows !== 1 && t.rows !== batch))
     throw new RangeError(`rope: input [${x.shape}] does not match a table of ${t.rows} x ${t.len} positions x ${t.rotaryDim}`);
-  const X = x.f, out = floatLike(X, x.numel);
-  rotate(X, out, t, batch, heads, headDim, 1);
+  const X = x.f, out = emptyLike(X, x.numel);
+  const rotate = (src: FloatArray, into: FloatArray, sign: 1 | -1) =>
+    backendFor(src, into).rope(src, into, t.cos, t.sin, batch, heads, len, headDim, t.rotaryDim, t.rows, sign);
+  rotate(X, out, 1);
   return result(out, x.shape, "rope", [x], (g) => {
-    const gx = floatLike(g, g.length);
-    rotate(g, gx, t, batch, heads, headDim, -1);
+    const gx = emptyLike(g, g.length);
+    rotate(g, gx, -1);
     return [gx];
   });
-}
-
-/** out = src·cos + sign·rotate_half(src)·sin on the rotary dims of every head; the rest copied. */
-function rotate(src: ArrayLike<number>, out: Float32Array | Float64Array, t: RopeTable, batch: number, heads: number, headDim: number, sign: 1 | -1): void {
-  const { cos, sin, len, rotaryDim } = t, half = rotaryDim / 2;
-  for (let b = 0; b < batch; b++) {
-    const tableRow = t.rows === 1 ? 0 : b;
-    for (let h = 0; h < heads; h++) {
-      for (let p = 0; p < len; p++) {
-        const o = ((b * heads + h) * len + p) * headDim, c = (tableRow * len + p) * rotaryDim;
-        for (let i = 0; i < half; i++) {
-          const x1 = src[o + i], x2 = src[o + i + half];
-          out[o + i] = x1 * cos[c + i] - sign * x2 * sin[c + i];
-          out[o + i + half] = x2 * cos[c + i + half] + sign * x1 * sin[c + i + half];
-        }
-        for (let i = rotaryDim; i < headDim; i++) out[o + i] = src[o + i];
-      }
-    }
-  }
 }
