@@ -7,6 +7,7 @@ import { AutoModelForCausalLM, AutoModelForSequenceClassification } from "../../
 import {
   LlamaForCausalLM, LlamaForSequenceClassification, LlamaModel, llamaConfig, parseLlamaConfig,
 } from "../../src/models/llama/index.js";
+import { llamaAttentionMask } from "../../src/models/llama/attention.js";
 import { applyRope, ropeInverseFrequencies, ropeTable } from "../../src/models/llama/rope.js";
 import { manualSeed, noGrad, slice, tensor } from "../../src/tensor/index.js";
 import { gradcheck, randn64 } from "../helpers/gradcheck.js";
@@ -128,4 +129,24 @@ test("mistral sliding window: with one layer a token sees exactly the last `wind
   unwindowed.loadStateDict(m.stateDict());
   const all = noGrad(() => unwindowed.forward({ inputIds: ids }).logits);
   assertCloseRel("first window positions agree", slice(all, 1, 0, window), slice(full, 1, 0, window));
+});
+
+test("llamaAttentionMask hides exactly the future keys, those past the sliding window, padding and other segments", () => {
+  const FMIN = -3.4028234663852886e38;
+  for (const [batch, queries, past, window, groups, padded, packed] of [
+    [2, 5, 0, null, 1, false, false], [2, 4, 3, 2, 3, true, false], [1, 7, 0, 3, 2, true, true], [3, 1, 6, null, 2, true, false],
+  ] as const) {
+    const keys = past + queries;
+    const padding = padded ? tensor(Array.from({ length: batch * keys }, (_, i) => (i % 4 === 1 ? 0 : 1)), [batch, keys]) : null;
+    const segments = packed ? Int32Array.from({ length: batch * queries }, (_, i) => (i % queries < 3 ? 0 : 1)) : null;
+    const mask = llamaAttentionMask(padding, batch, queries, past, window, groups, segments);
+    assert.deepEqual([mask.batch, mask.rows, mask.keys], [batch, groups * queries, keys]);
+    for (let b = 0; b < batch; b++) for (let g = 0; g < groups; g++) for (let q = 0; q < queries; q++) for (let k = 0; k < keys; k++) {
+      const at = past + q;
+      const hidden = k > at || (window !== null && k <= at - window) || (padding !== null && padding.data[b * keys + k] === 0) ||
+        (segments !== null && segments[b * queries + k] !== segments[b * queries + q]);
+      assert.equal(mask.data[(b * groups * queries + g * queries + q) * keys + k], hidden ? FMIN : 0,
+        `batch ${b} group ${g} query ${q} key ${k} (past ${past}, window ${window})`);
+    }
+  }
 });
