@@ -137,7 +137,7 @@ test("llamaAttentionMask hides exactly the future keys, those past the sliding w
     [2, 5, 0, null, 1, false, false], [2, 4, 3, 2, 3, true, false], [1, 7, 0, 3, 2, true, true], [3, 1, 6, null, 2, true, false],
   ] as const) {
     const keys = past + queries;
-    const padding = padded ? tensor(Array.from({ length: batch * keys }, (_, i) => (i % 4 === 1 ? 0 : 1)), [batch, keys]) : null;
+    const padding = padded ? tensor(Array.from({ length: batch * keys }, (_, i) => (i % 4 === 1 ? 0 : 1)), { shape: [batch, keys] }) : null;
     const segments = packed ? Int32Array.from({ length: batch * queries }, (_, i) => (i % queries < 3 ? 0 : 1)) : null;
     const mask = llamaAttentionMask(padding, batch, queries, past, window, groups, segments);
     assert.deepEqual([mask.batch, mask.rows, mask.keys], [batch, groups * queries, keys]);
