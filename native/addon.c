@@ -678,6 +678,14 @@ static bool prefer_builtin(void) {
  * so each step faults in (and the kernel zeroes) its activations anew: 7% of a prefix-tuning step in perf.
  * A fixed threshold at glibc's 32 MB maximum and a trim threshold of 1 GB keep those blocks in the heap for
  * reuse. FINETUNE_MALLOC=default leaves glibc's own settings (e.g. to compare, or where memory is tight). */
+static napi_value js_trim_heap(napi_env env, napi_callback_info info) {
+  (void)info;
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+  return undefined(env);
+}
+
 static void tune_malloc(void) {
 #ifdef __GLIBC__
   const char *env = getenv("FINETUNE_MALLOC");
@@ -730,6 +738,7 @@ NAPI_MODULE_INIT() {
     {"dropout", js_dropout},
     {"add", js_add},
     {"mul", js_mul},
+    {"trimHeap", js_trim_heap},
     {"sumRows", js_sum_rows},
     {"addRows", js_add_rows},
     {"setThreads", js_set_threads},

@@ -32,7 +32,7 @@ export interface PeakMeasure {
 /** The addon's exports: the row kernels exactly as the Backend declares them, the rest unpacked into
  *  positional arguments (N-API reads them faster than object fields). */
 interface Addon extends Pick<Backend, "softmaxForward" | "softmaxBackward" | "layerNormForward" | "layerNormBackward" |
-  "addLayerNormForward" | "geluForward" | "biasGeluForward" | "geluBackward" | "siluForward" | "siluBackward" | "rope" | "rmsNormForward" | "rmsNormBackward" | "adamwStep" | "crossEntropyForward" | "crossEntropyBackward" | "setThreads"> {
+  "addLayerNormForward" | "geluForward" | "biasGeluForward" | "geluBackward" | "siluForward" | "siluBackward" | "rope" | "trimHeap" | "rmsNormForward" | "rmsNormBackward" | "adamwStep" | "crossEntropyForward" | "crossEntropyBackward" | "setThreads"> {
   stridedCopy(src: FloatArray, dst: FloatArray, shape: Int32Array, strides: Int32Array, nd: number): void;
   gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
     a: FloatArray, aOffset: number, lda: number, b: FloatArray, bOffset: number, ldb: number,
@@ -133,6 +133,7 @@ export function loadNativeBackend(): Backend {
     dropout: (x, y, n, d) => a.dropout(x, y, n, d.threshold, d.scale, d.seed0, d.seed1),
     add: a.add,
     mul: a.mul,
+    trimHeap: a.trimHeap,
     sumRows: a.sumRows,
     addRows: a.addRows,
   };

@@ -51,6 +51,13 @@ function pooled(n: number, zero: boolean): Float32Array {
   return reused && zero ? b.fill(0) : b;
 }
 
+/** Forgets every pooled buffer, so the garbage collector can free them: for a caller between unrelated pieces of
+ *  work (a comparison's methods) that wants their memory back. */
+export function drainPool(): void {
+  free.clear();
+  pooledBytes = 0;
+}
+
 /** Hands back a buffer nothing references any more; the caller must be sure of that. Views into a larger
  *  buffer, float64 buffers and small ones are ignored. */
 export function releaseFloat32(b: FloatArray | null): void {

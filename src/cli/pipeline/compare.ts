@@ -17,7 +17,7 @@ import { chartSvg } from "../../report/chart-svg.js";
 import { formatScore, formatSeconds } from "../../report/format.js";
 import { renderPng } from "../../report/png.js";
 import { reportMarkdown } from "../../report/report-md.js";
-import { PeakRss } from "../../report/rss.js";
+import { PeakRss, settleMemory } from "../../report/rss.js";
 import { REPORT_FORMAT, type ComparisonReport } from "../../report/types.js";
 import type { LearningRate } from "../../train/lr-finder.js";
 
@@ -59,6 +59,7 @@ async function runMethod(input: ComparisonInput, method: MethodName, tag: string
   const dir = join(input.output, method);
   const resume = input.resume === true && (await exists(join(dir, CHECKPOINTS, "last")));
   input.log(`${tag}: ${resume ? "continuing from its checkpoint" : "training"}`);
+  settleMemory();
   const rss = new PeakRss();
   try {
     const r = await runFineTune({ ...input, hp: { ...input.hp, lr: input.methodLr?.[method] ?? input.hp.lr }, method, output: dir, resume, interactive: false, log: (l) => input.log(`${tag}: ${l}`) });
