@@ -46,7 +46,9 @@ export function reportMarkdown(r: ComparisonReport): string {
     `Training time is wall-clock time of the training loop (for feature-based: running the frozen model over the training ` +
       `texts plus fitting the classifier). Artifact is what the method has to ship: the whole model for head-only, last-layers ` +
       `and full fine-tuning, the adapter for PEFT methods, the classifier file for feature-based (which also needs the base model). ` +
-      `Peak RSS is the whole process's resident memory while the method ran.`,
+      `Peak RSS is the whole process's resident memory while the method ran, from a process settled before it started ` +
+      `(the methods before it leave nothing resident); it includes the up to 1 GB of freed buffers finetune-ts keeps for ` +
+      `reuse between steps.`,
     "",
     "## Reading",
     "",
