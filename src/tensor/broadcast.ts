@@ -1,6 +1,7 @@
 // Broadcasting as NumPy/PyTorch define it, reduced to index maps: for each output element, the
 // element of an input it reads. Gradients flow back through the same map (sumTo).
 import type { FloatArray } from "../backend/backend.js";
+import { stridedCopy } from "../backend/typescript.js";
 import { numelOf, stridesOf } from "./tensor.js";
 
 export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] {
@@ -38,6 +39,8 @@ export function reader(outShape: readonly number[], inShape: readonly number[]):
   return { kind: "map", index: indexMap(outShape, inShape) };
 }
 
+/** Each output element's input offset: the input's element numbers read with its strides (0 where it
+ *  broadcasts), the copy permute does. */
 function indexMap(outShape: readonly number[], inShape: readonly number[]): Int32Array {
   const nd = outShape.length;
   const inStrides = stridesOf(inShape);
@@ -46,20 +49,9 @@ function indexMap(outShape: readonly number[], inShape: readonly number[]): Int3
     const od = nd - inShape.length + i;
     strides[od] = inShape[i] === 1 ? 0 : inStrides[i];
   }
-  const total = numelOf(outShape);
-  const map = new Int32Array(total);
-  const idx = new Array<number>(nd).fill(0);
-  let off = 0;
-  for (let o = 0; o < total; o++) {
-    map[o] = off;
-    for (let d = nd - 1; d >= 0; d--) {
-      idx[d]++;
-      off += strides[d];
-      if (idx[d] < outShape[d]) break;
-      off -= strides[d] * outShape[d];
-      idx[d] = 0;
-    }
-  }
+  const offsets = Int32Array.from({ length: numelOf(inShape) }, (_, i) => i);
+  const map = new Int32Array(numelOf(outShape));
+  stridedCopy(offsets, map, outShape, strides);
   return map;
 }
 
