@@ -250,15 +250,13 @@ void ft_builtin_sgemm(bool transA, bool transB, int m, int n, int k, float alpha
   }
   const size_t csa = transA ? (size_t)lda : 1;
   const int kc_max = k < KC ? k : KC, nc_max = n < NC ? n : NC;
-  float *bpack = aligned_alloc(64, round_up(round_up((size_t)nc_max, current->nr) * kc_max * sizeof(float), 64));
-  if (!bpack) abort();
+  float *bp = scratch_floats(&bpack, round_up((size_t)nc_max, current->nr) * kc_max);
   for (int jc = 0; jc < n; jc += NC) {
     const int nc = n - jc < NC ? n - jc : NC;
     for (int pc = 0; pc < k; pc += KC) {
       const int kc = k - pc < KC ? k - pc : KC;
-      ft_builtin_pack_b(transB, b, ldb, pc, kc, jc, nc, bpack);
-      ft_builtin_block(transA, m, nc, kc, alpha, a + pc * csa, lda, bpack, pc == 0 ? beta : 1.0f, c + jc, ldc);
+      ft_builtin_pack_b(transB, b, ldb, pc, kc, jc, nc, bp);
+      ft_builtin_block(transA, m, nc, kc, alpha, a + pc * csa, lda, bp, pc == 0 ? beta : 1.0f, c + jc, ldc);
     }
   }
-  free(bpack);
 }
