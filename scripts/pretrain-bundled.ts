@@ -29,6 +29,10 @@
 //     (embeddings resized, the new rows started from the words' vectors), for `distill` to train further
 //   node --import tsx scripts/pretrain-bundled.ts deepen MODEL_DIR OUT [--layers 6]
 //     the model with more transformer blocks, the new ones copies of the topmost ones, for `distill` to train
+//   node --import tsx scripts/pretrain-bundled.ts sentence-vectors OUT [--count 60000] [--dims 156] [--seed 42] [--workers 2]
+//     a seeded draw of the bundled corpus's training sentences, each with its vector from a teacher sentence
+//     encoder (scripts/teacher-sentences.ts) reduced to its leading principal components: the JSON-lines file
+//     `pretrain --distill-sentences` reads
 //   node --import tsx scripts/pretrain-bundled.ts rate-check [MODEL_DIR] [--seed 42]
 //     every method with a learning rate at its default rate, a third of it and three times it, on a split of the
 //     SST-2 training sentences (runs kept under .cache/rate-check): the model card's rate table.
@@ -47,7 +51,10 @@ import { LogisticRegression } from "../src/methods/logistic-regression.js";
 import { AutoModelForMaskedLM, AutoModelForSequenceClassification } from "../src/models/index.js";
 import { familyForConfig } from "../src/models/registry.js";
 import { readConfigJson } from "../src/models/loading.js";
+import { documentSentences, seededDraw } from "../src/pretrain/blocks.js";
 import { freshModel } from "../src/pretrain/models.js";
+import { bundledCorpus } from "../src/bundled/corpus.js";
+import { principalComponents, teacherVectors } from "./teacher-sentences.js";
 import { initEmbeddingsFromVectors, readWordVectorTargets } from "../src/pretrain/word-vectors.js";
 import { manualSeed, tensor } from "../src/tensor/index.js";
 import { AutoTokenizer } from "../src/tokenizers/index.js";
@@ -409,6 +416,16 @@ async function deepen(modelDir: string, out: string, layers: number): Promise<vo
   console.log(`${out}: ${layers} layers (${old} + copies of layers ${old - (layers - old)}-${old - 1})`);
 }
 
+/** The bundled corpus's training sentences (as `pretrain --sentence-fraction` splits them), `count` of them drawn
+ *  with `seed`, and the teacher's vector of each reduced to `dims` principal components, as JSON lines. */
+async function sentenceVectors(out: string, count: number, dims: number, seed: number, workers: number): Promise<void> {
+  const texts = seededDraw(documentSentences(bundledCorpus().train.map((d) => d.text)), count, seed);
+  const vectors = await teacherVectors(texts, join(packageRoot(), ".cache", "sentence-teacher"), workers);
+  const { projected, kept } = principalComponents(vectors, 512, dims);
+  await writeLinesAtomic(out, texts.map((text, i) => JSON.stringify({ text, vector: Array.from(projected.subarray(i * dims, (i + 1) * dims), (x) => Number(x.toFixed(5))) })));
+  console.log(`${out}: ${texts.length} sentences, ${dims} principal components of the teacher's 512 (${(100 * kept).toFixed(1)}% of the variance)`);
+}
+
 /** The value a recipe gives a flag. */
 const arg = (args: string[], flag: string): string | undefined => (args.includes(flag) ? args[args.indexOf(flag) + 1]! : undefined);
 
@@ -461,10 +478,16 @@ else if (stage === "evidence") {
 } else if (stage === "deepen" && rest.length >= 2) {
   const [layers] = integers(rest, "--layers", ["6"]);
   await deepen(rest[0]!, rest[1]!, layers!);
+} else if (stage === "sentence-vectors" && rest.length >= 1) {
+  const [count] = integers(rest, "--count", ["60000"]);
+  const [dims] = integers(rest, "--dims", ["156"]);
+  const [seed] = integers(rest, "--seed", ["42"]);
+  const [workers] = integers(rest, "--workers", ["2"]);
+  await sentenceVectors(rest[0]!, count!, dims!, seed!, workers!);
 } else if (stage === "rate-check") {
   const [seed] = integers(rest, "--seed", ["42"]);
   await rateCheck(rest[0] ?? bundledModelPath(), seed!);
 } else {
-  console.error("usage: node --import tsx scripts/pretrain-bundled.ts pretrain [flags] | continue STAGE1_DIR [flags] | distill STAGE2_DIR [flags] | lm [flags] | export CHECKPOINT_DIR TOKENIZER_DIR OUT | export-lm CHECKPOINT_DIR TOKENIZER_DIR OUT | evidence [MODEL_DIR] [--seeds 42,43,44] [--tasks sst2,sst2-test,sentiment,spam] [--inits pretrained,random] | rate-check [MODEL_DIR] [--seed 42] | extend-vocab MODEL_DIR OUT [--words 16384] | deepen MODEL_DIR OUT [--layers 6]");
+  console.error("usage: node --import tsx scripts/pretrain-bundled.ts pretrain [flags] | continue STAGE1_DIR [flags] | distill STAGE2_DIR [flags] | lm [flags] | export CHECKPOINT_DIR TOKENIZER_DIR OUT | export-lm CHECKPOINT_DIR TOKENIZER_DIR OUT | evidence [MODEL_DIR] [--seeds 42,43,44] [--tasks sst2,sst2-test,sentiment,spam] [--inits pretrained,random] | rate-check [MODEL_DIR] [--seed 42] | extend-vocab MODEL_DIR OUT [--words 16384] | deepen MODEL_DIR OUT [--layers 6] | sentence-vectors OUT [--count 60000] [--dims 156] [--seed 42] [--workers 2]");
   process.exitCode = 2;
 }

@@ -37,40 +37,43 @@ export async function packBlocks(tokenizer: PreTrainedTokenizer, documents: read
   return blocks;
 }
 
-export interface SentenceRowOptions {
-  /** Tokens per row at most, [CLS] and [SEP] included (longer sentences are truncated). */
-  maxLength: number;
-  /** Rows wanted: that many sentences drawn without replacement (all of them when there are fewer). */
-  count: number;
-  seed: number;
-}
-
 /** Sentence ends: ., ! or ? (a closing quote or bracket may follow), then space, then what starts a sentence. */
 const SENTENCE_END = /(?<=[.!?]["')\]]?)\s+(?=["'(\[]?[A-Z0-9])/;
 const MIN_WORDS = 3;
 
-/** Single sentences of the documents as rows of their own, `[CLS] sentence [SEP]` and no padding. A sentence
- *  classifier reads [CLS] of one short sentence followed by padding, which packed blocks never show (their
- *  position 0 is wherever a cut fell, in the middle of a long context), so a masked-LM run can mix these rows in. */
-export async function sentenceRows(tokenizer: PreTrainedTokenizer, documents: readonly string[], opts: SentenceRowOptions): Promise<Int32Array[]> {
-  const candidates: string[] = [];
+/** The sentences of the documents, whitespace collapsed, fragments under three words left out: what single-sentence
+ *  rows are drawn from, and what a teacher encoder embeds for `--distill-sentences`. */
+export function documentSentences(documents: readonly string[]): string[] {
+  const out: string[] = [];
   for (const doc of documents) {
     for (const s of doc.split(SENTENCE_END)) {
       const sentence = s.replace(/\s+/g, " ").trim();
-      if (sentence.split(" ").length >= MIN_WORDS) candidates.push(sentence);
+      if (sentence.split(" ").length >= MIN_WORDS) out.push(sentence);
     }
   }
-  // A partial Fisher-Yates shuffle: the first `count` places hold a uniform draw, fixed by the seed.
-  const gen = new Generator(opts.seed);
-  const n = Math.min(opts.count, candidates.length);
+  return out;
+}
+
+/** `count` of the items drawn without replacement (all of them, shuffled, when there are fewer), fixed by the seed:
+ *  a partial Fisher-Yates shuffle of a copy. */
+export function seededDraw<T>(items: readonly T[], count: number, seed: number): T[] {
+  const gen = new Generator(seed);
+  const out = [...items];
+  const n = Math.min(count, out.length);
   for (let i = 0; i < n; i++) {
-    const j = i + gen.int(candidates.length - i);
-    [candidates[i], candidates[j]] = [candidates[j], candidates[i]];
+    const j = i + gen.int(out.length - i);
+    [out[i], out[j]] = [out[j], out[i]];
   }
+  return out.slice(0, n);
+}
+
+/** Single sentences as rows of their own, `[CLS] sentence [SEP]` and no padding, cut at maxLength tokens. A
+ *  sentence classifier reads [CLS] of one short sentence followed by padding, which packed blocks never show (their
+ *  position 0 is wherever a cut fell, in the middle of a long context), so a masked-LM run can mix these rows in. */
+export async function sentenceRows(tokenizer: PreTrainedTokenizer, sentences: readonly string[], maxLength: number): Promise<Int32Array[]> {
   const rows: Int32Array[] = [];
-  for (let s = 0; s < n; s += DOCS_PER_CALL) {
-    const texts = candidates.slice(s, Math.min(n, s + DOCS_PER_CALL));
-    const { inputIds } = await tokenizer.call(texts, { addSpecialTokens: true, truncation: true, maxLength: opts.maxLength, returnTokenTypeIds: false });
+  for (let s = 0; s < sentences.length; s += DOCS_PER_CALL) {
+    const { inputIds } = await tokenizer.call(sentences.slice(s, s + DOCS_PER_CALL), { addSpecialTokens: true, truncation: true, maxLength, returnTokenTypeIds: false });
     for (const ids of inputIds) rows.push(Int32Array.from(ids));
   }
   return rows;

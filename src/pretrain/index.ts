@@ -2,7 +2,7 @@
 export { pretrain, pretrainingTexts, type Doc, type FreshModelSpec, type PretrainOptions, type PretrainResult, type PretrainedModelSpec } from "./pretrain.js";
 export { architectures, freshModel, objectiveOf, pretrainingHead, type Architecture, type ModelSize, type Objective } from "./models.js";
 export { maskTokens, type MaskingOptions, type MaskedTokens } from "./masking.js";
-export { packBlocks, sentenceRows, type PackOptions, type SentenceRowOptions } from "./blocks.js";
+export { documentSentences, packBlocks, seededDraw, sentenceRows, type PackOptions } from "./blocks.js";
 export { MaskedBlockLoader } from "./loader.js";
 export { MaskedLMModule, type MaskedLanguageModel } from "./masked-lm-module.js";
 export type { SaveDtype } from "./save.js";

@@ -1,6 +1,6 @@
 // Masked-LM pretraining as a TrainingModule. The loss is the model's maskedLoss (forward's loss, with the
-// vocabulary projection only at masked positions), plus word-vector distillation when targets are given
-// (./word-vectors.ts); the tokens an evaluation batch predicts are the masked ones, and its loss is masked-LM's
+// vocabulary projection only at masked positions), plus word-vector and sentence-vector distillation when
+// targets are given (./word-vectors.ts, ./sentence-vectors.ts), each at the distillation weight; the tokens an evaluation batch predicts are the masked ones, and its loss is masked-LM's
 // alone, so validation losses compare with and without distillation.
 import { IGNORE_INDEX, type Batch } from "../data/collate.js";
 import type { MaskedLoss, ModelInput } from "../models/outputs.js";
@@ -8,7 +8,15 @@ import { add, mul, type Tensor } from "../tensor/index.js";
 import { TokenLossModule } from "../train/evaluating-module.js";
 import { modelInput, type ForwardModel } from "../train/module.js";
 import type { OptimizationOptions } from "../train/optimizer-config.js";
+import { sentenceVectorLoss, type SentenceTargets } from "./sentence-vectors.js";
 import { wordVectorLoss, type WordVectorTargets } from "./word-vectors.js";
+
+/** What the last hidden states also learn to carry, and the weight of each such loss beside masked-LM's. */
+export interface Distillation {
+  words?: WordVectorTargets;
+  sentences?: SentenceTargets;
+  weight: number;
+}
 
 /** DistilBertForMaskedLM and BertForMaskedLM. */
 export interface MaskedLanguageModel extends ForwardModel {
@@ -18,17 +26,20 @@ export interface MaskedLanguageModel extends ForwardModel {
 const DEFAULT_LR = 1e-4;
 
 export class MaskedLMModule extends TokenLossModule<MaskedLanguageModel> {
-  /** `distill`: word-vector targets and the weight of their loss beside masked-LM's. */
-  constructor(model: MaskedLanguageModel, opts: OptimizationOptions = {}, private readonly distill?: { targets: WordVectorTargets; weight: number }) {
-    super(model, opts, DEFAULT_LR, distill ? { distillWeight: distill.weight, distillDim: distill.targets.dim } : {});
+  constructor(model: MaskedLanguageModel, opts: OptimizationOptions = {}, private readonly distill?: Distillation) {
+    super(model, opts, DEFAULT_LR, distill ? { distillWeight: distill.weight, distillDim: distill.words?.dim, sentenceDim: distill.sentences?.vectors.dim } : {});
   }
 
   trainingStep(batch: Batch): Tensor {
     const input = maskedInput(batch);
     const { loss, lastHiddenState } = this.model.maskedLoss(input);
     if (!this.distill) return loss;
-    const vectors = wordVectorLoss(lastHiddenState, batch.inputIds, input.labels, batch.attentionMask, this.distill.targets);
-    return add(loss, mul(vectors, this.distill.weight));
+    const { words, sentences, weight } = this.distill;
+    let total = loss;
+    if (words) total = add(total, mul(wordVectorLoss(lastHiddenState, batch.inputIds, input.labels, batch.attentionMask, words), weight));
+    const sentenceLoss = sentences ? sentenceVectorLoss(lastHiddenState, batch.indices, sentences) : null;
+    if (sentenceLoss) total = add(total, mul(sentenceLoss, weight));
+    return total;
   }
 
   protected accumulate(batch: Batch): void {

@@ -24,12 +24,13 @@ import { CausalLMModule } from "../train/causal-lm-module.js";
 import { LAST_NAME, ModelCheckpoint } from "../train/callbacks/model-checkpoint.js";
 import type { Metrics, TrainingModule } from "../train/module.js";
 import { Trainer, type StopReason } from "../train/trainer.js";
-import { packBlocks, sentenceRows } from "./blocks.js";
+import { documentSentences, packBlocks, seededDraw, sentenceRows } from "./blocks.js";
 import { MaskedBlockLoader } from "./loader.js";
-import { MaskedLMModule, type MaskedLanguageModel } from "./masked-lm-module.js";
+import { MaskedLMModule, type Distillation, type MaskedLanguageModel } from "./masked-lm-module.js";
 import { freshModel, objectiveOf, pretrainingHead, type Architecture, type ModelSize, type Objective } from "./models.js";
 import { PRETRAIN_FILES, type SaveDtype } from "./save.js";
 import { StepCsvLogger } from "./step-csv-logger.js";
+import { readSentenceVectors, type SentenceVectors } from "./sentence-vectors.js";
 import { initEmbeddingsFromVectors, readWordVectorTargets } from "./word-vectors.js";
 import { WallClock } from "./wall-clock.js";
 
@@ -86,6 +87,11 @@ export interface PretrainOptions {
    *  sentence [SEP]` padded within their batch, beside the packed blocks (sentenceRows); validation stays on
    *  blocks. Default 0. */
   sentenceFraction?: number;
+  /** With sentenceFraction: a JSON-lines file of sentences and a teacher encoder's vector of each
+   *  (./sentence-vectors.ts); the single-sentence rows are drawn from these sentences instead of the text's, and
+   *  each row's [CLS] state learns to carry its sentence's vector (coordinates after the word vectors'), at
+   *  distillWeight. */
+  distillSentences?: string;
   /** Every N optimizer steps: a row of train_loss, elapsed_s and lr in <output>/metrics.csv (default 10). */
   logEvery?: number;
   /** Every N optimizer steps: val_loss on held-out text, and a resumable checkpoint (default 100). */
@@ -198,6 +204,14 @@ async function savedTokenizer(output: string): Promise<PreTrainedTokenizer> {
   return AutoTokenizer.fromPretrained(output);
 }
 
+/** `count` of the teacher's sentences with their vectors, drawn as the text's sentences would be. */
+function drawTeacherSentences(teacher: SentenceVectors, count: number, seed: number): SentenceVectors {
+  const picked = seededDraw(teacher.texts.map((_, i) => i), count, seed);
+  const vectors = new Float32Array(picked.length * teacher.dim);
+  picked.forEach((i, k) => vectors.set(teacher.vectors.subarray(i * teacher.dim, (i + 1) * teacher.dim), k * teacher.dim));
+  return { dim: teacher.dim, texts: picked.map((i) => teacher.texts[i]), vectors };
+}
+
 function loaders(opts: PretrainOptions, objective: Objective, tokenizer: PreTrainedTokenizer, train: Int32Array[], val: Int32Array[], seed: number): { train: Loader<Batch>; val: Loader<Batch> } {
   if (objective === "mlm") {
     const maskTokenId = tokenizer.maskTokenId;
@@ -227,7 +241,10 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   if (fraction > 0 && objective !== "mlm") throw new Error("--sentence-fraction: single-sentence rows are for masked-LM pretraining, not next-token");
   const trainBlocks = await packBlocks(tokenizer, trainTexts, pack);
   const count = Math.round((trainBlocks.length * fraction) / (1 - fraction));
-  const trainSentences = count > 0 ? await sentenceRows(tokenizer, trainTexts, { maxLength: opts.maxLength, count, seed }) : [];
+  if (opts.distillSentences !== undefined && (objective !== "mlm" || count === 0)) throw new Error("--distill-sentences: sentence-vector distillation is for masked-LM pretraining with --sentence-fraction above 0");
+  const teacher = opts.distillSentences === undefined ? undefined : await readSentenceVectors(opts.distillSentences);
+  const drawn = teacher ? drawTeacherSentences(teacher, count, seed) : undefined;
+  const trainSentences = count === 0 ? [] : await sentenceRows(tokenizer, drawn?.texts ?? seededDraw(documentSentences(trainTexts), count, seed), opts.maxLength);
   const valBlocks = (await packBlocks(tokenizer, pretrainingTexts(docs.heldOut, tokenizer), pack)).slice(0, opts.valBlocks ?? 64);
   if (valBlocks.length === 0) throw new Error("the held-out text is shorter than one block, so there is nothing to validate on");
 
@@ -235,10 +252,14 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
     lr: opts.lr, weightDecay: opts.weightDecay ?? 0.01, warmupSteps: opts.warmupSteps, warmupRatio: opts.warmupRatio, schedule: opts.schedule ?? "linear",
   };
   if (opts.distillVectors !== undefined && objective !== "mlm") throw new Error("--distill-vectors: word-vector distillation is for masked-LM pretraining, not next-token");
-  const distill = opts.distillVectors === undefined ? undefined
-    : { targets: await readWordVectorTargets(opts.distillVectors, tokenizer), weight: opts.distillWeight ?? 1 };
-  if (opts.initEmbeddingsFromVectors && !distill) throw new Error("--init-embeddings-from-vectors needs --distill-vectors FILE");
-  if (opts.initEmbeddingsFromVectors && !opts.resume) initEmbeddingsFromVectors(model.getInputEmbeddings().weight, distill!.targets);
+  const words = opts.distillVectors === undefined ? undefined : await readWordVectorTargets(opts.distillVectors, tokenizer);
+  if (opts.initEmbeddingsFromVectors && !words) throw new Error("--init-embeddings-from-vectors needs --distill-vectors FILE");
+  if (opts.initEmbeddingsFromVectors && !opts.resume) initEmbeddingsFromVectors(model.getInputEmbeddings().weight, words!);
+  const distill: Distillation | undefined = words || drawn ? {
+    words,
+    sentences: drawn && { firstRow: trainBlocks.length, offset: words?.dim ?? 0, vectors: drawn },
+    weight: opts.distillWeight ?? 1,
+  } : undefined;
   const module: TrainingModule<Batch> = objective === "mlm"
     ? new MaskedLMModule(model as unknown as MaskedLanguageModel, optimization, distill)
     : new CausalLMModule(model, optimization);

@@ -119,10 +119,10 @@ export function initEmbeddingsFromVectors(embedding: Tensor, t: WordVectorTarget
   }
 }
 
-/** 1 - cosine between the first `dim` coordinates of the rows of `h` and the target rows, averaged. */
-function cosineDistance(h: Tensor, targets: Float32Array, dim: number): Tensor {
+/** 1 - cosine between coordinates [offset, offset + dim) of the rows of `h` and the target rows, averaged. */
+export function cosineDistance(h: Tensor, targets: Float32Array, dim: number, offset = 0): Tensor {
   const rows = h.shape[0];
-  const p = slice(h, 1, 0, dim);
+  const p = slice(h, 1, offset, offset + dim);
   const unit = div(p, sqrt(sum(mul(p, p), 1, true)));
   return sub(1, mean(sum(mul(unit, new Tensor(targets, [rows, dim])), 1)));
 }

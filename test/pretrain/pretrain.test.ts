@@ -6,7 +6,7 @@ import { pretrain as pretrainCommand } from "../../src/cli/commands/pretrain.js"
 import { AutoModelForCausalLM, AutoModelForMaskedLM } from "../../src/models/auto.js";
 import { DistilBertForMaskedLM } from "../../src/models/distilbert/index.js";
 import { GPT2LMHeadModel } from "../../src/models/gpt2/index.js";
-import { pretrain, pretrainingTexts, sentenceRows, type FreshModelSpec, type PretrainOptions } from "../../src/pretrain/index.js";
+import { documentSentences, pretrain, pretrainingTexts, seededDraw, sentenceRows, type FreshModelSpec, type PretrainOptions } from "../../src/pretrain/index.js";
 import { Generator } from "../../src/tensor/index.js";
 import { AutoTokenizer } from "../../src/tokenizers/index.js";
 import { tempDir } from "../io/fixtures.js";
@@ -57,19 +57,24 @@ test("masked-LM pretraining of a micro DistilBERT lowers the loss and writes a l
   assert.match(header, /^step,epoch,elapsed_s,lr,train_loss,.*val_loss/);
 });
 
-test("sentenceRows: [CLS] sentence [SEP] rows cut at sentence ends, short fragments left out, a seeded draw of the count asked", async () => {
+test("documentSentences, seededDraw, sentenceRows: sentences cut at sentence ends, short fragments left out, a seeded draw, [CLS] sentence [SEP] rows", async () => {
   const tokenizer = await AutoTokenizer.fromPretrained(join(dir, "mlm"));
   const docs = ["The red cat sees the ship. The old whale keeps the letter! A house? The quiet captain finds the garden near the river.", "the small cat paints the house"];
-  const all = await sentenceRows(tokenizer, docs, { maxLength: 32, count: 100, seed: 1 });
   const want = ["The red cat sees the ship.", "The old whale keeps the letter!", "The quiet captain finds the garden near the river.", "the small cat paints the house"];
-  const key = (r: ArrayLike<number>) => Array.from(r).join(" ");
-  const { inputIds } = await tokenizer.call(want, { addSpecialTokens: true, returnTokenTypeIds: false });
-  assert.deepEqual(all.map(key).sort(), inputIds.map(key).sort());
-  assert.ok(all.every((r) => r[0] === tokenizer.clsTokenId && r.at(-1) === tokenizer.sepTokenId));
-  const two = await sentenceRows(tokenizer, docs, { maxLength: 5, count: 2, seed: 9 });
+  assert.deepEqual(documentSentences(docs), want);
+  assert.deepEqual(seededDraw(want, 100, 1).sort(), [...want].sort(), "all of them when fewer than asked");
+  const two = seededDraw(want, 2, 9);
   assert.equal(two.length, 2);
-  assert.ok(two.every((r) => r.length <= 5 && r.at(-1) === tokenizer.sepTokenId), "truncated to maxLength, [SEP] kept");
-  assert.deepEqual(two, await sentenceRows(tokenizer, docs, { maxLength: 5, count: 2, seed: 9 }));
+  assert.equal(new Set(two).size, 2, "without replacement");
+  assert.deepEqual(two, seededDraw(want, 2, 9));
+  const draws = new Set(Array.from({ length: 20 }, (_, seed) => seededDraw(want, 2, seed).join("|")));
+  assert.ok(draws.size > 4, `the seed chooses: ${draws.size} different draws of 20`);
+  const rows = await sentenceRows(tokenizer, want, 32);
+  const { inputIds } = await tokenizer.call(want, { addSpecialTokens: true, returnTokenTypeIds: false });
+  assert.deepEqual(rows.map((r) => Array.from(r)), inputIds);
+  assert.ok(rows.every((r) => r[0] === tokenizer.clsTokenId && r.at(-1) === tokenizer.sepTokenId));
+  const short = await sentenceRows(tokenizer, want, 5);
+  assert.ok(short.every((r) => r.length <= 5 && r.at(-1) === tokenizer.sepTokenId), "truncated to maxLength, [SEP] kept");
 });
 
 test("masked-LM pretraining with single-sentence rows mixed in: their share of the rows, the loss still falls", async () => {
@@ -82,6 +87,39 @@ test("masked-LM pretraining with single-sentence rows mixed in: their share of t
   const losses = await trainLosses(out);
   assert.ok(losses.at(-1)! < losses[0] - 1, `loss fell from ${losses[0]} to ${losses.at(-1)}`);
   await assert.rejects(pretrain({ ...base(join(dir, "bad")), sentenceFraction: 1 }), /sentenceFraction must be in \[0, 1\)/);
+});
+
+test("masked-LM pretraining with sentence-vector distillation: the sentence rows are the teacher's sentences, and [CLS] learns their vectors", async () => {
+  // A teacher that knows each sentence's first noun: a fixed random direction per noun, which [CLS] can only carry
+  // by reading the sentence.
+  const nouns = ["cat", "ship", "river", "house", "whale", "letter", "garden", "captain"];
+  const gen = new Generator(99);
+  const direction = new Map(nouns.map((n) => [n, Array.from({ length: 8 }, () => gen.normal())]));
+  const sentences = (await readFile(corpus, "utf8")).trim().split("\n").slice(0, 300);
+  const vectorOf = (s: string) => direction.get(s.split(" ")[2])!;
+  const teacher = join(dir, "teacher.jsonl");
+  await writeFile(teacher, sentences.map((text) => JSON.stringify({ text, vector: vectorOf(text) })).join("\n"));
+  const agreement = async (output: string) => {
+    const model = await AutoModelForMaskedLM.fromPretrained(output);
+    const tokenizer = await AutoTokenizer.fromPretrained(output);
+    model.eval();
+    const probe = sentences.slice(0, 64);
+    const enc = await tokenizer.call(probe, { padding: true });
+    const h = model.forward({ inputIds: enc.inputIds, attentionMask: enc.attentionMask }).lastHiddenState!;
+    const [, l, d] = h.shape;
+    const cos = probe.map((s, i) => {
+      const c = [...h.data.subarray(i * l * d, i * l * d + 8)], v = vectorOf(s);
+      return c.reduce((acc, x, k) => acc + x * v[k], 0) / Math.hypot(...c) / Math.hypot(...v);
+    });
+    return cos.reduce((a, b) => a + b, 0) / cos.length;
+  };
+  const opts = { ...base(join(dir, "mlm-teacher")), sentenceFraction: 0.5, maxSteps: 80 };
+  const taught = await pretrain({ ...opts, distillSentences: teacher, distillWeight: 2 });
+  assert.equal(taught.trainSentences, Math.min(300, taught.trainBlocks), "the teacher's sentences are the sentence rows");
+  const plain = await pretrain({ ...opts, output: join(dir, "mlm-no-teacher") });
+  const [withTeacher, without] = [await agreement(taught.output), await agreement(plain.output)];
+  assert.ok(withTeacher > 0.45 && withTeacher - without > 0.4, `[CLS] against the teacher's vectors: cosine ${withTeacher} with distillation, ${without} without`);
+  await assert.rejects(pretrain({ ...base(join(dir, "bad")), distillSentences: teacher }), /--distill-sentences: .* --sentence-fraction above 0/);
 });
 
 test("next-token pretraining of a micro GPT-2 with a byte-level BPE tokenizer lowers the loss", async () => {

@@ -42,8 +42,9 @@ const flags = {
   weightDecay: numberFlag("AdamW weight decay (default 0.01)", { min: 0 }),
   mlmProbability: numberFlag("share of tokens masked (default 0.15)", { arg: "P", min: 0.01, max: 0.99 }),
   distillVectors: stringFlag("masked LM: a GloVe-format word-vector file (\"word v1 v2 ...\" per line); the last hidden states also learn to carry each word's vector, and position 0 ([CLS]) the mean vector of its row (a block, or a sentence with --sentence-fraction)", { arg: "FILE" }),
-  distillWeight: numberFlag("weight of the word-vector loss beside the masked-LM loss (default 1)", { min: 0 }),
+  distillWeight: numberFlag("weight of each distillation loss (--distill-vectors, --distill-sentences) beside the masked-LM loss (default 1)", { min: 0 }),
   initEmbeddingsFromVectors: booleanFlag("with --distill-vectors: first set the first coordinates of each word's input embedding to its vector (scaled to the embeddings' norm), so rare words start from it"),
+  distillSentences: stringFlag("masked LM, with --sentence-fraction: JSON lines {\"text\": sentence, \"vector\": [...]} of a teacher sentence encoder; the single-sentence rows are these sentences, and each row's [CLS] state also learns to carry its vector (in the coordinates after --distill-vectors' ones), at --distill-weight", { arg: "FILE" }),
   sentenceFraction: numberFlag("masked LM: this share of the training rows are single sentences ([CLS] sentence [SEP], padded), as a sentence classifier reads them, beside the packed blocks (default 0)", { arg: "P", min: 0, max: 0.9 }),
   logEvery: int("write train_loss, lr and elapsed time to <output>/metrics.csv every N steps (default 10)"),
   valEvery: int("held-out loss and a checkpoint every N steps (default 100)", 2),
@@ -87,7 +88,7 @@ Examples:
     if (Boolean(v.bundled) === files.length > 0) throw new UsageError("give text files or --bundled (one of the two)");
     if (v.resume && v.overwrite) throw new UsageError("--resume continues what --output holds and --overwrite deletes it; give one of the two");
     const model = v.model !== undefined && (await isDirectory(await modelRef(v.model))) ? await modelRef(v.model) : undefined;
-    const lock = await prepareOutput(v.output, { kind: "pretrain", overwrite: v.overwrite, inputs: [model, v.tokenizer, v.chatTemplate, v.distillVectors, ...files] });
+    const lock = await prepareOutput(v.output, { kind: "pretrain", overwrite: v.overwrite, inputs: [model, v.tokenizer, v.chatTemplate, v.distillVectors, v.distillSentences, ...files] });
     try {
       await pretrainInto(v, files, v.output);
     } finally {
@@ -119,6 +120,7 @@ async function pretrainInto(v: Values, files: string[], output: string): Promise
     distillWeight: v.distillWeight,
     initEmbeddingsFromVectors: v.initEmbeddingsFromVectors,
     sentenceFraction: v.sentenceFraction,
+    distillSentences: v.distillSentences,
     logEvery: v.logEvery,
     valEvery: v.valEvery,
     resume: v.resume,
