@@ -255,6 +255,10 @@ export async function pretrain(opts: PretrainOptions): Promise<PretrainResult> {
   const words = opts.distillVectors === undefined ? undefined : await readWordVectorTargets(opts.distillVectors, tokenizer);
   if (opts.initEmbeddingsFromVectors && !words) throw new Error("--init-embeddings-from-vectors needs --distill-vectors FILE");
   if (opts.initEmbeddingsFromVectors && !opts.resume) initEmbeddingsFromVectors(model.getInputEmbeddings().weight, words!);
+  const width = model.getInputEmbeddings().weight.shape[1];
+  if ((words?.dim ?? 0) + (drawn?.dim ?? 0) > width) {
+    throw new Error(`${[words && `${opts.distillVectors}: ${words.dim}-d word vectors`, drawn && `${opts.distillSentences}: ${drawn.dim}-d sentence vectors`].filter(Boolean).join(" and ")} need more than the model's ${width} hidden coordinates`);
+  }
   const distill: Distillation | undefined = words || drawn ? {
     words,
     sentences: drawn && { firstRow: trainBlocks.length, offset: words?.dim ?? 0, vectors: drawn },

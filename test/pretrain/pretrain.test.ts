@@ -120,6 +120,9 @@ test("masked-LM pretraining with sentence-vector distillation: the sentence rows
   const [withTeacher, without] = [await agreement(taught.output), await agreement(plain.output)];
   assert.ok(withTeacher > 0.45 && withTeacher - without > 0.4, `[CLS] against the teacher's vectors: cosine ${withTeacher} with distillation, ${without} without`);
   await assert.rejects(pretrain({ ...base(join(dir, "bad")), distillSentences: teacher }), /--distill-sentences: .* --sentence-fraction above 0/);
+  const wide = join(dir, "wide.jsonl");
+  await writeFile(wide, sentences.map((text) => JSON.stringify({ text, vector: Array.from({ length: 40 }, (_, k) => k + 1) })).join("\n"));
+  await assert.rejects(pretrain({ ...opts, output: join(dir, "bad"), distillSentences: wide }), /wide\.jsonl: 40-d sentence vectors need more than the model's 32 hidden coordinates/);
 });
 
 test("next-token pretraining of a micro GPT-2 with a byte-level BPE tokenizer lowers the loss", async () => {
