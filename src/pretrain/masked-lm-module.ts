@@ -1,7 +1,8 @@
 // Masked-LM pretraining as a TrainingModule. The loss is the model's maskedLoss (forward's loss, with the
 // vocabulary projection only at masked positions), plus word-vector and sentence-vector distillation when
-// targets are given (./word-vectors.ts, ./sentence-vectors.ts), each at the distillation weight; the tokens an evaluation batch predicts are the masked ones, and its loss is masked-LM's
-// alone, so validation losses compare with and without distillation.
+// targets are given (./word-vectors.ts, ./sentence-vectors.ts), each at the distillation weight; the tokens an
+// evaluation batch predicts are the masked ones, and its loss is masked-LM's alone, so validation losses compare
+// with and without distillation.
 import { IGNORE_INDEX, type Batch } from "../data/collate.js";
 import type { MaskedLoss, ModelInput } from "../models/outputs.js";
 import { add, mul, type Tensor } from "../tensor/index.js";
