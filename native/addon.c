@@ -673,11 +673,7 @@ static bool prefer_builtin(void) {
   return !(env && *env) && strcmp(ft_builtin_name(), "avx512") == 0;
 }
 
-/* A training step allocates and frees the same activation buffers (0.1-30 MB) every step. glibc serves blocks
- * above its adaptive mmap threshold with fresh mappings, and trims the heap's top as soon as 128 kB are free,
- * so each step faults in (and the kernel zeroes) its activations anew: 7% of a prefix-tuning step in perf.
- * A fixed threshold at glibc's 32 MB maximum and a trim threshold of 1 GB keep those blocks in the heap for
- * reuse. FINETUNE_MALLOC=default leaves glibc's own settings (e.g. to compare, or where memory is tight). */
+/* Hands freed heap back to the system between unrelated pieces of work (Backend.trimHeap). */
 static napi_value js_trim_heap(napi_env env, napi_callback_info info) {
   (void)info;
 #ifdef __GLIBC__
@@ -686,6 +682,11 @@ static napi_value js_trim_heap(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* A training step allocates and frees the same activation buffers (0.1-30 MB) every step. glibc serves blocks
+ * above its adaptive mmap threshold with fresh mappings, and trims the heap's top as soon as 128 kB are free,
+ * so each step faults in (and the kernel zeroes) its activations anew: 7% of a prefix-tuning step in perf.
+ * A fixed threshold at glibc's 32 MB maximum and a trim threshold of 1 GB keep those blocks in the heap for
+ * reuse. FINETUNE_MALLOC=default leaves glibc's own settings (e.g. to compare, or where memory is tight). */
 static void tune_malloc(void) {
 #ifdef __GLIBC__
   const char *env = getenv("FINETUNE_MALLOC");
