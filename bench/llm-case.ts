@@ -1,7 +1,12 @@
 // One case of the LLM bench in this process, on the model bench/torch/llm_bench.py builds: a Llama of
 // SmolLM2-135M's shape (or a tiny one for --quick) with random weights and tied embeddings. Run in a child
 // process per case (bench/llm.ts does that) so maxRSS is this case's peak alone.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { fromFloat32 } from "../src/io/raw-tensor.js";
+import { saveSafetensors } from "../src/io/safetensors.js";
 import { generationSteps, setGradientCheckpointing } from "../src/models/index.js";
+import { hfStateDict } from "../src/models/weights.js";
 import { LlamaForCausalLM, llamaConfig } from "../src/models/llama/index.js";
 import { AdamW } from "../src/optim/index.js";
 import { LoraConfig, getPeftModel } from "../src/peft/index.js";
@@ -29,6 +34,9 @@ export interface LlmCaseOptions {
   steps: number;
   warmup: number;
   gradientCheckpointing: boolean;
+  /** The dtype the base model is loaded in, from the same bf16 checkpoint either way (prepareLlmCheckpoint), so
+   *  peak RSS compares like with like; bf16 keeps the frozen weights in bf16 (llm-full widens them all). */
+  baseDtype: "fp32" | "bf16";
 }
 
 export interface LlmCaseResult {
@@ -47,18 +55,32 @@ export interface LlmCaseResult {
   trainable: number;
 }
 
-function build(c: LlmCase, o: LlmCaseOptions) {
+const checkpointDir = (size: LlmSize) => fileURLToPath(new URL(`../.cache/bench/llama-${size}-random-bf16`, import.meta.url));
+
+/** The random model saved once as a bf16 checkpoint, as SmolLM2's own weights are on the hub. */
+export async function prepareLlmCheckpoint(size: LlmSize): Promise<void> {
+  const dir = checkpointDir(size);
+  if (existsSync(`${dir}/model.safetensors`)) return;
   manualSeed(0);
-  const model = new LlamaForCausalLM(llamaConfig({ ...LLM_SIZES[o.size], rmsNormEps: 1e-5, ropeTheta: 100000, tieWordEmbeddings: true,
+  const model = new LlamaForCausalLM(llamaConfig({ ...LLM_SIZES[size], rmsNormEps: 1e-5, ropeTheta: 100000, tieWordEmbeddings: true,
     maxPositionEmbeddings: 8192, eosTokenId: null }));
+  await model.savePretrained(dir);
+  const bf16 = new Map([...hfStateDict(model)].map(([k, t]) => [k, fromFloat32(t.data as Float32Array, t.shape, "BF16")]));
+  await saveSafetensors(`${dir}/model.safetensors`, bf16, { format: "pt" });
+}
+
+async function build(c: LlmCase, o: LlmCaseOptions) {
+  const model = await LlamaForCausalLM.fromPretrained(checkpointDir(o.size), { dtype: o.baseDtype === "bf16" ? "bfloat16" : "float32" });
+  if (c === "llm-full") model.requiresGrad(true);
   if (o.gradientCheckpointing) setGradientCheckpointing(model);
   return { model, runnable: c === "llm-lora" ? getPeftModel(model, new LoraConfig({ taskType: "CAUSAL_LM", ...LORA })) : model };
 }
 
 const mb = (bytes: number) => bytes / (1 << 20);
 
-function trainCase(c: LlmCase, o: LlmCaseOptions): LlmCaseResult {
-  const { runnable } = build(c, o);
+async function trainCase(c: LlmCase, o: LlmCaseOptions): Promise<LlmCaseResult> {
+  const { runnable } = await build(c, o);
+  manualSeed(0);
   const params = runnable.parameters().filter((p) => p.requiresGrad);
   const opt = new AdamW(params, { lr: 1e-4, weightDecay: 0.01 });
   const ids = randint(0, LLM_SIZES[o.size].vocabSize, [o.batch, o.seq]);
@@ -80,8 +102,9 @@ function trainCase(c: LlmCase, o: LlmCaseOptions): LlmCaseResult {
 }
 
 /** Greedy decoding of one sequence with the cache, as generate() runs it; the first token comes from the prefill. */
-function generateCase(o: LlmCaseOptions): LlmCaseResult {
-  const { model } = build("llm-generate", o);
+async function generateCase(o: LlmCaseOptions): Promise<LlmCaseResult> {
+  const { model } = await build("llm-generate", o);
+  manualSeed(0);
   model.eval();
   const ids = randint(0, LLM_SIZES[o.size].vocabSize, [1, o.prefill]);
   const times: number[] = [], prefills: number[] = [];
@@ -97,6 +120,6 @@ function generateCase(o: LlmCaseOptions): LlmCaseResult {
     decodeTokensPerSec: (1000 * (o.newTokens - 1)) / (ms - prefillMs), peakRssMb: mb(process.resourceUsage().maxRSS * 1024), trainable: 0 };
 }
 
-export function runLlmCase(c: LlmCase, o: LlmCaseOptions): LlmCaseResult {
+export function runLlmCase(c: LlmCase, o: LlmCaseOptions): Promise<LlmCaseResult> {
   return c === "llm-generate" ? generateCase(o) : trainCase(c, o);
 }

@@ -2,17 +2,18 @@
 // generation with the cache, each beside the same case in PyTorch (bench/torch/llm_bench.py) in the same run.
 //   npm run bench -- llm [--compare-torch] [--cases llm-lora,llm-full,llm-generate] [--quick] [--json]
 //                        [--batch N] [--seq N] [--prefill N] [--new-tokens N] [--steps N] [--warmup N] [--threads N]
-//                        [--gradient-checkpointing] [--checkpoint-sweep]
+//                        [--gradient-checkpointing] [--checkpoint-sweep] [--base-dtype bf16]
 // Defaults: batch 4 x seq 256 for training, a prefill of 128 tokens then 128 new ones for generation, 3 timed steps
 // after 1 warm-up. --quick: a 2-layer model of width 64, batch 2 x seq 32, 16 + 16 tokens, 2 steps: it checks that
 // every case runs, its times mean nothing. --checkpoint-sweep: our training cases (llm-lora, llm-full, or those of
 // --cases) at seq 512 and 1024 (quick: 64 and 128), batch --batch (default 1), without and with gradient
 // checkpointing: step time, peak RSS and the buffers held after the forward pass. Each case runs in its own
 // child process (peak RSS per case); the PyTorch side runs right after ours. --gradient-checkpointing checkpoints
-// our side of the plain run (PyTorch's side never does).
+// our side of the plain run (PyTorch's side never does). Every case loads the model from one bf16 checkpoint written
+// once to .cache/bench; --base-dtype bf16 keeps its frozen weights in bf16 (PyTorch's side stays fp32).
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { LLM_CASES, type LlmCase, type LlmCaseOptions, type LlmCaseResult, runLlmCase } from "./llm-case.js";
+import { LLM_CASES, type LlmCase, type LlmCaseOptions, type LlmCaseResult, prepareLlmCheckpoint, runLlmCase } from "./llm-case.js";
 import { backendLabel } from "./train-case.js";
 import { type TorchInfo, reportTorch, runAnchor, runChildCase, torchInfo } from "./train.js";
 import { otherArgument } from "./usage.js";
@@ -52,7 +53,7 @@ const anchor = process.env.FINETUNE_TORCH_LLM_ANCHOR ?? fileURLToPath(new URL("t
 const QUICK = { size: "tiny", batch: 2, seq: 32, prefill: 16, newTokens: 16, steps: 2, warmup: 1 } as const;
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { size: "smollm2", batch: 4, seq: 256, prefill: 128, newTokens: 128, steps: 3, warmup: 1, gradientCheckpointing: false,
+  const o: Options = { size: "smollm2", batch: 4, seq: 256, prefill: 128, newTokens: 128, steps: 3, warmup: 1, gradientCheckpointing: false, baseDtype: "fp32",
     cases: [...LLM_CASES], json: false, compareTorch: false, sweep: false, threads: 2, child: null };
   const given = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -73,6 +74,7 @@ function parseArgs(argv: string[]): Options {
     else if (flag === "--checkpoint-sweep") o.sweep = true;
     else if (flag === "--gradient-checkpointing") o.gradientCheckpointing = true;
     else if (flag === "--quick") o.size = "tiny";
+    else if (flag === "--base-dtype") o.baseDtype = value() === "bf16" ? "bf16" : "fp32";
     else if (flag === "--size") o.size = value() === "tiny" ? "tiny" : "smollm2";
     else if (flag === "--batch") o.batch = num(1);
     else if (flag === "--seq") o.seq = num(2);
@@ -91,6 +93,9 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
+/** Our side's flags beyond the shapes both sides take. */
+const oursArgs = (o: LlmCaseOptions, checkpointing: boolean) => ["--base-dtype", o.baseDtype, ...(checkpointing ? ["--gradient-checkpointing"] : [])];
+
 function caseArgs(o: LlmCaseOptions): string[] {
   return ["--size", o.size, "--batch", `${o.batch}`, "--seq", `${o.seq}`, "--prefill", `${o.prefill}`, "--new-tokens", `${o.newTokens}`,
     "--steps", `${o.steps}`, "--warmup", `${o.warmup}`];
@@ -101,7 +106,7 @@ const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 function runOne(c: LlmCase, o: Options): LlmCaseReport {
   const load = loadavg()[0];
-  const ours = runChildCase(here, c, [...caseArgs(o), ...(o.gradientCheckpointing ? ["--gradient-checkpointing"] : [])], o.threads) as LlmCaseResult;
+  const ours = runChildCase(here, c, [...caseArgs(o), ...oursArgs(o, o.gradientCheckpointing)], o.threads) as LlmCaseResult;
   const rep: LlmCaseReport = { ms: r1(ours.ms), minMs: r1(Math.min(...ours.times)), tokensPerSec: r1(ours.tokensPerSec),
     prefillMs: ours.prefillMs === undefined ? undefined : r1(ours.prefillMs),
     decodeTokensPerSec: ours.decodeTokensPerSec === undefined ? undefined : r1(ours.decodeTokensPerSec), peakRssMb: Math.round(ours.peakRssMb), load: r1(load) };
@@ -134,7 +139,7 @@ function checkpointSweep(o: Options): string[] {
   console.log(`gradient-checkpointing sweep: ${o.size}, ${backendLabel()}, steps ${o.steps} after ${o.warmup} warm-up`);
   for (const c of cases) for (const seq of seqs) for (const on of [false, true]) {
     const load = r1(loadavg()[0]);
-    const args = [...caseArgs({ ...o, seq }), ...(on ? ["--gradient-checkpointing"] : [])];
+    const args = [...caseArgs({ ...o, seq }), ...oursArgs(o, on)];
     const r = runChildCase(here, c, args, o.threads) as LlmCaseResult;
     rows.push(`| ${c} | ${o.batch} x ${seq} | ${on ? "on" : "off"} | ${r.ms.toFixed(0)} | ${Math.round(r.peakRssMb)} | ` +
       `${Math.round(r.buffersAfterForwardMb!)} | ${load} |`);
@@ -147,15 +152,16 @@ function checkpointSweep(o: Options): string[] {
 export async function main(argv: string[]): Promise<unknown> {
   const o = parseArgs(argv);
   if (o.child) {
-    const r = runLlmCase(o.child, o);
+    const r = await runLlmCase(o.child, o);
     console.log(JSON.stringify(r));
     return r;
   }
+  await prepareLlmCheckpoint(o.size);
   if (o.sweep) return checkpointSweep(o);
   const torch: TorchInfo | null = o.compareTorch ? torchInfo(anchor) : null;
   o.compareTorch = torch !== null;
   console.log(`llm bench: ${o.size} Llama, train batch ${o.batch} x seq ${o.seq}, generate ${o.prefill} + ${o.newTokens} tokens, ` +
-    `steps ${o.steps} after ${o.warmup} warm-up${o.gradientCheckpointing ? ", gradient checkpointing" : ""}; ${backendLabel()}; ${cpus()[0]?.model ?? "cpu"}`);
+    `steps ${o.steps} after ${o.warmup} warm-up${o.gradientCheckpointing ? ", gradient checkpointing" : ""}, frozen weights ${o.baseDtype}; ${backendLabel()}; ${cpus()[0]?.model ?? "cpu"}`);
   reportTorch(torch);
   const cases: Partial<Record<LlmCase, LlmCaseReport>> = {};
   for (const c of o.cases) {
@@ -163,7 +169,7 @@ export async function main(argv: string[]): Promise<unknown> {
     console.log(describe(c, cases[c]!));
   }
   const out = { cases, size: o.size, batch: o.batch, seq: o.seq, prefill: o.prefill, newTokens: o.newTokens, steps: o.steps, warmup: o.warmup,
-    threads: o.threads, gradientCheckpointing: o.gradientCheckpointing };
+    threads: o.threads, gradientCheckpointing: o.gradientCheckpointing, baseDtype: o.baseDtype };
   if (o.json) console.log(JSON.stringify(out));
   return out;
 }
