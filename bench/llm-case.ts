@@ -3,15 +3,12 @@
 // process per case (bench/llm.ts does that) so maxRSS is this case's peak alone.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { fromFloat32 } from "../src/io/raw-tensor.js";
-import { saveSafetensors } from "../src/io/safetensors.js";
 import { generationSteps, setGradientCheckpointing } from "../src/models/index.js";
-import { hfStateDict } from "../src/models/weights.js";
 import { LlamaForCausalLM, llamaConfig } from "../src/models/llama/index.js";
 import { AdamW } from "../src/optim/index.js";
 import { LoraConfig, getPeftModel } from "../src/peft/index.js";
 import { type Tensor, manualSeed, randint } from "../src/tensor/index.js";
-import { median } from "./train-case.js";
+import { median, saveBf16Checkpoint } from "./train-case.js";
 
 export const LLM_CASES = ["llm-lora", "llm-full", "llm-generate"] as const;
 export type LlmCase = (typeof LLM_CASES)[number];
@@ -62,11 +59,8 @@ export async function prepareLlmCheckpoint(size: LlmSize): Promise<void> {
   const dir = checkpointDir(size);
   if (existsSync(`${dir}/model.safetensors`)) return;
   manualSeed(0);
-  const model = new LlamaForCausalLM(llamaConfig({ ...LLM_SIZES[size], rmsNormEps: 1e-5, ropeTheta: 100000, tieWordEmbeddings: true,
-    maxPositionEmbeddings: 8192, eosTokenId: null }));
-  await model.savePretrained(dir);
-  const bf16 = new Map([...hfStateDict(model)].map(([k, t]) => [k, fromFloat32(t.data as Float32Array, t.shape, "BF16")]));
-  await saveSafetensors(`${dir}/model.safetensors`, bf16, { format: "pt" });
+  await saveBf16Checkpoint(new LlamaForCausalLM(llamaConfig({ ...LLM_SIZES[size], rmsNormEps: 1e-5, ropeTheta: 100000, tieWordEmbeddings: true,
+    maxPositionEmbeddings: 8192, eosTokenId: null })), dir);
 }
 
 async function build(c: LlmCase, o: LlmCaseOptions) {

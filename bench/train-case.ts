@@ -7,6 +7,7 @@ import { extractFeatures } from "../src/methods/index.js";
 import { DistilBertForSequenceClassification, distilBertConfig } from "../src/models/distilbert/index.js";
 import { fromFloat32 } from "../src/io/raw-tensor.js";
 import { saveSafetensors } from "../src/io/safetensors.js";
+import type { PreTrainedModel } from "../src/models/index.js";
 import { hfStateDict } from "../src/models/weights.js";
 import { storeFrozenWeightsInBf16 } from "../src/nn/index.js";
 import { AdamW } from "../src/optim/index.js";
@@ -57,7 +58,11 @@ const checkpointDir = (dropout: boolean) =>
 export async function prepareCheckpoint(dropout: boolean): Promise<void> {
   const dir = checkpointDir(dropout);
   if (existsSync(`${dir}/model.safetensors`)) return;
-  const model = randomModel(dropout);
+  await saveBf16Checkpoint(randomModel(dropout), dir);
+}
+
+/** `model`'s config and its weights rounded to bf16, as a hub checkpoint. */
+export async function saveBf16Checkpoint(model: PreTrainedModel, dir: string): Promise<void> {
   await model.savePretrained(dir);
   const bf16 = new Map([...hfStateDict(model)].map(([k, t]) => [k, fromFloat32(t.data as Float32Array, t.shape, "BF16")]));
   await saveSafetensors(`${dir}/model.safetensors`, bf16, { format: "pt" });
