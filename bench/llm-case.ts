@@ -8,7 +8,7 @@ import { LlamaForCausalLM, llamaConfig } from "../src/models/llama/index.js";
 import { AdamW } from "../src/optim/index.js";
 import { LoraConfig, getPeftModel } from "../src/peft/index.js";
 import { type Tensor, manualSeed, randint } from "../src/tensor/index.js";
-import { median, saveBf16Checkpoint } from "./train-case.js";
+import { median } from "./train-case.js";
 
 export const LLM_CASES = ["llm-lora", "llm-full", "llm-generate"] as const;
 export type LlmCase = (typeof LLM_CASES)[number];
@@ -59,8 +59,8 @@ export async function prepareLlmCheckpoint(size: LlmSize): Promise<void> {
   const dir = checkpointDir(size);
   if (existsSync(`${dir}/model.safetensors`)) return;
   manualSeed(0);
-  await saveBf16Checkpoint(new LlamaForCausalLM(llamaConfig({ ...LLM_SIZES[size], rmsNormEps: 1e-5, ropeTheta: 100000, tieWordEmbeddings: true,
-    maxPositionEmbeddings: 8192, eosTokenId: null })), dir);
+  await new LlamaForCausalLM(llamaConfig({ ...LLM_SIZES[size], rmsNormEps: 1e-5, ropeTheta: 100000, tieWordEmbeddings: true,
+    maxPositionEmbeddings: 8192, eosTokenId: null })).savePretrained(dir, { dtype: "bfloat16" });
 }
 
 async function build(c: LlmCase, o: LlmCaseOptions) {

@@ -16,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { LLM_CASES, type LlmCase, type LlmCaseOptions, type LlmCaseResult, prepareLlmCheckpoint, runLlmCase } from "./llm-case.js";
 import { backendLabel } from "./train-case.js";
 import { type TorchInfo, reportTorch, runAnchor, runChildCase, torchInfo } from "./train.js";
-import { otherArgument } from "./usage.js";
+import { oneOf, otherArgument } from "./usage.js";
 
 interface Options extends LlmCaseOptions {
   cases: LlmCase[];
@@ -74,8 +74,8 @@ function parseArgs(argv: string[]): Options {
     else if (flag === "--checkpoint-sweep") o.sweep = true;
     else if (flag === "--gradient-checkpointing") o.gradientCheckpointing = true;
     else if (flag === "--quick") o.size = "tiny";
-    else if (flag === "--base-dtype") o.baseDtype = value() === "bf16" ? "bf16" : "fp32";
-    else if (flag === "--size") o.size = value() === "tiny" ? "tiny" : "smollm2";
+    else if (flag === "--base-dtype") o.baseDtype = oneOf(flag, value(), ["fp32", "bf16"]);
+    else if (flag === "--size") o.size = oneOf(flag, value(), ["smollm2", "tiny"]);
     else if (flag === "--batch") o.batch = num(1);
     else if (flag === "--seq") o.seq = num(2);
     else if (flag === "--prefill") o.prefill = num(1);

@@ -35,7 +35,7 @@ import { GPT2LMHeadModel, gpt2Config } from "../src/models/gpt2/index.js";
 import type { PreTrainedModel } from "../src/models/pretrained.js";
 import { storeFrozenWeightsInBf16 } from "../src/nn/index.js";
 import { manualSeed, noGrad, ones, randint } from "../src/tensor/index.js";
-import { otherArgument } from "./usage.js";
+import { oneOf, otherArgument } from "./usage.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const ORT_VERSION = "1.30.0";
@@ -259,11 +259,7 @@ export async function main(argv: string[]): Promise<(EncoderResult | GenerateRes
     else if (flag === "--prompt") given.prompt = num();
     else if (flag === "--new-tokens") given.newTokens = num();
     else if (flag === "--reps") given.reps = num();
-    else if (flag === "--base-dtype") {
-      const v = value ?? argv[++i];
-      if (v !== "fp32" && v !== "bf16") throw new Error(`bench: --base-dtype takes fp32 or bf16, got ${v}`);
-      given.baseDtype = v;
-    }
+    else if (flag === "--base-dtype") given.baseDtype = oneOf(flag, value ?? argv[++i], ["fp32", "bf16"]);
     else otherArgument(import.meta.url, argv[i]);
   }
   for (const c of cases) if (c !== "encoder" && c !== "features" && c !== "generate") throw new Error(`bench: unknown --cases entry "${c}"; cases: encoder, features, generate`);

@@ -5,10 +5,6 @@ import { fileURLToPath } from "node:url";
 import { backend } from "../src/backend/index.js";
 import { extractFeatures } from "../src/methods/index.js";
 import { DistilBertForSequenceClassification, distilBertConfig } from "../src/models/distilbert/index.js";
-import { fromFloat32 } from "../src/io/raw-tensor.js";
-import { saveSafetensors } from "../src/io/safetensors.js";
-import type { PreTrainedModel } from "../src/models/index.js";
-import { hfStateDict } from "../src/models/weights.js";
 import { storeFrozenWeightsInBf16 } from "../src/nn/index.js";
 import { AdamW } from "../src/optim/index.js";
 import { LoraConfig, PrefixTuningConfig, PromptTuningConfig, getPeftModel, type PeftModel } from "../src/peft/index.js";
@@ -58,14 +54,7 @@ const checkpointDir = (dropout: boolean) =>
 export async function prepareCheckpoint(dropout: boolean): Promise<void> {
   const dir = checkpointDir(dropout);
   if (existsSync(`${dir}/model.safetensors`)) return;
-  await saveBf16Checkpoint(randomModel(dropout), dir);
-}
-
-/** `model`'s config and its weights rounded to bf16, as a hub checkpoint. */
-export async function saveBf16Checkpoint(model: PreTrainedModel, dir: string): Promise<void> {
-  await model.savePretrained(dir);
-  const bf16 = new Map([...hfStateDict(model)].map(([k, t]) => [k, fromFloat32(t.data as Float32Array, t.shape, "BF16")]));
-  await saveSafetensors(`${dir}/model.safetensors`, bf16, { format: "pt" });
+  await randomModel(dropout).savePretrained(dir, { dtype: "bfloat16" });
 }
 
 async function build(c: CaseName, o: CaseOptions): Promise<Runnable> {

@@ -18,7 +18,7 @@ import { cachedMachinePeak, ofPeak, type MachinePeak } from "../src/backend/peak
 import { PEAK_CACHE } from "./peak.js";
 import { backendLabel, prepareCheckpoint, runCase, type CaseOptions, type CaseResult } from "./train-case.js";
 import { CASES, TORCH_CASE, type CaseName } from "./train-flops.js";
-import { otherArgument } from "./usage.js";
+import { oneOf, otherArgument } from "./usage.js";
 
 interface Options extends CaseOptions {
   cases: CaseName[];
@@ -78,8 +78,8 @@ function parseArgs(argv: string[]): Options {
     else if (flag === "--warmup") o.warmup = num();
     else if (flag === "--threads") o.threads = num();
     else if (flag === "--cases") o.cases = value().split(",").map(caseName);
-    else if (flag === "--dropout") o.dropout = value() !== "off";
-    else if (flag === "--base-dtype") o.baseDtype = value() === "bf16" ? "bf16" : "fp32";
+    else if (flag === "--dropout") o.dropout = oneOf(flag, value(), ["on", "off"]) === "on";
+    else if (flag === "--base-dtype") o.baseDtype = oneOf(flag, value(), ["fp32", "bf16"]);
     else if (flag === "--child") o.child = caseName(value());
     else otherArgument(import.meta.url, argv[i]);
   }

@@ -23,3 +23,9 @@ export function otherArgument(fileUrl: string, arg: string): never {
   console.error(`${relative(process.cwd(), fileURLToPath(fileUrl))}: unknown argument ${arg} (--help lists the options)`);
   process.exit(2);
 }
+
+/** A flag's value that must be one of `choices`; anything else is refused naming the flag, not read as a default. */
+export function oneOf<const T extends string>(flag: string, value: string | undefined, choices: readonly T[]): T {
+  if (!choices.includes(value as T)) throw new Error(`bench: ${flag} takes ${choices.join(" or ")}, got ${value ?? "nothing"}`);
+  return value as T;
+}
